@@ -1,0 +1,344 @@
+/*
+ * esc.h - the one public header of libesc, the library every esc tool links.
+ *
+ * Library functions never exit and never print, except the esc_warn*
+ * family whose job is printing.  They return -1 (or NULL) on failure and
+ * leave a message for esc_lasterr().
+ */
+#ifndef ESC_H
+#define ESC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cjson/cJSON.h>
+
+#define ESC_VERSION "0.1.0"
+
+/* Exit statuses of every tool. */
+#define ESC_EXIT_OK	0
+#define ESC_EXIT_FAIL	1	/* some input rejected or some work failed */
+#define ESC_EXIT_USAGE	2	/* usage or configuration error */
+
+/* ---- errors and messages (util.c) ---- */
+
+extern const char *esc_progname;
+void esc_setprogname(const char *argv0);
+/* Sets the message for esc_lasterr(); always returns -1. */
+int esc_seterr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *esc_lasterr(void);
+/* "prog: msg" */
+void esc_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog: msg: strerror(errno)" */
+void esc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog: file:line: msg"; line 0 leaves the line out. */
+void esc_lwarn(const char *file, long line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+extern int esc_verbose;		/* --verbose: say which files are used */
+void esc_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Allocation that cannot fail: out of memory aborts, as nothing sane remains. */
+void *esc_malloc(size_t n);
+void *esc_calloc(size_t n, size_t size);
+void *esc_realloc(void *p, size_t n);
+char *esc_strdup(const char *s);
+char *esc_strndup(const char *s, size_t n);
+
+/* A growable string. */
+struct esc_buf {
+	char	*s;
+	size_t	 len, cap;
+};
+void esc_buf_add(struct esc_buf *b, const char *s, size_t n);
+void esc_buf_puts(struct esc_buf *b, const char *s);
+void esc_buf_putc(struct esc_buf *b, int c);
+void esc_buf_printf(struct esc_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void esc_buf_free(struct esc_buf *b);
+
+/* Parses "1048576", "64K", "1M", "1G"; -1 when malformed. */
+int esc_parse_size(const char *s, size_t *out);
+
+/* ---- the NDJSON reader (ndjson.c) ---- */
+
+#define ESC_MAXLINE_DEFAULT	(1024 * 1024)
+
+struct esc_reader {
+	int		 fd;
+	const char	*name;		/* "-" or the path, for messages */
+	long		 lineno;	/* of the line last returned */
+	size_t		 maxline;	/* longest line accepted, without '\n' */
+	char		*line;		/* the line last returned, NUL-terminated */
+	size_t		 len;		/* its length */
+	char		*buf;		/* the line being assembled */
+	size_t		 cap;
+	char		*rbuf;		/* what read(2) gave */
+	size_t		 rpos, rend;
+	int		 eof;
+	int		 own;		/* close at the end */
+	char		 err[256];	/* why the last line was bad */
+};
+
+/* Opens path; NULL or "-" is standard input.  -1 on failure. */
+int esc_reader_open(struct esc_reader *r, const char *path, size_t maxline);
+void esc_reader_close(struct esc_reader *r);
+
+enum {
+	ESC_RD_EOF = 0,
+	ESC_RD_OK = 1,		/* r->line holds a line */
+	ESC_RD_BAD = 2,		/* the line was bad (r->err says why); go on */
+	ESC_RD_ERR = -1		/* read error: stop reading this file */
+};
+/* Next line, without the '\n' (and '\r').  Blank lines are skipped.
+ * A line over maxline, or with a NUL byte, is ESC_RD_BAD. */
+int esc_reader_line(struct esc_reader *r);
+/* Next line parsed as a JSON object into *obj (caller frees).  Invalid
+ * UTF-8, a JSON syntax error, nesting too deep or a value that is not an
+ * object are ESC_RD_BAD with r->err set. */
+int esc_reader_next(struct esc_reader *r, cJSON **obj);
+
+/* Checks UTF-8 (RFC 3629: no overlongs, surrogates, or > U+10FFFF).
+ * Returns 0 or the 1-based byte offset of the first bad byte. */
+size_t esc_utf8_check(const char *s, size_t n);
+
+/* ---- output (ndjson.c) ---- */
+
+/* Standard output is fully buffered with a large buffer; call once. */
+void esc_out_init(void);
+/* Writes obj on one line.  -1 when the write failed. */
+int esc_emit(const cJSON *obj);
+/* Writes a line as it came (pass-through). */
+int esc_emit_raw(const char *line, size_t len);
+/* Flushes, checks and closes standard output; -1 with a message when the
+ * data did not all reach it (full disk, closed pipe). */
+int esc_out_close(void);
+
+/* ---- record helpers over cJSON (json.c) ---- */
+
+/* The string field, or NULL when absent or not a string. */
+const char *esc_str(const cJSON *obj, const char *key);
+/* The field as a string in a static per-call-site-unsafe buffer: numbers
+ * and booleans are formatted, others NULL.  Used for labels, whose values
+ * are strings by contract but arrive as numbers from careless senders. */
+const char *esc_scalar(const cJSON *obj, const char *key, char *buf, size_t n);
+const char *esc_type(const cJSON *rec);		/* esc_str(rec, "type") */
+/* Adds or replaces key. */
+void esc_set(cJSON *obj, const char *key, cJSON *val);
+void esc_set_str(cJSON *obj, const char *key, const char *s);	/* NULL -> null */
+void esc_set_num(cJSON *obj, const char *key, double v);
+void esc_set_bool(cJSON *obj, const char *key, int v);
+void esc_set_time(cJSON *obj, const char *key, int64_t t);	/* RFC 3339 */
+/* A string array from n strings. */
+cJSON *esc_strarray(const char *const *s, int n);
+
+/* Parses a JSON text with // and block comments (the policy, the roster and
+ * the channels file).  On error returns NULL, message names path:line. */
+cJSON *esc_jsonc_parse(const char *text, size_t len, const char *path);
+cJSON *esc_jsonc_load(const char *path);
+/* Reads a whole file; NULL on failure. */
+char *esc_read_file(const char *path, size_t *len);
+
+/* Looks up a configuration file: the option's value when set, else the
+ * environment variable, else the installed default.  Says which with
+ * --verbose. */
+const char *esc_config_path(const char *opt, const char *env,
+    const char *deflt, const char *what);
+/* Where share/esc is installed; ESC_SHAREDIR overrides. */
+const char *esc_sharedir(void);
+
+/* ---- hashing (hash.c) ---- */
+
+uint64_t esc_fnv1a(uint64_t h, const void *p, size_t n);
+#define ESC_FNV_OFFSET	14695981039346656037ULL
+/* Alertmanager's fingerprint of a label set (FNV-1a 64 over sorted
+ * names and values, each followed by 0xff), so an id we compute for a
+ * plain alert equals the one Alertmanager would give it.  labels is an
+ * object of strings; skip names ignore (NULL-terminated, may be NULL). */
+uint64_t esc_label_fingerprint(const cJSON *labels, const char *const *skip);
+/* 16 lower-case hex digits and a NUL. */
+void esc_hex64(uint64_t v, char out[17]);
+
+/* ---- time (time.c) ---- */
+
+typedef int64_t esc_time_t;		/* seconds since the epoch, UTC */
+#define ESC_TIME_NONE	INT64_MIN	/* absent, or Alertmanager's zero time */
+
+/* RFC 3339 with optional fractional seconds (truncated toward the past)
+ * and Z or an offset; also "@EPOCH".  0001-01-01T00:00:00Z is
+ * ESC_TIME_NONE.  -1 when malformed or out of range. */
+int esc_time_parse(const char *s, esc_time_t *t);
+/* "2026-11-27T10:00:00Z"; out must hold ESC_TIMELEN bytes. */
+#define ESC_TIMELEN 32
+char *esc_time_fmt(esc_time_t t, char out[ESC_TIMELEN]);
+/* "90s", "5m", "2h", "7d", "1w", and sums like "1h30m"; "0" is zero.
+ * -1 when malformed. */
+int esc_duration_parse(const char *s, int64_t *secs);
+/* The shortest exact form: 300 -> "5m", 5400 -> "1h30m". */
+char *esc_duration_fmt(int64_t secs, char *out, size_t n);
+
+/* The clock: --now TIME, else ESC_NOW, else the system clock.  Every
+ * tool reads the time only through esc_now(). */
+int esc_set_now(const char *s);		/* -1 when malformed */
+/* Checks ESC_NOW when --now was not given; call once after the options,
+ * and exit 2 on -1 (a bad ESC_NOW must not fall back to the real clock). */
+int esc_now_init(void);
+esc_time_t esc_now(void);
+
+/* ---- files (file.c) ---- */
+
+/* Replaces path with data atomically: a temporary file beside it
+ * (mode 0600), write, fsync, rename, fsync of the directory.  On failure
+ * the old file is whole. */
+int esc_atomic_write(const char *path, const void *data, size_t len);
+/* Takes an exclusive lock on path (created 0600), waiting at most
+ * timeout seconds (0: fail at once).  Returns the descriptor, or -1 with
+ * a message (a timeout says so). */
+int esc_lock(const char *path, int timeout);
+void esc_unlock(int fd);
+/* mkdir -p with mode 0700 for what it creates. */
+int esc_mkdirs(const char *path);
+/* fsync of the directory that holds path. */
+int esc_fsync_dir(const char *path);
+
+/* ---- the policy (policy.c) ---- */
+
+enum esc_sev { ESC_SEV_INFO, ESC_SEV_WARNING, ESC_SEV_CRITICAL, ESC_NSEV };
+enum esc_chan {
+	ESC_CH_PAGERDUTY, ESC_CH_SLACK, ESC_CH_EMAIL, ESC_CH_SMS,
+	ESC_CH_WEBHOOK, ESC_NCHAN
+};
+enum esc_cond { ESC_COND_UNRESOLVED, ESC_COND_UNACKED, ESC_COND_UPGRADED };
+
+const char *esc_sev_name(int sev);		/* "critical", ... */
+int esc_sev_parse(const char *s);		/* exact name; -1 if not */
+const char *esc_chan_name(int chan);
+int esc_chan_parse(const char *s);
+
+struct esc_pagespec {
+	int	 channel;		/* enum esc_chan */
+	char	*urgency;		/* pagerduty: "high"/"low"; else NULL */
+	char	*mention;		/* slack: "channel"/"here"/"none" */
+	char	*slack_channel;		/* slack: "#name"; NULL: the severity's */
+	char	**to;			/* role names */
+	int	 nto;
+};
+
+struct esc_taskspec {
+	int64_t	 at;			/* offset from the level or opening */
+	char	*action;
+	char	*owner;			/* a role */
+};
+
+struct esc_level {
+	int			 level;		/* 1, 2, ... */
+	int64_t			 after;		/* seconds from opening */
+	int			 cond;		/* enum esc_cond */
+	struct esc_pagespec	*pages;
+	int			 npages;
+	struct esc_taskspec	*tasks;		/* at is 0: due with the level */
+	int			 ntasks;
+	int			 incident_channel;	/* open #incident-... */
+	int			 upgrade_to;	/* ESC_COND_UPGRADED: severity; else -1 */
+	char			*notes;
+};
+
+struct esc_timeline {
+	char			*alert;		/* alertname */
+	int			 severity;
+	struct esc_taskspec	*rows;
+	int			 nrows;
+};
+
+struct esc_rule {
+	char	**keys, **vals;		/* label matchers, fnmatch(3) patterns */
+	int	 nmatch;
+	int	 severity;		/* -1: not set by this rule */
+	char	*runbook;		/* NULL: not set */
+	char	*name;			/* for "why" */
+};
+
+struct esc_sevmap {
+	char	*label;			/* lower case */
+	int	 severity;
+};
+
+struct esc_policy {
+	char			*path;
+	char			*name;
+	struct {
+		char	*definition;
+		int64_t	 response_time;	/* -1: best effort */
+		char	*slack_channel;
+		int64_t	 retry_for;	/* how long esc-notify keeps trying */
+	} sev[ESC_NSEV];
+	int			 default_severity;
+	struct esc_sevmap	*sevmap;
+	int			 nsevmap;
+	struct esc_rule		*rules;
+	int			 nrules;
+	struct {
+		struct esc_level *levels;
+		int		 nlevels;
+	} esc[ESC_NSEV];		/* the escalation path of each severity */
+	struct esc_timeline	*timelines;
+	int			 ntimelines;
+	char			*incident_channel;	/* strftime(3) pattern, UTC */
+	char			**key_ignore;		/* labels left out of the key */
+	int			 nkey_ignore;
+	int64_t			 retain_resolved;
+	struct {
+		int64_t	 min_open[ESC_NSEV];	/* -1: never */
+		int64_t	 due;
+		cJSON	*meeting;		/* text for the templates */
+		cJSON	*sections;
+	} postmortem;
+	struct {
+		int64_t	 mtta[ESC_NSEV];	/* -1: no target */
+		int64_t	 mttr[ESC_NSEV];
+		double	 accuracy;		/* at least */
+		double	 escalation_rate;	/* at most */
+		double	 false_positive_rate;	/* at most */
+	} targets;
+	struct {
+		int64_t	 window;
+		double	 noisy_per_day;		/* more firings a day than this */
+		double	 low_action_rate;	/* and an action rate below this */
+		int64_t	 unused_after;
+	} tuning;
+	int			 task_channel;	/* enum esc_chan */
+	char			**roles;
+	int			 nroles;
+	cJSON			*json;		/* the whole document, comments gone */
+};
+
+/* Finds the policy (-p, ESC_POLICY, installed default) and loads it.
+ * An invalid policy gives NULL and a message naming the file and the key
+ * path ("policy.json: escalation.critical.levels[1].after: bad duration"). */
+struct esc_policy *esc_policy_load(const char *path);
+void esc_policy_free(struct esc_policy *p);
+int esc_policy_has_role(const struct esc_policy *p, const char *role);
+const struct esc_timeline *esc_policy_timeline(const struct esc_policy *p,
+    const char *alertname);
+/* Maps a severity label value ("P1", "sev2", "page", "Critical") through
+ * the policy's table; -1 when unknown. */
+int esc_policy_map_severity(const struct esc_policy *p, const char *label);
+
+/* ---- command-line conventions (util.c) ---- */
+
+/* Options every tool takes, as getopt_long entries.  Returns 1 when opt
+ * was one of them and handled, 0 when not, -1 on a bad value (message
+ * printed). */
+#define ESC_OPT_NOW	0x100
+#define ESC_OPT_VERBOSE	0x101
+#define ESC_OPT_MAXLINE	0x102
+#define ESC_OPT_VERSION	0x103
+/* --version prints and returns 2: the caller exits 0. */
+int esc_common_opt(int opt, const char *arg, size_t *maxline);
+/* The long options above, to append to a tool's table. */
+#define ESC_LONGOPTS \
+	{ "now", required_argument, NULL, ESC_OPT_NOW }, \
+	{ "verbose", no_argument, NULL, ESC_OPT_VERBOSE }, \
+	{ "max-line", required_argument, NULL, ESC_OPT_MAXLINE }, \
+	{ "version", no_argument, NULL, ESC_OPT_VERSION }
+
+#endif

@@ -1,0 +1,288 @@
+/*
+ * ndjson.c - reading line-delimited JSON with a bound on the line length,
+ * and writing it to a checked standard output.
+ *
+ * Lines are read with read(2) into a block and split with memchr, so a
+ * line is copied once and a huge line costs no more memory than maxline:
+ * the rest of it is skipped, and only that line is reported.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "esc.h"
+
+#define RBUFSZ	(256 * 1024)
+
+int
+esc_reader_open(struct esc_reader *r, const char *path, size_t maxline)
+{
+	memset(r, 0, sizeof *r);
+	r->maxline = maxline ? maxline : ESC_MAXLINE_DEFAULT;
+	if (path == NULL || strcmp(path, "-") == 0) {
+		r->fd = 0;
+		r->name = "-";
+	} else {
+		r->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (r->fd == -1)
+			return esc_seterr("%s: %s", path, strerror(errno));
+		r->own = 1;
+		r->name = path;
+	}
+	r->rbuf = esc_malloc(RBUFSZ);
+	r->cap = 4096;
+	r->buf = esc_malloc(r->cap);
+	return 0;
+}
+
+void
+esc_reader_close(struct esc_reader *r)
+{
+	if (r->own && r->fd >= 0)
+		close(r->fd);
+	free(r->rbuf);
+	free(r->buf);
+	r->rbuf = r->buf = NULL;
+	r->fd = -1;
+}
+
+static int
+fill(struct esc_reader *r)
+{
+	ssize_t n;
+
+	do
+		n = read(r->fd, r->rbuf, RBUFSZ);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		snprintf(r->err, sizeof r->err, "read error: %s", strerror(errno));
+		return -1;
+	}
+	r->rpos = 0;
+	r->rend = (size_t)n;
+	if (n == 0)
+		r->eof = 1;
+	return 0;
+}
+
+/* One raw line into r->buf; 1 line, 0 EOF, -1 error, 2 too long. */
+static int
+rawline(struct esc_reader *r)
+{
+	size_t len = 0;
+	int toolong = 0, any = 0;
+
+	for (;;) {
+		char *nl;
+		size_t n;
+
+		if (r->rpos == r->rend) {
+			if (r->eof || fill(r) == -1) {
+				if (!r->eof)
+					return -1;
+				if (!any)
+					return 0;
+				break;		/* last line without '\n' */
+			}
+			if (r->eof) {
+				if (!any)
+					return 0;
+				break;
+			}
+		}
+		any = 1;
+		nl = memchr(r->rbuf + r->rpos, '\n', r->rend - r->rpos);
+		n = nl ? (size_t)(nl - (r->rbuf + r->rpos)) : r->rend - r->rpos;
+		if (!toolong) {
+			if (len + n > r->maxline + 1) {	/* +1: room for '\r' */
+				toolong = 1;
+			} else {
+				if (len + n + 1 > r->cap) {
+					while (len + n + 1 > r->cap)
+						r->cap *= 2;
+					r->buf = esc_realloc(r->buf, r->cap);
+				}
+				memcpy(r->buf + len, r->rbuf + r->rpos, n);
+				len += n;
+			}
+		}
+		r->rpos += n;
+		if (nl) {
+			r->rpos++;
+			break;
+		}
+	}
+	r->lineno++;
+	if (!toolong && len > 0 && r->buf[len - 1] == '\r')
+		len--;
+	if (toolong || len > r->maxline) {
+		snprintf(r->err, sizeof r->err,
+		    "line longer than %zu bytes (see --max-line)", r->maxline);
+		return 2;
+	}
+	r->buf[len] = '\0';
+	r->line = r->buf;
+	r->len = len;
+	return 1;
+}
+
+static int
+blank(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t')
+			return 0;
+	return 1;
+}
+
+int
+esc_reader_line(struct esc_reader *r)
+{
+	for (;;) {
+		int rc = rawline(r);
+
+		if (rc == 0)
+			return ESC_RD_EOF;
+		if (rc == -1)
+			return ESC_RD_ERR;
+		if (rc == 2)
+			return ESC_RD_BAD;
+		if (memchr(r->line, '\0', r->len) != NULL) {
+			snprintf(r->err, sizeof r->err, "NUL byte in line");
+			return ESC_RD_BAD;
+		}
+		if (!blank(r->line, r->len))
+			return ESC_RD_OK;
+	}
+}
+
+int
+esc_reader_next(struct esc_reader *r, cJSON **obj)
+{
+	const char *end = NULL;
+	size_t bad;
+	cJSON *v;
+	int rc;
+
+	*obj = NULL;
+	if ((rc = esc_reader_line(r)) != ESC_RD_OK)
+		return rc;
+	if ((bad = esc_utf8_check(r->line, r->len)) != 0) {
+		snprintf(r->err, sizeof r->err,
+		    "invalid UTF-8 at byte %zu", bad);
+		return ESC_RD_BAD;
+	}
+	v = cJSON_ParseWithLengthOpts(r->line, r->len, &end, 0);
+	if (v == NULL) {
+		size_t off = end ? (size_t)(end - r->line) : 0;
+
+		if (off >= r->len)
+			snprintf(r->err, sizeof r->err,
+			    "truncated JSON (ends inside a value)");
+		else
+			snprintf(r->err, sizeof r->err,
+			    "not JSON: syntax error at byte %zu", off + 1);
+		return ESC_RD_BAD;
+	}
+	/* cJSON stops after one value; anything but blanks after it is junk. */
+	if (end != NULL && !blank(end, r->len - (size_t)(end - r->line))) {
+		snprintf(r->err, sizeof r->err,
+		    "not JSON: text after the value at byte %zu",
+		    (size_t)(end - r->line) + 1);
+		cJSON_Delete(v);
+		return ESC_RD_BAD;
+	}
+	if (!cJSON_IsObject(v)) {
+		snprintf(r->err, sizeof r->err, "not a JSON object");
+		cJSON_Delete(v);
+		return ESC_RD_BAD;
+	}
+	*obj = v;
+	return ESC_RD_OK;
+}
+
+size_t
+esc_utf8_check(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = s[i];
+		size_t need;
+		unsigned min, cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1; min = 0x80; cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2; min = 0x800; cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3; min = 0x10000; cp = c & 0x07;
+		} else
+			return i + 1;
+		for (size_t k = 1; k <= need; k++) {
+			if (i + k >= n || (s[i + k] & 0xc0) != 0x80)
+				return i + 1;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return i + 1;
+		i += need + 1;
+	}
+	return 0;
+}
+
+static char *outbuf;
+
+void
+esc_out_init(void)
+{
+	outbuf = esc_malloc(1 << 16);
+	setvbuf(stdout, outbuf, _IOFBF, 1 << 16);
+}
+
+int
+esc_emit(const cJSON *obj)
+{
+	char *s = cJSON_PrintUnformatted(obj);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = esc_emit_raw(s, strlen(s));
+	cJSON_free(s);
+	return rc;
+}
+
+int
+esc_emit_raw(const char *line, size_t len)
+{
+	if (fwrite(line, 1, len, stdout) != len || putchar('\n') == EOF)
+		return -1;
+	return 0;
+}
+
+int
+esc_out_close(void)
+{
+	int bad = 0;
+
+	if (fflush(stdout) == EOF || ferror(stdout))
+		bad = 1;
+	if (fclose(stdout) == EOF)
+		bad = 1;
+	if (bad) {
+		/* errno from the failing write: ENOSPC, EPIPE, ... */
+		return esc_seterr("standard output: %s",
+		    errno ? strerror(errno) : "write error");
+	}
+	return 0;
+}

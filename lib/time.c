@@ -1,0 +1,254 @@
+/*
+ * time.c - RFC 3339 times, durations and the one clock of the toolkit.
+ *
+ * Times are whole seconds since the epoch.  Civil dates are converted with
+ * Howard Hinnant's days_from_civil, so no call depends on TZ or locale.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "esc.h"
+
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static void
+civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static int
+digits(const char **p, int n, int *out)
+{
+	int v = 0;
+
+	while (n--) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		v = v * 10 + (*(*p)++ - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+mdays(int y, int m)
+{
+	static const int md[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return md[m - 1];
+}
+
+int
+esc_time_parse(const char *s, esc_time_t *t)
+{
+	const char *p = s;
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	int64_t v;
+
+	if (s == NULL)
+		return esc_seterr("missing time");
+	if (*p == '@') {
+		char *end;
+		long long e;
+
+		errno = 0;
+		e = strtoll(p + 1, &end, 10);
+		if (errno || end == p + 1 || *end != '\0' ||
+		    e < -62135596800LL || e > 253402300799LL)
+			return esc_seterr("bad epoch time: %s", s);
+		*t = e;
+		return 0;
+	}
+	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) ||
+	    *p++ != '-' || digits(&p, 2, &d) ||
+	    (*p != 'T' && *p != 't' && *p != ' ') || !*p++ ||
+	    digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) ||
+	    *p++ != ':' || digits(&p, 2, &sec))
+		return esc_seterr("not an RFC 3339 time: %s", s);
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return esc_seterr("not an RFC 3339 time: %s", s);
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'Z' || *p == 'z')
+		p++;
+	else if (*p == '+' || *p == '-') {
+		sign = *p++ == '-' ? -1 : 1;
+		if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) ||
+		    oh > 23 || om > 59)
+			return esc_seterr("bad offset in time: %s", s);
+	} else
+		return esc_seterr("time without Z or offset: %s", s);
+	if (*p != '\0')
+		return esc_seterr("not an RFC 3339 time: %s", s);
+	/* 60 is a leap second: taken as the next second's start. */
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays(y, mo) ||
+	    h > 23 || mi > 59 || sec > 60)
+		return esc_seterr("impossible date or time: %s", s);
+	v = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	v -= sign * (oh * 3600 + om * 60);
+	/* Go's zero time.Time, which Alertmanager sends for "no end". */
+	if (y == 1 && mo == 1 && d == 1 && v == -62135596800LL)
+		v = ESC_TIME_NONE;
+	*t = v;
+	return 0;
+}
+
+char *
+esc_time_fmt(esc_time_t t, char out[ESC_TIMELEN])
+{
+	int64_t days = t / 86400, secs = t % 86400;
+	int y, m, d;
+
+	if (t == ESC_TIME_NONE) {
+		strcpy(out, "0001-01-01T00:00:00Z");
+		return out;
+	}
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	civil_from_days(days, &y, &m, &d);
+	snprintf(out, ESC_TIMELEN, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+	    y, m, d, (int)(secs / 3600), (int)(secs / 60 % 60),
+	    (int)(secs % 60));
+	return out;
+}
+
+int
+esc_duration_parse(const char *s, int64_t *secs)
+{
+	const char *p = s;
+	int64_t total = 0;
+
+	if (s == NULL || *s == '\0')
+		return esc_seterr("empty duration");
+	if (strcmp(s, "0") == 0) {
+		*secs = 0;
+		return 0;
+	}
+	while (*p) {
+		int64_t v = 0, mul;
+
+		if (*p < '0' || *p > '9')
+			return esc_seterr("bad duration: %s", s);
+		while (*p >= '0' && *p <= '9') {
+			if (v > INT64_MAX / 10 - 9)
+				return esc_seterr("duration too long: %s", s);
+			v = v * 10 + (*p++ - '0');
+		}
+		switch (*p++) {
+		case 's': mul = 1; break;
+		case 'm': mul = 60; break;
+		case 'h': mul = 3600; break;
+		case 'd': mul = 86400; break;
+		case 'w': mul = 7 * 86400; break;
+		default:
+			return esc_seterr("bad duration (units: s m h d w): %s", s);
+		}
+		if (v > (INT64_MAX / 2 - total) / mul)
+			return esc_seterr("duration too long: %s", s);
+		total += v * mul;
+	}
+	*secs = total;
+	return 0;
+}
+
+char *
+esc_duration_fmt(int64_t secs, char *out, size_t n)
+{
+	static const struct { char unit; int64_t mul; } u[] = {
+		{ 'w', 604800 }, { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 },
+		{ 's', 1 }
+	};
+	size_t len = 0;
+	int i;
+
+	if (secs == 0) {
+		snprintf(out, n, "0s");
+		return out;
+	}
+	out[0] = '\0';
+	if (secs < 0) {
+		len += (size_t)snprintf(out, n, "-");
+		secs = -secs;
+	}
+	for (i = 0; i < 5 && len < n; i++) {
+		/* Weeks only when they are whole: "1w", but "10d" not "1w3d". */
+		if (u[i].unit == 'w' && secs % 604800 != 0)
+			continue;
+		if (secs >= u[i].mul) {
+			len += (size_t)snprintf(out + len, n - len, "%lld%c",
+			    (long long)(secs / u[i].mul), u[i].unit);
+			secs %= u[i].mul;
+		}
+	}
+	return out;
+}
+
+static int now_set;
+static esc_time_t now_value;
+
+int
+esc_set_now(const char *s)
+{
+	esc_time_t t;
+
+	if (esc_time_parse(s, &t) == -1)
+		return -1;
+	if (t == ESC_TIME_NONE)
+		return esc_seterr("zero time is not a now: %s", s);
+	now_value = t;
+	now_set = 1;
+	return 0;
+}
+
+int
+esc_now_init(void)
+{
+	const char *env = getenv("ESC_NOW");
+
+	if (now_set || env == NULL || *env == '\0')
+		return 0;
+	if (esc_set_now(env) == -1)
+		return esc_seterr("ESC_NOW: %s", esc_lasterr());
+	return 0;
+}
+
+esc_time_t
+esc_now(void)
+{
+	if (now_set)
+		return now_value;
+	if (esc_now_init() == 0 && now_set)
+		return now_value;
+	return (esc_time_t)time(NULL);
+}

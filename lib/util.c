@@ -1,0 +1,266 @@
+/*
+ * util.c - messages, allocation, growable strings, the options every tool
+ * shares.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "esc.h"
+
+const char *esc_progname = "esc";
+int esc_verbose;
+static char lasterr[1024];
+
+void
+esc_setprogname(const char *argv0)
+{
+	const char *p;
+
+	if (argv0 == NULL)
+		return;
+	p = strrchr(argv0, '/');
+	esc_progname = p ? p + 1 : argv0;
+}
+
+int
+esc_seterr(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(lasterr, sizeof lasterr, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+const char *
+esc_lasterr(void)
+{
+	return lasterr[0] ? lasterr : "unknown error";
+}
+
+void
+esc_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", esc_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+esc_warn(const char *fmt, ...)
+{
+	va_list ap;
+	int e = errno;
+
+	fprintf(stderr, "%s: ", esc_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", strerror(e));
+}
+
+void
+esc_lwarn(const char *file, long line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (line > 0)
+		fprintf(stderr, "%s: %s:%ld: ", esc_progname, file, line);
+	else
+		fprintf(stderr, "%s: %s: ", esc_progname, file);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+esc_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!esc_verbose)
+		return;
+	fprintf(stderr, "%s: ", esc_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void *
+oom(void)
+{
+	fprintf(stderr, "%s: out of memory\n", esc_progname);
+	abort();
+}
+
+void *
+esc_malloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	return p ? p : oom();
+}
+
+void *
+esc_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	return p ? p : oom();
+}
+
+void *
+esc_realloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	return p ? p : oom();
+}
+
+char *
+esc_strdup(const char *s)
+{
+	return esc_strndup(s, strlen(s));
+}
+
+char *
+esc_strndup(const char *s, size_t n)
+{
+	char *p = esc_malloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void
+esc_buf_add(struct esc_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		b->s = esc_realloc(b->s, cap);
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+void
+esc_buf_puts(struct esc_buf *b, const char *s)
+{
+	esc_buf_add(b, s, strlen(s));
+}
+
+void
+esc_buf_putc(struct esc_buf *b, int c)
+{
+	char ch = (char)c;
+
+	esc_buf_add(b, &ch, 1);
+}
+
+void
+esc_buf_printf(struct esc_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	esc_buf_add(b, "", 0);
+	if (b->len + (size_t)n + 1 > b->cap) {
+		b->cap = b->len + (size_t)n + 64;
+		b->s = esc_realloc(b->s, b->cap);
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void
+esc_buf_free(struct esc_buf *b)
+{
+	free(b->s);
+	b->s = NULL;
+	b->len = b->cap = 0;
+}
+
+int
+esc_parse_size(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned long long mul = 1;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		mul = 1024ULL;
+		end++;
+		break;
+	case 'm': case 'M':
+		mul = 1024ULL * 1024;
+		end++;
+		break;
+	case 'g': case 'G':
+		mul = 1024ULL * 1024 * 1024;
+		end++;
+		break;
+	default:
+		return -1;
+	}
+	if (*end != '\0' || v == 0 || v > SIZE_MAX / mul)
+		return -1;
+	*out = (size_t)(v * mul);
+	return 0;
+}
+
+int
+esc_common_opt(int opt, const char *arg, size_t *maxline)
+{
+	switch (opt) {
+	case ESC_OPT_NOW:
+		if (esc_set_now(arg) == -1) {
+			esc_warnx("--now: %s", esc_lasterr());
+			return -1;
+		}
+		return 1;
+	case ESC_OPT_VERBOSE:
+		esc_verbose = 1;
+		return 1;
+	case ESC_OPT_MAXLINE:
+		if (maxline == NULL || esc_parse_size(arg, maxline) == -1) {
+			esc_warnx("--max-line: not a size: %s", arg);
+			return -1;
+		}
+		return 1;
+	case ESC_OPT_VERSION:
+		printf("%s %s\n", esc_progname, ESC_VERSION);
+		return 2;
+	}
+	return 0;
+}

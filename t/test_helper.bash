@@ -1,0 +1,35 @@
+# Loaded by every test file: bats-support, bats-assert, and the paths of
+# the tree under test.  `make check` puts the built programs and scripts/
+# first on PATH and sets ESC_SRC to the top of the tree.
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+: "${ESC_SRC:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)}"
+FIX="$ESC_SRC/t/fixtures"
+POLICY="$ESC_SRC/share/esc/policy.json"
+export ESC_SRC FIX POLICY
+export ESC_SHAREDIR="$ESC_SRC/share/esc"
+# Nothing from the user's environment may steer a test.
+unset ESC_POLICY ESC_ROSTER ESC_CHANNELS ESC_STATE ESC_SPOOL ESC_NOW ESC_DIR ESC_JOURNAL
+export TZ=UTC
+
+# The Python that has Debian's modules (aiosmtpd): not a pyenv shim.
+PY=/usr/bin/python3
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Waits (bounded: 10 s) until something listens on 127.0.0.1:$1.
+wait_port() {
+	local i
+	for i in $(seq 1 200); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "nothing listens on 127.0.0.1:$1" >&2
+	return 1
+}
