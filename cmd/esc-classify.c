@@ -1,1 +1,534 @@
-int main(void) { return 0; }
+/*
+ * esc-classify - normalize alerts and give each its severity, runbook and
+ * hygiene problems.
+ *
+ * Reads, line by line and without being told which: Alertmanager webhook
+ * bodies (version 4), Alertmanager API v2 alert objects, Grafana alerting
+ * webhook bodies, and plain alert objects.  Writes one "alert" record per
+ * alert (esc-records(5)).  Records of another type pass through as they
+ * came.
+ */
+#include <fnmatch.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "esc.h"
+
+static struct esc_policy *pol;
+
+enum source { SRC_AM_API, SRC_AM_WEBHOOK, SRC_GRAFANA, SRC_PLAIN };
+static const char *srcname[] = {
+	"alertmanager-api", "alertmanager-webhook", "grafana", "plain"
+};
+
+/* Why an alert could not be read; set by the helpers below. */
+static char why[256];
+
+static int fail(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const char *
+jtype(const cJSON *v)
+{
+	if (cJSON_IsString(v))
+		return "a string";
+	if (cJSON_IsNumber(v))
+		return "a number";
+	if (cJSON_IsBool(v))
+		return "a boolean";
+	if (cJSON_IsNull(v))
+		return "null";
+	if (cJSON_IsArray(v))
+		return "an array";
+	return "an object";
+}
+
+/* An object of strings (labels, annotations); absent is an empty one. */
+static int
+strmap(const cJSON *o, const char *name, const char *where)
+{
+	const cJSON *v;
+
+	if (o == NULL || cJSON_IsNull(o))
+		return 0;
+	if (!cJSON_IsObject(o)) {
+		snprintf(why, sizeof why, "%s%s: expected an object, got %s",
+		    where, name, jtype(o));
+		return -1;
+	}
+	cJSON_ArrayForEach(v, o)
+		if (!cJSON_IsString(v)) {
+			snprintf(why, sizeof why,
+			    "%s%s.%s: expected a string, got %s", where, name,
+			    v->string, jtype(v));
+			return -1;
+		}
+	return 0;
+}
+
+/* A time field: absent gives ESC_TIME_NONE, a bad one is an error. */
+static int
+timefield(const cJSON *o, const char *key, const char *where, esc_time_t *t)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	*t = ESC_TIME_NONE;
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v)) {
+		snprintf(why, sizeof why, "%s%s: expected an RFC 3339 time, got %s",
+		    where, key, jtype(v));
+		return -1;
+	}
+	if (esc_time_parse(v->valuestring, t) == -1) {
+		snprintf(why, sizeof why, "%s%s: %s", where, key, esc_lasterr());
+		return -1;
+	}
+	return 0;
+}
+
+static const cJSON *
+field(const cJSON *o, const char *a, const char *b)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+
+	if (v == NULL && b != NULL)
+		v = cJSON_GetObjectItemCaseSensitive(o, b);
+	return v;
+}
+
+/* An optional string field; a value of another type is an error. */
+static int
+strfield(const cJSON *o, const char *a, const char *b, const char *where,
+    const char **out)
+{
+	const cJSON *v = field(o, a, b);
+
+	*out = NULL;
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v)) {
+		snprintf(why, sizeof why, "%s%s: expected a string, got %s",
+		    where, v->string, jtype(v));
+		return -1;
+	}
+	*out = v->valuestring;
+	return 0;
+}
+
+static const struct esc_rule *
+matchrule(const cJSON *labels)
+{
+	int i, k;
+
+	for (i = 0; i < pol->nrules; i++) {
+		const struct esc_rule *r = &pol->rules[i];
+
+		for (k = 0; k < r->nmatch; k++) {
+			const char *v = esc_str(labels, r->keys[k]);
+
+			if (fnmatch(r->vals[k], v ? v : "", 0) != 0)
+				break;
+		}
+		if (k == r->nmatch)
+			return r;
+	}
+	return NULL;
+}
+
+static const char *
+nonempty(const char *s)
+{
+	return s && *s ? s : NULL;
+}
+
+/*
+ * Builds the alert record from one alert object a of the given source.
+ * ctx is the webhook body it came in (NULL for one-alert lines).
+ */
+static cJSON *
+classify(const cJSON *a, enum source src, const cJSON *ctx, const char *where)
+{
+	const cJSON *labels = field(a, "labels", NULL);
+	cJSON *own = NULL;		/* a plain alert's completed labels */
+	const cJSON *ann = field(a, "annotations", NULL), *st;
+	const char *name, *sevlabel, *summary, *runbook, *fp, *status, *s;
+	const struct esc_rule *rule;
+	esc_time_t starts, ends;
+	char hex[17], whybuf[256];
+	int sev, suppressed = 0, resolved;
+	cJSON *rec, *hyg;
+
+	if (strmap(labels, "labels", where) == -1 ||
+	    strmap(ann, "annotations", where) == -1)
+		return NULL;
+	if (timefield(a, src == SRC_PLAIN && field(a, "starts_at", NULL) ?
+	    "starts_at" : "startsAt", where, &starts) == -1 ||
+	    timefield(a, src == SRC_PLAIN && field(a, "ends_at", NULL) ?
+	    "ends_at" : "endsAt", where, &ends) == -1)
+		return NULL;
+	name = nonempty(esc_str(labels, "alertname"));
+	if (src == SRC_PLAIN && name == NULL) {
+		if (strfield(a, "alertname", "name", where, &name) == -1)
+			return NULL;
+		name = nonempty(name);
+	}
+	if (name == NULL) {
+		fail("%sno alert name (labels.alertname%s)", where,
+		    src == SRC_PLAIN ? ", alertname or name" : "");
+		return NULL;
+	}
+	if (starts == ESC_TIME_NONE) {
+		if (src != SRC_PLAIN) {
+			fail("%sstartsAt: missing", where);
+			return NULL;
+		}
+		starts = esc_now();
+	}
+	if (src == SRC_PLAIN) {
+		const char *ps;
+
+		if (strfield(a, "severity", NULL, where, &ps) == -1)
+			return NULL;
+		/* The labels carry the name and severity, as Alertmanager's do,
+		 * so that ids and incident keys are computed alike. */
+		own = labels ? cJSON_Duplicate(labels, 1) : cJSON_CreateObject();
+		if (esc_str(own, "alertname") == NULL)
+			esc_set_str(own, "alertname", name);
+		if (ps != NULL && esc_str(own, "severity") == NULL)
+			esc_set_str(own, "severity", ps);
+		labels = own;
+	}
+	sevlabel = esc_str(labels, "severity");
+	summary = esc_str(ann, "summary");
+	runbook = nonempty(esc_str(ann, "runbook_url"));
+	if (runbook == NULL)
+		runbook = nonempty(esc_str(ann, "runbook"));
+	status = NULL;
+	if (src == SRC_PLAIN) {
+		const char *prb;
+
+		if (strfield(a, "summary", NULL, where, &s) == -1 ||
+		    strfield(a, "runbook_url", "runbook", where, &prb) == -1 ||
+		    strfield(a, "status", NULL, where, &status) == -1) {
+			cJSON_Delete(own);
+			return NULL;
+		}
+		if (summary == NULL)
+			summary = s;
+		if (runbook == NULL)
+			runbook = nonempty(prb);
+	}
+	if (src == SRC_AM_API) {
+		st = field(a, "status", NULL);
+		s = esc_str(st, "state");
+		if (st != NULL && !cJSON_IsObject(st)) {
+			fail("%sstatus: expected an object, got %s", where,
+			    jtype(st));
+			return NULL;
+		}
+		suppressed = s != NULL && strcmp(s, "suppressed") == 0;
+	} else if (src != SRC_PLAIN &&
+	    strfield(a, "status", NULL, where, &status) == -1)
+		return NULL;
+	if (status != NULL && strcmp(status, "firing") != 0 &&
+	    strcmp(status, "resolved") != 0) {
+		fail("%sstatus: \"%s\" is neither firing nor resolved", where,
+		    status);
+		cJSON_Delete(own);
+		return NULL;
+	}
+	resolved = (status != NULL && strcmp(status, "resolved") == 0) ||
+	    (ends != ESC_TIME_NONE && ends <= esc_now());
+
+	/* Severity: the policy's rules, then the label, then the default. */
+	rule = matchrule(labels);
+	hyg = cJSON_CreateArray();
+	if (rule != NULL && rule->severity != -1) {
+		sev = rule->severity;
+		snprintf(whybuf, sizeof whybuf, "rule: %s", rule->name);
+	} else if (sevlabel != NULL &&
+	    (sev = esc_policy_map_severity(pol, sevlabel)) != -1) {
+		snprintf(whybuf, sizeof whybuf, "severity label: %.200s",
+		    sevlabel);
+	} else {
+		sev = pol->default_severity;
+		snprintf(whybuf, sizeof whybuf, "default");
+	}
+	if (runbook == NULL && rule != NULL && rule->runbook != NULL)
+		runbook = rule->runbook;
+	if (sev == ESC_SEV_CRITICAL && runbook == NULL)
+		cJSON_AddItemToArray(hyg, cJSON_CreateString("no-runbook"));
+	if (nonempty(summary) == NULL)
+		cJSON_AddItemToArray(hyg, cJSON_CreateString("no-summary"));
+	if (sevlabel == NULL)
+		cJSON_AddItemToArray(hyg, cJSON_CreateString("no-severity"));
+	else if (esc_policy_map_severity(pol, sevlabel) == -1)
+		cJSON_AddItemToArray(hyg, cJSON_CreateString("unknown-severity"));
+
+	if (strfield(a, "fingerprint", src == SRC_PLAIN ? "id" : NULL, where,
+	    &fp) == -1) {
+		cJSON_Delete(hyg);
+		cJSON_Delete(own);
+		return NULL;
+	}
+	if (nonempty(fp) == NULL) {
+		esc_hex64(esc_label_fingerprint(labels, NULL), hex);
+		fp = hex;
+	}
+
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "type", "alert");
+	cJSON_AddStringToObject(rec, "id", fp);
+	cJSON_AddStringToObject(rec, "name", name);
+	cJSON_AddStringToObject(rec, "status", resolved ? "resolved" : "firing");
+	cJSON_AddStringToObject(rec, "severity", esc_sev_name(sev));
+	esc_set_time(rec, "starts_at", starts);
+	if (ends != ESC_TIME_NONE)
+		esc_set_time(rec, "ends_at", ends);
+	else
+		cJSON_AddNullToObject(rec, "ends_at");
+	cJSON_AddItemToObject(rec, "labels", labels ?
+	    cJSON_Duplicate(labels, 1) : cJSON_CreateObject());
+	cJSON_AddItemToObject(rec, "annotations",
+	    ann ? cJSON_Duplicate(ann, 1) : cJSON_CreateObject());
+	if (nonempty(summary) == NULL)
+		summary = nonempty(esc_str(ann, "description"));
+	esc_set_str(rec, "summary", summary ? summary : name);
+	esc_set_str(rec, "runbook", runbook);
+	cJSON_AddItemToObject(rec, "hygiene", hyg);
+	cJSON_AddStringToObject(rec, "why", whybuf);
+	cJSON_AddStringToObject(rec, "source", srcname[src]);
+	if (src == SRC_AM_API) {
+		st = field(a, "status", NULL);
+		if (suppressed)
+			cJSON_AddTrueToObject(rec, "suppressed");
+		if (cJSON_IsArray(field(st, "silencedBy", NULL)) &&
+		    cJSON_GetArraySize(field(st, "silencedBy", NULL)) > 0)
+			cJSON_AddItemToObject(rec, "silenced_by",
+			    cJSON_Duplicate(field(st, "silencedBy", NULL), 1));
+		if (cJSON_IsArray(field(st, "inhibitedBy", NULL)) &&
+		    cJSON_GetArraySize(field(st, "inhibitedBy", NULL)) > 0)
+			cJSON_AddItemToObject(rec, "inhibited_by",
+			    cJSON_Duplicate(field(st, "inhibitedBy", NULL), 1));
+	}
+	if ((s = nonempty(esc_str(a, "generatorURL"))) != NULL)
+		cJSON_AddStringToObject(rec, "generator_url", s);
+	if (src == SRC_GRAFANA) {
+		static const char *const g[][2] = {
+			{ "dashboardURL", "dashboard_url" },
+			{ "panelURL", "panel_url" },
+			{ "silenceURL", "silence_url" },
+			{ "valueString", "value_string" },
+		};
+		for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
+			if ((s = nonempty(esc_str(a, g[i][0]))) != NULL)
+				cJSON_AddStringToObject(rec, g[i][1], s);
+	}
+	if (ctx != NULL) {
+		if ((s = esc_str(ctx, "groupKey")) != NULL)
+			cJSON_AddStringToObject(rec, "group_key", s);
+		if ((s = esc_str(ctx, "receiver")) != NULL)
+			cJSON_AddStringToObject(rec, "receiver", s);
+		if ((s = esc_str(ctx, "externalURL")) != NULL)
+			cJSON_AddStringToObject(rec, "external_url", s);
+	}
+	if (src == SRC_PLAIN) {
+		/* Unknown fields are kept and passed on. */
+		static const char *const known[] = {
+			"type", "id", "name", "alertname", "status", "severity",
+			"starts_at", "startsAt", "ends_at", "endsAt", "labels",
+			"annotations", "summary", "runbook", "runbook_url",
+			"hygiene", "why", "source", "fingerprint", "generatorURL",
+			NULL
+		};
+		const cJSON *f;
+
+		cJSON_ArrayForEach(f, a) {
+			const char *const *k;
+
+			for (k = known; *k && strcmp(*k, f->string); k++)
+				;
+			if (*k == NULL && !cJSON_HasObjectItem(rec, f->string))
+				cJSON_AddItemToObject(rec, f->string,
+				    cJSON_Duplicate(f, 1));
+		}
+	}
+	cJSON_Delete(own);
+	return rec;
+}
+
+static enum source
+webhook_kind(const cJSON *o)
+{
+	const char *v = esc_str(o, "version");
+
+	/* Grafana sends version "1" and orgId; Alertmanager version "4". */
+	if (cJSON_HasObjectItem(o, "orgId") || (v && strcmp(v, "1") == 0))
+		return SRC_GRAFANA;
+	return SRC_AM_WEBHOOK;
+}
+
+/* One input line; returns the number of bad alerts in it. */
+static int
+line(struct esc_reader *r, cJSON *o)
+{
+	const cJSON *alerts = cJSON_GetObjectItemCaseSensitive(o, "alerts");
+	const char *type = esc_type(o);
+	const cJSON *a;
+	int nbad = 0, i = 0;
+	cJSON *rec;
+
+	if (type != NULL && strcmp(type, "alert") != 0) {
+		esc_emit_raw(r->line, r->len);
+		return 0;
+	}
+	if (cJSON_HasObjectItem(o, "type") && type == NULL) {
+		esc_lwarn(r->name, r->lineno, "type: expected a string, got %s",
+		    jtype(cJSON_GetObjectItemCaseSensitive(o, "type")));
+		return 1;
+	}
+	if (alerts != NULL && type == NULL) {
+		enum source src = webhook_kind(o);
+		char where[64];
+
+		if (!cJSON_IsArray(alerts)) {
+			esc_lwarn(r->name, r->lineno,
+			    "alerts: expected an array, got %s", jtype(alerts));
+			return 1;
+		}
+		cJSON_ArrayForEach(a, alerts) {
+			snprintf(where, sizeof where, "alerts[%d].", i++);
+			if (!cJSON_IsObject(a)) {
+				esc_lwarn(r->name, r->lineno,
+				    "%s: expected an object, got %s", where,
+				    jtype(a));
+				nbad++;
+			} else if ((rec = classify(a, src, o, where)) == NULL) {
+				esc_lwarn(r->name, r->lineno, "%s", why);
+				nbad++;
+			} else {
+				esc_emit(rec);
+				cJSON_Delete(rec);
+			}
+		}
+		return nbad;
+	}
+	if (type == NULL && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o,
+	    "status")) && cJSON_HasObjectItem(o, "fingerprint"))
+		rec = classify(o, SRC_AM_API, NULL, "");
+	else if (type != NULL || cJSON_HasObjectItem(o, "labels") ||
+	    cJSON_HasObjectItem(o, "alertname") || cJSON_HasObjectItem(o, "name"))
+		rec = classify(o, SRC_PLAIN, NULL, "");
+	else {
+		esc_lwarn(r->name, r->lineno, "not an alert: no labels, "
+		    "alertname, name, alerts or type");
+		return 1;
+	}
+	if (rec == NULL) {
+		esc_lwarn(r->name, r->lineno, "%s", why);
+		return 1;
+	}
+	esc_emit(rec);
+	cJSON_Delete(rec);
+	return 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: esc-classify [-v] [-p policy] [--now time] "
+	    "[--max-line size] [file ...]\n");
+	exit(ESC_EXIT_USAGE);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		ESC_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *policy = NULL;
+	size_t maxline = ESC_MAXLINE_DEFAULT;
+	int c, i, status = ESC_EXIT_OK;
+
+	esc_setprogname(argv[0]);
+	while ((c = getopt_long(argc, argv, "p:v", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			policy = optarg;
+			break;
+		case 'v':
+			esc_verbose = 1;
+			break;
+		default:
+			switch (esc_common_opt(c, optarg, &maxline)) {
+			case 1:
+				continue;
+			case 2:
+				return ESC_EXIT_OK;
+			case -1:
+				return ESC_EXIT_USAGE;
+			}
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (esc_now_init() == -1) {
+		esc_warnx("%s", esc_lasterr());
+		return ESC_EXIT_USAGE;
+	}
+	if ((pol = esc_policy_load(policy)) == NULL) {
+		esc_warnx("%s", esc_lasterr());
+		return ESC_EXIT_USAGE;
+	}
+	esc_out_init();
+	for (i = 0; i < (argc ? argc : 1); i++) {
+		struct esc_reader r;
+		cJSON *o;
+		int rc;
+
+		if (esc_reader_open(&r, argc ? argv[i] : "-", maxline) == -1) {
+			esc_warnx("%s", esc_lasterr());
+			status = ESC_EXIT_FAIL;
+			continue;
+		}
+		while ((rc = esc_reader_next(&r, &o)) != ESC_RD_EOF) {
+			if (rc == ESC_RD_ERR) {
+				esc_lwarn(r.name, r.lineno + 1, "%s", r.err);
+				status = ESC_EXIT_FAIL;
+				break;
+			}
+			if (rc == ESC_RD_BAD) {
+				esc_lwarn(r.name, r.lineno, "%s", r.err);
+				status = ESC_EXIT_FAIL;
+				continue;
+			}
+			if (line(&r, o) > 0)
+				status = ESC_EXIT_FAIL;
+			cJSON_Delete(o);
+		}
+		esc_reader_close(&r);
+	}
+	esc_policy_free(pol);
+	if (esc_out_close() == -1) {
+		esc_warnx("%s", esc_lasterr());
+		return ESC_EXIT_FAIL;
+	}
+	return status;
+}
