@@ -160,6 +160,30 @@ esc_reader_line(struct esc_reader *r)
 	}
 }
 
+/* Whether the text ends inside a string, object or array. */
+static int
+unclosed(const char *s, size_t n)
+{
+	size_t i;
+	long depth = 0;
+	int instr = 0;
+
+	for (i = 0; i < n; i++) {
+		if (instr) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				instr = 0;
+		} else if (s[i] == '"')
+			instr = 1;
+		else if (s[i] == '{' || s[i] == '[')
+			depth++;
+		else if (s[i] == '}' || s[i] == ']')
+			depth--;
+	}
+	return instr || depth > 0;
+}
+
 int
 esc_reader_next(struct esc_reader *r, cJSON **obj)
 {
@@ -180,7 +204,7 @@ esc_reader_next(struct esc_reader *r, cJSON **obj)
 	if (v == NULL) {
 		size_t off = end ? (size_t)(end - r->line) : 0;
 
-		if (off >= r->len)
+		if (off + 1 >= r->len && unclosed(r->line, r->len))
 			snprintf(r->err, sizeof r->err,
 			    "truncated JSON (ends inside a value)");
 		else
@@ -279,6 +303,8 @@ esc_out_close(void)
 		bad = 1;
 	if (fclose(stdout) == EOF)
 		bad = 1;
+	free(outbuf);
+	outbuf = NULL;
 	if (bad) {
 		/* errno from the failing write: ENOSPC, EPIPE, ... */
 		return esc_seterr("standard output: %s",

@@ -238,8 +238,12 @@ esc_now_init(void)
 
 	if (now_set || env == NULL || *env == '\0')
 		return 0;
-	if (esc_set_now(env) == -1)
-		return esc_seterr("ESC_NOW: %s", esc_lasterr());
+	if (esc_set_now(env) == -1) {
+		char msg[512];
+
+		snprintf(msg, sizeof msg, "%s", esc_lasterr());
+		return esc_seterr("ESC_NOW: %s", msg);
+	}
 	return 0;
 }
 

@@ -33,3 +33,15 @@ wait_port() {
 	echo "nothing listens on 127.0.0.1:$1" >&2
 	return 1
 }
+
+# jsonc FILE: the JSON-with-comments FILE as plain JSON, for jq.
+jsonc() {
+	"$PY" - "$1" <<'PYEOF'
+import json, re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+# Strings are matched first, so // inside a URL is left alone.
+pat = re.compile(r'"(?:\\.|[^"\\])*"|//[^\n]*|/\*.*?\*/', re.S)
+clean = pat.sub(lambda m: m.group(0) if m.group(0).startswith('"') else " ", text)
+print(json.dumps(json.loads(clean), indent=2))
+PYEOF
+}
