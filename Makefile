@@ -64,16 +64,19 @@ $(B)/%: cmd/%.c $(B)/libesc.a lib/esc.h
 # The tests run the programs just built and the scripts of this tree.
 # TESTS picks a subset: make check TESTS=t/1*.bats
 TESTS	= t
-check: all
-	@command -v $(BATS) >/dev/null || { echo "make check: bats is missing; run .ci/run or install bats bats-assert bats-support" >&2; exit 2; }
+check:
+	@scripts/deps
+	@$(MAKE) --no-print-directory all
 	ESC_BIN=$(CURDIR)/$(B) ESC_SRC=$(CURDIR) SANITIZE=$(SANITIZE) \
 	PATH="$(CURDIR)/$(B):$(CURDIR)/scripts:$$PATH" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	$(BATS) $(TESTS)
 
-demo: all
-	@scripts/demo
+demo:
+	@scripts/deps
+	@$(MAKE) --no-print-directory all
+	@ESC_BIN=$(CURDIR)/$(B) scripts/demo
 
 bench: all
 	@scripts/bench

@@ -1,0 +1,41 @@
+#!/usr/bin/env bats
+# esc-deadman: the dead-man check on esc-tick's heartbeats.
+
+load test_helper
+
+setup() {
+	J="$BATS_TEST_TMPDIR/journal.ndjson"
+	{
+		echo '{"type":"heartbeat","at":"2026-11-27T10:00:00Z","alerts":3,"ok":true}'
+		echo '{"type":"page","incident":"x"}'
+		echo '{"type":"heartbeat","at":"2026-11-27T10:01:00Z","alerts":2,"ok":true}'
+		echo '{"type":"receipt","dedup_key":"x"}'
+	} > "$J"
+}
+
+@test "a heartbeat younger than 3 minutes is alive" {
+	run env ESC_NOW=2026-11-27T10:04:00Z esc-deadman "$J"
+	assert_success
+	assert_output "esc-deadman: last tick at 2026-11-27T10:01:00Z, 180s ago"
+}
+
+@test "an older heartbeat is dead, exit 1" {
+	run env ESC_NOW=2026-11-27T10:04:01Z esc-deadman "$J"
+	assert_failure 1
+	assert_output "esc-deadman: last tick at 2026-11-27T10:01:00Z, 181s ago (more than 3m): esc-tick is not running"
+	run env ESC_NOW=2026-11-27T10:20:00Z esc-deadman --max-age 1h "$J"
+	assert_success
+}
+
+@test "no journal or no heartbeat is dead; a bad age is a usage error" {
+	run esc-deadman "$BATS_TEST_TMPDIR/none"
+	assert_failure 1
+	assert_output "esc-deadman: $BATS_TEST_TMPDIR/none: no journal: esc-tick has never run"
+	echo '{"type":"page"}' > "$BATS_TEST_TMPDIR/j2"
+	run esc-deadman "$BATS_TEST_TMPDIR/j2"
+	assert_failure 1
+	assert_output "esc-deadman: $BATS_TEST_TMPDIR/j2: no heartbeat: esc-tick has never finished a run"
+	run esc-deadman --max-age soon "$J"
+	assert_failure 2
+	assert_output "esc-deadman: --max-age: bad duration: soon"
+}
