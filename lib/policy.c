@@ -217,8 +217,8 @@ roles_array(struct ld *l, const cJSON *arr, char ***out, int *nout)
 	const cJSON *v;
 	int i = 0;
 
-	if (!cJSON_IsArray(arr))
-		return bad(l, "must be an array of role names");
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
+		return bad(l, "must be a non-empty array of role names");
 	*nout = cJSON_GetArraySize(arr);
 	*out = esc_calloc((size_t)*nout + 1, sizeof **out);
 	cJSON_ArrayForEach(v, arr) {
@@ -370,6 +370,20 @@ level(struct ld *l, const cJSON *o, struct esc_level *lv, int idx)
 	if (lv->cond != ESC_COND_UPGRADED && lv->upgrade_to != -1) {
 		n = push(l, "upgrade_to", 0);
 		return bad(l, "only with condition \"upgraded\"");
+	}
+	if (lv->cond == ESC_COND_UPGRADED) {
+		/* Such a level hands the incident to another path; pages or
+		 * a delay here would be silently ignored, so they are refused. */
+		static const char *const never[] = {
+			"after", "pages", "tasks", "incident_channel", NULL
+		};
+		for (const char *const *nk = never; *nk; nk++)
+			if (get(o, *nk) != NULL) {
+				n = push(l, *nk, 0);
+				return bad(l, "not with condition \"upgraded\" "
+				    "(the %s path's levels apply)",
+				    esc_sev_name(lv->upgrade_to));
+			}
 	}
 	v = get(o, "incident_channel");
 	if (v != NULL) {
@@ -605,7 +619,13 @@ incidents(struct ld *l, const cJSON *o)
 		return -1;
 	ign = get(o, "key_ignore_labels");
 	n = push(l, "key_ignore_labels", 0);
-	if (ign != NULL) {
+	if (ign == NULL) {
+		/* Without it a warning that turns critical would open a second
+		 * incident: severity is never part of the key by default. */
+		p->key_ignore = esc_calloc(2, sizeof *p->key_ignore);
+		p->key_ignore[0] = esc_strdup("severity");
+		p->nkey_ignore = 1;
+	} else {
 		const cJSON *v;
 		int i = 0;
 
@@ -734,7 +754,7 @@ load(struct ld *l, const cJSON *doc)
 		return -1;
 	v = get(doc, "version");
 	n = push(l, "version", 0);
-	if (!cJSON_IsNumber(v) || v->valueint != 1)
+	if (!cJSON_IsNumber(v) || v->valuedouble != 1)
 		return bad(l, "must be 1");
 	pop(l, n);
 	if (str(l, doc, "name", 0, &p->name) == -1)
@@ -775,7 +795,7 @@ load(struct ld *l, const cJSON *doc)
 		p->task_channel = esc_chan_parse(ch);
 		free(ch);
 		if (p->task_channel == -1)
-			return bad(l, "unknown channel");
+			return bad(l, "unknown channel (pagerduty, slack, email, sms, webhook)");
 		pop(l, n);
 	}
 	return 0;
