@@ -1,0 +1,946 @@
+/*
+ * roster.c - the on-call roster (esc-roster(5)): who holds each role when.
+ *
+ * A rotation's shift k starts at the wall-clock time L0 + k * step (civil
+ * seconds in the rotation's zone) and its holder is members[k mod n] of
+ * the member list in force for k.  Counting shifts, not seconds, is what
+ * keeps a daylight-saving change from moving anybody: a weekly shift is
+ * 167 or 169 hours long across one, and still the same person's week.
+ * Lookups cache the last shift of each rotation, so a stream of records
+ * in time order costs one comparison per role, not a zone conversion.
+ */
+#include <ctype.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "esc.h"
+
+struct ld {
+	struct esc_roster	*r;
+	const char		*file;
+};
+
+static int
+bad(struct ld *l, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+bad(struct ld *l, const char *key, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return esc_seterr("%s: %s: %s", l->file, key, msg);
+}
+
+/* Key paths are for messages: a truncated one is still useful. */
+static void
+kpf(char kp[512], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+kpf(char kp[512], const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(kp, 512, fmt, ap);
+	va_end(ap);
+}
+
+static int64_t
+floordiv(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+int
+esc_roster_person(const struct esc_roster *r, const char *id)
+{
+	int i;
+
+	for (i = 0; id != NULL && i < r->npeople; i++)
+		if (strcmp(r->people[i].id, id) == 0)
+			return i;
+	return -1;
+}
+
+int
+esc_roster_role(const struct esc_roster *r, const char *name)
+{
+	int i;
+
+	for (i = 0; name != NULL && i < r->nroles; i++)
+		if (strcmp(r->roles[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static struct esc_role *
+addrole(struct esc_roster *r, const char *name)
+{
+	int i = esc_roster_role(r, name);
+	struct esc_role *ro;
+
+	if (i >= 0)
+		return &r->roles[i];
+	r->roles = esc_realloc(r->roles, (size_t)(r->nroles + 1) *
+	    sizeof *r->roles);
+	ro = &r->roles[r->nroles++];
+	memset(ro, 0, sizeof *ro);
+	ro->name = esc_strdup(name);
+	return ro;
+}
+
+esc_time_t
+esc_rot_boundary(const struct esc_rotation *rot, int64_t k, int *kind)
+{
+	int dummy;
+
+	return esc_tz_utc(rot->tz, rot->l0 + k * rot->step,
+	    kind ? kind : &dummy);
+}
+
+/* The shift that holds t: B(k) <= t < B(k+1), cached. */
+static int64_t
+rot_shift(struct esc_rotation *rot, esc_time_t t, esc_time_t *s,
+    esc_time_t *e)
+{
+	int64_t k;
+	esc_time_t b0, b1;
+
+	if (rot->cvalid && t >= rot->cs && t < rot->ce) {
+		*s = rot->cs;
+		*e = rot->ce;
+		return rot->ck;
+	}
+	k = floordiv(esc_tz_civil(rot->tz, t) - rot->l0, rot->step);
+	b0 = esc_rot_boundary(rot, k, NULL);
+	while (b0 > t)
+		b0 = esc_rot_boundary(rot, --k, NULL);
+	b1 = esc_rot_boundary(rot, k + 1, NULL);
+	/* A shift that lies wholly in a skipped hour is empty: pass it. */
+	while (b1 <= t) {
+		k++;
+		b0 = b1;
+		b1 = esc_rot_boundary(rot, k + 1, NULL);
+	}
+	rot->ck = k;
+	rot->cs = *s = b0;
+	rot->ce = *e = b1;
+	rot->cvalid = 1;
+	return k;
+}
+
+int64_t
+esc_rot_index(struct esc_rotation *rot, esc_time_t t)
+{
+	esc_time_t s, e;
+
+	return rot_shift(rot, t, &s, &e);
+}
+
+int
+esc_rot_member(const struct esc_rotation *rot, int64_t k)
+{
+	const struct esc_rotver *v = NULL;
+	int i;
+
+	for (i = rot->nvers - 1; i >= 0; i--)
+		if (rot->vers[i].kfrom <= k) {
+			v = &rot->vers[i];
+			break;
+		}
+	if (v == NULL || v->n == 0)
+		return -1;
+	return v->members[(k % v->n + v->n) % v->n];
+}
+
+/* The override of role ro in force at t, or NULL. */
+static const struct esc_override *
+override_at(const struct esc_role *ro, esc_time_t t)
+{
+	int i;
+
+	for (i = 0; i < ro->nov; i++)
+		if (t >= ro->ov[i].start && t < ro->ov[i].end)
+			return &ro->ov[i];
+	return NULL;
+}
+
+int
+esc_roster_holder(struct esc_roster *r, int role, esc_time_t t,
+    struct esc_seg *seg)
+{
+	struct esc_role *ro = &r->roles[role];
+	const struct esc_override *o;
+	struct esc_seg sg;
+	int i;
+
+	memset(&sg, 0, sizeof sg);
+	if (ro->nov > 0 && (o = override_at(ro, t)) != NULL) {
+		sg.person = o->person;
+		sg.start = o->start;
+		sg.end = o->end;
+		sg.override = 1;
+		sg.k = ro->rot ? esc_rot_index(ro->rot, t) : 0;
+	} else if (ro->rot != NULL) {
+		sg.k = rot_shift(ro->rot, t, &sg.start, &sg.end);
+		sg.person = esc_rot_member(ro->rot, sg.k);
+		/* An override cuts into the shift it covers. */
+		for (i = 0; i < ro->nov; i++) {
+			if (ro->ov[i].end <= t && ro->ov[i].end > sg.start)
+				sg.start = ro->ov[i].end;
+			if (ro->ov[i].start > t && ro->ov[i].start < sg.end)
+				sg.end = ro->ov[i].start;
+		}
+	} else {
+		sg.person = ro->nfixed > 0 ? ro->fixed[0] : -1;
+		sg.start = sg.end = ESC_TIME_NONE;
+		for (i = 0; i < ro->nov; i++) {
+			if (ro->ov[i].end <= t && (sg.start == ESC_TIME_NONE ||
+			    ro->ov[i].end > sg.start))
+				sg.start = ro->ov[i].end;
+			if (ro->ov[i].start > t && (sg.end == ESC_TIME_NONE ||
+			    ro->ov[i].start < sg.end))
+				sg.end = ro->ov[i].start;
+		}
+	}
+	if (seg != NULL)
+		*seg = sg;
+	return sg.person;
+}
+
+/* Fixed backups stand in for a fixed role whose first person is away. */
+static int
+fixed_backup(const struct esc_role *ro)
+{
+	return ro->rot == NULL && ro->nfixed > 1 ? ro->fixed[1] : -1;
+}
+
+int
+esc_roster_resolve(struct esc_roster *r, const char *role, esc_time_t t,
+    int *fallback, int *via)
+{
+	int ri = esc_roster_role(r, role), i, fi, h;
+
+	*fallback = 0;
+	*via = ri;
+	if (ri >= 0) {
+		if ((h = esc_roster_holder(r, ri, t, NULL)) >= 0)
+			return h;
+		if ((h = fixed_backup(&r->roles[ri])) >= 0) {
+			*fallback = 1;
+			return h;
+		}
+	}
+	for (i = 0; i < r->nfallback; i++) {
+		if (strcmp(r->fallback[i], role) == 0 ||
+		    (fi = esc_roster_role(r, r->fallback[i])) < 0)
+			continue;
+		h = esc_roster_holder(r, fi, t, NULL);
+		if (h < 0)
+			h = fixed_backup(&r->roles[fi]);
+		if (h >= 0) {
+			*fallback = 1;
+			*via = fi;
+			return h;
+		}
+	}
+	*via = -1;
+	return -1;
+}
+
+void
+esc_roster_recipient(struct esc_buf *b, const struct esc_roster *r,
+    const char *role, int person, int fallback, int via)
+{
+	int ri = esc_roster_role(r, role);
+
+	esc_buf_puts(b, "{\"role\":");
+	if (ri >= 0)
+		esc_buf_puts(b, r->roles[ri].jname);
+	else {
+		cJSON *j = cJSON_CreateString(role);
+		char *s = cJSON_PrintUnformatted(j);
+
+		esc_buf_puts(b, s);
+		cJSON_free(s);
+		cJSON_Delete(j);
+	}
+	esc_buf_puts(b, ",\"person\":");
+	esc_buf_puts(b, r->people[person].jid);
+	esc_buf_puts(b, r->people[person].contact);
+	if (fallback) {
+		esc_buf_puts(b, ",\"fallback\":true,\"via\":");
+		esc_buf_puts(b, r->roles[via].jname);
+	}
+	esc_buf_putc(b, '}');
+}
+
+static void
+segpush(struct esc_seg **v, int *n, int *cap, const struct esc_seg *s)
+{
+	if (s->start >= s->end)
+		return;
+	/* The two halves of one override cut by a base handoff are one. */
+	if (*n > 0 && s->override && (*v)[*n - 1].override &&
+	    (*v)[*n - 1].end == s->start && (*v)[*n - 1].person == s->person &&
+	    (*v)[*n - 1].ovidx == s->ovidx) {
+		(*v)[*n - 1].end = s->end;
+		return;
+	}
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*v = esc_realloc(*v, (size_t)*cap * sizeof **v);
+	}
+	(*v)[(*n)++] = *s;
+}
+
+int
+esc_roster_segs(struct esc_roster *r, int role, esc_time_t from,
+    esc_time_t to, struct esc_seg **out)
+{
+	struct esc_role *ro = &r->roles[role];
+	struct esc_seg *v = NULL, base, s;
+	int n = 0, cap = 0, i;
+	int64_t k;
+
+	*out = NULL;
+	if (from >= to)
+		return 0;
+	if (ro->rot != NULL) {
+		esc_time_t b0, b1;
+		int kind;
+
+		k = esc_rot_index(ro->rot, from);
+		b0 = esc_rot_boundary(ro->rot, k, &kind);
+		for (; b0 < to; k++, b0 = b1) {
+			int nkind;
+
+			b1 = esc_rot_boundary(ro->rot, k + 1, &nkind);
+			memset(&base, 0, sizeof base);
+			base.person = esc_rot_member(ro->rot, k);
+			base.start = base.base_start = b0;
+			base.end = base.base_end = b1;
+			base.k = k;
+			base.kind = kind;
+			base.ovidx = -1;
+			kind = nkind;
+			/* A shift lost in a skipped hour: the next handoff
+			 * is where it went. */
+			if (b1 <= b0) {
+				kind = ESC_WALL_SKIPPED;
+				continue;
+			}
+			esc_time_t cur = b0;
+			for (i = 0; i < ro->nov; i++) {
+				const struct esc_override *o = &ro->ov[i];
+
+				if (o->end <= b0 || o->start >= b1)
+					continue;
+				if (o->start > cur) {
+					s = base;
+					s.start = cur;
+					s.end = o->start;
+					if (cur != b0)
+						s.kind = ESC_WALL_OK;
+					segpush(&v, &n, &cap, &s);
+				}
+				s = base;
+				s.start = o->start > b0 ? o->start : b0;
+				s.end = o->end < b1 ? o->end : b1;
+				s.person = o->person;
+				s.override = 1;
+				s.ovidx = i;
+				if (s.start != b0)
+					s.kind = ESC_WALL_OK;
+				segpush(&v, &n, &cap, &s);
+				cur = s.end;
+			}
+			s = base;
+			s.start = cur;
+			if (cur != b0)
+				s.kind = ESC_WALL_OK;
+			segpush(&v, &n, &cap, &s);
+		}
+	} else {
+		/* A fixed role has shifts only where an override covers it. */
+		for (i = 0; i < ro->nov; i++) {
+			const struct esc_override *o = &ro->ov[i];
+
+			if (o->end <= from || o->start >= to)
+				continue;
+			memset(&s, 0, sizeof s);
+			s.person = o->person;
+			s.start = s.base_start = o->start;
+			s.end = s.base_end = o->end;
+			s.override = 1;
+			s.ovidx = i;
+			segpush(&v, &n, &cap, &s);
+		}
+	}
+	*out = v;
+	return n;
+}
+
+/* ---- loading ---- */
+
+static int
+parse_date(const char *s, int64_t *days)
+{
+	int y, m, d;
+	char extra;
+
+	static const int md[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+	    31 };
+
+	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
+	    sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3 ||
+	    m < 1 || m > 12 || d < 1 || d > md[m - 1] ||
+	    (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 ||
+	    y % 400 == 0))))
+		return -1;
+	*days = esc_civil_days(y, m, d);
+	return 0;
+}
+
+/* A date (local midnight in tz) or an RFC 3339 time. */
+static int
+parse_when(const char *s, const char *tz, esc_time_t *t)
+{
+	int64_t days;
+	int kind;
+
+	if (parse_date(s, &days) == 0) {
+		*t = esc_tz_utc(tz, days * 86400, &kind);
+		return 0;
+	}
+	return esc_time_parse(s, t) == 0 && *t != ESC_TIME_NONE ? 0 : -1;
+}
+
+int
+esc_roster_when(const struct esc_roster *r, const char *s, esc_time_t *t)
+{
+	if (parse_when(s, r->tz, t) == -1)
+		return esc_seterr("not an RFC 3339 time or a date: %s", s);
+	return 0;
+}
+
+static const char *wdays[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+static const char *wdayl[] = { "sunday", "monday", "tuesday", "wednesday",
+    "thursday", "friday", "saturday" };
+
+/* "Mon 09:00" or "09:00": *wday is -1 without a weekday. */
+static int
+parse_handoff(const char *s, int *wday, int *secs)
+{
+	int h, m, i;
+	char extra;
+
+	*wday = -1;
+	if (s == NULL)
+		return -1;
+	if (isalpha((unsigned char)s[0])) {
+		size_t n = strcspn(s, " ");
+
+		for (i = 0; i < 7; i++)
+			if ((n == 3 && strncasecmp(s, wdays[i], 3) == 0) ||
+			    (n == strlen(wdayl[i]) &&
+			    strncasecmp(s, wdayl[i], n) == 0))
+				break;
+		if (i == 7)
+			return -1;
+		*wday = i;
+		s += n;
+		if (*s != ' ')
+			return -1;
+		while (*s == ' ')
+			s++;
+	}
+	if (strlen(s) != 5 || sscanf(s, "%2d:%2d%c", &h, &m, &extra) != 2 ||
+	    !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[3]) ||
+	    h < 0 || h > 23 || m < 0 || m > 59)
+		return -1;
+	*secs = h * 3600 + m * 60;
+	return 0;
+}
+
+static int
+members(struct ld *l, const cJSON *arr, const char *key, int **out, int *n)
+{
+	const cJSON *m;
+	char kp[512];
+	int i = 0;
+
+	if (!cJSON_IsArray(arr))
+		return bad(l, key, "not an array of people");
+	*n = cJSON_GetArraySize(arr);
+	*out = esc_calloc((size_t)*n + 1, sizeof **out);
+	cJSON_ArrayForEach(m, arr) {
+		kpf(kp, "%s[%d]", key, i);
+		if (!cJSON_IsString(m))
+			return bad(l, kp, "not a person's name");
+		if (((*out)[i] = esc_roster_person(l->r, m->valuestring)) < 0)
+			return bad(l, kp, "unknown person \"%s\"",
+			    m->valuestring);
+		i++;
+	}
+	return 0;
+}
+
+static int
+load_rotation(struct ld *l, const char *name, const cJSON *o)
+{
+	static const char *keys[] = { "members", "shift", "handoff", "start",
+	    "timezone", "effective", "previous", NULL };
+	struct esc_role *ro;
+	struct esc_rotation *rot;
+	const cJSON *c, *prev, *cur;
+	const char *s, *unit;
+	char kp[512], vp[512], vp2[512];
+	int64_t n, days;
+	int wday, hsecs, i, nv;
+
+	if (!cJSON_IsObject(o))
+		return bad(l, name, "not an object");
+	cJSON_ArrayForEach(c, o) {
+		for (i = 0; keys[i] && strcmp(keys[i], c->string); i++)
+			;
+		if (keys[i] == NULL) {
+			kpf(kp, "%s.%s", name, c->string);
+			return bad(l, kp, "unknown key");
+		}
+	}
+	ro = addrole(l->r, name + strlen("rotations."));
+	if (ro->rot != NULL)
+		return bad(l, name, "defined twice");
+	rot = ro->rot = esc_calloc(1, sizeof *rot);
+	s = esc_str(o, "timezone");
+	if (cJSON_GetObjectItemCaseSensitive(o, "timezone") != NULL) {
+		kpf(kp, "%s.timezone", name);
+		if (s == NULL || esc_tz_check(s) == -1)
+			return bad(l, kp, "unknown time zone \"%s\"",
+			    s ? s : "");
+	}
+	rot->tz = esc_strdup(s ? s : l->r->tz);
+
+	kpf(kp, "%s.shift", name);
+	s = esc_str(o, "shift");
+	if (s == NULL)
+		return bad(l, kp, "missing (e.g. \"1w\", \"1d\", \"12h\")");
+	n = strtoll(s, (char **)&unit, 10);
+	if (!isdigit((unsigned char)s[0]) || n < 1 || n > 100000 ||
+	    strlen(unit) != 1 || strchr("hdw", unit[0]) == NULL ||
+	    n * (unit[0] == 'h' ? 3600 : unit[0] == 'd' ? 86400 : 604800) >
+	    520 * 604800)
+		return bad(l, kp, "bad shift \"%s\" (hours, days or weeks up "
+		    "to ten years: \"12h\", \"1d\", \"1w\")", s);
+	rot->unit = unit[0];
+	rot->step = n * (unit[0] == 'h' ? 3600 : unit[0] == 'd' ? 86400 :
+	    604800);
+
+	kpf(kp, "%s.handoff", name);
+	s = esc_str(o, "handoff");
+	if (s == NULL)
+		s = "00:00";
+	if (parse_handoff(s, &wday, &hsecs) == -1)
+		return bad(l, kp, "bad handoff \"%s\" (\"Mon 09:00\" or "
+		    "\"09:00\")", s);
+	if (wday >= 0 && rot->unit != 'w')
+		return bad(l, kp, "a weekday is only for weekly shifts");
+
+	kpf(kp, "%s.start", name);
+	s = esc_str(o, "start");
+	if (s == NULL || parse_date(s, &days) == -1)
+		return bad(l, kp, "%s (a date: \"2026-01-05\")",
+		    s ? "bad date" : "missing");
+	/* Shift 0 begins at the first handoff on or after the start date. */
+	if (wday >= 0)
+		days += ((wday - (int)(((days % 7) + 11) % 7)) + 7) % 7;
+	rot->l0 = days * 86400 + hsecs;
+
+	/* The member lists, newest first in the file, oldest first here. */
+	nv = 0;
+	kpf(vp, "%s", name);
+	for (cur = o, i = 0; cur != NULL; i++) {
+		char mk[512];
+
+		rot->vers = esc_realloc(rot->vers, (size_t)(nv + 1) *
+		    sizeof *rot->vers);
+		memset(&rot->vers[nv], 0, sizeof rot->vers[nv]);
+		rot->nvers = nv + 1;	/* so a failure frees it */
+		if (i > 0)
+			kpf(vp, "%s.previous", vp2);
+		memcpy(vp2, vp, sizeof vp2);
+		kpf(mk, "%s%s", vp, cJSON_IsArray(cur) ? "" : ".members");
+		if (cJSON_IsArray(cur)) {
+			if (members(l, cur, mk, &rot->vers[nv].members,
+			    &rot->vers[nv].n) == -1)
+				return -1;
+			rot->vers[nv].kfrom = INT64_MIN;
+			nv++;
+			break;
+		}
+		if (members(l, cJSON_GetObjectItemCaseSensitive(cur,
+		    "members"), mk, &rot->vers[nv].members,
+		    &rot->vers[nv].n) == -1)
+			return -1;
+		rot->vers[nv].kfrom = INT64_MIN;
+		s = esc_str(cur, "effective");
+		prev = cJSON_GetObjectItemCaseSensitive(cur, "previous");
+		if (s != NULL || cJSON_GetObjectItemCaseSensitive(cur,
+		    "effective") != NULL) {
+			esc_time_t t;
+			int64_t k;
+
+			kpf(kp, "%s.effective", vp);
+			if (s == NULL || parse_when(s, rot->tz, &t) == -1)
+				return bad(l, kp, "bad date \"%s\"",
+				    s ? s : "");
+			/* From the first handoff at or after the date. */
+			k = esc_rot_index(rot, t);
+			if (esc_rot_boundary(rot, k, NULL) < t)
+				k++;
+			rot->vers[nv].kfrom = k;
+			if (prev == NULL) {
+				kpf(kp, "%s.previous", vp);
+				return bad(l, kp, "missing (the members "
+				    "before the effective date)");
+			}
+		} else if (prev != NULL) {
+			kpf(kp, "%s.effective", vp);
+			return bad(l, kp, "missing (when the members "
+			    "change)");
+		}
+		nv++;
+		cur = prev;
+	}
+	/* Oldest first; each version must be newer than the last. */
+	for (i = 0; i < nv / 2; i++) {
+		struct esc_rotver t = rot->vers[i];
+
+		rot->vers[i] = rot->vers[nv - 1 - i];
+		rot->vers[nv - 1 - i] = t;
+	}
+	rot->nvers = nv;
+	for (i = 1; i < nv; i++)
+		if (rot->vers[i].kfrom <= rot->vers[i - 1].kfrom) {
+			kpf(kp, "%s.effective", name);
+			return bad(l, kp, "not later than the previous "
+			    "change");
+		}
+	rot->cvalid = 0;
+	return 0;
+}
+
+static int
+load_people(struct ld *l, const cJSON *people)
+{
+	const cJSON *p, *f;
+	char kp[512];
+	struct esc_buf b;
+	int i;
+
+	if (!cJSON_IsObject(people))
+		return bad(l, "people", "missing or not an object");
+	l->r->npeople = cJSON_GetArraySize(people);
+	l->r->people = esc_calloc((size_t)l->r->npeople + 1,
+	    sizeof *l->r->people);
+	i = 0;
+	cJSON_ArrayForEach(p, people) {
+		struct esc_person *pe = &l->r->people[i++];
+		const char *tz;
+
+		pe->id = esc_strdup(p->string);
+		{
+			cJSON *js = cJSON_CreateString(p->string);
+
+			pe->jid = cJSON_PrintUnformatted(js);
+			cJSON_Delete(js);
+		}
+		kpf(kp, "people.%s", p->string);
+		if (!cJSON_IsObject(p))
+			return bad(l, kp, "not an object");
+		if (esc_roster_person(l->r, p->string) != i - 1)
+			return bad(l, kp, "defined twice");
+		memset(&b, 0, sizeof b);
+		cJSON_ArrayForEach(f, p) {
+			char *v;
+
+			if (strcmp(f->string, "person") == 0 ||
+			    strcmp(f->string, "role") == 0 ||
+			    strcmp(f->string, "fallback") == 0) {
+				kpf(kp, "people.%s.%s",
+				    p->string, f->string);
+				esc_buf_free(&b);
+				return bad(l, kp, "reserved key");
+			}
+			v = cJSON_PrintUnformatted(f);
+			cJSON *k = cJSON_CreateString(f->string);
+			char *ks = cJSON_PrintUnformatted(k);
+
+			esc_buf_printf(&b, ",%s:%s", ks, v);
+			cJSON_free(ks);
+			cJSON_Delete(k);
+			cJSON_free(v);
+		}
+		pe->contact = b.s ? b.s : esc_strdup("");
+		pe->name = esc_strdup(esc_str(p, "name") ? esc_str(p, "name") :
+		    pe->id);
+		pe->email = esc_str(p, "email") ? esc_strdup(esc_str(p,
+		    "email")) : NULL;
+		tz = esc_str(p, "timezone");
+		if (cJSON_GetObjectItemCaseSensitive(p, "timezone") != NULL &&
+		    (tz == NULL || esc_tz_check(tz) == -1)) {
+			kpf(kp, "people.%s.timezone",
+			    p->string);
+			return bad(l, kp, "unknown time zone \"%s\"",
+			    tz ? tz : "");
+		}
+		pe->tz = esc_strdup(tz ? tz : l->r->tz);
+	}
+	return 0;
+}
+
+static int
+ovcmp(const void *a, const void *b)
+{
+	const struct esc_override *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int
+load_overrides(struct ld *l, const cJSON *ovs)
+{
+	const cJSON *o;
+	char kp[512];
+	int i = 0, j, k;
+
+	if (ovs == NULL)
+		return 0;
+	if (!cJSON_IsArray(ovs))
+		return bad(l, "overrides", "not an array");
+	cJSON_ArrayForEach(o, ovs) {
+		struct esc_override ov;
+		const char *role, *person, *s;
+		struct esc_role *ro;
+		const cJSON *pj;
+
+		memset(&ov, 0, sizeof ov);
+		kpf(kp, "overrides[%d]", i);
+		if (!cJSON_IsObject(o))
+			return bad(l, kp, "not an object");
+		role = esc_str(o, "role");
+		if (role == NULL || esc_roster_role(l->r, role) < 0) {
+			kpf(kp, "overrides[%d].role", i);
+			return bad(l, kp, "unknown role \"%s\"",
+			    role ? role : "");
+		}
+		pj = cJSON_GetObjectItemCaseSensitive(o, "person");
+		person = esc_str(o, "person");
+		ov.person = -1;
+		if (!cJSON_IsNull(pj) && (person == NULL ||
+		    (ov.person = esc_roster_person(l->r, person)) < 0)) {
+			kpf(kp, "overrides[%d].person", i);
+			return bad(l, kp, "unknown person \"%s\" (null: "
+			    "nobody)", person ? person : "");
+		}
+		kpf(kp, "overrides[%d].start", i);
+		s = esc_str(o, "start");
+		if (s == NULL || parse_when(s, l->r->tz, &ov.start) == -1)
+			return bad(l, kp, "bad time \"%s\"", s ? s : "");
+		kpf(kp, "overrides[%d].end", i);
+		s = esc_str(o, "end");
+		if (s == NULL || parse_when(s, l->r->tz, &ov.end) == -1)
+			return bad(l, kp, "bad time \"%s\"", s ? s : "");
+		if (ov.end <= ov.start)
+			return bad(l, kp, "not after the start");
+		ov.index = i;
+		ro = &l->r->roles[esc_roster_role(l->r, role)];
+		ro->ov = esc_realloc(ro->ov, (size_t)(ro->nov + 1) *
+		    sizeof *ro->ov);
+		ro->ov[ro->nov++] = ov;
+		i++;
+	}
+	for (k = 0; k < l->r->nroles; k++) {
+		struct esc_role *ro = &l->r->roles[k];
+
+		if (ro->nov > 1)
+			qsort(ro->ov, (size_t)ro->nov, sizeof *ro->ov, ovcmp);
+		for (j = 1; j < ro->nov; j++)
+			if (ro->ov[j].start < ro->ov[j - 1].end) {
+				int a = ro->ov[j - 1].index, b = ro->ov[j].index;
+
+				kpf(kp, "overrides[%d]",
+				    a > b ? a : b);
+				return bad(l, kp, "overlaps overrides[%d] for "
+				    "role %s", a < b ? a : b, ro->name);
+			}
+	}
+	return 0;
+}
+
+static int
+load(struct ld *l, const cJSON *j)
+{
+	static const char *keys[] = { "timezone", "people", "rotations",
+	    "fixed", "overrides", "fallback", "name", NULL };
+	struct esc_roster *r = l->r;
+	const cJSON *c, *rots, *fixed, *fb;
+	const char *tz;
+	char kp[512];
+	int i;
+
+	if (!cJSON_IsObject(j))
+		return esc_seterr("%s: not a JSON object", l->file);
+	cJSON_ArrayForEach(c, j) {
+		for (i = 0; keys[i] && strcmp(keys[i], c->string); i++)
+			;
+		if (keys[i] == NULL)
+			return bad(l, c->string, "unknown key");
+	}
+	tz = esc_str(j, "timezone");
+	if (cJSON_GetObjectItemCaseSensitive(j, "timezone") != NULL &&
+	    (tz == NULL || esc_tz_check(tz) == -1))
+		return bad(l, "timezone", "unknown time zone \"%s\"",
+		    tz ? tz : "");
+	r->tz = esc_strdup(tz ? tz : "UTC");
+	if (load_people(l, cJSON_GetObjectItemCaseSensitive(j, "people")) ==
+	    -1)
+		return -1;
+	rots = cJSON_GetObjectItemCaseSensitive(j, "rotations");
+	if (rots != NULL && !cJSON_IsObject(rots))
+		return bad(l, "rotations", "not an object");
+	cJSON_ArrayForEach(c, rots) {
+		kpf(kp, "rotations.%s", c->string);
+		if (load_rotation(l, kp, c) == -1)
+			return -1;
+	}
+	fixed = cJSON_GetObjectItemCaseSensitive(j, "fixed");
+	if (fixed != NULL && !cJSON_IsObject(fixed))
+		return bad(l, "fixed", "not an object");
+	cJSON_ArrayForEach(c, fixed) {
+		struct esc_role *ro;
+
+		kpf(kp, "fixed.%s", c->string);
+		if (esc_roster_role(r, c->string) >= 0) {
+			/* Kept for --audit, which reports it as an overlap. */
+			r->roles[esc_roster_role(r, c->string)].both = 1;
+			continue;
+		}
+		ro = addrole(r, c->string);
+		if (cJSON_IsString(c)) {
+			ro->fixed = esc_calloc(2, sizeof *ro->fixed);
+			ro->nfixed = 1;
+			if ((ro->fixed[0] = esc_roster_person(r,
+			    c->valuestring)) < 0)
+				return bad(l, kp, "unknown person \"%s\"",
+				    c->valuestring);
+		} else if (members(l, c, kp, &ro->fixed, &ro->nfixed) == -1)
+			return -1;
+	}
+	fb = cJSON_GetObjectItemCaseSensitive(j, "fallback");
+	if (fb != NULL) {
+		if (!cJSON_IsArray(fb))
+			return bad(l, "fallback", "not an array of roles");
+		r->nfallback = cJSON_GetArraySize(fb);
+		r->fallback = esc_calloc((size_t)r->nfallback + 1,
+		    sizeof *r->fallback);
+		i = 0;
+		cJSON_ArrayForEach(c, fb) {
+			kpf(kp, "fallback[%d]", i);
+			if (!cJSON_IsString(c) ||
+			    esc_roster_role(r, c->valuestring) < 0)
+				return bad(l, kp, "unknown role");
+			r->fallback[i++] = esc_strdup(c->valuestring);
+		}
+	} else {
+		r->nfallback = 2;
+		r->fallback = esc_calloc(3, sizeof *r->fallback);
+		r->fallback[0] = esc_strdup("manager");
+		r->fallback[1] = esc_strdup("director");
+	}
+	for (i = 0; i < r->nroles; i++) {
+		cJSON *s = cJSON_CreateString(r->roles[i].name);
+
+		r->roles[i].jname = cJSON_PrintUnformatted(s);
+		cJSON_Delete(s);
+	}
+	return load_overrides(l, cJSON_GetObjectItemCaseSensitive(j,
+	    "overrides"));
+}
+
+struct esc_roster *
+esc_roster_load(const char *path)
+{
+	struct esc_roster *r;
+	struct ld l;
+	cJSON *j;
+
+	path = esc_config_path(path, "ESC_ROSTER", "roster.example.json",
+	    "roster");
+	r = esc_calloc(1, sizeof *r);
+	r->path = esc_strdup(path);
+	if ((j = esc_jsonc_load(path)) == NULL) {
+		esc_roster_free(r);
+		return NULL;
+	}
+	l.r = r;
+	l.file = r->path;
+	if (load(&l, j) == -1) {
+		cJSON_Delete(j);
+		esc_roster_free(r);
+		return NULL;
+	}
+	cJSON_Delete(j);
+	return r;
+}
+
+void
+esc_roster_free(struct esc_roster *r)
+{
+	int i, j;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->npeople; i++) {
+		free(r->people[i].id);
+		free(r->people[i].name);
+		free(r->people[i].email);
+		free(r->people[i].tz);
+		free(r->people[i].contact);
+		cJSON_free(r->people[i].jid);
+	}
+	free(r->people);
+	for (i = 0; i < r->nroles; i++) {
+		struct esc_role *ro = &r->roles[i];
+
+		free(ro->name);
+		cJSON_free(ro->jname);
+		if (ro->rot != NULL) {
+			for (j = 0; j < ro->rot->nvers; j++)
+				free(ro->rot->vers[j].members);
+			free(ro->rot->vers);
+			free(ro->rot->tz);
+			free(ro->rot);
+		}
+		free(ro->fixed);
+		free(ro->ov);
+	}
+	free(r->roles);
+	for (i = 0; i < r->nfallback; i++)
+		free(r->fallback[i]);
+	free(r->fallback);
+	free(r->tz);
+	free(r->path);
+	free(r);
+}

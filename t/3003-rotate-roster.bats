@@ -1,0 +1,124 @@
+#!/usr/bin/env bats
+# The roster: rotation arithmetic, member changes, overrides, bad rosters.
+
+load test_helper
+bats_require_minimum_version 1.5.0
+
+setup() {
+	TEAM="$FIX/rotate/team.json"
+	R="$BATS_TEST_TMPDIR/r.json"
+}
+
+# The primary of each Monday-09:00 week from 2026-02-09 to 2026-03-16.
+weeks() {
+	esc-rotate -r "$1" --shifts --role primary --from 2026-02-10T00:00:00Z --to 2026-03-17T00:00:00Z |
+	    jq -r .person | paste -sd,
+}
+
+@test "roster: week N belongs to members[N mod len]" {
+	run -0 weeks "$TEAM"
+	# 2026-02-09 is week 5 from 2026-01-05.
+	assert_output "carol,alice,bob,carol,alice,bob"
+}
+
+@test "roster: adding a member without an effective date reshuffles the current week" {
+	jq '.rotations.primary.members += ["dave"]' "$TEAM" >"$R"
+	run -0 weeks "$R"
+	assert_output "bob,carol,dave,alice,bob,carol"
+}
+
+@test "roster: with effective and previous, an edit changes nothing before the first handoff on or after the date" {
+	jq '.rotations.primary += {"members": ["alice","bob","carol","dave"], "effective": "2026-02-25", "previous": ["alice","bob","carol"]}' "$TEAM" >"$R"
+	run -0 weeks "$R"
+	# Weeks 5..7 (to 2026-03-02) as before; from week 8, members[N mod 4].
+	assert_output "carol,alice,bob,alice,bob,carol"
+	# A page in the current week (week 7) still reaches bob.
+	run -0 esc-rotate -r "$R" < <(echo '{"type":"page","to":["primary"],"at":"2026-02-27T12:00:00Z"}')
+	assert_equal "$(jq -r '.recipients[0].person' <<<"$output")" "bob"
+}
+
+@test "roster: member changes chain (previous may itself have an effective date)" {
+	jq '.rotations.primary += {"members": ["dave"], "effective": "2026-03-09",
+	    "previous": {"members": ["alice","bob","carol","dave"], "effective": "2026-02-25", "previous": ["alice","bob","carol"]}}' "$TEAM" >"$R"
+	run -0 weeks "$R"
+	assert_output "carol,alice,bob,alice,dave,dave"
+}
+
+@test "roster: an override splits the shift it covers" {
+	run -0 esc-rotate -r "$TEAM" --shifts --role primary --from 2026-12-21T14:00:00Z --to 2026-12-28T14:00:00Z
+	assert_equal "$(jq -c '[.person, .start, .end, .override]' <<<"$output")" '["carol","2026-12-21T14:00:00Z","2026-12-24T17:00:00Z",null]
+["dave","2026-12-24T17:00:00Z","2026-12-26T09:00:00Z",true]
+["carol","2026-12-26T09:00:00Z","2026-12-28T14:00:00Z",null]'
+}
+
+@test "roster: an override across a handoff stays one shift" {
+	jq '.overrides = [{"role":"primary","person":"dave","start":"2026-01-11T00:00:00Z","end":"2026-01-13T00:00:00Z"}]' "$TEAM" >"$R"
+	run -0 esc-rotate -r "$R" --shifts --role primary --from 2026-01-10T00:00:00Z --to 2026-01-14T00:00:00Z
+	assert_equal "$(jq -c '[.person, .start, .end]' <<<"$output")" '["alice","2026-01-05T14:00:00Z","2026-01-11T00:00:00Z"]
+["dave","2026-01-11T00:00:00Z","2026-01-13T00:00:00Z"]
+["bob","2026-01-13T00:00:00Z","2026-01-19T14:00:00Z"]'
+}
+
+bad() {
+	jq "$1" "$TEAM" >"$R"
+	run -2 --separate-stderr esc-rotate -r "$R" </dev/null
+	assert_equal "$output" ""
+	assert_equal "$stderr" "esc-rotate: $R: $2"
+}
+
+@test "roster: an unknown person in a rotation is refused with the key path" {
+	bad '.rotations.primary.members += ["zed"]' 'rotations.primary.members[3]: unknown person "zed"'
+	bad '.fixed.director = ["dana","zed"]' 'fixed.director[1]: unknown person "zed"'
+	bad '.rotations.primary += {"effective":"2026-03-02","previous":["alice","zed"]}' 'rotations.primary.previous[1]: unknown person "zed"'
+}
+
+@test "roster: an unknown time zone is refused with the key path" {
+	bad '.rotations.backup.timezone = "Mars/Olympus_Mons"' 'rotations.backup.timezone: unknown time zone "Mars/Olympus_Mons"'
+	bad '.timezone = "../../etc/passwd"' 'timezone: unknown time zone "../../etc/passwd"'
+	bad '.people.erin.timezone = "Europe/Nowhere"' 'people.erin.timezone: unknown time zone "Europe/Nowhere"'
+}
+
+@test "roster: a bad handoff, shift or start is refused with the key path" {
+	bad '.rotations.primary.handoff = "Mon 25:00"' 'rotations.primary.handoff: bad handoff "Mon 25:00" ("Mon 09:00" or "09:00")'
+	bad '.rotations.primary.handoff = "Someday 09:00"' 'rotations.primary.handoff: bad handoff "Someday 09:00" ("Mon 09:00" or "09:00")'
+	bad '.rotations.primary.shift = "1d" ' 'rotations.primary.handoff: a weekday is only for weekly shifts'
+	bad '.rotations.primary.shift = "1fortnight"' 'rotations.primary.shift: bad shift "1fortnight" (hours, days or weeks up to ten years: "12h", "1d", "1w")'
+	bad '.rotations.primary.start = "05/01/2026"' 'rotations.primary.start: bad date (a date: "2026-01-05")'
+	bad '.rotations.primary += {"effective":"2026-03-02","previous":{"members":["alice"],"effective":"2026-02-02"}}' 'rotations.primary.previous.previous: missing (the members before the effective date)'
+	bad '.rotations.primary += {"effective":"2026-03-02","previous":{"members":["alice"],"effective":"2026-03-09","previous":["bob"]}}' 'rotations.primary.effective: not later than the previous change'
+	bad '.rotations.primary.shift = "521w"' 'rotations.primary.shift: bad shift "521w" (hours, days or weeks up to ten years: "12h", "1d", "1w")'
+	bad '.rotations.primary.start = "2026-02-30"' 'rotations.primary.start: bad date (a date: "2026-01-05")'
+	bad '.people.bob.role = "x"' 'people.bob.role: reserved key'
+	bad '.rotas = {}' 'rotas: unknown key'
+	bad '.fallback = ["janitor"]' 'fallback[0]: unknown role'
+	bad '.rotations.primary.hanfoff = "Mon 09:00"' 'rotations.primary.hanfoff: unknown key'
+	bad '.rotations.primary.effective = "2026-03-02"' 'rotations.primary.previous: missing (the members before the effective date)'
+}
+
+@test "roster: overlapping overrides for one role are refused; for two roles they are fine" {
+	bad '.overrides += [{"role":"primary","person":"bob","start":"2026-12-25T00:00:00Z","end":"2026-12-27T00:00:00Z"}]' 'overrides[1]: overlaps overrides[0] for role primary'
+	jq '.overrides += [{"role":"backup","person":"bob","start":"2026-12-25T00:00:00Z","end":"2026-12-27T00:00:00Z"}]' "$TEAM" >"$R"
+	run -0 esc-rotate -r "$R" </dev/null
+	bad '.overrides[0].role = "janitor"' 'overrides[0].role: unknown role "janitor"'
+	bad '.overrides[0].end = "2026-12-24T17:00:00Z"' 'overrides[0].end: not after the start'
+}
+
+@test "roster: a syntax error names the line" {
+	printf '{\n  "people": {,}\n}\n' >"$R"
+	run -2 --separate-stderr esc-rotate -r "$R" </dev/null
+	assert_equal "$stderr" "esc-rotate: $R:2:15: JSON syntax error"
+}
+
+@test "roster: the shipped example loads, and its primary rotation starts 2026-01-05 in New York" {
+	run -0 esc-rotate --oncall --at 2026-01-05T14:00:00Z
+	assert_equal "$(jq -r '[.role, .person] | join(":")' <<<"$output" | paste -sd,)" \
+	    "primary:alice,backup:carol,manager:frank,director:dana,sre_lead:erin,product_lead:ivan,cto:mallory,vp_engineering:victor,customer_success:oscar"
+	run -0 esc-rotate --oncall --at 2026-01-05T13:59:59Z
+	assert_equal "$(jq -r 'select(.role == "primary") | .person' <<<"$output")" "erin"
+}
+
+@test "roster: a fixed role may be one person; \"Monday 09:00\" is a weekday too" {
+	jq '.fixed.sre_lead = "erin" | .rotations.primary.handoff = "Monday 09:00"' "$TEAM" >"$R"
+	run -0 esc-rotate -r "$R" --oncall --at 2026-01-06T00:00:00Z
+	assert_equal "$(jq -r '[.role, .person] | join(":")' <<<"$output" | paste -sd,)" "primary:alice,backup:carol,manager:frank,director:dana,sre_lead:erin"
+}
