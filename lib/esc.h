@@ -475,7 +475,8 @@ int esc_router_input(struct esc_router *rt, const cJSON *rec, const char *line,
  * writing output failed. */
 int esc_router_finish(struct esc_router *rt);
 
-/* ---- time zones and the roster (tz.c, roster.c, oncall.c, ical.c) ---- */
+/* ---- time zones and the roster (tz.c, roster.c, oncall.c, ical.c,
+ * rotate.c) ---- */
 
 /* A local date and time; wday 0 is Sunday. */
 struct esc_civil {
@@ -629,6 +630,43 @@ struct esc_bhours {
 };
 void esc_bhours_init(struct esc_bhours *bh, const cJSON *policy);
 int esc_bhours_in(const struct esc_bhours *bh, const char *tz, esc_time_t t);
+
+/* esc-rotate's records (rotate.c).  Each record made goes to emit (the
+ * tool passes esc_emit) and is freed after; -1 means something was
+ * reported through esc_warnx or esc_lwarn, and the rest was still done. */
+typedef int esc_emit_fn(const cJSON *rec);
+/* cJSON allocates from an arena emptied by esc_arena_reset, for trees
+ * that live one record; esc_arena_end restores malloc and frees it. */
+void esc_arena_begin(void);
+void esc_arena_reset(void);
+void esc_arena_end(void);
+/* The filter's work on rec, parsed from line (len bytes) at file:lineno:
+ * out gets the text to write, the line unchanged unless the record has a
+ * "to", else with "recipients" added: the holders of the roles of "to" at
+ * the record's "at" (esc_now() when missing or null). */
+int esc_rotate_record(struct esc_roster *r, cJSON *rec, const char *line,
+    size_t len, const char *file, long lineno, struct esc_buf *out);
+/* --oncall: a shift record per role (or only) at at. */
+int esc_rotate_oncall(struct esc_roster *r, esc_time_t at, int only,
+    esc_emit_fn *emit);
+/* --handoff: a handoff record per role (or only) for the shift at at. */
+void esc_rotate_handoffs(struct esc_roster *r, esc_time_t at, int only,
+    esc_emit_fn *emit);
+/* --horizon: a duration, or "<n>y" of 365 days. */
+int esc_horizon_parse(const char *s, int64_t *secs);
+/* --shifts: the shift records of esc_roster_collect. */
+void esc_rotate_shifts(struct esc_roster *r, esc_time_t from, esc_time_t to,
+    int role, int person, esc_emit_fn *emit);
+/* --audit: a record per finding (a fatal one is also reported), then
+ * each person's load. */
+int esc_rotate_audit(struct esc_roster *r, const struct esc_policy *pol,
+    esc_time_t from, esc_time_t to, esc_emit_fn *emit);
+/* --ledger: a record per person who held a rotation or was paged after
+ * hours in [from, to), by the page records of the journals (NULL is
+ * standard input). */
+int esc_rotate_ledger(struct esc_roster *r, const struct esc_policy *pol,
+    esc_time_t from, esc_time_t to, char *const *journals, int njournals,
+    size_t maxline, esc_emit_fn *emit);
 
 /* ---- notify (channels.c, notify.c, spool.c, deliver.c) ---- */
 

@@ -1,0 +1,579 @@
+/*
+ * metrics.c - esc-report metrics: the seed's "Metrics to Track" per
+ * severity (MTTA, MTTR, alert accuracy, escalation rate, false-positive
+ * rate), each beside the policy's target, as text, Markdown, JSON or the
+ * Prometheus text format.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "esc.h"
+
+#define ALL	ESC_NSEV	/* the row of every severity together */
+
+struct dist {
+	double	*v;
+	size_t	 n;
+	double	 mean, median, p90;
+	int64_t	 target;		/* -1: none */
+	int	 pass;			/* -1: not judged */
+};
+
+struct rate {
+	long	 count;
+	double	 value;			/* NAN without incidents */
+	double	 target;		/* NAN: none */
+	int	 pass;
+	int	 above;			/* the target is a floor */
+};
+
+struct row {
+	long		 n, acked, unacked, resolved, unresolved, reopened;
+	long		 upgraded;
+	struct dist	 mtta, mttr;
+	struct rate	 acc, esc, fp;
+};
+
+static int
+cmpd(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+push(struct dist *d, double v)
+{
+	d->v = esc_realloc(d->v, (d->n + 1) * sizeof *d->v);
+	d->v[d->n++] = v;
+}
+
+static void
+finish(struct dist *d, int64_t target)
+{
+	double sum = 0;
+	size_t i;
+
+	d->target = target;
+	d->pass = -1;
+	d->mean = d->median = d->p90 = NAN;
+	if (d->n == 0)
+		return;
+	qsort(d->v, d->n, sizeof *d->v, cmpd);
+	for (i = 0; i < d->n; i++)
+		sum += d->v[i];
+	/* Whole seconds, as every duration esc writes. */
+	d->mean = round(sum / (double)d->n);
+	d->median = round(esc_quantile(d->v, d->n, 0.5));
+	d->p90 = round(esc_quantile(d->v, d->n, 0.9));
+	if (target >= 0)
+		d->pass = d->mean < (double)target;
+}
+
+static void
+setrate(struct rate *r, long n, double target, int above)
+{
+	r->value = n ? (double)r->count / (double)n : NAN;
+	r->target = target;
+	r->above = above;
+	r->pass = -1;
+	if (n && !isnan(target))
+		r->pass = above ? r->value > target : r->value < target;
+}
+
+static void
+tally(struct row *r, const struct esc_inc *in)
+{
+	r->n++;
+	if (in->acked_at != ESC_TIME_NONE) {
+		r->acked++;
+		push(&r->mtta, (double)(in->acked_at - in->opened_at));
+	} else
+		r->unacked++;
+	if (!in->open && in->resolved_at != ESC_TIME_NONE) {
+		r->resolved++;
+		push(&r->mttr, (double)(in->resolved_at - in->opened_at));
+	} else
+		r->unresolved++;
+	r->reopened += in->reopened > 0;
+	r->upgraded += in->upgraded;
+	r->acc.count += in->actionable == 1;
+	r->fp.count += in->actionable == 0;
+	r->esc.count += in->level >= 2;
+}
+
+static const char *
+rowname(int s)
+{
+	return s == ALL ? "all" : esc_sev_name(s);
+}
+
+static char *
+dur(double v, char *buf, size_t n)
+{
+	if (isnan(v))
+		snprintf(buf, n, "-");
+	else
+		esc_duration_fmt((int64_t)v, buf, n);
+	return buf;
+}
+
+static char *
+pct(double v, char *buf, size_t n)
+{
+	if (isnan(v))
+		snprintf(buf, n, "-");
+	else
+		snprintf(buf, n, "%.1f%%", v * 100);
+	return buf;
+}
+
+static const char *
+verdict(int pass)
+{
+	return pass == 1 ? "pass" : pass == 0 ? "FAIL" : "-";
+}
+
+/* ---- text and Markdown ---- */
+
+/* The rows from the gravest severity down, then all together. */
+static const int order[ESC_NSEV + 1] = {
+	ESC_SEV_CRITICAL, ESC_SEV_WARNING, ESC_SEV_INFO, ALL
+};
+
+static const char *
+plural(long n)
+{
+	return n == 1 ? "" : "s";
+}
+
+static void
+counts(FILE *fp, const struct row *rows, int md)
+{
+	int k;
+
+	if (md)
+		fprintf(fp, "| severity | incidents | acked | never acked | "
+		    "resolved | unresolved | reopened | upgraded |\n"
+		    "|---|---:|---:|---:|---:|---:|---:|---:|\n");
+	else
+		fprintf(fp, "%-9s %9s %6s %12s %9s %11s %9s %9s\n",
+		    "severity", "incidents", "acked", "never-acked",
+		    "resolved", "unresolved", "reopened", "upgraded");
+	for (k = 0; k <= ESC_NSEV; k++) {
+		const struct row *r = &rows[order[k]];
+
+		fprintf(fp, md ?
+		    "| %s | %ld | %ld | %ld | %ld | %ld | %ld | %ld |\n" :
+		    "%-9s %9ld %6ld %12ld %9ld %11ld %9ld %9ld\n",
+		    rowname(order[k]), r->n, r->acked, r->unacked,
+		    r->resolved, r->unresolved, r->reopened, r->upgraded);
+	}
+}
+
+static void
+dists(FILE *fp, const struct row *rows, int md, int w)
+{
+	static const char *const title[2] = {
+		"MTTA (opening to first ack)", "MTTR (opening to resolution)"
+	};
+	char x[3][32];
+	int k;
+
+	if (md)
+		fprintf(fp, "\n## %s\n\n| severity | n | mean | median | "
+		    "p90 | target | result |\n"
+		    "|---|---:|---:|---:|---:|---:|---|\n", title[w]);
+	else
+		fprintf(fp, "\n%s\n%-9s %5s %9s %9s %9s %8s %7s\n", title[w],
+		    "severity", "n", "mean", "median", "p90", "target",
+		    "result");
+	for (k = 0; k <= ESC_NSEV; k++) {
+		const struct row *r = &rows[order[k]];
+		const struct dist *d = w ? &r->mttr : &r->mtta;
+		char t[32] = "-";
+
+		if (d->target >= 0) {
+			t[0] = '<';
+			esc_duration_fmt(d->target, t + 1, sizeof t - 1);
+		}
+		fprintf(fp, md ? "| %s | %zu | %s | %s | %s | %s | %s |\n" :
+		    "%-9s %5zu %9s %9s %9s %8s %7s\n", rowname(order[k]), d->n,
+		    dur(d->mean, x[0], 32), dur(d->median, x[1], 32),
+		    dur(d->p90, x[2], 32), t, verdict(d->pass));
+	}
+}
+
+static const struct rate *
+rateof(const struct row *r, int w)
+{
+	return w == 0 ? &r->acc : w == 1 ? &r->esc : &r->fp;
+}
+
+static void
+rates(FILE *fp, const struct row *rows, int md)
+{
+	static const char *const name[3] = {
+		"alert accuracy", "escalation rate", "false-positive rate"
+	};
+	char x[ESC_NSEV + 1][32], t[16];
+	int w, k;
+
+	if (md)
+		fprintf(fp, "\n## Rates (share of incidents)\n\n| rate | "
+		    "critical | warning | info | all | target | result |\n"
+		    "|---|---:|---:|---:|---:|---:|---|\n");
+	else
+		fprintf(fp, "\nRates (share of incidents)\n"
+		    "%-20s %9s %9s %9s %9s %7s %7s\n", "rate", "critical",
+		    "warning", "info", "all", "target", "result");
+	for (w = 0; w < 3; w++) {
+		const struct rate *all = rateof(&rows[ALL], w);
+
+		for (k = 0; k <= ESC_NSEV; k++)
+			pct(rateof(&rows[order[k]], w)->value, x[k], 32);
+		snprintf(t, sizeof t, "%s%g%%", all->above ? ">" : "<",
+		    all->target * 100);
+		fprintf(fp, md ? "| %s | %s | %s | %s | %s | %s | %s |\n" :
+		    "%-20s %9s %9s %9s %9s %7s %7s\n", name[w], x[0], x[1],
+		    x[2], x[3], isnan(all->target) ? "-" : t,
+		    verdict(all->pass));
+	}
+}
+
+static void
+text(FILE *fp, const struct row *rows, const struct esc_report_opt *o,
+    long nbad)
+{
+	int md = o->format == ESC_FMT_MARKDOWN, k;
+	const char *li = md ? "- " : "";
+	char a[ESC_TIMELEN];
+	long unknown;
+
+	fprintf(fp, "%sIncidents opened", md ? "# " : "");
+	if (o->since != ESC_TIME_NONE)
+		fprintf(fp, " from %s", esc_time_fmt(o->since, a));
+	if (o->until != ESC_TIME_NONE)
+		fprintf(fp, " until %s", esc_time_fmt(o->until, a));
+	fprintf(fp, "%s, policy: %s\n\n", o->since == ESC_TIME_NONE &&
+	    o->until == ESC_TIME_NONE ? " at any time" : "",
+	    o->policy->name ? o->policy->name : o->policy->path);
+	counts(fp, rows, md);
+	dists(fp, rows, md, 0);
+	dists(fp, rows, md, 1);
+	rates(fp, rows, md);
+	fprintf(fp, "\n");
+	for (k = 0; k < ESC_NSEV; k++) {
+		const struct row *r = &rows[order[k]];
+
+		if (r->unacked)
+			fprintf(fp, "%s%s: %ld incident%s never acked, left "
+			    "out of MTTA\n", li, rowname(order[k]), r->unacked,
+			    plural(r->unacked));
+		if (r->unresolved)
+			fprintf(fp, "%s%s: %ld incident%s not resolved, left "
+			    "out of MTTR\n", li, rowname(order[k]),
+			    r->unresolved, plural(r->unresolved));
+	}
+	unknown = rows[ALL].n - rows[0].n - rows[1].n - rows[2].n;
+	if (unknown > 0)
+		fprintf(fp, "%s%ld incident%s of unknown severity, counted in "
+		    "all only\n", li, unknown, plural(unknown));
+	if (nbad)
+		fprintf(fp, "%s%ld journal line%s rejected\n", li, nbad,
+		    plural(nbad));
+}
+
+/* The text tables in a page of their own, for a mail or a wiki. */
+static void
+html(const struct row *rows, const struct esc_report_opt *o, long nbad)
+{
+	struct esc_buf b = { 0 };
+	char *doc = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&doc, &len);
+
+	if (fp == NULL)
+		return;
+	text(fp, rows, o, nbad);
+	fclose(fp);
+	esc_buf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+	    "<meta charset=\"utf-8\">\n<title>Alert metrics</title>\n"
+	    "<style>body{font-family:sans-serif;margin:2em}"
+	    "pre{font-size:14px}</style></head><body>\n"
+	    "<h1>Alert metrics</h1>\n<pre>\n");
+	esc_buf_html(&b, doc);
+	esc_buf_puts(&b, "</pre>\n</body></html>");
+	esc_emit_raw(b.s, b.len);
+	esc_buf_free(&b);
+	free(doc);
+}
+
+/* ---- JSON ---- */
+
+static cJSON *
+jnum(double v)
+{
+	return isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(v);
+}
+
+static cJSON *
+jpass(int pass)
+{
+	return pass < 0 ? cJSON_CreateNull() : cJSON_CreateBool(pass);
+}
+
+static cJSON *
+jdist(const struct dist *d)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "n", (double)d->n);
+	esc_set(o, "mean", jnum(d->mean));
+	esc_set(o, "median", jnum(d->median));
+	esc_set(o, "p90", jnum(d->p90));
+	esc_set(o, "target", d->target >= 0 ? cJSON_CreateNumber(
+	    (double)d->target) : cJSON_CreateNull());
+	esc_set(o, "pass", jpass(d->pass));
+	return o;
+}
+
+static cJSON *
+jrate(const struct rate *r)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "count", (double)r->count);
+	esc_set(o, "value", jnum(r->value));
+	esc_set(o, "target", jnum(r->target));
+	esc_set(o, "pass", jpass(r->pass));
+	return o;
+}
+
+static cJSON *
+jrow(const struct row *r)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "incidents", (double)r->n);
+	cJSON_AddNumberToObject(o, "acked", (double)r->acked);
+	cJSON_AddNumberToObject(o, "never_acked", (double)r->unacked);
+	cJSON_AddNumberToObject(o, "resolved", (double)r->resolved);
+	cJSON_AddNumberToObject(o, "unresolved", (double)r->unresolved);
+	cJSON_AddNumberToObject(o, "reopened", (double)r->reopened);
+	cJSON_AddNumberToObject(o, "upgraded", (double)r->upgraded);
+	cJSON_AddItemToObject(o, "mtta", jdist(&r->mtta));
+	cJSON_AddItemToObject(o, "mttr", jdist(&r->mttr));
+	cJSON_AddItemToObject(o, "accuracy", jrate(&r->acc));
+	cJSON_AddItemToObject(o, "escalation_rate", jrate(&r->esc));
+	cJSON_AddItemToObject(o, "false_positive_rate", jrate(&r->fp));
+	return o;
+}
+
+static int
+json(const struct row *rows, const struct esc_report_opt *o, int pass)
+{
+	cJSON *top = cJSON_CreateObject(), *sev = cJSON_CreateObject();
+	int s, rc;
+
+	esc_set_str(top, "type", "metrics");
+	if (o->since != ESC_TIME_NONE)
+		esc_set_time(top, "since", o->since);
+	else
+		esc_set_str(top, "since", NULL);
+	if (o->until != ESC_TIME_NONE)
+		esc_set_time(top, "until", o->until);
+	else
+		esc_set_str(top, "until", NULL);
+	for (s = ESC_NSEV - 1; s >= 0; s--)
+		cJSON_AddItemToObject(sev, rowname(s), jrow(&rows[s]));
+	cJSON_AddItemToObject(top, "severities", sev);
+	cJSON_AddItemToObject(top, "all", jrow(&rows[ALL]));
+	esc_set_bool(top, "pass", pass);
+	rc = esc_emit(top);
+	cJSON_Delete(top);
+	return rc;
+}
+
+/* ---- the Prometheus text format ---- */
+
+static const struct dist *
+distof(const struct row *r, int w)
+{
+	return w ? &r->mttr : &r->mtta;
+}
+
+static void
+phead(const char *name, const char *help)
+{
+	printf("# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+}
+
+static void
+pval(const char *name, const char *labels, double v)
+{
+	if (isnan(v))
+		return;
+	if (labels[0] != '\0')
+		printf("%s{%s} %.15g\n", name, labels, v);
+	else
+		printf("%s %.15g\n", name, v);
+}
+
+static void
+prom(const struct row *rows)
+{
+	static const char *const what[3] = { "mean", "median", "p90" };
+	static const char *const dn[2] = { "mtta", "mttr" };
+	static const char *const rn[3] = { "alert_accuracy", "escalation_rate",
+	    "false_positive_rate" };
+	static const char *const rh[3] = {
+		"Share of incidents an ack or resolve called actionable.",
+		"Share of incidents that reached escalation level 2 or higher.",
+		"Share of incidents an ack or resolve called not actionable."
+	};
+	char l[128], name[64];
+	int s, w, k;
+
+	phead("esc_incidents", "Incidents opened in the report window.");
+	for (s = 0; s <= ALL; s++) {
+		snprintf(l, sizeof l, "severity=\"%s\"", rowname(s));
+		pval("esc_incidents", l, (double)rows[s].n);
+	}
+	phead("esc_incidents_never_acked", "Incidents never acknowledged.");
+	for (s = 0; s <= ALL; s++) {
+		snprintf(l, sizeof l, "severity=\"%s\"", rowname(s));
+		pval("esc_incidents_never_acked", l, (double)rows[s].unacked);
+	}
+	phead("esc_incidents_unresolved", "Incidents not resolved.");
+	for (s = 0; s <= ALL; s++) {
+		snprintf(l, sizeof l, "severity=\"%s\"", rowname(s));
+		pval("esc_incidents_unresolved", l, (double)rows[s].unresolved);
+	}
+	for (w = 0; w < 2; w++) {
+		snprintf(name, sizeof name, "esc_%s_seconds", dn[w]);
+		phead(name, w ? "Time from opening to resolution." :
+		    "Time from opening to the first acknowledgement.");
+		for (s = 0; s <= ALL; s++) {
+			const struct dist *d = distof(&rows[s], w);
+			double v[3] = { d->mean, d->median, d->p90 };
+
+			for (k = 0; k < 3; k++) {
+				snprintf(l, sizeof l,
+				    "severity=\"%s\",stat=\"%s\"",
+				    rowname(s), what[k]);
+				pval(name, l, v[k]);
+			}
+		}
+		snprintf(name, sizeof name, "esc_%s_target_seconds", dn[w]);
+		phead(name, "The policy's target for the mean.");
+		for (s = 0; s < ESC_NSEV; s++) {
+			const struct dist *d = distof(&rows[s], w);
+
+			snprintf(l, sizeof l, "severity=\"%s\"", rowname(s));
+			if (d->target >= 0)
+				pval(name, l, (double)d->target);
+		}
+	}
+	for (w = 0; w < 3; w++) {
+		snprintf(name, sizeof name, "esc_%s_ratio", rn[w]);
+		phead(name, rh[w]);
+		for (s = 0; s <= ALL; s++) {
+			const struct rate *r = w == 0 ? &rows[s].acc : w == 1 ?
+			    &rows[s].esc : &rows[s].fp;
+
+			snprintf(l, sizeof l, "severity=\"%s\"", rowname(s));
+			pval(name, l, r->value);
+		}
+		snprintf(name, sizeof name, "esc_%s_target_ratio", rn[w]);
+		phead(name, w == 0 ? "The policy's floor for the share." :
+		    "The policy's ceiling for the share.");
+		pval(name, "", w == 0 ? rows[ALL].acc.target : w == 1 ?
+		    rows[ALL].esc.target : rows[ALL].fp.target);
+	}
+	phead("esc_target_pass", "1 when the figure meets the policy's "
+	    "target, 0 when not.");
+	for (s = 0; s < ESC_NSEV; s++) {
+		for (w = 0; w < 2; w++) {
+			const struct dist *d = distof(&rows[s], w);
+
+			snprintf(l, sizeof l, "metric=\"%s\",severity=\"%s\"",
+			    dn[w], rowname(s));
+			if (d->pass >= 0)
+				pval("esc_target_pass", l, d->pass);
+		}
+	}
+	for (w = 0; w < 3; w++) {
+		const struct rate *r = w == 0 ? &rows[ALL].acc : w == 1 ?
+		    &rows[ALL].esc : &rows[ALL].fp;
+
+		snprintf(l, sizeof l, "metric=\"%s\",severity=\"all\"", rn[w]);
+		if (r->pass >= 0)
+			pval("esc_target_pass", l, r->pass);
+	}
+}
+
+int
+esc_report_metrics(char **files, int nfiles, const struct esc_report_opt *o)
+{
+	const struct esc_policy *p = o->policy;
+	struct esc_journal j;
+	struct row rows[ESC_NSEV + 1];
+	struct esc_inc **v;
+	size_t n, i;
+	int rc, s, pass = 1;
+
+	memset(&j, 0, sizeof j);
+	j.since = o->since;
+	j.until = o->until;
+	rc = esc_journal_read(&j, files, nfiles, o->maxline);
+	memset(rows, 0, sizeof rows);
+	v = esc_journal_list(&j, &n);
+	for (i = 0; i < n; i++) {
+		if (v[i]->severity >= 0)
+			tally(&rows[v[i]->severity], v[i]);
+		tally(&rows[ALL], v[i]);
+	}
+	for (s = 0; s <= ALL; s++) {
+		int64_t ta = s < ESC_NSEV ? p->targets.mtta[s] : -1;
+		int64_t tr = s < ESC_NSEV ? p->targets.mttr[s] : -1;
+		int judged = s == ALL;
+
+		finish(&rows[s].mtta, ta);
+		finish(&rows[s].mttr, tr);
+		setrate(&rows[s].acc, rows[s].n, judged ?
+		    p->targets.accuracy : NAN, 1);
+		setrate(&rows[s].esc, rows[s].n, judged ?
+		    p->targets.escalation_rate : NAN, 0);
+		setrate(&rows[s].fp, rows[s].n, judged ?
+		    p->targets.false_positive_rate : NAN, 0);
+		if (rows[s].mtta.pass == 0 || rows[s].mttr.pass == 0 ||
+		    rows[s].acc.pass == 0 || rows[s].esc.pass == 0 ||
+		    rows[s].fp.pass == 0)
+			pass = 0;
+	}
+	switch (o->format) {
+	case ESC_FMT_JSON:
+		json(rows, o, pass);
+		break;
+	case ESC_FMT_PROMETHEUS:
+		prom(rows);
+		break;
+	case ESC_FMT_HTML:
+		html(rows, o, j.bad);
+		break;
+	default:
+		text(stdout, rows, o, j.bad);
+	}
+	for (s = 0; s <= ALL; s++) {
+		free(rows[s].mtta.v);
+		free(rows[s].mttr.v);
+	}
+	free(v);
+	esc_journal_free(&j);
+	if (rc == 0 && o->check && !pass)
+		rc = ESC_EXIT_FAIL;
+	return rc;
+}

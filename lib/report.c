@@ -1,0 +1,764 @@
+/*
+ * report.c - what the esc-report commands share: a journal read into one
+ * summary per incident, a string hash table to hold them, quantiles, the
+ * report window, output format names.
+ *
+ * The journal is streamed: each line is parsed, folded into its
+ * incident's summary and freed, so memory follows the number of distinct
+ * incidents (and alert names and people), never the journal's length.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "esc.h"
+
+static const char *const fmtnames[] = {
+	"text", "json", "markdown", "html", "prometheus", "github", NULL
+};
+
+int
+esc_fmt_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; fmtnames[i] != NULL; i++)
+		if (strcmp(s, fmtnames[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+esc_fmt_name(int fmt)
+{
+	return fmt >= 0 && fmt <= ESC_FMT_GITHUB ? fmtnames[fmt] : "?";
+}
+
+/* ---- the hash table ---- */
+
+static size_t
+slotof(const struct esc_map *m, const char *key)
+{
+	uint64_t h = esc_fnv1a(ESC_FNV_OFFSET, key, strlen(key));
+	size_t i = (size_t)h & (m->cap - 1);
+
+	while (m->keys[i] != NULL && strcmp(m->keys[i], key) != 0)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static void
+grow(struct esc_map *m)
+{
+	struct esc_map old = *m;
+	size_t i;
+
+	m->cap = old.cap ? old.cap * 2 : 64;
+	m->keys = esc_calloc(m->cap, sizeof *m->keys);
+	m->vals = esc_calloc(m->cap, sizeof *m->vals);
+	for (i = 0; i < old.cap; i++) {
+		if (old.keys[i] != NULL) {
+			size_t k = slotof(m, old.keys[i]);
+
+			m->keys[k] = old.keys[i];
+			m->vals[k] = old.vals[i];
+		}
+	}
+	free(old.keys);
+	free(old.vals);
+}
+
+void **
+esc_map_slot(struct esc_map *m, const char *key, int create)
+{
+	size_t i;
+
+	if (m->cap == 0) {
+		if (!create)
+			return NULL;
+		grow(m);
+	}
+	i = slotof(m, key);
+	if (m->keys[i] != NULL)
+		return &m->vals[i];
+	if (!create)
+		return NULL;
+	if ((m->n + 1) * 10 > m->cap * 7) {
+		grow(m);
+		i = slotof(m, key);
+	}
+	m->keys[i] = esc_strdup(key);
+	m->vals[i] = NULL;
+	m->n++;
+	return &m->vals[i];
+}
+
+void *
+esc_map_get(const struct esc_map *m, const char *key)
+{
+	size_t i;
+
+	if (m->cap == 0)
+		return NULL;
+	i = slotof(m, key);
+	return m->keys[i] != NULL ? m->vals[i] : NULL;
+}
+
+void
+esc_map_free(struct esc_map *m, void (*freeval)(void *))
+{
+	size_t i;
+
+	for (i = 0; i < m->cap; i++) {
+		if (m->keys[i] != NULL) {
+			if (freeval != NULL)
+				freeval(m->vals[i]);
+			free(m->keys[i]);
+		}
+	}
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof *m);
+}
+
+/* ---- small helpers ---- */
+
+double
+esc_quantile(const double *v, size_t n, double q)
+{
+	double pos, frac;
+	size_t lo;
+
+	if (n == 0)
+		return NAN;
+	pos = q * (double)(n - 1);
+	lo = (size_t)pos;
+	frac = pos - (double)lo;
+	if (lo + 1 >= n)
+		return v[n - 1];
+	return v[lo] + (v[lo + 1] - v[lo]) * frac;
+}
+
+int
+esc_report_when(const char *s, esc_time_t *t)
+{
+	int64_t d;
+
+	if (esc_time_parse(s, t) == 0 && *t != ESC_TIME_NONE)
+		return 0;
+	if (esc_duration_parse(s, &d) == 0) {
+		*t = esc_now() - d;
+		return 0;
+	}
+	return esc_seterr("not a time or a duration: %s", s);
+}
+
+void
+esc_buf_html(struct esc_buf *b, const char *s)
+{
+	for (; s != NULL && *s; s++) {
+		switch (*s) {
+		case '<': esc_buf_puts(b, "&lt;"); break;
+		case '>': esc_buf_puts(b, "&gt;"); break;
+		case '&': esc_buf_puts(b, "&amp;"); break;
+		case '"': esc_buf_puts(b, "&quot;"); break;
+		case '\'': esc_buf_puts(b, "&#39;"); break;
+		default: esc_buf_putc(b, *s);
+		}
+	}
+}
+
+/* ---- the journal ---- */
+
+static void
+freeinc(void *p)
+{
+	struct esc_inc *in = p;
+	int i;
+
+	free(in->id);
+	free(in->alert);
+	free(in->summary);
+	free(in->runbook);
+	for (i = 0; i < in->nev; i++)
+		free(in->ev[i].text);
+	free(in->ev);
+	for (i = 0; i < in->npaged; i++)
+		free(in->paged[i]);
+	free(in->paged);
+	free(in);
+}
+
+void
+esc_journal_free(struct esc_journal *j)
+{
+	esc_map_free(&j->incs, freeinc);
+	esc_map_free(&j->byalert, NULL);
+	esc_map_free(&j->names, NULL);
+	esc_map_free(&j->paged, NULL);
+}
+
+static int
+inwindow(const struct esc_journal *j, esc_time_t t)
+{
+	return (j->since == ESC_TIME_NONE || t >= j->since) &&
+	    (j->until == ESC_TIME_NONE || t < j->until);
+}
+
+static int
+gettime(const cJSON *o, const char *key, esc_time_t *t, int required)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
+
+	*t = ESC_TIME_NONE;
+	if (s == NULL && v != NULL && !cJSON_IsNull(v))
+		return esc_seterr("%s: not a time", key);
+	if (s == NULL)
+		return required ? esc_seterr("%s: missing", key) : 0;
+	if (esc_time_parse(s, t) == -1)
+		return esc_seterr("%s: not an RFC 3339 time: %s", key, s);
+	return 0;
+}
+
+/* A timeline line for a post-mortem; the same line twice (an ack seen as
+ * the operator's event and as esc-route's incident record) is kept once. */
+static void
+addev(struct esc_journal *j, struct esc_inc *in, esc_time_t at,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+addev(struct esc_journal *j, struct esc_inc *in, esc_time_t at,
+    const char *fmt, ...)
+{
+	struct esc_buf b = { 0 };
+	va_list ap;
+	char tmp[1024];
+	int i;
+
+	if (!j->detail)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	for (i = 0; i < in->nev; i++)
+		if (in->ev[i].at == at && strcmp(in->ev[i].text, tmp) == 0)
+			return;
+	if (in->nev == in->evcap) {
+		in->evcap = in->evcap ? in->evcap * 2 : 8;
+		in->ev = esc_realloc(in->ev,
+		    (size_t)in->evcap * sizeof *in->ev);
+	}
+	esc_buf_puts(&b, tmp);
+	in->ev[in->nev].at = at;
+	in->ev[in->nev].text = b.s;
+	in->nev++;
+}
+
+static const char *
+intern(struct esc_journal *j, const char *name)
+{
+	void **slot;
+	size_t i;
+
+	if (name == NULL)
+		return NULL;
+	slot = esc_map_slot(&j->names, name, 1);
+	if (*slot == NULL) {
+		/* The value is the key's own copy. */
+		i = slotof(&j->names, name);
+		*slot = j->names.keys[i];
+	}
+	return *slot;
+}
+
+static void
+setalert(struct esc_journal *j, struct esc_inc *in, const cJSON *o)
+{
+	const char *alert = esc_str(o, "alert");
+
+	if (alert != NULL && (in->alert == NULL || strcmp(in->alert, alert))) {
+		free(in->alert);
+		in->alert = esc_strdup(alert);
+	}
+	if (alert != NULL)
+		*esc_map_slot(&j->byalert, alert, 1) = in;
+	if (in->alertname == NULL)
+		in->alertname = intern(j, esc_str(o, "alertname"));
+	if (j->detail) {
+		const char *s;
+
+		if (in->summary == NULL && (s = esc_str(o, "summary")) != NULL)
+			in->summary = esc_strdup(s);
+		if (in->runbook == NULL && (s = esc_str(o, "runbook")) != NULL)
+			in->runbook = esc_strdup(s);
+	}
+}
+
+static void
+setactionable(struct esc_inc *in, const cJSON *o)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "actionable");
+
+	if (cJSON_IsBool(a))
+		in->actionable = cJSON_IsTrue(a);
+}
+
+static const char *
+byof(const cJSON *o)
+{
+	const char *by = esc_str(o, "by");
+
+	return by ? by : "?";
+}
+
+/* The pieces of ": note" for a timeline line, when the event has one. */
+static const char *
+note(const cJSON *o, int part)
+{
+	const char *n = esc_str(o, "note");
+
+	if (n == NULL || *n == '\0')
+		return "";
+	return part == 0 ? ": " : part == 1 ? n : "";
+}
+
+static void
+ack(struct esc_journal *j, struct esc_inc *in, const cJSON *o, esc_time_t at)
+{
+	if (in->acked_at == ESC_TIME_NONE || at < in->acked_at)
+		in->acked_at = at;
+	setactionable(in, o);
+	addev(j, in, at, "Acknowledged by %s%s%s%s", byof(o), note(o, 0),
+	    note(o, 1), note(o, 2));
+}
+
+static void
+resolve(struct esc_journal *j, struct esc_inc *in, const cJSON *o,
+    esc_time_t at)
+{
+	if (in->open || in->resolved_at == ESC_TIME_NONE ||
+	    at > in->resolved_at)
+		in->resolved_at = at;
+	in->open = 0;
+	setactionable(in, o);
+	addev(j, in, at, "Resolved by %s%s%s%s", byof(o), note(o, 0),
+	    note(o, 1), note(o, 2));
+}
+
+static void
+upgrade(struct esc_journal *j, struct esc_inc *in, int sev, esc_time_t at)
+{
+	if (sev > in->severity) {
+		in->upgraded = 1;
+		addev(j, in, at, "Upgraded to %s", esc_sev_name(sev));
+	}
+	if (sev >= 0)
+		in->severity = sev;
+}
+
+static struct esc_inc *
+newinc(struct esc_journal *j, const char *id)
+{
+	struct esc_inc *in = esc_calloc(1, sizeof *in);
+
+	in->id = esc_strdup(id);
+	in->severity = -1;
+	in->opened_at = in->acked_at = in->resolved_at = ESC_TIME_NONE;
+	in->pm_due = ESC_TIME_NONE;
+	in->actionable = -1;
+	in->open = 1;
+	*esc_map_slot(&j->incs, id, 1) = in;
+	return in;
+}
+
+static int
+incident(struct esc_journal *j, const cJSON *o)
+{
+	const char *id = esc_str(o, "incident"), *ev = esc_str(o, "event");
+	const cJSON *lv = cJSON_GetObjectItemCaseSensitive(o, "level");
+	struct esc_inc *in;
+	esc_time_t at, opened;
+	int sev;
+
+	if (id == NULL)
+		return esc_seterr("incident record without an incident id");
+	if (ev == NULL)
+		return esc_seterr("incident record without an event");
+	if (strcmp(ev, "opened") && strcmp(ev, "escalated") &&
+	    strcmp(ev, "acked") && strcmp(ev, "upgraded") &&
+	    strcmp(ev, "resolved"))
+		return esc_seterr("incident record with an unknown event: %s",
+		    ev);
+	if (gettime(o, "at", &at, 1) == -1 || gettime(o, "opened_at", &opened,
+	    0) == -1)
+		return -1;
+	if (opened == ESC_TIME_NONE && strcmp(ev, "opened") == 0)
+		opened = at;
+	sev = esc_str(o, "severity") ? esc_sev_parse(esc_str(o, "severity")) :
+	    -1;
+	if ((in = esc_map_get(&j->incs, id)) == NULL) {
+		/* Out of the window, or no telling when it opened: nothing
+		 * to measure, so nothing kept. */
+		if (opened == ESC_TIME_NONE || !inwindow(j, opened))
+			return 0;
+		in = newinc(j, id);
+		in->opened_at = opened;
+		in->severity = sev;
+	}
+	setalert(j, in, o);
+	if (cJSON_IsNumber(lv) && lv->valueint > in->level)
+		in->level = lv->valueint;
+	if (strcmp(ev, "opened") == 0) {
+		if (!in->open) {
+			in->reopened++;
+			in->open = 1;
+			in->resolved_at = ESC_TIME_NONE;
+			addev(j, in, at, "Opened again (%s)",
+			    sev >= 0 ? esc_sev_name(sev) : "?");
+		} else
+			addev(j, in, at, "Opened (%s, level %d)",
+			    sev >= 0 ? esc_sev_name(sev) : "?",
+			    cJSON_IsNumber(lv) ? lv->valueint : 1);
+		if (sev >= 0)
+			in->severity = sev;
+	} else if (strcmp(ev, "escalated") == 0) {
+		addev(j, in, at, "Escalated to level %d",
+		    cJSON_IsNumber(lv) ? lv->valueint : 0);
+	} else if (strcmp(ev, "acked") == 0) {
+		ack(j, in, o, at);
+	} else if (strcmp(ev, "upgraded") == 0) {
+		upgrade(j, in, sev, at);
+	} else
+		resolve(j, in, o, at);
+	return 0;
+}
+
+/* An operator's ack, resolve or upgrade names the incident, or an alert
+ * whose latest incident it means. */
+static int
+opevent(struct esc_journal *j, const cJSON *o, const char *type)
+{
+	const char *id = esc_str(o, "incident"), *alert = esc_str(o, "alert");
+	struct esc_inc *in = NULL;
+	esc_time_t at;
+
+	if (id == NULL && alert == NULL)
+		return esc_seterr("%s without an incident or an alert", type);
+	if (gettime(o, "at", &at, 1) == -1)
+		return -1;
+	if (id != NULL)
+		in = esc_map_get(&j->incs, id);
+	else
+		in = esc_map_get(&j->byalert, alert);
+	if (in == NULL)
+		return 0;
+	if (strcmp(type, "ack") == 0)
+		ack(j, in, o, at);
+	else if (strcmp(type, "resolve") == 0)
+		resolve(j, in, o, at);
+	else
+		upgrade(j, in, esc_sev_parse(esc_str(o, "severity") ?
+		    esc_str(o, "severity") : ""), at);
+	return 0;
+}
+
+static void
+addpaged(struct esc_inc *in, const char *who)
+{
+	int i;
+
+	for (i = 0; i < in->npaged; i++)
+		if (strcmp(in->paged[i], who) == 0)
+			return;
+	in->paged = esc_realloc(in->paged, (size_t)(in->npaged + 1) *
+	    sizeof *in->paged);
+	in->paged[in->npaged++] = esc_strdup(who);
+}
+
+static int
+page(struct esc_journal *j, const cJSON *o)
+{
+	const cJSON *rcp = cJSON_GetObjectItemCaseSensitive(o, "recipients");
+	const cJSON *to = cJSON_GetObjectItemCaseSensitive(o, "to"), *r;
+	const char *id = esc_str(o, "incident"), *ch = esc_str(o, "channel");
+	const char *ev = esc_str(o, "event");
+	const cJSON *lv = cJSON_GetObjectItemCaseSensitive(o, "level");
+	struct esc_inc *in = id ? esc_map_get(&j->incs, id) : NULL;
+	struct esc_buf who = { 0 };
+	esc_time_t at;
+
+	if (gettime(o, "at", &at, 1) == -1)
+		return -1;
+	if (ev != NULL && strcmp(ev, "resolve") == 0)
+		return 0;
+	if (j->people && inwindow(j, at) && cJSON_IsArray(rcp)) {
+		cJSON_ArrayForEach(r, rcp) {
+			const char *p = esc_str(r, "person");
+
+			if (p != NULL) {
+				void **slot = esc_map_slot(&j->paged, p, 1);
+
+				*slot = (void *)((intptr_t)*slot + 1);
+			}
+		}
+	}
+	if (in == NULL || !j->detail)
+		return 0;
+	if (in->runbook == NULL && esc_str(o, "runbook") != NULL)
+		in->runbook = esc_strdup(esc_str(o, "runbook"));
+	if (cJSON_IsArray(rcp) && cJSON_GetArraySize(rcp) > 0) {
+		cJSON_ArrayForEach(r, rcp) {
+			const char *p = esc_str(r, "person");
+			const char *n = esc_str(r, "name");
+			const char *role = esc_str(r, "role");
+			char one[256];
+
+			if (p == NULL)
+				continue;
+			snprintf(one, sizeof one, "%s (%s)", n ? n : p,
+			    role ? role : "?");
+			addpaged(in, one);
+			esc_buf_printf(&who, "%s%s", who.len ? ", " : "", one);
+		}
+	} else if (cJSON_IsArray(to)) {
+		cJSON_ArrayForEach(r, to) {
+			if (cJSON_IsString(r)) {
+				addpaged(in, r->valuestring);
+				esc_buf_printf(&who, "%s%s",
+				    who.len ? ", " : "", r->valuestring);
+			}
+		}
+	}
+	addev(j, in, at, "Level %d page by %s to %s",
+	    cJSON_IsNumber(lv) ? lv->valueint : 0, ch ? ch : "?",
+	    who.s ? who.s : "?");
+	esc_buf_free(&who);
+	return 0;
+}
+
+static int
+postmortem(struct esc_journal *j, const cJSON *o)
+{
+	const char *id = esc_str(o, "incident");
+	struct esc_inc *in = id ? esc_map_get(&j->incs, id) : NULL;
+	esc_time_t due;
+
+	if (id == NULL)
+		return esc_seterr("postmortem record without an incident id");
+	if (gettime(o, "due_at", &due, 0) == -1)
+		return -1;
+	if (in != NULL) {
+		in->pm = 1;
+		in->pm_due = due;
+	}
+	return 0;
+}
+
+static int
+record(struct esc_journal *j, const cJSON *o)
+{
+	const char *type = esc_type(o);
+
+	if (type == NULL)
+		return 0;
+	if (strcmp(type, "incident") == 0)
+		return incident(j, o);
+	if (strcmp(type, "ack") == 0 || strcmp(type, "resolve") == 0 ||
+	    strcmp(type, "upgrade") == 0)
+		return opevent(j, o, type);
+	if (strcmp(type, "page") == 0 && (j->detail || j->people))
+		return page(j, o);
+	if (strcmp(type, "postmortem") == 0)
+		return postmortem(j, o);
+	return 0;
+}
+
+/* memmem(3) is a GNU extension; this is all it needs to be here. */
+static const char *
+find(const char *s, size_t n, const char *pat, size_t m)
+{
+	const char *end = s + n, *p = s;
+
+	while (p + m <= end &&
+	    (p = memchr(p, pat[0], (size_t)(end - p) - m + 1)) != NULL) {
+		if (memcmp(p, pat, m) == 0)
+			return p;
+		p++;
+	}
+	return NULL;
+}
+
+/* Whether a line may go unparsed: a whole object on one line ('{' to
+ * '}') whose every "type" member names a record the reports do not read.
+ * Most of a journal is pages, receipts, tasks and heartbeats; not
+ * parsing them is most of the speed.  A line with \u escapes, or with
+ * no "type" at all, is parsed, so an escaped key cannot hide a record. */
+static int
+skippable(const struct esc_journal *j, const char *s, size_t n)
+{
+	static const char *const want[] = { "incident", "ack", "resolve",
+	    "upgrade", "postmortem", NULL };
+	const char *p = s, *end = s + n;
+	int seen = 0, i;
+
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (p == end || *p != '{' || end[-1] != '}' ||
+	    find(p, (size_t)(end - p), "\\u", 2) != NULL)
+		return 0;
+	while ((p = find(p, (size_t)(end - p), "\"type\"", 6)) != NULL) {
+		const char *v = p + 6, *q;
+
+		p += 6;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		if (v >= end || *v != ':')
+			continue;
+		v++;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		if (v >= end || *v != '"' ||
+		    (q = memchr(v + 1, '"', (size_t)(end - v - 1))) == NULL)
+			continue;
+		v++;
+		seen = 1;
+		for (i = 0; want[i] != NULL; i++)
+			if ((size_t)(q - v) == strlen(want[i]) &&
+			    memcmp(v, want[i], (size_t)(q - v)) == 0)
+				return 0;
+		if ((j->detail || j->people) && q - v == 4 &&
+		    memcmp(v, "page", 4) == 0)
+			return 0;
+	}
+	return seen;
+}
+
+/* The line as a JSON object, with esc_reader_next's checks and words. */
+static cJSON *
+parse(struct esc_reader *r)
+{
+	const char *end = NULL;
+	size_t bad;
+	cJSON *v;
+
+	if ((bad = esc_utf8_check(r->line, r->len)) != 0) {
+		snprintf(r->err, sizeof r->err, "invalid UTF-8 at byte %zu",
+		    bad);
+		return NULL;
+	}
+	v = cJSON_ParseWithLengthOpts(r->line, r->len, &end, 0);
+	if (v == NULL) {
+		size_t off = end ? (size_t)(end - r->line) : 0;
+
+		if (off >= r->len)
+			snprintf(r->err, sizeof r->err,
+			    "truncated JSON (ends inside a value)");
+		else
+			snprintf(r->err, sizeof r->err,
+			    "not JSON: syntax error at byte %zu", off + 1);
+		return NULL;
+	}
+	for (; end != NULL && end < r->line + r->len; end++) {
+		if (*end != ' ' && *end != '\t') {
+			snprintf(r->err, sizeof r->err,
+			    "not JSON: text after the value at byte %zu",
+			    (size_t)(end - r->line) + 1);
+			cJSON_Delete(v);
+			return NULL;
+		}
+	}
+	if (!cJSON_IsObject(v)) {
+		snprintf(r->err, sizeof r->err, "not a JSON object");
+		cJSON_Delete(v);
+		return NULL;
+	}
+	return v;
+}
+
+int
+esc_journal_read(struct esc_journal *j, char **files, int nfiles,
+    size_t maxline)
+{
+	static char dash[] = "-";
+	static char *stdinonly[] = { dash };
+	int i, rc = 0;
+
+	if (nfiles == 0) {
+		files = stdinonly;
+		nfiles = 1;
+	}
+	for (i = 0; i < nfiles; i++) {
+		struct esc_reader r;
+
+		if (esc_reader_open(&r, files[i], maxline) == -1) {
+			esc_warnx("%s", esc_lasterr());
+			rc = 2;
+			continue;
+		}
+		for (;;) {
+			cJSON *o = NULL;
+			int k = esc_reader_line(&r);
+
+			if (k == ESC_RD_EOF)
+				break;
+			if (k == ESC_RD_ERR) {
+				esc_lwarn(r.name, r.lineno, "%s", r.err);
+				rc = 2;
+				break;
+			}
+			if (k == ESC_RD_OK) {
+				j->lines++;
+				if (skippable(j, r.line, r.len))
+					continue;
+				if ((o = parse(&r)) == NULL)
+					k = ESC_RD_BAD;
+			}
+			if (k == ESC_RD_BAD) {
+				esc_lwarn(r.name, r.lineno, "%s", r.err);
+				j->bad++;
+				rc = rc ? rc : 1;
+				continue;
+			}
+			if (record(j, o) == -1) {
+				esc_lwarn(r.name, r.lineno, "%s",
+				    esc_lasterr());
+				j->bad++;
+				rc = rc ? rc : 1;
+			}
+			cJSON_Delete(o);
+		}
+		esc_reader_close(&r);
+	}
+	return rc;
+}
+
+static int
+byopened(const void *a, const void *b)
+{
+	const struct esc_inc *x = *(struct esc_inc *const *)a;
+	const struct esc_inc *y = *(struct esc_inc *const *)b;
+
+	if (x->opened_at != y->opened_at)
+		return x->opened_at < y->opened_at ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+struct esc_inc **
+esc_journal_list(const struct esc_journal *j, size_t *n)
+{
+	struct esc_inc **v = esc_calloc(j->incs.n + 1, sizeof *v);
+	size_t i, k = 0;
+
+	for (i = 0; i < j->incs.cap; i++)
+		if (j->incs.keys[i] != NULL)
+			v[k++] = j->incs.vals[i];
+	qsort(v, k, sizeof *v, byopened);
+	*n = k;
+	return v;
+}
