@@ -447,7 +447,7 @@ int esc_report_hygiene(char **files, int n, const struct esc_report_opt *o);
 int esc_rules_names(const char *path, const struct esc_policy *p,
     struct esc_map *names);
 
-/* ---- route (route.c, route_state.c) ---- */
+/* ---- route (route.c) ---- */
 
 /* The incident state machine of esc-route: incidents keyed by label set,
  * escalation levels by elapsed time, operator events, timeline tasks.

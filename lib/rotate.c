@@ -1,0 +1,555 @@
+/*
+ * rotate.c - esc-rotate's records: recipients added to pages and tasks,
+ * and the shift, handoff, audit and ledger records that describe the
+ * schedule itself.  The records go to the caller's emit function, so the
+ * tool decides where they are written.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "esc.h"
+
+/*
+ * A record's JSON tree lives only until the next record, so the filter
+ * gives cJSON a bump allocator that is emptied per record: malloc and
+ * free were a third of the time spent on a page.
+ */
+static struct {
+	char	*base;
+	size_t	 used, cap;
+	char	**old;		/* outgrown blocks, freed at the reset */
+	int	 nold;
+} arena;
+
+static void *
+arena_alloc(size_t n)
+{
+	void *p;
+
+	n = (n + 15) & ~(size_t)15;
+	if (arena.used + n > arena.cap) {
+		size_t cap = arena.cap ? arena.cap * 2 : 1 << 16;
+
+		while (cap < n)
+			cap *= 2;
+		if (arena.base != NULL) {
+			arena.old = esc_realloc(arena.old,
+			    (size_t)(arena.nold + 1) * sizeof *arena.old);
+			arena.old[arena.nold++] = arena.base;
+		}
+		arena.base = esc_malloc(cap);
+		arena.cap = cap;
+		arena.used = 0;
+	}
+	p = arena.base + arena.used;
+	arena.used += n;
+	return p;
+}
+
+static void
+arena_free(void *p)
+{
+	(void)p;
+}
+
+void
+esc_arena_begin(void)
+{
+	cJSON_Hooks hooks = { arena_alloc, arena_free };
+
+	cJSON_InitHooks(&hooks);
+}
+
+void
+esc_arena_reset(void)
+{
+	int i;
+
+	for (i = 0; i < arena.nold; i++)
+		free(arena.old[i]);
+	arena.nold = 0;
+	arena.used = 0;
+}
+
+void
+esc_arena_end(void)
+{
+	cJSON_Hooks hooks = { malloc, free };
+
+	cJSON_InitHooks(&hooks);
+	esc_arena_reset();
+	free(arena.base);
+	free(arena.old);
+	memset(&arena, 0, sizeof arena);
+}
+
+/* ---- the filter ---- */
+
+/* Appends the recipients of the roles in to at t to b, as a JSON array;
+ * 0, or -1 when a role has nobody at all. */
+static int
+recipients(struct esc_buf *b, struct esc_roster *r, const cJSON *to,
+    esc_time_t t, const char *file, long line)
+{
+	int seen[64], nseen = 0, ok = 0, i, fb, via, p;
+	const cJSON *role;
+	char ts[ESC_TIMELEN];
+
+	esc_buf_putc(b, '[');
+	cJSON_ArrayForEach(role, to) {
+		const char *name = role->valuestring;
+
+		p = esc_roster_resolve(r, name, t, &fb, &via);
+		if (p < 0) {
+			esc_lwarn(file, line, "%s: nobody holds the role at "
+			    "%s, and no fallback does", name,
+			    esc_time_fmt(t, ts));
+			ok = -1;
+			continue;
+		}
+		if (fb)
+			esc_lwarn(file, line, "%s: nobody holds the role at "
+			    "%s; falling back to %s (%s)", name,
+			    esc_time_fmt(t, ts), r->roles[via].name,
+			    r->people[p].id);
+		/* One person holding two roles is reached once. */
+		for (i = 0; i < nseen && seen[i] != p; i++)
+			;
+		if (i < nseen)
+			continue;
+		if (nseen < 64)
+			seen[nseen++] = p;
+		if (b->s[b->len - 1] != '[')
+			esc_buf_putc(b, ',');
+		esc_roster_recipient(b, r, name, p, fb, via);
+	}
+	esc_buf_putc(b, ']');
+	return ok;
+}
+
+static int
+badto(const cJSON *to)
+{
+	const cJSON *e;
+
+	if (!cJSON_IsArray(to))
+		return 1;
+	cJSON_ArrayForEach(e, to)
+		if (!cJSON_IsString(e))
+			return 1;
+	return 0;
+}
+
+int
+esc_rotate_record(struct esc_roster *r, cJSON *rec, const char *line,
+    size_t len, const char *file, long lineno, struct esc_buf *out)
+{
+	const cJSON *to, *atj;
+	esc_time_t at;
+	size_t end;
+	char *s;
+	int ok;
+
+	out->len = 0;
+	to = cJSON_GetObjectItemCaseSensitive(rec, "to");
+	atj = cJSON_GetObjectItemCaseSensitive(rec, "at");
+	if (to == NULL) {
+		esc_buf_add(out, line, len);
+		return 0;
+	}
+	if (badto(to)) {
+		esc_lwarn(file, lineno, "\"to\" is not an array of role "
+		    "names; passed on unchanged");
+		esc_buf_add(out, line, len);
+		return -1;
+	}
+	if (atj == NULL || cJSON_IsNull(atj))
+		at = esc_now();
+	else if (!cJSON_IsString(atj) ||
+	    esc_time_parse(atj->valuestring, &at) == -1 ||
+	    at == ESC_TIME_NONE) {
+		esc_lwarn(file, lineno, "bad \"at\"; passed on unchanged");
+		esc_buf_add(out, line, len);
+		return -1;
+	}
+	end = len;
+	while (end > 0 && strchr(" \t", line[end - 1]))
+		end--;
+	if (cJSON_GetObjectItemCaseSensitive(rec, "recipients") == NULL &&
+	    end > 0 && line[end - 1] == '}') {
+		/* Appending spares printing the record again. */
+		esc_buf_add(out, line, end - 1);
+		esc_buf_puts(out, ",\"recipients\":");
+		ok = recipients(out, r, to, at, file, lineno);
+		esc_buf_putc(out, '}');
+		return ok;
+	}
+	ok = recipients(out, r, to, at, file, lineno);
+	esc_set(rec, "recipients", cJSON_Parse(out->s));
+	out->len = 0;
+	if ((s = cJSON_PrintUnformatted(rec)) != NULL) {
+		esc_buf_puts(out, s);
+		cJSON_free(s);
+	}
+	return ok;
+}
+
+/* ---- the schedule ---- */
+
+static cJSON *
+newrec(const char *type)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	esc_set_str(o, "type", type);
+	return o;
+}
+
+static void
+set_time_or_null(cJSON *o, const char *key, esc_time_t t)
+{
+	if (t == ESC_TIME_NONE)
+		esc_set(o, key, cJSON_CreateNull());
+	else
+		esc_set_time(o, key, t);
+}
+
+static void
+emit_free(esc_emit_fn *emit, cJSON *o)
+{
+	emit(o);
+	cJSON_Delete(o);
+}
+
+int
+esc_rotate_oncall(struct esc_roster *r, esc_time_t at, int only,
+    esc_emit_fn *emit)
+{
+	struct esc_seg sg;
+	char ts[ESC_TIMELEN];
+	int i, p, fb, via, ok = 0;
+
+	for (i = 0; i < r->nroles; i++) {
+		cJSON *o;
+
+		if (only >= 0 && i != only)
+			continue;
+		o = newrec("shift");
+		p = esc_roster_holder(r, i, at, &sg);
+		esc_set_str(o, "role", r->roles[i].name);
+		esc_set_str(o, "person", p >= 0 ? r->people[p].id : NULL);
+		set_time_or_null(o, "start", sg.start);
+		set_time_or_null(o, "end", sg.end);
+		if (sg.override)
+			esc_set_bool(o, "override", 1);
+		if (p < 0 && (p = esc_roster_resolve(r, r->roles[i].name,
+		    at, &fb, &via)) >= 0) {
+			esc_set_str(o, "person", r->people[p].id);
+			esc_set_bool(o, "fallback", 1);
+			esc_set_str(o, "via", r->roles[via].name);
+		}
+		if (p < 0) {
+			esc_warnx("%s: nobody holds the role at %s",
+			    r->roles[i].name, esc_time_fmt(at, ts));
+			ok = -1;
+		}
+		emit_free(emit, o);
+	}
+	return ok;
+}
+
+static cJSON *
+recipient_json(const struct esc_roster *r, const char *role, int person)
+{
+	struct esc_buf b = { 0 };
+	cJSON *j;
+
+	esc_roster_recipient(&b, r, role, person, 0, -1);
+	j = cJSON_Parse(b.s);
+	esc_buf_free(&b);
+	return j;
+}
+
+void
+esc_rotate_handoffs(struct esc_roster *r, esc_time_t at, int only,
+    esc_emit_fn *emit)
+{
+	struct esc_seg sg;
+	struct esc_buf b = { 0 };
+	char ts[ESC_TIMELEN];
+	int i, p, prev;
+
+	for (i = 0; i < r->nroles; i++) {
+		const struct esc_person *in;
+		const char *role = r->roles[i].name;
+		cJSON *o, *rc;
+
+		p = esc_roster_holder(r, i, at, &sg);
+		if ((only >= 0 && i != only) || p < 0 ||
+		    sg.start == ESC_TIME_NONE)
+			continue;
+		prev = esc_roster_holder(r, i, sg.start - 1, NULL);
+		if (prev == p)
+			continue;
+		in = &r->people[p];
+		o = newrec("handoff");
+		esc_set_str(o, "role", role);
+		esc_set_str(o, "from", prev >= 0 ? r->people[prev].id : NULL);
+		esc_set_str(o, "to_person", in->id);
+		esc_set_time(o, "at", sg.start);
+		set_time_or_null(o, "end", sg.end);
+		rc = cJSON_CreateArray();
+		cJSON_AddItemToArray(rc, recipient_json(r, role, p));
+		esc_set(o, "recipients", rc);
+		b.len = 0;
+		esc_buf_printf(&b, "handoff-%s-%s", role,
+		    esc_time_fmt(sg.start, ts));
+		esc_set_str(o, "dedup_key", b.s);
+		b.len = 0;
+		esc_buf_printf(&b, "On-call handoff: %s is now %s", role,
+		    in->name);
+		esc_set_str(o, "subject", b.s);
+		b.len = 0;
+		esc_buf_printf(&b, "%s takes over %s from %s at %s.",
+		    in->name, role,
+		    prev >= 0 ? r->people[prev].name : "nobody", ts);
+		if (sg.end != ESC_TIME_NONE)
+			esc_buf_printf(&b, " The shift ends at %s.",
+			    esc_time_fmt(sg.end, ts));
+		esc_set_str(o, "text", b.s);
+		emit_free(emit, o);
+	}
+	esc_buf_free(&b);
+}
+
+/* "1y" is 365 days; anything else is a duration ("26w", "90d"). */
+int
+esc_horizon_parse(const char *s, int64_t *secs)
+{
+	size_t n = strlen(s);
+
+	if (n > 1 && n < 6 && s[n - 1] == 'y' && strspn(s, "0123456789") ==
+	    n - 1) {
+		*secs = atoi(s) * 365LL * 86400;
+		return 0;
+	}
+	return esc_duration_parse(s, secs);
+}
+
+void
+esc_rotate_shifts(struct esc_roster *r, esc_time_t from, esc_time_t to,
+    int role, int person, esc_emit_fn *emit)
+{
+	struct esc_rseg *v;
+	int n = esc_roster_collect(r, from, to, role, person, &v), i;
+
+	for (i = 0; i < n; i++) {
+		cJSON *o = newrec("shift");
+
+		esc_set_str(o, "role", r->roles[v[i].role].name);
+		esc_set_str(o, "person", r->people[v[i].s.person].id);
+		esc_set_time(o, "start", v[i].s.start);
+		esc_set_time(o, "end", v[i].s.end);
+		if (v[i].s.override)
+			esc_set_bool(o, "override", 1);
+		emit_free(emit, o);
+	}
+	free(v);
+}
+
+static double
+round2(double x)
+{
+	return round(x * 100) / 100;
+}
+
+int
+esc_rotate_audit(struct esc_roster *r, const struct esc_policy *pol,
+    esc_time_t from, esc_time_t to, esc_emit_fn *emit)
+{
+	struct esc_load *load = esc_calloc((size_t)r->npeople + 1,
+	    sizeof *load);
+	struct esc_finding *f;
+	char a[ESC_TIMELEN], b[ESC_TIMELEN];
+	int n, i, ok = 0;
+
+	n = esc_roster_audit(r, pol->roles, pol->nroles, from, to, &f, load);
+	for (i = 0; i < n; i++) {
+		cJSON *o = newrec("audit");
+
+		esc_set_str(o, "check", f[i].check);
+		if (f[i].rolename != NULL)
+			esc_set_str(o, "role", f[i].rolename);
+		if (f[i].person >= 0)
+			esc_set_str(o, "person", r->people[f[i].person].id);
+		esc_set_time(o, "start", f[i].start);
+		esc_set_time(o, "end", f[i].end);
+		esc_set_str(o, "detail", f[i].detail);
+		emit_free(emit, o);
+		if (f[i].fatal) {
+			esc_lwarn(r->path, 0, "%s: %s (%s to %s)",
+			    f[i].check, f[i].detail, esc_time_fmt(f[i].start,
+			    a), esc_time_fmt(f[i].end, b));
+			ok = -1;
+		}
+	}
+	for (i = 0; i < r->npeople; i++) {
+		cJSON *o;
+
+		if (load[i].weeks == 0)
+			continue;
+		o = newrec("audit");
+		esc_set_str(o, "check", "load");
+		esc_set_str(o, "person", r->people[i].id);
+		esc_set_num(o, "weeks", round2(load[i].weeks));
+		esc_set_num(o, "nights", load[i].nights);
+		esc_set_time(o, "start", from);
+		esc_set_time(o, "end", to);
+		emit_free(emit, o);
+	}
+	free(f);
+	free(load);
+	return ok;
+}
+
+/* ---- the ledger ---- */
+
+struct incs {
+	char	**v;		/* incidents paged for after hours */
+	int	  n;
+};
+
+static void
+paged(const struct esc_roster *r, struct incs *in,
+    const struct esc_bhours *bh, int p, esc_time_t at, const char *incident)
+{
+	int i;
+
+	if (esc_bhours_in(bh, r->people[p].tz, at))
+		return;
+	for (i = 0; i < in[p].n; i++)
+		if (strcmp(in[p].v[i], incident) == 0)
+			return;
+	in[p].v = esc_realloc(in[p].v, (size_t)(in[p].n + 1) *
+	    sizeof *in[p].v);
+	in[p].v[in[p].n++] = esc_strdup(incident);
+}
+
+static int
+journal(struct esc_roster *r, struct incs *in, const struct esc_bhours *bh,
+    const char *path, esc_time_t from, esc_time_t to, size_t maxline)
+{
+	struct esc_reader rd;
+	cJSON *rec;
+	int st, fb, via, p, ok = 0;
+
+	if (esc_reader_open(&rd, path, maxline) == -1) {
+		esc_warnx("%s", esc_lasterr());
+		return -1;
+	}
+	while ((st = esc_reader_next(&rd, &rec)) != ESC_RD_EOF) {
+		const cJSON *rs, *e;
+		const char *inc, *ev, *type;
+		esc_time_t at;
+
+		if (st == ESC_RD_ERR || st == ESC_RD_BAD) {
+			esc_lwarn(rd.name, rd.lineno, "%s", st == ESC_RD_BAD ?
+			    rd.err : esc_lasterr());
+			ok = -1;
+			if (st == ESC_RD_ERR)
+				break;
+			continue;
+		}
+		type = esc_type(rec);
+		ev = esc_str(rec, "event");
+		inc = esc_str(rec, "incident");
+		if (type == NULL || strcmp(type, "page") != 0 || inc == NULL ||
+		    (ev && strcmp(ev, "resolve") == 0) ||
+		    esc_time_parse(esc_str(rec, "at"), &at) == -1 ||
+		    at < from || at >= to) {
+			cJSON_Delete(rec);
+			continue;
+		}
+		/* Who was reached, else who the roster says held the role. */
+		rs = cJSON_GetObjectItemCaseSensitive(rec, "recipients");
+		if (cJSON_IsArray(rs)) {
+			cJSON_ArrayForEach(e, rs)
+				if ((p = esc_roster_person(r,
+				    esc_str(e, "person"))) >= 0)
+					paged(r, in, bh, p, at, inc);
+		} else {
+			rs = cJSON_GetObjectItemCaseSensitive(rec, "to");
+			cJSON_ArrayForEach(e, rs)
+				if (cJSON_IsString(e) && (p = esc_roster_resolve(
+				    r, e->valuestring, at, &fb, &via)) >= 0)
+					paged(r, in, bh, p, at, inc);
+		}
+		cJSON_Delete(rec);
+	}
+	esc_reader_close(&rd);
+	return ok;
+}
+
+/* The policy's oncall.<role>.days_off_per_week, or none. */
+static double
+days_off(const cJSON *oncall, const char *role)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(oncall, role),
+	    "days_off_per_week");
+
+	return cJSON_IsNumber(d) ? d->valuedouble : 0;
+}
+
+int
+esc_rotate_ledger(struct esc_roster *r, const struct esc_policy *pol,
+    esc_time_t from, esc_time_t to, char *const *journals, int njournals,
+    size_t maxline, esc_emit_fn *emit)
+{
+	const cJSON *oc = cJSON_GetObjectItemCaseSensitive(pol->json, "oncall");
+	struct incs *in = esc_calloc((size_t)r->npeople + 1, sizeof *in);
+	double *wk = esc_calloc((size_t)(r->npeople * r->nroles) + 1,
+	    sizeof *wk);
+	struct esc_bhours bh;
+	int i, p, any, ok = 0;
+
+	esc_bhours_init(&bh, pol->json);
+	esc_roster_weeks(r, from, to, wk);
+	for (i = 0; i < njournals; i++)
+		if (journal(r, in, &bh, journals[i], from, to, maxline) == -1)
+			ok = -1;
+	for (p = 0; p < r->npeople; p++) {
+		double *w = wk + p * r->nroles, off = 0;
+		cJSON *o, *wo;
+
+		for (i = 0, any = in[p].n > 0; i < r->nroles; i++)
+			any |= w[i] > 0;
+		if (any) {
+			o = newrec("ledger");
+			esc_set_str(o, "person", r->people[p].id);
+			esc_set_str(o, "name", r->people[p].name);
+			esc_set_time(o, "from", from);
+			esc_set_time(o, "to", to);
+			wo = cJSON_CreateObject();
+			for (i = 0; i < r->nroles; i++) {
+				if (r->roles[i].rot == NULL)
+					continue;
+				esc_set_num(wo, r->roles[i].name, round2(w[i]));
+				off += w[i] * days_off(oc, r->roles[i].name);
+			}
+			esc_set(o, "weeks", wo);
+			esc_set_num(o, "days_off", round2(off));
+			esc_set_num(o, "after_hours_incidents", in[p].n);
+			esc_set(o, "incidents", esc_strarray(
+			    (const char *const *)in[p].v, in[p].n));
+			emit_free(emit, o);
+		}
+		for (i = 0; i < in[p].n; i++)
+			free(in[p].v[i]);
+		free(in[p].v);
+	}
+	free(in);
+	free(wk);
+	return ok;
+}
