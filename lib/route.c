@@ -1,0 +1,1762 @@
+/*
+ * route.c - the incident state machine of esc-route(1), and its state file.
+ *
+ * Every decision is a function of the input records, the state and now,
+ * taken in time order: input records are put in order by their own time
+ * (a bounded reorder buffer), and before a record at time t takes effect
+ * every level and task due before t fires.  That order is what makes one
+ * run over a history emit what a run every minute would have emitted.
+ *
+ * Incidents are kept compact (a struct and a few strings, no cJSON tree)
+ * and indexed by open-addressing tables, since a busy quarter replayed at
+ * once holds many thousands of them.  Records are written with a small
+ * JSON writer of their own for the same reason.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "esc.h"
+
+#define NONE		ESC_TIME_NONE
+#define REORDER		65536		/* input records held for ordering */
+#define STATE_MAGIC	"esc-route-state"
+#define STATE_VERSION	1
+#define TL_CHANNEL	0xff		/* trig.page of the incident channel */
+
+enum { EV_FIRING, EV_RESOLVED, EV_ACK, EV_RESOLVE, EV_UPGRADE, EV_NOTE };
+static const char *evnames[] = {
+	"alert", "alert", "ack", "resolve", "upgrade", "note"
+};
+
+/* One trigger page sent, so that a resolve can close it. */
+struct trig {
+	uint8_t	 sev, level, chan, ord, page;
+};
+
+struct inc {
+	uint64_t	 key, id, alert_h;
+	esc_time_t	 opened, path_start, acked, resolved, next_due;
+	char		*alert, *name, *summary, *runbook, *labels;
+	struct trig	*trig;
+	int		 ntrig;
+	uint64_t	*alias;			/* ids of the alerts before */
+	int		 nalias;
+	int		 lv_next, tl_next;	/* next level / timeline row */
+	int		 open_sev, sev, level;
+	int		 seen;			/* firing in this snapshot */
+	const struct esc_timeline *tl;		/* the alert's, or NULL */
+};
+
+/* An input record waiting for its turn. */
+struct rev {
+	esc_time_t	 t;
+	uint64_t	 seq;
+	int		 kind, sev, suppressed;
+	uint64_t	 key, alert_h;
+	char		*ref;		/* ops: the id named */
+	int		 byalert;	/* ref came from "alert" */
+	char		*line;
+	size_t		 len;
+	const char	*file;
+	long		 lineno;
+};
+
+/* uint64 -> incident index, open addressing; keys are hashes already. */
+struct u64map {
+	uint64_t	*k;
+	uint32_t	*v;
+	size_t		 cap, n;
+};
+
+struct due {
+	esc_time_t	 t;
+	uint32_t	 i;
+};
+
+struct esc_router {
+	const struct esc_policy	*p;
+	esc_time_t		 now;
+	int			 snapshot;
+	int			 blind;		/* a poll said it failed */
+	esc_reject_fn		*reject;
+	struct inc		*inc;
+	size_t			 ninc, capinc;
+	struct u64map		 bykey, byid, byalert;
+	struct due		*dh;		/* min-heap of due times */
+	size_t			 ndh, capdh;
+	struct rev		**eh;		/* min-heap of input records */
+	size_t			 neh, capeh;
+	struct rev		**late;		/* refused for want of an incident */
+	size_t			 nlate, caplate;
+	uint64_t		 seq;
+	int			 dirty, outerr;
+	struct esc_buf		 out, text;
+	esc_time_t		 opened_t;	/* opened_s formats it */
+	char			 opened_s[ESC_TIMELEN];
+};
+
+/* ---- tables ---- */
+
+static size_t
+slot(const struct u64map *m, uint64_t k)
+{
+	return (size_t)((k * 0x9e3779b97f4a7c15ULL) >> 17) & (m->cap - 1);
+}
+
+static void map_put(struct u64map *m, uint64_t k, uint32_t v);
+
+static void
+map_grow(struct u64map *m)
+{
+	struct u64map old = *m;
+	size_t i;
+
+	m->cap = old.cap ? old.cap * 2 : 1024;
+	m->k = esc_calloc(m->cap, sizeof *m->k);
+	m->v = esc_malloc(m->cap * sizeof *m->v);
+	memset(m->v, 0xff, m->cap * sizeof *m->v);
+	m->n = 0;
+	for (i = 0; i < old.cap; i++)
+		if (old.v[i] != UINT32_MAX)
+			map_put(m, old.k[i], old.v[i]);
+	free(old.k);
+	free(old.v);
+}
+
+static void
+map_put(struct u64map *m, uint64_t k, uint32_t v)
+{
+	size_t i;
+
+	if ((m->n + 1) * 4 > m->cap * 3)
+		map_grow(m);
+	for (i = slot(m, k); m->v[i] != UINT32_MAX; i = (i + 1) & (m->cap - 1))
+		if (m->k[i] == k) {
+			m->v[i] = v;
+			return;
+		}
+	m->k[i] = k;
+	m->v[i] = v;
+	m->n++;
+}
+
+static struct inc *
+map_get(const struct esc_router *rt, const struct u64map *m, uint64_t k)
+{
+	size_t i;
+
+	if (m->cap == 0)
+		return NULL;
+	for (i = slot(m, k); m->v[i] != UINT32_MAX; i = (i + 1) & (m->cap - 1))
+		if (m->k[i] == k)
+			return &rt->inc[m->v[i]];
+	return NULL;
+}
+
+static void
+map_free(struct u64map *m)
+{
+	free(m->k);
+	free(m->v);
+}
+
+static uint64_t
+strhash(const char *s)
+{
+	return esc_fnv1a(ESC_FNV_OFFSET, s, strlen(s));
+}
+
+/* An incident id is 16 hex digits; anything else names no incident. */
+static int
+parse_id(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		int c = s[i], d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else
+			return -1;
+		v = v << 4 | (uint64_t)d;
+	}
+	if (s[16] != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* ---- the due-time heap ---- */
+
+static void
+due_push(struct esc_router *rt, esc_time_t t, uint32_t i)
+{
+	size_t c;
+
+	if (rt->ndh == rt->capdh) {
+		rt->capdh = rt->capdh ? rt->capdh * 2 : 1024;
+		rt->dh = esc_realloc(rt->dh, rt->capdh * sizeof *rt->dh);
+	}
+	c = rt->ndh++;
+	while (c > 0) {
+		size_t up = (c - 1) / 2;
+
+		if (rt->dh[up].t < t || (rt->dh[up].t == t && rt->dh[up].i <= i))
+			break;
+		rt->dh[c] = rt->dh[up];
+		c = up;
+	}
+	rt->dh[c].t = t;
+	rt->dh[c].i = i;
+}
+
+static void
+due_pop(struct esc_router *rt)
+{
+	struct due last = rt->dh[--rt->ndh];
+	size_t c = 0, n = rt->ndh;
+
+	for (;;) {
+		size_t l = 2 * c + 1, m;
+
+		if (l >= n)
+			break;
+		m = l + 1 < n && (rt->dh[l + 1].t < rt->dh[l].t ||
+		    (rt->dh[l + 1].t == rt->dh[l].t &&
+		    rt->dh[l + 1].i < rt->dh[l].i)) ? l + 1 : l;
+		if (last.t < rt->dh[m].t ||
+		    (last.t == rt->dh[m].t && last.i <= rt->dh[m].i))
+			break;
+		rt->dh[c] = rt->dh[m];
+		c = m;
+	}
+	if (n > 0)
+		rt->dh[c] = last;
+}
+
+/* ---- the input reorder heap ---- */
+
+static int
+rev_less(const struct rev *a, const struct rev *b)
+{
+	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
+
+static void
+ev_push(struct esc_router *rt, struct rev *e)
+{
+	size_t c;
+
+	if (rt->neh == rt->capeh) {
+		rt->capeh = rt->capeh ? rt->capeh * 2 : 256;
+		rt->eh = esc_realloc(rt->eh, rt->capeh * sizeof *rt->eh);
+	}
+	c = rt->neh++;
+	while (c > 0 && rev_less(e, rt->eh[(c - 1) / 2])) {
+		rt->eh[c] = rt->eh[(c - 1) / 2];
+		c = (c - 1) / 2;
+	}
+	rt->eh[c] = e;
+}
+
+static struct rev *
+ev_pop(struct esc_router *rt)
+{
+	struct rev *top = rt->eh[0], *last = rt->eh[--rt->neh];
+	size_t c = 0, n = rt->neh;
+
+	for (;;) {
+		size_t l = 2 * c + 1, m;
+
+		if (l >= n)
+			break;
+		m = l + 1 < n && rev_less(rt->eh[l + 1], rt->eh[l]) ? l + 1 : l;
+		if (!rev_less(rt->eh[m], last))
+			break;
+		rt->eh[c] = rt->eh[m];
+		c = m;
+	}
+	if (n > 0)
+		rt->eh[c] = last;
+	return top;
+}
+
+static void
+rev_free(struct rev *e)
+{
+	if (e == NULL)
+		return;
+	free(e->ref);
+	free(e->line);
+	free(e);
+}
+
+/* ---- writing records ---- */
+
+/* esc_buf_add without the call when there is room: records are written
+ * by the million in a replay. */
+static inline void
+badd(struct esc_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 <= b->cap) {
+		memcpy(b->s + b->len, s, n);
+		b->len += n;
+		b->s[b->len] = '\0';
+	} else
+		esc_buf_add(b, s, n);
+}
+
+static inline void
+bputs(struct esc_buf *b, const char *s)
+{
+	badd(b, s, strlen(s));
+}
+
+static inline void
+bputc(struct esc_buf *b, char c)
+{
+	badd(b, &c, 1);
+}
+
+static void
+jstr(struct esc_buf *b, const char *s)
+{
+	const char *run = s;
+
+	bputc(b, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		badd(b, run, (size_t)(s - run));
+		run = s + 1;
+		switch (c) {
+		case '"':  bputs(b, "\\\""); break;
+		case '\\': bputs(b, "\\\\"); break;
+		case '\n': bputs(b, "\\n"); break;
+		case '\t': bputs(b, "\\t"); break;
+		case '\r': bputs(b, "\\r"); break;
+		default:   esc_buf_printf(b, "\\u%04x", c); break;
+		}
+	}
+	badd(b, run, (size_t)(s - run));
+	bputc(b, '"');
+}
+
+static void
+jkey(struct esc_buf *b, const char *k)
+{
+	bputc(b, ',');
+	jstr(b, k);
+	bputc(b, ':');
+}
+
+static void
+jbegin(struct esc_buf *b, const char *type)
+{
+	b->len = 0;
+	badd(b, "{", 1);
+	bputs(b, "\"type\":");
+	jstr(b, type);
+}
+
+static void
+jfs(struct esc_buf *b, const char *k, const char *v)	/* NULL -> null */
+{
+	jkey(b, k);
+	if (v)
+		jstr(b, v);
+	else
+		bputs(b, "null");
+}
+
+/* Integers without printf: records are written by the million. */
+static void
+putnum(struct esc_buf *b, long long v)
+{
+	char buf[24], *p = buf + sizeof buf;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	badd(b, p, (size_t)(buf + sizeof buf - p));
+}
+
+static void
+jfn(struct esc_buf *b, const char *k, long long v)
+{
+	jkey(b, k);
+	putnum(b, v);
+}
+
+/* Many records in a row carry the same time. */
+static const char *
+timestr(esc_time_t t)
+{
+	static char buf[ESC_TIMELEN];
+	static esc_time_t last = NONE;
+
+	if (t != last) {
+		esc_time_fmt(t, buf);
+		last = t;
+	}
+	return buf;
+}
+
+static void
+jft(struct esc_buf *b, const char *k, esc_time_t t)
+{
+	jfs(b, k, t == NONE ? NULL : timestr(t));
+}
+
+static void
+jfraw(struct esc_buf *b, const char *k, const char *raw)
+{
+	jkey(b, k);
+	bputs(b, raw);
+}
+
+static void
+jfroles(struct esc_buf *b, const char *k, char *const *r, int n)
+{
+	int i;
+
+	jkey(b, k);
+	bputc(b, '[');
+	for (i = 0; i < n; i++) {
+		if (i)
+			bputc(b, ',');
+		jstr(b, r[i]);
+	}
+	bputc(b, ']');
+}
+
+static void
+jend(struct esc_router *rt)
+{
+	bputc(&rt->out, '}');
+	if (esc_emit_raw(rt->out.s, rt->out.len) == -1)
+		rt->outerr = 1;
+}
+
+/* The severity part of keys on an upgraded path, so that the critical
+ * path's L1 does not reuse the dedup_key of the warning path's L1. */
+static const char *
+pathpfx(const struct inc *in, int sev, char *buf, size_t n)
+{
+	if (sev == in->open_sev)
+		buf[0] = '\0';
+	else
+		snprintf(buf, n, "-%s", esc_sev_name(sev));
+	return buf;
+}
+
+/* The common head of incident, page, task and postmortem records. */
+static void
+head(struct esc_router *rt, const char *type, const struct inc *in)
+{
+	char id[17];
+
+	esc_hex64(in->id, id);
+	jbegin(&rt->out, type);
+	jfs(&rt->out, "incident", id);
+	jfs(&rt->out, "alert", in->alert);
+	jfs(&rt->out, "alertname", in->name);
+}
+
+static void
+emit_incident(struct esc_router *rt, const struct inc *in, const char *event,
+    esc_time_t at, const cJSON *ev)
+{
+	struct esc_buf *b = &rt->out;
+	const cJSON *v;
+
+	head(rt, "incident", in);
+	jfs(b, "event", event);
+	jfs(b, "severity", esc_sev_name(in->sev));
+	jfn(b, "level", in->level);
+	jft(b, "at", at);
+	jft(b, "opened_at", in->opened);
+	jfs(b, "summary", in->summary);
+	if (ev != NULL) {
+		if (esc_str(ev, "by"))
+			jfs(b, "by", esc_str(ev, "by"));
+		v = cJSON_GetObjectItemCaseSensitive(ev, "actionable");
+		if (cJSON_IsBool(v))
+			jfraw(b, "actionable", cJSON_IsTrue(v) ? "true" : "false");
+		if (esc_str(ev, "note"))
+			jfs(b, "note", esc_str(ev, "note"));
+	}
+	jend(rt);
+}
+
+static const struct esc_level *
+find_level(const struct esc_policy *p, int sev, int level)
+{
+	if (sev < 0 || sev >= ESC_NSEV || level < 1 ||
+	    level > p->esc[sev].nlevels)
+		return NULL;
+	return &p->esc[sev].levels[level - 1];
+}
+
+static void
+chan_name(const struct esc_router *rt, const struct inc *in, char *buf,
+    size_t n)
+{
+	struct tm tm;
+	time_t t = (time_t)in->opened;
+
+	/* The pattern is the policy's by design (esc-policy(5)). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, n,
+	    rt->p->incident_channel, &tm) == 0)
+		snprintf(buf, n, "#incident");
+#pragma GCC diagnostic pop
+}
+
+/* Roles paged so far: whom the incident channel gathers. */
+static void
+involved(const struct esc_router *rt, const struct inc *in, char **out,
+    int *nout, int max)
+{
+	int t, k, j;
+
+	*nout = 0;
+	for (t = 0; t < in->ntrig; t++) {
+		const struct esc_level *lv = find_level(rt->p, in->trig[t].sev,
+		    in->trig[t].level);
+		const struct esc_pagespec *ps;
+
+		if (lv == NULL || in->trig[t].page >= lv->npages)
+			continue;
+		ps = &lv->pages[in->trig[t].page];
+		for (k = 0; k < ps->nto; k++) {
+			for (j = 0; j < *nout; j++)
+				if (strcmp(out[j], ps->to[k]) == 0)
+					break;
+			if (j == *nout && *nout < max)
+				out[(*nout)++] = ps->to[k];
+		}
+	}
+}
+
+/* A trigger page, or (resolve) the page that closes one. */
+static void
+emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
+    esc_time_t at, int resolve)
+{
+	const struct esc_level *lv = find_level(rt->p, tg->sev, tg->level);
+	const struct esc_pagespec *ps = NULL;
+	struct esc_buf *b = &rt->out;
+	char id[17], pfx[16], chan[256], *roles[64];
+	int nroles = 0, ichan = tg->page == TL_CHANNEL;
+
+	if (lv != NULL && !ichan && tg->page < lv->npages &&
+	    lv->pages[tg->page].channel == tg->chan)
+		ps = &lv->pages[tg->page];
+	esc_hex64(in->id, id);
+	head(rt, "page", in);
+	jfs(b, "event", resolve ? "resolve" : "trigger");
+	jfs(b, "severity", esc_sev_name(tg->sev));
+	jfn(b, "level", tg->level);
+	jfs(b, "channel", esc_chan_name(tg->chan));
+	if (ichan)
+		involved(rt, in, roles, &nroles, 64);
+	if (ps)
+		jfroles(b, "to", ps->to, ps->nto);
+	else
+		jfroles(b, "to", roles, nroles);
+	jft(b, "at", at);
+	jkey(b, "dedup_key");
+	bputc(b, '"');
+	bputs(b, id);
+	bputs(b, pathpfx(in, tg->sev, pfx, sizeof pfx));
+	bputs(b, "-L");
+	putnum(b, tg->level);
+	bputc(b, '-');
+	bputs(b, esc_chan_name(tg->chan));
+	if (tg->ord > 1) {
+		bputc(b, '-');
+		putnum(b, tg->ord);
+	}
+	bputc(b, '"');
+	if (rt->now > at)
+		jfn(b, "late_by", (long long)(rt->now - at));
+	if (ps && ps->urgency)
+		jfs(b, "urgency", ps->urgency);
+	if (ichan) {
+		chan_name(rt, in, chan, sizeof chan);
+		jfs(b, "mention", "channel");
+		jfs(b, "slack_channel", chan);
+		if (!resolve)
+			jfraw(b, "create_channel", "true");
+	} else if (tg->chan == ESC_CH_SLACK) {
+		jfs(b, "mention", ps && ps->mention ? ps->mention : "none");
+		jfs(b, "slack_channel", ps && ps->slack_channel ?
+		    ps->slack_channel : rt->p->sev[tg->sev].slack_channel);
+	}
+	jkey(b, "subject");
+	{
+		struct esc_buf *s = &rt->text;
+
+		s->len = 0;
+		if (resolve)
+			bputs(s, "[RESOLVED] ");
+		else {
+			bputs(s, tg->sev == ESC_SEV_CRITICAL ? "[CRITICAL L" :
+			    tg->sev == ESC_SEV_WARNING ? "[WARNING L" : "[INFO L");
+			putnum(s, tg->level);
+			bputs(s, "] ");
+		}
+		bputs(s, in->name);
+		bputs(s, ": ");
+		bputs(s, in->summary);
+		jstr(b, s->s);
+		s->len = 0;
+		bputs(s, in->summary);
+		bputs(s, "\nIncident ");
+		bputs(s, id);
+		bputs(s, " opened ");
+		if (in->opened != rt->opened_t) {
+			esc_time_fmt(in->opened, rt->opened_s);
+			rt->opened_t = in->opened;
+		}
+		bputs(s, rt->opened_s);
+		bputs(s, ", ");
+		bputs(s, esc_sev_name(tg->sev));
+		bputs(s, " level ");
+		putnum(s, tg->level);
+		bputs(s, resolve ? ", resolved." : ".");
+		if (ichan && !resolve) {
+			bputs(s, "\nIncident channel: ");
+			bputs(s, chan);
+		}
+		if (lv && lv->notes && !resolve) {
+			bputc(s, '\n');
+			bputs(s, lv->notes);
+		}
+		bputs(s, "\nRunbook: ");
+		bputs(s, in->runbook ? in->runbook : "none");
+		jkey(b, "text");
+		jstr(b, s->s);
+	}
+	jfs(b, "summary", in->summary);
+	jfs(b, "runbook", in->runbook);
+	jfraw(b, "labels", in->labels);
+	jend(rt);
+}
+
+static void
+emit_task(struct esc_router *rt, const struct inc *in, int level,
+    int n, const struct esc_taskspec *ts, esc_time_t due)
+{
+	struct esc_buf *b = &rt->out;
+	char id[17], pfx[16];
+
+	esc_hex64(in->id, id);
+	head(rt, "task", in);
+	jfs(b, "severity", esc_sev_name(in->sev));
+	if (level > 0)
+		jfn(b, "level", level);
+	else
+		jfraw(b, "level", "null");
+	jfs(b, "action", ts->action);
+	jfs(b, "owner", ts->owner);
+	jfroles(b, "to", &ts->owner, 1);
+	jft(b, "at", due);
+	jft(b, "due_at", due);
+	jkey(b, "dedup_key");
+	bputc(b, '"');
+	bputs(b, id);
+	if (level > 0) {
+		bputs(b, pathpfx(in, in->sev, pfx, sizeof pfx));
+		bputs(b, "-L");
+		putnum(b, level);
+	}
+	bputs(b, "-T");
+	putnum(b, n);
+	bputc(b, '"');
+	jend(rt);
+}
+
+/* ---- the state machine ---- */
+
+static int
+is_timed(const struct esc_level *lv)
+{
+	return lv->cond != ESC_COND_UPGRADED;
+}
+
+static esc_time_t
+next_level_due(const struct esc_router *rt, const struct inc *in, int *idx)
+{
+	const struct esc_policy *p = rt->p;
+	int i;
+
+	for (i = in->lv_next; i < p->esc[in->sev].nlevels; i++)
+		if (is_timed(&p->esc[in->sev].levels[i])) {
+			*idx = i;
+			return in->path_start + p->esc[in->sev].levels[i].after;
+		}
+	*idx = -1;
+	return NONE;
+}
+
+static esc_time_t
+next_row_due(const struct esc_router *rt, const struct inc *in,
+    const struct esc_timeline **tlp)
+{
+	const struct esc_timeline *tl = in->tl;
+
+	*tlp = tl;
+	if (tl == NULL || in->tl_next >= tl->nrows)
+		return NONE;
+	return in->opened + tl->rows[in->tl_next].at;
+}
+
+static void
+schedule(struct esc_router *rt, struct inc *in)
+{
+	const struct esc_timeline *tl;
+	esc_time_t l, r, d;
+	int idx;
+
+	d = NONE;
+	if (in->resolved == NONE) {
+		l = next_level_due(rt, in, &idx);
+		r = next_row_due(rt, in, &tl);
+		d = l == NONE ? r : r == NONE ? l : l < r ? l : r;
+	}
+	if (d != in->next_due) {
+		in->next_due = d;
+		if (d != NONE)
+			due_push(rt, d, (uint32_t)(in - rt->inc));
+	}
+}
+
+static void
+add_trig(struct inc *in, int sev, int level, int chan, int ord, int page)
+{
+	struct trig *t;
+
+	in->trig = esc_realloc(in->trig, (size_t)(in->ntrig + 1) *
+	    sizeof *in->trig);
+	t = &in->trig[in->ntrig++];
+	t->sev = (uint8_t)sev;
+	t->level = (uint8_t)level;
+	t->chan = (uint8_t)chan;
+	t->ord = (uint8_t)ord;
+	t->page = (uint8_t)page;
+}
+
+static void
+fire_level(struct esc_router *rt, struct inc *in, const struct esc_level *lv,
+    esc_time_t due)
+{
+	int k, j, ord, slack = 0;
+
+	if (lv->cond == ESC_COND_UNACKED && in->acked != NONE &&
+	    in->acked <= due)
+		return;
+	if (lv->level > in->level) {
+		in->level = lv->level;
+		if (lv->level > 1)
+			emit_incident(rt, in, "escalated", due, NULL);
+	}
+	for (k = 0; k < lv->npages && k < TL_CHANNEL; k++) {
+		for (ord = 1, j = 0; j < k; j++)
+			ord += lv->pages[j].channel == lv->pages[k].channel;
+		slack += lv->pages[k].channel == ESC_CH_SLACK;
+		add_trig(in, in->sev, lv->level, lv->pages[k].channel, ord, k);
+		emit_page(rt, in, &in->trig[in->ntrig - 1], due, 0);
+	}
+	if (lv->incident_channel) {
+		add_trig(in, in->sev, lv->level, ESC_CH_SLACK, slack + 1,
+		    TL_CHANNEL);
+		emit_page(rt, in, &in->trig[in->ntrig - 1], due, 0);
+	}
+	for (k = 0; k < lv->ntasks; k++)
+		emit_task(rt, in, lv->level, k + 1, &lv->tasks[k],
+		    due + lv->tasks[k].at);
+}
+
+/* Fires what the incident has due at or before t, oldest first; levels
+ * before timeline rows due at the same moment. */
+static void
+step(struct esc_router *rt, struct inc *in, esc_time_t t)
+{
+	const struct esc_timeline *tl;
+	esc_time_t l, r;
+	int idx;
+
+	while (in->resolved == NONE) {
+		l = next_level_due(rt, in, &idx);
+		r = next_row_due(rt, in, &tl);
+		if (l != NONE && l <= t && (r == NONE || l <= r)) {
+			in->lv_next = idx + 1;
+			fire_level(rt, in, &rt->p->esc[in->sev].levels[idx], l);
+		} else if (r != NONE && r <= t) {
+			in->tl_next++;
+			emit_task(rt, in, 0, in->tl_next,
+			    &tl->rows[in->tl_next - 1], r);
+		} else
+			break;
+		rt->dirty = 1;
+	}
+	schedule(rt, in);
+}
+
+/* Fires everything due before t (strict) or at t (!strict). */
+static void
+fire_due(struct esc_router *rt, esc_time_t t, int strict)
+{
+	while (rt->ndh > 0) {
+		struct due d = rt->dh[0];
+		struct inc *in;
+
+		if (strict ? d.t >= t : d.t > t)
+			break;
+		due_pop(rt);
+		in = &rt->inc[d.i];
+		if (in->next_due != d.t)
+			continue;	/* superseded */
+		step(rt, in, d.t);
+	}
+}
+
+static void
+resolve(struct esc_router *rt, struct inc *in, esc_time_t t,
+    const cJSON *ev)
+{
+	const struct esc_policy *p = rt->p;
+	int64_t min = p->postmortem.min_open[in->sev];
+	int k;
+
+	if (t < in->opened)
+		t = in->opened;
+	in->resolved = t;
+	rt->dirty = 1;
+	emit_incident(rt, in, "resolved", t, ev);
+	for (k = 0; k < in->ntrig; k++)
+		emit_page(rt, in, &in->trig[k], t, 1);
+	if (min >= 0 && t - in->opened >= min) {
+		head(rt, "postmortem", in);
+		jfs(&rt->out, "severity", esc_sev_name(in->sev));
+		jft(&rt->out, "opened_at", in->opened);
+		jft(&rt->out, "resolved_at", t);
+		jft(&rt->out, "due_at", t + p->postmortem.due);
+		jend(rt);
+	}
+	schedule(rt, in);
+}
+
+static void
+upgrade(struct esc_router *rt, struct inc *in, esc_time_t t, int sev,
+    const cJSON *ev)
+{
+	if (t < in->path_start)
+		t = in->path_start;
+	in->sev = sev;
+	in->path_start = t;
+	in->lv_next = 0;
+	in->level = rt->p->esc[sev].nlevels > 0 ? 1 : 0;
+	/* The new path asks for its own acknowledgement. */
+	in->acked = NONE;
+	rt->dirty = 1;
+	emit_incident(rt, in, "upgraded", t, ev);
+	schedule(rt, in);
+}
+
+/* The severity a firing alert of severity sev upgrades the incident to
+ * through the path's "upgraded" level, or -1. */
+static int
+alert_upgrade(const struct esc_router *rt, const struct inc *in, int sev)
+{
+	const struct esc_policy *p = rt->p;
+	int i;
+
+	if (sev <= in->sev)
+		return -1;
+	for (i = 0; i < p->esc[in->sev].nlevels; i++) {
+		const struct esc_level *lv = &p->esc[in->sev].levels[i];
+
+		if (lv->cond == ESC_COND_UPGRADED && sev >= lv->upgrade_to)
+			return sev;
+	}
+	return -1;
+}
+
+static char *
+dupjson(const cJSON *v)
+{
+	char *s;
+	char *r;
+
+	if (v == NULL)
+		return esc_strdup("{}");
+	s = cJSON_PrintUnformatted(v);
+	if (s == NULL)
+		return esc_strdup("{}");
+	r = esc_strdup(s);
+	cJSON_free(s);
+	return r;
+}
+
+static char *
+dupstr(const cJSON *rec, const char *k, const char *deflt)
+{
+	const char *s = esc_str(rec, k);
+
+	return s ? esc_strdup(s) : deflt ? esc_strdup(deflt) : NULL;
+}
+
+/* Takes the alert's descriptive fields (id, summary, runbook, labels). */
+static void
+take_alert(struct inc *in, const cJSON *a, uint64_t alert_h)
+{
+	if (in->alert != NULL && in->alert_h != alert_h) {
+		in->alias = esc_realloc(in->alias, (size_t)(in->nalias + 1) *
+		    sizeof *in->alias);
+		in->alias[in->nalias++] = in->alert_h;
+	}
+	free(in->alert);
+	free(in->summary);
+	free(in->runbook);
+	free(in->labels);
+	in->alert = dupstr(a, "id", "");
+	in->summary = dupstr(a, "summary", "");
+	in->runbook = dupstr(a, "runbook", NULL);
+	in->labels = dupjson(cJSON_GetObjectItemCaseSensitive(a, "labels"));
+	in->alert_h = alert_h;
+}
+
+static struct inc *
+new_inc(struct esc_router *rt)
+{
+	struct inc *in;
+
+	if (rt->ninc == rt->capinc) {
+		rt->capinc = rt->capinc ? rt->capinc * 2 : 1024;
+		rt->inc = esc_realloc(rt->inc, rt->capinc * sizeof *rt->inc);
+	}
+	in = &rt->inc[rt->ninc++];
+	memset(in, 0, sizeof *in);
+	in->acked = in->resolved = in->next_due = NONE;
+	return in;
+}
+
+static void
+open_inc(struct esc_router *rt, const struct rev *e, const cJSON *a)
+{
+	struct inc *in = new_inc(rt);
+	char keyhex[17], ts[ESC_TIMELEN];
+	uint64_t h;
+
+	in->key = e->key;
+	in->opened = in->path_start = e->t;
+	in->open_sev = in->sev = e->sev;
+	in->level = rt->p->esc[e->sev].nlevels > 0 ? 1 : 0;
+	in->name = esc_str(a, "name") ? dupstr(a, "name", NULL) :
+	    dupstr(cJSON_GetObjectItemCaseSensitive(a, "labels"), "alertname",
+	    "");
+	in->tl = esc_policy_timeline(rt->p, in->name);
+	take_alert(in, a, e->alert_h);
+	in->seen = 1;
+	/* From the key and the opening time alone, so that two routers
+	 * that saw the same alert name the incident alike. */
+	esc_hex64(e->key, keyhex);
+	h = esc_fnv1a(ESC_FNV_OFFSET, keyhex, 16);
+	h = esc_fnv1a(h, "@", 1);
+	esc_time_fmt(e->t, ts);
+	in->id = esc_fnv1a(h, ts, strlen(ts));
+	map_put(&rt->bykey, in->key, (uint32_t)(in - rt->inc));
+	map_put(&rt->byid, in->id, (uint32_t)(in - rt->inc));
+	map_put(&rt->byalert, in->alert_h, (uint32_t)(in - rt->inc));
+	rt->dirty = 1;
+	emit_incident(rt, in, "opened", in->opened, NULL);
+	schedule(rt, in);
+}
+
+static cJSON *
+reparse(const struct rev *e)
+{
+	return cJSON_ParseWithLength(e->line, e->len);
+}
+
+/* Another alert of the same incident (its key ignores some labels): an
+ * ack may name it too. */
+static void
+add_alias(struct esc_router *rt, struct inc *in, uint64_t h)
+{
+	int k;
+
+	for (k = 0; k < in->nalias; k++)
+		if (in->alias[k] == h)
+			return;
+	in->alias = esc_realloc(in->alias, (size_t)(in->nalias + 1) *
+	    sizeof *in->alias);
+	in->alias[in->nalias++] = h;
+	map_put(&rt->byalert, h, (uint32_t)(in - rt->inc));
+	rt->dirty = 1;
+}
+
+static void
+apply_alert(struct esc_router *rt, struct rev *e)
+{
+	struct inc *in = map_get(rt, &rt->bykey, e->key);
+	cJSON *a;
+	int to;
+
+	/* A resolved alert closes the incident if it is the incident's
+	 * alert (or as severe), and not the end of an earlier firing. */
+	if (e->kind == EV_RESOLVED) {
+		if (in && in->resolved == NONE && e->t >= in->opened &&
+		    (e->alert_h == in->alert_h || e->sev >= in->sev))
+			resolve(rt, in, e->t, NULL);
+		return;
+	}
+	if (in && in->resolved == NONE) {
+		in->seen = 1;
+		if (e->alert_h != in->alert_h)
+			add_alias(rt, in, e->alert_h);
+		if (e->suppressed || (to = alert_upgrade(rt, in, e->sev)) == -1)
+			return;
+		if ((a = reparse(e)) == NULL)
+			return;
+		take_alert(in, a, e->alert_h);
+		map_put(&rt->byalert, in->alert_h, (uint32_t)(in - rt->inc));
+		upgrade(rt, in, e->t, to, NULL);
+		cJSON_Delete(a);
+		return;
+	}
+	/* Still the firing that was resolved (a poll that lagged behind),
+	 * or silenced: nothing opens. */
+	if ((in && e->t <= in->resolved) || e->suppressed)
+		return;
+	if ((a = reparse(e)) == NULL)
+		return;
+	open_inc(rt, e, a);
+	cJSON_Delete(a);
+}
+
+static struct inc *
+lookup(struct esc_router *rt, const struct rev *e)
+{
+	struct inc *in = NULL;
+	uint64_t id;
+
+	if (!e->byalert && parse_id(e->ref, &id) == 0)
+		in = map_get(rt, &rt->byid, id);
+	if (in == NULL)
+		in = map_get(rt, &rt->byalert, strhash(e->ref));
+	if (in == NULL && e->byalert && parse_id(e->ref, &id) == 0)
+		in = map_get(rt, &rt->byid, id);
+	return in;
+}
+
+static void
+refuse(struct esc_router *rt, const struct rev *e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+refuse(struct esc_router *rt, const struct rev *e, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (rt->reject)
+		rt->reject(e->file, e->lineno, msg);
+}
+
+/* 1 when the event was refused for want of an incident: tried again at
+ * the end, when a later opening explains it ("before it opened"). */
+static int
+apply_op(struct esc_router *rt, struct rev *e, int last)
+{
+	struct inc *in = lookup(rt, e);
+	char ts[ESC_TIMELEN], ts2[ESC_TIMELEN], id[17];
+	cJSON *ev;
+
+	if (in == NULL) {
+		if (!last)
+			return 1;
+		refuse(rt, e, "%s: unknown incident %s", evnames[e->kind],
+		    e->ref);
+		return 0;
+	}
+	esc_hex64(in->id, id);
+	if (e->t < in->opened) {
+		refuse(rt, e, "%s at %s is before incident %s opened (%s)",
+		    evnames[e->kind], esc_time_fmt(e->t, ts), id,
+		    esc_time_fmt(in->opened, ts2));
+		return 0;
+	}
+	if ((ev = reparse(e)) == NULL)
+		return 0;
+	switch (e->kind) {
+	case EV_ACK:
+		/* A late ack of a resolved incident, or a second ack,
+		 * changes nothing. */
+		if (in->resolved == NONE && in->acked == NONE) {
+			in->acked = e->t;
+			rt->dirty = 1;
+			emit_incident(rt, in, "acked", e->t, ev);
+			schedule(rt, in);
+		}
+		break;
+	case EV_RESOLVE:
+		if (in->resolved == NONE)
+			resolve(rt, in, e->t, ev);
+		break;
+	case EV_UPGRADE:
+		/* Like acks, upgrades repeat harmlessly; a downgrade is a
+		 * mistake worth saying. */
+		if (e->sev < in->sev)
+			refuse(rt, e, "upgrade: incident %s is already %s",
+			    id, esc_sev_name(in->sev));
+		else if (in->resolved == NONE && e->sev > in->sev)
+			upgrade(rt, in, e->t, e->sev, ev);
+		break;
+	case EV_NOTE:
+		/* A note changes nothing; it goes on to the journal with
+		 * the incident it belongs to. */
+		esc_set_str(ev, "incident", id);
+		if (esc_emit(ev) == -1)
+			rt->outerr = 1;
+		break;
+	}
+	cJSON_Delete(ev);
+	return 0;
+}
+
+static void
+apply(struct esc_router *rt, struct rev *e)
+{
+	fire_due(rt, e->t, 1);
+	if (e->kind == EV_FIRING || e->kind == EV_RESOLVED) {
+		apply_alert(rt, e);
+		rev_free(e);
+	} else if (apply_op(rt, e, 0)) {
+		if (rt->nlate == rt->caplate) {
+			rt->caplate = rt->caplate ? rt->caplate * 2 : 16;
+			rt->late = esc_realloc(rt->late,
+			    rt->caplate * sizeof *rt->late);
+		}
+		rt->late[rt->nlate++] = e;
+	} else
+		rev_free(e);
+}
+
+/* ---- input ---- */
+
+/* Prefixes the last error with what (esc_seterr cannot take its own
+ * message as an argument: the buffer is the same). */
+static int
+prefixerr(const char *what)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof msg, "%s", esc_lasterr());
+	return esc_seterr("%s: %s", what, msg);
+}
+
+static int
+need_time(const cJSON *rec, const char *k, int nullok, esc_time_t *t)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, k);
+
+	*t = NONE;
+	if ((v == NULL || cJSON_IsNull(v)) && nullok)
+		return 0;
+	if (v == NULL)
+		return esc_seterr("missing \"%s\"", k);
+	if (!cJSON_IsString(v) || esc_time_parse(v->valuestring, t) == -1)
+		return esc_seterr("\"%s\" is not an RFC 3339 time", k);
+	return 0;
+}
+
+static int
+parse_alert(struct esc_router *rt, const cJSON *rec, struct rev *e)
+{
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(rec, "labels");
+	const char *status = esc_str(rec, "status"), *id = esc_str(rec, "id");
+	esc_time_t t;
+
+	if (id == NULL)
+		return esc_seterr("alert: missing \"id\"");
+	if (!cJSON_IsObject(labels))
+		return esc_seterr("alert: missing \"labels\"");
+	if (esc_str(rec, "name") == NULL && esc_str(labels, "alertname") == NULL)
+		return esc_seterr("alert: missing \"name\"");
+	if ((e->sev = esc_sev_parse(esc_str(rec, "severity"))) == -1)
+		return esc_seterr("alert: \"severity\" must be critical, warning or info");
+	if (status && strcmp(status, "firing") == 0) {
+		e->kind = EV_FIRING;
+		if (need_time(rec, "starts_at", 0, &t) == -1)
+			return prefixerr("alert");
+		if (t == NONE)
+			t = rt->now;
+	} else if (status && strcmp(status, "resolved") == 0) {
+		e->kind = EV_RESOLVED;
+		if (need_time(rec, "ends_at", 1, &t) == -1)
+			return prefixerr("alert");
+		if (t == NONE)
+			t = rt->now;
+	} else
+		return esc_seterr("alert: \"status\" must be firing or resolved");
+	e->t = t;
+	e->suppressed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec,
+	    "suppressed"));
+	e->key = esc_label_fingerprint(labels,
+	    (const char *const *)rt->p->key_ignore);
+	e->alert_h = strhash(id);
+	return 0;
+}
+
+static int
+parse_op(struct esc_router *rt, const cJSON *rec, const char *type,
+    struct rev *e)
+{
+	const char *inc = esc_str(rec, "incident"), *al = esc_str(rec, "alert");
+	const cJSON *v;
+
+	if (strcmp(type, "ack") == 0)
+		e->kind = EV_ACK;
+	else if (strcmp(type, "resolve") == 0)
+		e->kind = EV_RESOLVE;
+	else if (strcmp(type, "upgrade") == 0)
+		e->kind = EV_UPGRADE;
+	else
+		e->kind = EV_NOTE;
+	if (inc == NULL && al == NULL)
+		return esc_seterr("%s: missing \"incident\" or \"alert\"", type);
+	if (esc_str(rec, "by") == NULL)
+		return esc_seterr("%s: missing \"by\"", type);
+	if (need_time(rec, "at", 0, &e->t) == -1)
+		return prefixerr(type);
+	if (e->t == NONE)
+		return esc_seterr("%s: \"at\" is the zero time", type);
+	v = cJSON_GetObjectItemCaseSensitive(rec, "actionable");
+	if (v != NULL && !cJSON_IsBool(v))
+		return esc_seterr("%s: \"actionable\" must be true or false", type);
+	v = cJSON_GetObjectItemCaseSensitive(rec, "note");
+	if (v != NULL && !cJSON_IsString(v))
+		return esc_seterr("%s: \"note\" must be a string", type);
+	if (e->kind == EV_UPGRADE &&
+	    (e->sev = esc_sev_parse(esc_str(rec, "severity"))) == -1)
+		return esc_seterr("upgrade: \"severity\" must be critical, warning or info");
+	e->byalert = inc == NULL;
+	e->ref = esc_strdup(inc ? inc : al);
+	return 0;
+}
+
+int
+esc_router_input(struct esc_router *rt, const cJSON *rec, const char *line,
+    size_t len, const char *file, long lineno)
+{
+	const char *type = esc_type(rec);
+	struct rev *e;
+	int rc;
+
+	/* A poll that failed says so in its heartbeat; its empty alert list
+	 * must not resolve every incident in snapshot mode. */
+	if (type != NULL && strcmp(type, "heartbeat") == 0 &&
+	    cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(rec, "ok")))
+		rt->blind = 1;
+	if (type == NULL || (strcmp(type, "alert") && strcmp(type, "ack") &&
+	    strcmp(type, "resolve") && strcmp(type, "upgrade") &&
+	    strcmp(type, "note")))
+		return 0;
+	e = esc_calloc(1, sizeof *e);
+	rc = strcmp(type, "alert") == 0 ? parse_alert(rt, rec, e) :
+	    parse_op(rt, rec, type, e);
+	if (rc == -1) {
+		rev_free(e);
+		return -1;
+	}
+	/* Nothing takes effect after now. */
+	if (e->t > rt->now)
+		e->t = rt->now;
+	e->seq = rt->seq++;
+	e->line = esc_strndup(line, len);
+	e->len = len;
+	e->file = file;
+	e->lineno = lineno;
+	ev_push(rt, e);
+	if (rt->neh > REORDER)
+		apply(rt, ev_pop(rt));
+	return 1;
+}
+
+int
+esc_router_finish(struct esc_router *rt)
+{
+	size_t i;
+
+	while (rt->neh > 0)
+		apply(rt, ev_pop(rt));
+	for (i = 0; i < rt->nlate; i++) {
+		apply_op(rt, rt->late[i], 1);
+		rev_free(rt->late[i]);
+	}
+	rt->nlate = 0;
+	fire_due(rt, rt->now, 1);
+	if (rt->snapshot && !rt->blind)
+		for (i = 0; i < rt->ninc; i++)
+			if (rt->inc[i].resolved == NONE && !rt->inc[i].seen)
+				resolve(rt, &rt->inc[i], rt->now, NULL);
+	fire_due(rt, rt->now, 0);
+	for (i = 0; i < rt->ninc; i++)
+		if (rt->inc[i].resolved != NONE &&
+		    rt->inc[i].resolved + rt->p->retain_resolved < rt->now)
+			rt->dirty = 1;
+	return rt->outerr ? esc_seterr("standard output: write error") : 0;
+}
+
+struct esc_router *
+esc_router_new(const struct esc_policy *p, esc_time_t now, int snapshot,
+    esc_reject_fn *reject)
+{
+	struct esc_router *rt = esc_calloc(1, sizeof *rt);
+
+	rt->p = p;
+	rt->now = now;
+	rt->snapshot = snapshot;
+	rt->reject = reject;
+	rt->opened_t = NONE;
+	return rt;
+}
+
+void
+esc_router_free(struct esc_router *rt)
+{
+	size_t i;
+
+	if (rt == NULL)
+		return;
+	for (i = 0; i < rt->ninc; i++) {
+		struct inc *in = &rt->inc[i];
+
+		free(in->alert);
+		free(in->name);
+		free(in->summary);
+		free(in->runbook);
+		free(in->labels);
+		free(in->trig);
+		free(in->alias);
+	}
+	free(rt->inc);
+	while (rt->neh > 0)
+		rev_free(ev_pop(rt));
+	for (i = 0; i < rt->nlate; i++)
+		rev_free(rt->late[i]);
+	free(rt->late);
+	free(rt->eh);
+	free(rt->dh);
+	map_free(&rt->bykey);
+	map_free(&rt->byid);
+	map_free(&rt->byalert);
+	esc_buf_free(&rt->out);
+	esc_buf_free(&rt->text);
+	free(rt);
+}
+
+int
+esc_router_dirty(const struct esc_router *rt)
+{
+	return rt->dirty;
+}
+
+/* ---- the state file ----
+ *
+ * Text, one incident a line, fields separated by tabs, strings escaped
+ * (\\ \t \n \r), times as epoch seconds ("-" for none); a header with the
+ * format version and a trailer with the count, so that a truncated file is
+ * found corrupt rather than read short.
+ */
+
+static void
+sput(struct esc_buf *b, const char *s)
+{
+	const char *run = s;
+
+	if (s == NULL) {
+		bputs(b, "\\N\t");
+		return;
+	}
+	for (; *s; s++) {
+		const char *rep = *s == '\\' ? "\\\\" : *s == '\t' ? "\\t" :
+		    *s == '\n' ? "\\n" : *s == '\r' ? "\\r" : NULL;
+
+		if (rep == NULL)
+			continue;
+		badd(b, run, (size_t)(s - run));
+		bputs(b, rep);
+		run = s + 1;
+	}
+	badd(b, run, (size_t)(s - run));
+	bputc(b, '\t');
+}
+
+static void
+tput(struct esc_buf *b, esc_time_t t)
+{
+	if (t == NONE)
+		bputs(b, "-\t");
+	else {
+		putnum(b, t);
+		bputc(b, '\t');
+	}
+}
+
+int
+esc_router_save(struct esc_router *rt, const char *path)
+{
+	struct esc_buf b = { 0 };
+	size_t i, n = 0;
+	char hex[17];
+	int k, rc;
+
+	esc_buf_printf(&b, "%s %d\n", STATE_MAGIC, STATE_VERSION);
+	for (i = 0; i < rt->ninc; i++) {
+		const struct inc *in = &rt->inc[i];
+
+		if (in->resolved != NONE &&
+		    in->resolved + rt->p->retain_resolved < rt->now)
+			continue;
+
+		esc_hex64(in->id, hex);
+		badd(&b, hex, 16);
+		bputc(&b, '\t');
+		esc_hex64(in->key, hex);
+		badd(&b, hex, 16);
+		bputc(&b, '\t');
+		esc_hex64(in->alert_h, hex);
+		badd(&b, hex, 16);
+		bputc(&b, '\t');
+		tput(&b, in->opened);
+		tput(&b, in->path_start);
+		tput(&b, in->acked);
+		tput(&b, in->resolved);
+		{
+			int nums[5] = { in->open_sev, in->sev, in->level,
+			    in->lv_next, in->tl_next };
+
+			for (k = 0; k < 5; k++) {
+				putnum(&b, nums[k]);
+				bputc(&b, '\t');
+			}
+		}
+		for (k = 0; k < in->ntrig; k++) {
+			const struct trig *t = &in->trig[k];
+
+			if (k)
+				bputc(&b, ',');
+			putnum(&b, t->sev);
+			bputc(&b, '.');
+			putnum(&b, t->level);
+			bputc(&b, '.');
+			putnum(&b, t->chan);
+			bputc(&b, '.');
+			putnum(&b, t->ord);
+			bputc(&b, '.');
+			putnum(&b, t->page);
+		}
+		bputs(&b, in->ntrig ? "\t" : "-\t");
+		for (k = 0; k < in->nalias; k++) {
+			esc_hex64(in->alias[k], hex);
+			esc_buf_printf(&b, "%s%s", k ? "," : "", hex);
+		}
+		bputs(&b, in->nalias ? "\t" : "-\t");
+		sput(&b, in->alert);
+		sput(&b, in->name);
+		sput(&b, in->summary);
+		sput(&b, in->runbook);
+		sput(&b, in->labels);
+		b.s[b.len - 1] = '\n';
+		n++;
+	}
+	esc_buf_printf(&b, "end %zu\n", n);
+	rc = esc_atomic_write(path, b.s, b.len);
+	esc_buf_free(&b);
+	return rc;
+}
+
+/* Splits the next tab-separated field off *s in place. */
+static char *
+field(char **s)
+{
+	char *f = *s, *t;
+
+	if (f == NULL)
+		return NULL;
+	t = strchr(f, '\t');
+	if (t) {
+		*t = '\0';
+		*s = t + 1;
+	} else
+		*s = NULL;
+	return f;
+}
+
+static int
+num_field(char **s, long long lo, long long hi, long long *out)
+{
+	char *f = field(s), *end;
+
+	if (f == NULL || *f == '\0')
+		return -1;
+	errno = 0;
+	*out = strtoll(f, &end, 10);
+	return errno || *end || *out < lo || *out > hi ? -1 : 0;
+}
+
+static int
+time_field(char **s, esc_time_t *t)
+{
+	long long v;
+
+	if (*s && (*s)[0] == '-' && (*s)[1] == '\t') {
+		field(s);
+		*t = NONE;
+		return 0;
+	}
+	if (num_field(s, -62135596800LL, 253402300799LL, &v) == -1)
+		return -1;
+	*t = v;
+	return 0;
+}
+
+static int
+hex_field(char **s, uint64_t *out)
+{
+	char *f = field(s);
+
+	return f == NULL ? -1 : parse_id(f, out);
+}
+
+static int
+str_field(char **s, char **out)
+{
+	char *f = field(s), *w;
+
+	if (f == NULL)
+		return -1;
+	if (strcmp(f, "\\N") == 0) {
+		*out = NULL;
+		return 0;
+	}
+	*out = f;
+	for (w = f; *f; f++) {
+		if (*f == '\\') {
+			switch (*++f) {
+			case '\\': *w++ = '\\'; break;
+			case 't':  *w++ = '\t'; break;
+			case 'n':  *w++ = '\n'; break;
+			case 'r':  *w++ = '\r'; break;
+			default:   return -1;
+			}
+		} else
+			*w++ = *f;
+	}
+	*w = '\0';
+	return 0;
+}
+
+static int
+trig_field(char **s, struct inc *in)
+{
+	char *f = field(s), *p;
+
+	if (f == NULL)
+		return -1;
+	if (strcmp(f, "-") == 0)
+		return 0;
+	for (p = f; *p; ) {
+		unsigned v[5];
+		int i;
+
+		/* s.l.c.o.p: severity, level, channel, ordinal, page */
+		for (i = 0; i < 5; i++) {
+			if (*p < '0' || *p > '9')
+				return -1;
+			for (v[i] = 0; *p >= '0' && *p <= '9' && v[i] < 1000; p++)
+				v[i] = v[i] * 10 + (unsigned)(*p - '0');
+			if (i < 4 && *p++ != '.')
+				return -1;
+		}
+		if (v[0] >= ESC_NSEV || v[1] > 255 || v[2] >= ESC_NCHAN ||
+		    v[3] > 255 || v[4] > 255)
+			return -1;
+		add_trig(in, (int)v[0], (int)v[1], (int)v[2], (int)v[3],
+		    (int)v[4]);
+		if (*p == ',' && p[1] != '\0')
+			p++;
+		else if (*p != '\0')
+			return -1;
+	}
+	return 0;
+}
+
+static int
+alias_field(char **s, struct inc *in)
+{
+	char *f = field(s), *p, *comma;
+
+	if (f == NULL)
+		return -1;
+	if (strcmp(f, "-") == 0)
+		return 0;
+	for (p = f; p; p = comma ? comma + 1 : NULL) {
+		if ((comma = strchr(p, ',')) != NULL)
+			*comma = '\0';
+		in->alias = esc_realloc(in->alias, (size_t)(in->nalias + 1) *
+		    sizeof *in->alias);
+		if (parse_id(p, &in->alias[in->nalias]) == -1)
+			return -1;
+		in->nalias++;
+	}
+	return 0;
+}
+
+static int
+load_line(struct esc_router *rt, char *s)
+{
+	struct inc *in = new_inc(rt);
+	long long v[5];
+	char *str[5];
+	int i;
+
+	for (i = 0; i < 5; i++)
+		str[i] = NULL;
+	if (hex_field(&s, &in->id) == -1 || hex_field(&s, &in->key) == -1 ||
+	    hex_field(&s, &in->alert_h) == -1 ||
+	    time_field(&s, &in->opened) == -1 || in->opened == NONE ||
+	    time_field(&s, &in->path_start) == -1 || in->path_start == NONE ||
+	    time_field(&s, &in->acked) == -1 ||
+	    time_field(&s, &in->resolved) == -1 ||
+	    num_field(&s, 0, ESC_NSEV - 1, &v[0]) == -1 ||
+	    num_field(&s, 0, ESC_NSEV - 1, &v[1]) == -1 ||
+	    num_field(&s, 0, 255, &v[2]) == -1 ||
+	    num_field(&s, 0, 255, &v[3]) == -1 ||
+	    num_field(&s, 0, 65535, &v[4]) == -1 ||
+	    trig_field(&s, in) == -1 || alias_field(&s, in) == -1)
+		return -1;
+	for (i = 0; i < 5; i++)
+		if (str_field(&s, &str[i]) == -1)
+			return -1;
+	if (s != NULL || str[0] == NULL || str[1] == NULL || str[2] == NULL ||
+	    str[4] == NULL)
+		return -1;
+	in->open_sev = (int)v[0];
+	in->sev = (int)v[1];
+	in->level = (int)v[2];
+	in->lv_next = (int)v[3];
+	in->tl_next = (int)v[4];
+	in->alert = esc_strdup(str[0]);
+	in->name = esc_strdup(str[1]);
+	in->tl = esc_policy_timeline(rt->p, in->name);
+	in->summary = esc_strdup(str[2]);
+	in->runbook = str[3] ? esc_strdup(str[3]) : NULL;
+	in->labels = esc_strdup(str[4]);
+	in->seen = 0;
+	return 0;
+}
+
+int
+esc_router_load(struct esc_router *rt, const char *path)
+{
+	size_t len, i, n = 0;
+	char *text, *s, *nl, magic[32];
+	long line = 1;
+	int ver, end = 0;
+	unsigned long long count;
+
+	/* No file yet: the first run. */
+	if (access(path, F_OK) == -1 && errno == ENOENT)
+		return 0;
+	if ((text = esc_read_file(path, &len)) == NULL)
+		return -1;
+	if (len == 0) {
+		free(text);
+		return esc_seterr("%s: corrupt state: empty file", path);
+	}
+	if (memchr(text, '\0', len) != NULL || text[len - 1] != '\n') {
+		free(text);
+		return esc_seterr("%s: corrupt state: truncated", path);
+	}
+	s = text;
+	nl = strchr(s, '\n');
+	*nl = '\0';
+	if (sscanf(s, "%31s %d", magic, &ver) != 2 ||
+	    strcmp(magic, STATE_MAGIC) != 0) {
+		free(text);
+		return esc_seterr("%s:1: not an esc-route state file", path);
+	}
+	if (ver != STATE_VERSION) {
+		free(text);
+		return esc_seterr("%s:1: state format %d, this esc-route reads %d",
+		    path, ver, STATE_VERSION);
+	}
+	for (s = nl + 1; *s; s = nl + 1) {
+		line++;
+		nl = strchr(s, '\n');
+		*nl = '\0';
+		if (end)
+			goto corrupt;
+		if (strncmp(s, "end ", 4) == 0) {
+			if (sscanf(s + 4, "%llu", &count) != 1 || count != n)
+				goto corrupt;
+			end = 1;
+			continue;
+		}
+		if (load_line(rt, s) == -1)
+			goto corrupt;
+		n++;
+	}
+	if (!end) {
+		free(text);
+		return esc_seterr("%s: corrupt state: truncated (no end line)",
+		    path);
+	}
+	free(text);
+	for (i = 0; i < rt->ninc; i++) {
+		struct inc *in = &rt->inc[i];
+
+		map_put(&rt->byid, in->id, (uint32_t)i);
+		for (int k = 0; k < in->nalias; k++)
+			map_put(&rt->byalert, in->alias[k], (uint32_t)i);
+		map_put(&rt->byalert, in->alert_h, (uint32_t)i);
+		if (in->resolved == NONE)
+			map_put(&rt->bykey, in->key, (uint32_t)i);
+		else {
+			struct inc *o = map_get(rt, &rt->bykey, in->key);
+
+			if (o == NULL || (o->resolved != NONE &&
+			    o->resolved <= in->resolved))
+				map_put(&rt->bykey, in->key, (uint32_t)i);
+		}
+		schedule(rt, in);
+	}
+	return 0;
+corrupt:
+	free(text);
+	return esc_seterr("%s:%ld: corrupt state", path, line);
+}
