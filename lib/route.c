@@ -1305,6 +1305,19 @@ esc_router_input(struct esc_router *rt, const cJSON *rec, const char *line,
 	return 1;
 }
 
+/*
+ * An incident opened by hand (esc-page) has no alert in Alertmanager, so
+ * a snapshot's silence about it means nothing: only an explicit resolve
+ * closes it.  The labels are kept as cJSON printed them, so the pair can
+ * only appear as a real label, never inside another label's value.
+ */
+static int
+manual(const struct inc *in)
+{
+	return in->labels != NULL &&
+	    strstr(in->labels, "\"esc_manual\":\"true\"") != NULL;
+}
+
 int
 esc_router_finish(struct esc_router *rt)
 {
@@ -1320,7 +1333,8 @@ esc_router_finish(struct esc_router *rt)
 	fire_due(rt, rt->now, 1);
 	if (rt->snapshot && !rt->blind)
 		for (i = 0; i < rt->ninc; i++)
-			if (rt->inc[i].resolved == NONE && !rt->inc[i].seen)
+			if (rt->inc[i].resolved == NONE && !rt->inc[i].seen &&
+			    !manual(&rt->inc[i]))
 				resolve(rt, &rt->inc[i], rt->now, NULL);
 	fire_due(rt, rt->now, 0);
 	for (i = 0; i < rt->ninc; i++)
