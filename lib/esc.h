@@ -756,6 +756,14 @@ int esc_notify_build(struct esc_notify_list *l, const cJSON *rec, int idx,
 void esc_delivery_free(struct esc_delivery *d);
 /* The request as --dry-run shows it, secrets masked. */
 void esc_delivery_print(FILE *f, const struct esc_delivery *d);
+/* A string-keyed hash table: the slot of key (NULL when new). */
+struct esc_strmap {
+	char	**k;
+	void	**v;
+	size_t	  cap, n;
+};
+void **esc_strmap_slot(struct esc_strmap *m, const char *key);
+void esc_strmap_free(struct esc_strmap *m);
 int esc_email_ok(const char *addr);
 
 /* Makes the pending deliveries of dl, jobs at a time; done(d) after each

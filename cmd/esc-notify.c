@@ -1,0 +1,459 @@
+/*
+ * esc-notify - delivers pages, tasks and handoffs to PagerDuty, Slack,
+ * e-mail (SMTP), SMS (Twilio) and webhooks.
+ *
+ * Reads page, task and handoff records (after esc-rotate, with their
+ * recipients) among any others.  Writes every record as it came, each
+ * page, task or handoff followed by one "receipt" per delivery outcome
+ * (esc-records(5)).  With --spool, every delivery is written durably
+ * before its first try and marked after its outcome; deliveries a run
+ * that died left undone are finished first, and their receipts come
+ * first.  A delivery already made (same dedup_key, event and recipient)
+ * is never made again.  --dry-run prints the requests instead, secrets
+ * masked, and writes no spool.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "esc.h"
+
+struct rec {
+	char	*raw;		/* NULL: recovered from the spool, not output */
+	cJSON	*obj;
+	int	 first, n;	/* its deliveries in dl */
+};
+
+static struct rec *recs;
+static int nrec;
+static struct esc_notify_list dl;
+static struct esc_spool *spool;
+static struct esc_channels *chans;
+static struct esc_policy *pol;
+static int spool_failed;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: %s [-c channels] [-p policy] [--spool dir] "
+	    "[--dry-run] [--now time]\n\t[-j jobs] [--lock-wait seconds] "
+	    "[file ...]\n", esc_progname);
+	exit(ESC_EXIT_USAGE);
+}
+
+/* The identities seen in this run, so no delivery is made twice even
+ * without a spool, and the last delivery per dedup_key and recipient, so
+ * events for one key go out in input order. */
+static struct esc_strmap seen, last;
+
+/* Adds the identity of d; 0 when it was there already.  Links d behind
+ * the last delivery for the same dedup_key and recipient. */
+static int
+see(struct esc_delivery *d)
+{
+	struct esc_buf id = { 0 };
+	void **v;
+
+	esc_buf_printf(&id, "%s%c%s%c%s", d->dedup_key, 1, d->recipient, 1,
+	    d->event);
+	v = esc_strmap_slot(&seen, id.s);
+	esc_buf_free(&id);
+	if (*v != NULL)
+		return 0;
+	*v = d;
+	id = (struct esc_buf){ 0 };
+	esc_buf_printf(&id, "%s%c%s", d->dedup_key, 1, d->recipient);
+	v = esc_strmap_slot(&last, id.s);
+	esc_buf_free(&id);
+	d->after = *v;
+	*v = d;
+	return 1;
+}
+
+static void
+addrec(char *raw, cJSON *obj, int deliver)
+{
+	struct rec *r;
+
+	recs = esc_realloc(recs, (size_t)(nrec + 1) * sizeof *recs);
+	r = &recs[nrec];
+	r->raw = raw;
+	r->obj = obj;
+	r->first = dl.n;
+	r->n = deliver ? esc_notify_build(&dl, obj, nrec, chans, pol) : 0;
+	nrec++;
+}
+
+/* The deliveries of a spool file: its record rebuilt, only the one
+ * delivery the file stands for kept. */
+static void
+recover(cJSON *doc)
+{
+	const char *key = esc_str(doc, "dedup_key");
+	const char *event = esc_str(doc, "event");
+	const char *rcpt = esc_str(doc, "recipient");
+	cJSON *rec = cJSON_DetachItemFromObject(doc, "record");
+	struct esc_delivery *d;
+	int i, found = 0;
+
+	addrec(NULL, rec, 1);
+	for (i = recs[nrec - 1].first; i < dl.n; i++) {
+		d = dl.d[i];
+		if (!found && strcmp(d->dedup_key, key) == 0 &&
+		    strcmp(d->event, event) == 0 &&
+		    strcmp(d->recipient, rcpt) == 0 && see(d)) {
+			found = 1;
+			d->spooled = 1;
+			if (d->status == ESC_DL_FAILED)
+				esc_spool_finish(spool, key, event, rcpt, 1);
+		} else
+			d->status = ESC_DL_SKIPPED;
+	}
+	if (!found) {
+		d = esc_calloc(1, sizeof *d);
+		d->dedup_key = esc_strdup(key);
+		d->event = esc_strdup(event);
+		d->recipient = esc_strdup(rcpt);
+		d->channel = esc_chan_parse(esc_str(rec, "channel"));
+		d->rec = nrec - 1;
+		d->status = ESC_DL_FAILED;
+		d->error = esc_strdup("spooled delivery no longer matches "
+		    "the channels file; moved to dead/");
+		esc_spool_finish(spool, key, event, rcpt, 1);
+		dl.d = esc_realloc(dl.d, (size_t)(dl.n + 1) * sizeof *dl.d);
+		dl.d[dl.n++] = d;
+		recs[nrec - 1].n++;
+	}
+	cJSON_Delete(doc);
+}
+
+/* Decides for each new delivery: made already, or spooled before its
+ * first try. */
+static void
+admit(int from)
+{
+	struct esc_delivery *d;
+	int i, st;
+
+	for (i = from; i < dl.n; i++) {
+		d = dl.d[i];
+		if (d->status == ESC_DL_SKIPPED)
+			continue;
+		if (!see(d)) {
+			d->status = ESC_DL_SKIPPED;
+			continue;
+		}
+		if (spool == NULL || d->status != ESC_DL_PENDING)
+			continue;
+		st = esc_spool_state(spool, d->dedup_key, d->event,
+		    d->recipient);
+		if (st != ESC_SPOOL_NONE) {
+			esc_note("%s %s %s: %s already, not sent again",
+			    d->dedup_key, d->event, d->recipient,
+			    st == ESC_SPOOL_DONE ? "delivered" : "given up");
+			d->status = ESC_DL_SKIPPED;
+			continue;
+		}
+		if (esc_spool_add(spool, d->dedup_key, d->event, d->recipient,
+		    recs[d->rec].obj) == -1) {
+			d->status = ESC_DL_FAILED;
+			d->error = esc_strdup(esc_lasterr());
+			continue;
+		}
+		d->spooled = 1;
+	}
+}
+
+static void
+done(struct esc_delivery *d, void *arg)
+{
+	if (spool == NULL)
+		return;
+	if (d == NULL) {
+		if (esc_spool_sync(spool) == -1) {
+			esc_warnx("%s", esc_lasterr());
+			spool_failed = 1;
+		}
+		return;
+	}
+	if (d->spooled && esc_spool_finish(spool, d->dedup_key, d->event,
+	    d->recipient, d->status != ESC_DL_DELIVERED) == -1) {
+		esc_warnx("%s", esc_lasterr());
+		spool_failed = 1;
+	}
+}
+
+static const char *const statusname[] = {
+	"pending", "delivered", "failed", "dead", "skipped"
+};
+
+static int
+receipt(const struct esc_delivery *d)
+{
+	cJSON *r = cJSON_CreateObject();
+	int rc;
+
+	esc_set_str(r, "type", "receipt");
+	esc_set_str(r, "dedup_key", d->dedup_key);
+	esc_set_str(r, "event", d->event);
+	esc_set_str(r, "channel", d->channel >= 0 ?
+	    esc_chan_name(d->channel) : esc_str(recs[d->rec].obj, "channel"));
+	esc_set_str(r, "recipient", d->recipient);
+	if (d->person != NULL)
+		esc_set_str(r, "person", d->person);
+	esc_set_str(r, "status", statusname[d->status]);
+	esc_set_num(r, "attempts", d->attempts);
+	esc_set_time(r, "at", esc_now());
+	esc_set_str(r, "incident", d->incident);
+	if (d->http_status > 0)
+		esc_set_num(r, "http_status", (double)d->http_status);
+	if (d->error != NULL && d->status != ESC_DL_DELIVERED)
+		esc_set_str(r, "error", d->error);
+	rc = esc_emit(r);
+	cJSON_Delete(r);
+	if (d->status == ESC_DL_FAILED || d->status == ESC_DL_DEAD) {
+		struct esc_buf m = { 0 };
+		char *p;
+
+		/* One line each, whatever the record held. */
+		esc_buf_printf(&m, "%s %s %s %s: %s%s", d->channel >= 0 ?
+		    esc_chan_name(d->channel) : "page", d->dedup_key, d->event,
+		    d->recipient, d->status == ESC_DL_DEAD ?
+		    "dead after retries: " : "failed: ",
+		    d->error ? d->error : "");
+		for (p = m.s; *p; p++)
+			if ((unsigned char)*p < 0x20)
+				*p = ' ';
+		esc_warnx("%s", m.s);
+		esc_buf_free(&m);
+	}
+	return rc;
+}
+
+static int
+deliverable(const cJSON *o)
+{
+	const char *t = esc_type(o);
+
+	return t && (!strcmp(t, "page") || !strcmp(t, "task") ||
+	    !strcmp(t, "handoff"));
+}
+
+static int
+readall(int argc, char **argv, size_t maxline)
+{
+	int i, rc, status = 0, from;
+	struct esc_reader r;
+	cJSON *o;
+
+	for (i = 0; i < (argc ? argc : 1); i++) {
+		if (esc_reader_open(&r, argc ? argv[i] : "-", maxline) == -1) {
+			esc_warnx("%s", esc_lasterr());
+			status = 1;
+			continue;
+		}
+		while ((rc = esc_reader_next(&r, &o)) != ESC_RD_EOF) {
+			if (rc == ESC_RD_ERR) {
+				esc_lwarn(r.name, r.lineno + 1, "%s", r.err);
+				status = 1;
+				break;
+			}
+			if (rc == ESC_RD_BAD) {
+				esc_lwarn(r.name, r.lineno, "%s", r.err);
+				status = 1;
+				continue;
+			}
+			from = dl.n;
+			if (deliverable(o) && (esc_str(o, "dedup_key") == NULL ||
+			    *esc_str(o, "dedup_key") == '\0')) {
+				/* Without its key a delivery could be neither
+				 * deduplicated nor spooled. */
+				esc_lwarn(r.name, r.lineno, "%s without a "
+				    "dedup_key: not delivered", esc_type(o));
+				status = 1;
+				addrec(esc_strndup(r.line, r.len), o, 0);
+				continue;
+			}
+			addrec(esc_strndup(r.line, r.len), o, 1);
+			admit(from);
+		}
+		esc_reader_close(&r);
+	}
+	return status;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "channels", required_argument, NULL, 'c' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "spool", required_argument, NULL, 's' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "lock-wait", required_argument, NULL, 'w' },
+		ESC_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *copt = NULL, *popt = NULL, *sdir = NULL;
+	size_t maxline = ESC_MAXLINE_DEFAULT;
+	int c, i, dry = 0, jobs = 16, status = ESC_EXIT_OK;
+	/* By default a run waits its turn however long: giving up would lose
+	 * its input, which esc-route has already consumed. */
+	int wait = 1000000;
+	char *end;
+
+	esc_setprogname(argv[0]);
+	while ((c = getopt_long(argc, argv, "c:p:j:v", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			copt = optarg;
+			break;
+		case 'p':
+			popt = optarg;
+			break;
+		case 's':
+			sdir = optarg;
+			break;
+		case 'n':
+			dry = 1;
+			break;
+		case 'j':
+			jobs = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || jobs < 1 || jobs > 1024) {
+				esc_warnx("-j: not a number from 1 to 1024: %s",
+				    optarg);
+				return ESC_EXIT_USAGE;
+			}
+			break;
+		case 'w':
+			wait = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || wait < 0) {
+				esc_warnx("--lock-wait: not seconds: %s", optarg);
+				return ESC_EXIT_USAGE;
+			}
+			break;
+		case 'v':
+			esc_verbose = 1;
+			break;
+		default:
+			switch (esc_common_opt(c, optarg, &maxline)) {
+			case 1:
+				continue;
+			case 2:
+				return ESC_EXIT_OK;
+			case -1:
+				return ESC_EXIT_USAGE;
+			}
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (esc_now_init() == -1) {
+		esc_warnx("%s", esc_lasterr());
+		return ESC_EXIT_USAGE;
+	}
+	if (sdir == NULL && getenv("ESC_SPOOL") && *getenv("ESC_SPOOL"))
+		sdir = getenv("ESC_SPOOL");
+	if ((pol = esc_policy_load(popt)) == NULL ||
+	    (chans = esc_channels_load(copt)) == NULL) {
+		char *m = esc_mask(esc_lasterr());
+
+		esc_warnx("%s", m);
+		free(m);
+		esc_policy_free(pol);
+		esc_secrets_free();
+		return ESC_EXIT_USAGE;
+	}
+	/* A provider that hangs up must fail one delivery, not the run. */
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (!dry && sdir != NULL) {
+		cJSON **pend;
+		int npend;
+
+		esc_note("spool: %s", sdir);
+		if ((spool = esc_spool_open(sdir, wait)) == NULL ||
+		    esc_spool_pending(spool, &pend, &npend) == -1) {
+			esc_warnx("%s", esc_lasterr());
+			status = ESC_EXIT_USAGE;
+			goto out;
+		}
+		if (npend > 0)
+			esc_note("spool: finishing %d undone deliveries", npend);
+		for (i = 0; i < npend; i++)
+			recover(pend[i]);
+		free(pend);
+	}
+	if (readall(argc, argv, maxline) != 0)
+		status = ESC_EXIT_FAIL;
+	esc_out_init();
+	if (dry) {
+		for (i = 0; i < dl.n; i++) {
+			if (dl.d[i]->status == ESC_DL_SKIPPED)
+				continue;
+			esc_delivery_print(stdout, dl.d[i]);
+			if (dl.d[i]->status == ESC_DL_FAILED)
+				status = ESC_EXIT_FAIL;
+		}
+		goto out;
+	}
+	if (spool != NULL && esc_spool_sync(spool) == -1) {
+		/* Not durable: nothing may be tried. */
+		esc_warnx("%s", esc_lasterr());
+		status = ESC_EXIT_FAIL;
+		for (i = 0; i < dl.n; i++)
+			if (dl.d[i]->status == ESC_DL_PENDING) {
+				dl.d[i]->status = ESC_DL_FAILED;
+				dl.d[i]->error = esc_strdup("spool not durable");
+			}
+	}
+	if (esc_deliver(dl.d, dl.n, chans, pol, jobs, done, NULL) == -1) {
+		esc_warnx("%s", esc_lasterr());
+		status = ESC_EXIT_FAIL;
+	}
+	if (spool_failed)
+		status = ESC_EXIT_FAIL;
+	for (i = 0; i < nrec; i++) {
+		int k;
+
+		if (recs[i].raw != NULL &&
+		    esc_emit_raw(recs[i].raw, strlen(recs[i].raw)) == -1)
+			break;
+		for (k = recs[i].first; k < recs[i].first + recs[i].n; k++) {
+			struct esc_delivery *d = dl.d[k];
+
+			if (d->status == ESC_DL_SKIPPED ||
+			    d->status == ESC_DL_PENDING)
+				continue;
+			if (d->status != ESC_DL_DELIVERED)
+				status = ESC_EXIT_FAIL;
+			receipt(d);
+		}
+	}
+out:
+	if (status != ESC_EXIT_USAGE && esc_out_close() == -1) {
+		esc_warnx("%s", esc_lasterr());
+		status = ESC_EXIT_FAIL;
+	}
+	for (i = 0; i < nrec; i++) {
+		free(recs[i].raw);
+		cJSON_Delete(recs[i].obj);
+	}
+	free(recs);
+	for (i = 0; i < dl.n; i++)
+		esc_delivery_free(dl.d[i]);
+	free(dl.d);
+	esc_strmap_free(&seen);
+	esc_strmap_free(&last);
+	esc_spool_close(spool);
+	esc_channels_free(chans);
+	esc_policy_free(pol);
+	esc_secrets_free();
+	curl_global_cleanup();
+	return status;
+}
