@@ -64,8 +64,18 @@ open_incident() {
 	assert_line --index 0 'esc-ack: unknown option --bogus'
 	run esc-resolve x
 	assert_failure 2
-	assert_output 'esc-resolve: no state file: give -s or set ESC_STATE'
+	assert_output 'esc-resolve: no state file: give -s, or set ESC_STATE or ESC_DIR'
 	run esc-upgrade x --actionable
 	assert_failure 2
 	assert_output --partial 'usage: esc-upgrade id --severity severity'
+}
+
+@test "the scripts find esc-tick's state through ESC_DIR" {
+	mkdir -p "$BATS_TEST_TMPDIR/d"
+	export ESC_STATE="$BATS_TEST_TMPDIR/d/state.json"
+	esc-route -s "$ESC_STATE" --now "$(tm 0)" <<<"$(alert StemeDBAPIDown critical firing 0)" >/dev/null
+	unset ESC_STATE
+	run env ESC_DIR="$BATS_TEST_TMPDIR/d" esc-ack StemeDBAPIDown-db1-critical --by bob --now "$(tm 2)"
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "incident") | [.event, .by]' <<<"$output")" '["acked","bob"]'
 }
