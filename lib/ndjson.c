@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "esc.h"
@@ -297,9 +298,16 @@ esc_emit_raw(const char *line, size_t len)
 int
 esc_out_close(void)
 {
+	struct stat st;
 	int bad = 0;
 
 	if (fflush(stdout) == EOF || ferror(stdout))
+		bad = 1;
+	/* Into a file, the output is a record that something was done (a
+	 * page written before esc-route commits its state): it must be on
+	 * the disk, not only in the page cache, before the caller goes on. */
+	if (!bad && fstat(fileno(stdout), &st) == 0 && S_ISREG(st.st_mode) &&
+	    fsync(fileno(stdout)) == -1)
 		bad = 1;
 	if (fclose(stdout) == EOF)
 		bad = 1;
