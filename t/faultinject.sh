@@ -1,0 +1,180 @@
+#!/bin/bash
+# faultinject.sh - kill the escalation pipeline at random moments and check
+# that no page is lost and none is doubled.
+#
+#   t/faultinject.sh [-m MINUTES] [-a ALERTS] [-k KILL%] [-l LATENCY-MS] [-s SEED]
+#
+# Plays the same generated story twice, a simulated minute at a time, each
+# against its own stand-ins (an Alertmanager API served from a file, the
+# provider stand-in t/fakeprov.py, a real SMTP server):
+#   - the reference: one esc-tick a minute, never disturbed;
+#   - the victim: one esc-tick a minute in its own process group; with
+#     probability KILL% a random one of esc-classify, esc-route,
+#     esc-rotate, esc-notify, esc-deliver or the whole tick is killed with
+#     SIGKILL after a random delay (0 to 120 ms + 3 x LATENCY, about a tick); then the minute's tick is
+#     run again, as cron would a minute later.
+# Then compares what the providers received: every PagerDuty event and
+# every e-mail (by dedup_key, event and recipient) of the reference must
+# have reached the victim's providers (no loss), none twice (no double;
+# PagerDuty's own dedup_key collapse of a repeated event is counted apart),
+# and the Slack and SMS requests must be as many.  Prints one summary
+# line; exit 0 when losses and doubles are both 0.  Needs the programs on
+# PATH (make check sets it; or PATH=build/std:scripts:$PATH).
+set -u
+minutes=40 alerts=12 killpct=60 latency=20 seed=$$
+while getopts m:a:k:l:s: o; do
+	case $o in
+	m) minutes=$OPTARG ;; a) alerts=$OPTARG ;; k) killpct=$OPTARG ;; s) seed=$OPTARG ;;
+	l) latency=$OPTARG ;;
+	*) echo "usage: faultinject.sh [-m minutes] [-a alerts] [-k kill%] [-l latency-ms] [-s seed]" >&2; exit 2 ;;
+	esac
+done
+RANDOM=$seed
+top=$(cd "$(dirname "$0")/.." && pwd)
+PY=/usr/bin/python3
+export ESC_SHAREDIR=$top/share/esc
+export ESC_ROSTER=$top/share/esc/roster.example.json
+export ESC_POLICY=$top/share/esc/policy.json
+unset ESC_STATE ESC_SPOOL ESC_JOURNAL ESC_NOW
+work=$(mktemp -d /tmp/esc-faults.XXXXXX)
+T0=$(date -u -d 2026-11-30T13:50:00Z +%s)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"; }
+trap cleanup EXIT
+
+port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+	for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
+	echo "faultinject: nothing listens on 127.0.0.1:$1" >&2; exit 2
+}
+
+export ESC_PAGERDUTY_ROUTING_KEY=R0UT1NGKEYFAULT000000000000000ab
+export ESC_SLACK_BOT_TOKEN=xoxb-fault ESC_TWILIO_SID=ACfault00000000000000000000000000 ESC_TWILIO_TOKEN=fault
+
+# world NAME: the stand-ins and the channels file of one run.
+world() {
+	local d=$work/$1 am prov smtp
+	mkdir -p "$d/am/api/v2" "$d/mail/cur" "$d/mail/new" "$d/mail/tmp" "$d/esc"
+	am=$(port); prov=$(port); smtp=$(port)
+	"$PY" -m http.server --bind 127.0.0.1 --directory "$d/am" "$am" >/dev/null 2>&1 & pids+=($!)
+	# Providers that answer in LATENCY ms keep esc-notify busy long enough
+	# for a kill to land in the middle of its batch.
+	"$PY" "$top/t/fakeprov.py" --port "$prov" --log "$d/prov.ndjson" --latency-ms "$latency" >/dev/null 2>&1 & pids+=($!)
+	"$PY" -m aiosmtpd -n -l "127.0.0.1:$smtp" -c aiosmtpd.handlers.Mailbox "$d/mail" >/dev/null 2>&1 & pids+=($!)
+	wait_port "$am"; wait_port "$prov"; wait_port "$smtp"
+	echo "http://127.0.0.1:$am" > "$d/am.url"
+	jq -n --arg b "http://127.0.0.1:$prov" --arg s "smtp://127.0.0.1:$smtp" '{
+	  pagerduty: {url: ($b + "/v2/enqueue"), routing_key_env: "ESC_PAGERDUTY_ROUTING_KEY"},
+	  slack: {webhooks: {
+	      "#stemedb-alerts-critical": {url_env: "ESC_SLACK_URL"},
+	      "#stemedb-alerts-warning": {url_env: "ESC_SLACK_URL"},
+	      "#stemedb-alerts-info": {url_env: "ESC_SLACK_URL"}},
+	    api_url: ($b + "/api"), token_env: "ESC_SLACK_BOT_TOKEN"},
+	  email: {url: $s, from: "esc@example.com"},
+	  sms: {url: ($b + "/2010-04-01/Accounts/{account_sid}/Messages.json"),
+	    account_sid_env: "ESC_TWILIO_SID", auth_token_env: "ESC_TWILIO_TOKEN", from: "+15550100"},
+	  retry: {max_time: "20s", base: "100ms", max_delay: "1s"}}' > "$d/channels.json"
+	echo "http://127.0.0.1:$prov/services/T0/B0/fault" > "$d/slack.url"
+}
+
+# The story: each alert fires from a random minute for a random while.
+story() {
+	local i sev name
+	for ((i = 0; i < alerts; i++)); do
+		case $((RANDOM % 3)) in 0) sev=critical ;; 1) sev=warning ;; *) sev=info ;; esac
+		name=FaultAlert$i
+		[ "$i" -eq 0 ] && name=StemeDBAPIDown sev=critical
+		[ "$i" -eq 1 ] && name=WALDiskNearlyFull sev=critical
+		echo "$name $sev host-$i $((RANDOM % (minutes / 2))) $((5 + RANDOM % minutes))"
+	done > "$work/story"
+}
+
+# firing DIR MINUTE: what Alertmanager holds at that minute.
+firing() {
+	awk -v m="$2" -v t0="$T0" '$4 <= m && m < $4 + $5 {
+		printf "{\"labels\":{\"alertname\":\"%s\",\"severity\":\"%s\",\"instance\":\"%s\"},\"annotations\":{\"summary\":\"%s on %s\"},\"startsAt\":\"%s\",\"endsAt\":\"0001-01-01T00:00:00Z\",\"fingerprint\":\"%016x\",\"status\":{\"state\":\"active\",\"silencedBy\":[],\"inhibitedBy\":[]},\"receivers\":[{\"name\":\"esc\"}],\"updatedAt\":\"2026-11-30T00:00:00Z\",\"generatorURL\":\"\"}\n",
+		    $1, $2, $3, $1, $3, strftime("%Y-%m-%dT%H:%M:%SZ", t0 + $4 * 60, 1), NR
+	}' "$work/story" | jq -s . > "$1/am/api/v2/alerts"
+}
+
+# tick DIR MINUTE: one esc-tick of that world, in its own process group.
+tick() {
+	local d=$1
+	ESC_NOW=$(date -u -d "@$((T0 + $2 * 60))" +%Y-%m-%dT%H:%M:%SZ) \
+	ESC_ALERTMANAGER_URL=$(cat "$d/am.url") ESC_DIR=$d/esc \
+	ESC_CHANNELS=$d/channels.json ESC_SLACK_URL=$(cat "$d/slack.url") \
+	    setsid esc-tick >>"$d/tick.out" 2>>"$d/tick.err" &
+	TICK=$!
+}
+
+world ref
+world victim
+story
+runs=0 kills=0
+declare -A killed
+for ((m = 0; m < minutes; m++)); do
+	firing "$work/ref" "$m"
+	firing "$work/victim" "$m"
+	tick "$work/ref" "$m"; wait "$TICK"
+	tick "$work/victim" "$m"; v=$TICK
+	runs=$((runs + 1))
+	if [ $((RANDOM % 100)) -lt "$killpct" ]; then
+		sleep "0.$(printf "%03d" $((RANDOM % (120 + 3 * latency))))"
+		# One of the stages alive at this moment, or the whole tick.
+		targets=(ALL) alive=
+		for n in esc-classify esc-route esc-rotate esc-notify esc-deliver; do
+			pgrep -g "$v" -f "$n" >/dev/null 2>&1 && targets+=("$n") alive=$n
+		done
+		t=${targets[$((RANDOM % ${#targets[@]}))]}
+		if [ "$t" = ALL ]; then
+			# Say which stage the whole tick died in.
+			t=ALL@${alive:-esc-tick}
+			kill -9 -- "-$v" 2>/dev/null && { kills=$((kills + 1)); killed[$t]=$((${killed[$t]:-0} + 1)); }
+		else
+			p=$(pgrep -g "$v" -f "$t" | head -1)
+			[ -n "$p" ] && kill -9 "$p" 2>/dev/null && { kills=$((kills + 1)); killed[$t]=$((${killed[$t]:-0} + 1)); }
+		fi
+	fi
+	wait "$v" 2>/dev/null
+	# A killed group leaves its children running a moment: let them end.
+	while pgrep -g "$v" >/dev/null 2>&1; do sleep 0.05; done
+	tick "$work/victim" "$m"; wait "$TICK"
+done
+
+# What reached the providers, as "kind key event recipient" lines.
+seen() {
+	local d=$work/$1
+	jq -r 'select(.status == 202 and .kind == "pagerduty") | .body | fromjson | "pd \(.dedup_key) \(.event_action) -"' "$d/prov.ndjson"
+	for f in "$d"/mail/new/* "$d"/mail/cur/*; do
+		[ -e "$f" ] || continue
+		"$PY" -c 'import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+print("mail", m["X-Esc-Dedup-Key"], m["Message-ID"], m["To"])' "$f"
+	done
+}
+count() { jq -r "select(.kind == \"$2\" and .status >= 200 and .status < 300)" "$work/$1/prov.ndjson" | jq -s length; }
+
+seen ref | sort > "$work/ref.seen"
+seen victim | sort > "$work/victim.seen"
+pages=$(wc -l < "$work/ref.seen")
+lost=$(comm -23 <(sort -u "$work/ref.seen") <(sort -u "$work/victim.seen") | wc -l)
+# A trigger PagerDuty got twice (the provider answered in the instant
+# before the kill, so the spool could not record it) is collapsed by its
+# dedup_key: nobody is paged twice.  Counted apart; any other repeat is a
+# double.
+repeats=$(uniq -d "$work/victim.seen" | grep -c '^pd ')
+doubled=$(uniq -d "$work/victim.seen" | grep -vc '^pd ')
+slack_ref=$(count ref slack) slack_v=$(count victim slack)
+sms_ref=$(count ref twilio) sms_v=$(count victim twilio)
+extra=$(comm -13 <(sort -u "$work/ref.seen") <(sort -u "$work/victim.seen") | wc -l)
+detail=""
+for t in "${!killed[@]}"; do detail="$detail $t=${killed[$t]}"; done
+echo "faultinject: seed $seed: $runs runs, $kills kills ($detail ), $pages PagerDuty events and e-mails checked, $lost lost, $doubled doubled, $extra unexpected, $repeats PagerDuty repeats collapsed by dedup_key; slack $slack_v/$slack_ref, sms $sms_v/$sms_ref"
+if [ "$lost" -ne 0 ] || [ "$doubled" -ne 0 ] || [ "$slack_v" -ne "$slack_ref" ] || [ "$sms_v" -ne "$sms_ref" ]; then
+	KEEP=1
+	echo "faultinject: kept $work for a look" >&2
+	comm -3 <(sort -u "$work/ref.seen") <(sort -u "$work/victim.seen") | head -20 >&2
+	uniq -d "$work/victim.seen" | head >&2
+	exit 1
+fi
+exit 0
