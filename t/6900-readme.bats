@@ -1,0 +1,72 @@
+#!/usr/bin/env bats
+# README: the tour's commands print what README shows; make demo, make
+# install and the crontab work as README says.
+
+load test_helper
+
+@test "README's tour: every command exits 0 and prints what README shows" {
+	run "$PY" "$ESC_SRC/t/readme.py" --bin "$ESC_BIN" "$ESC_SRC/README"
+	assert_success
+	assert_output --regexp '^readme.py: [0-9]+ commands, all as shown$'
+}
+
+@test "make demo: the seed's story, delivered to the local stand-ins" {
+	b=${ESC_BIN#"$ESC_SRC"/}
+	run env ESC_DEMO_DIR="$BATS_TEST_TMPDIR/demo" make -s -C "$ESC_SRC" demo B="$b" SANITIZE="${SANITIZE:-}"
+	assert_success
+	# StemeDBAPIDown, never acked: levels 1 to 4 at their minutes.
+	assert_line --regexp '^   0  L1  StemeDBAPIDown +pagerduty +bob +pagerduty$'
+	assert_line --regexp '^   5  L2  StemeDBAPIDown +pagerduty +dave,frank +pagerduty$'
+	assert_line --regexp '^  15  L3  StemeDBAPIDown +pagerduty +dana,erin,ivan +pagerduty$'
+	assert_line --regexp '^  30  L4  StemeDBAPIDown +email +mallory +mallory@example.com$'
+	# WALDiskNearlyFull: acked at 3 minutes (no level 2), resolved at 20.
+	refute_line --regexp 'L2  WALDiskNearlyFull'
+	assert_line --regexp '^  21  L1  WALDiskNearlyFull +pagerduty \(resolve\)'
+	# The warning that turned critical: the critical path from minute 12.
+	assert_line --regexp '^  12  L1  HighAPIErrorRate +sms +carol'
+	# The Monday 09:00 New York handoff, at 14:00 UTC.
+	assert_line '2026-11-30T14:00:00Z  primary: bob -> carol'
+	assert_line --regexp '^critical +3 '
+	[ -s "$BATS_TEST_TMPDIR/demo/review.html" ]
+	assert_equal "$(ls "$BATS_TEST_TMPDIR"/demo/postmortems/*.md | wc -l)" 3
+	assert_equal "$(ls "$BATS_TEST_TMPDIR"/demo/mail/new | wc -l)" 35
+}
+
+@test "make install and uninstall under DESTDIR" {
+	d=$BATS_TEST_TMPDIR/root
+	b=${ESC_BIN#"$ESC_SRC"/}
+	run make -s -C "$ESC_SRC" install DESTDIR="$d" PREFIX=/usr B="$b" SANITIZE="${SANITIZE:-}"
+	assert_success
+	for p in esc-classify esc-route esc-rotate esc-notify esc-report esc-tick esc-page esc-deliver esc-ack esc-resolve esc-upgrade esc-deadman; do
+		[ -x "$d/usr/bin/$p" ] || fail "$p not installed"
+	done
+	for f in policy.json roster.example.json channels.example.json prometheus/esc-rules.yml cron/esc.crontab systemd/esc-tick.timer; do
+		[ -f "$d/usr/share/esc/$f" ] || fail "share/esc/$f not installed"
+	done
+	[ -f "$d/usr/share/man/man1/esc-route.1" ] && [ -f "$d/usr/share/man/man5/esc-policy.5" ] && [ -f "$d/usr/share/man/man7/esc.7" ]
+	run make -s -C "$ESC_SRC" uninstall DESTDIR="$d" PREFIX=/usr B="$b" SANITIZE="${SANITIZE:-}"
+	assert_success
+	assert_equal "$(find "$d" -type f | wc -l)" 0
+}
+
+@test "the crontab's lines are five fields and a command that exists" {
+	while read -r m h dom mon dow cmd; do
+		case $m in ''|'#'*|*=*) continue ;; esac
+		[[ $h$dom$mon$dow =~ ^[0-9*,/-]+$ ]] || fail "bad schedule: $m $h $dom $mon $dow"
+		prog=${cmd%% *}
+		[ -x "$ESC_SRC/scripts/$prog" ] || [ -f "$ESC_SRC/cmd/$prog.c" ] || fail "no such program: $prog"
+	done < "$ESC_SRC/share/cron/esc.crontab"
+}
+
+@test "the alerting rules for esc itself pass esc's own lint" {
+	run esc-report hygiene "$ESC_SRC/share/prometheus/esc-rules.yml"
+	assert_success
+	assert_output ''
+}
+
+@test "the man pages are clean under mandoc -Tlint" {
+	command -v mandoc >/dev/null || skip "mandoc is not installed"
+	run mandoc -Tlint -Wwarning "$ESC_SRC"/share/man/*
+	assert_success
+	assert_output ''
+}
