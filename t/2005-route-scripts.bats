@@ -75,7 +75,7 @@ open_incident() {
 	export ESC_STATE="$BATS_TEST_TMPDIR/d/state.json"
 	esc-route -s "$ESC_STATE" --now "$(tm 0)" <<<"$(alert StemeDBAPIDown critical firing 0)" >/dev/null
 	unset ESC_STATE
-	run env ESC_DIR="$BATS_TEST_TMPDIR/d" esc-ack StemeDBAPIDown-db1-critical --by bob --now "$(tm 2)"
+	run env ESC_DIR="$BATS_TEST_TMPDIR/d" esc-ack StemeDBAPIDown-db1-critical --by bob --now "$(tm 2)" --no-deliver
 	assert_success
 	assert_equal "$(jq -c 'select(.type == "incident") | [.event, .by]' <<<"$output")" '["acked","bob"]'
 }

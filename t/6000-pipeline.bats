@@ -170,7 +170,12 @@ delivered() {
 	run delivered
 	assert_line "5 L2 ManualPage pagerduty pagerduty trigger"
 	refute_line --partial " resolve"
+	# With esc-tick's directory, the resolve's pages are delivered too.
 	run env ESC_NOW="$(at 6)" esc-resolve "$id" --by ops
 	assert_success
 	assert_equal "$(jq -r 'select(.type == "incident") | .event' <<<"$output")" resolved
+	run delivered
+	assert_line "6 L1 ManualPage pagerduty pagerduty resolve"
+	assert_line "6 L2 ManualPage pagerduty pagerduty resolve"
+	assert_equal "$(ls "$ESC_DIR/pending")" ''
 }
