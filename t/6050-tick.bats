@@ -1,0 +1,80 @@
+#!/usr/bin/env bats
+# esc-tick and esc-deliver without Alertmanager: configuration errors,
+# journal rotation, the textfile metrics, pending files left by a crash.
+
+load test_helper
+load fixtures/notify/helper
+
+setup() {
+	export ESC_DIR=$BATS_TEST_TMPDIR/esc
+	export ESC_ROSTER=$ESC_SRC/share/esc/roster.example.json
+	# Nothing listens on port 1: every fetch fails at once.
+	export ESC_ALERTMANAGER_URL=http://127.0.0.1:1
+}
+
+teardown() {
+	stop_servers
+}
+
+@test "esc-tick: configuration errors are exit 2" {
+	run env -u ESC_ALERTMANAGER_URL esc-tick
+	assert_failure 2
+	assert_output "esc-tick: ESC_ALERTMANAGER_URL is not set"
+	run env ESC_NOW=yesterday-ish esc-tick
+	assert_failure 2
+	assert_output "esc-tick: ESC_NOW: not a time: yesterday-ish"
+	run esc-tick --bogus
+	assert_failure 2
+	assert_output "usage: esc-tick (configured by the environment; see esc(7))"
+}
+
+@test "esc-tick: the journal is rotated under the lock, never splitting a record" {
+	channels
+	for m in $(seq 10 29); do
+		ESC_NOW=2026-11-30T14:${m}:00Z ESC_JOURNAL_MAX=300 ESC_JOURNAL_KEEP=3 esc-tick 2>/dev/null || true
+	done
+	run bash -c "ls '$ESC_DIR' | grep -c '^journal.ndjson.'"
+	assert_output 3
+	# Every line of every journal is one whole record.
+	run bash -c "cat '$ESC_DIR'/journal.ndjson* | jq -c 'select(.type == \"heartbeat\") | .ok' | sort | uniq -c"
+	assert_success
+	assert_output --regexp '^ +[0-9]+ false$'
+	# The newest record is the last tick's heartbeat, in the current
+	# journal or, if that one was just rotated, in the newest old one.
+	last=$(cd "$ESC_DIR" && cat $(ls journal.ndjson.* | sort) $(ls journal.ndjson 2>/dev/null) | tail -n 1)
+	assert_equal "$(jq -r .at <<<"$last")" 2026-11-30T14:29:00Z
+}
+
+@test "esc-tick: ESC_TEXTFILE_DIR gets esc.prom for node_exporter" {
+	channels
+	mkdir "$BATS_TEST_TMPDIR/tf"
+	run env ESC_NOW=2026-11-30T14:00:00Z ESC_TEXTFILE_DIR="$BATS_TEST_TMPDIR/tf" esc-tick
+	assert_failure 1
+	run grep -E '^esc_tick_(last_run_timestamp_seconds|ok) ' "$BATS_TEST_TMPDIR/tf/esc.prom"
+	assert_output $'esc_tick_last_run_timestamp_seconds 1796047200\nesc_tick_ok 0'
+	if command -v promtool >/dev/null; then
+		run promtool check metrics < "$BATS_TEST_TMPDIR/tf/esc.prom"
+		assert_success
+	fi
+}
+
+@test "esc-deliver: a pending file left by a crash is delivered once, a torn last line dropped" {
+	start_prov
+	start_smtp
+	channels
+	mkdir -p "$ESC_DIR/pending"
+	# What a router wrote before the run died: a page, and half a record.
+	esc-classify --now 2026-11-30T13:50:00Z "$ESC_SRC/share/esc/examples/alerts.ndjson" |
+	    esc-route -s "$BATS_TEST_TMPDIR/state" --now 2026-11-30T13:50:00Z |
+	    jq -c 'select(.type == "page" and .alertname == "StemeDBAPIDown" and .channel == "pagerduty")' > "$ESC_DIR/pending/a.ndjson"
+	printf '{"type":"page","incident":"x' >> "$ESC_DIR/pending/a.ndjson"
+	run esc-deliver
+	assert_success
+	assert_equal "$(ls "$ESC_DIR/pending")" ""
+	assert_equal "$(jq -r 'select(.type == "receipt") | [.channel, .status] | @tsv' "$ESC_DIR/journal.ndjson")" $'pagerduty\tdelivered'
+	# The same decisions again (a rerun after a crash): nothing is sent twice.
+	jq -c 'select(.type == "page")' "$ESC_DIR/journal.ndjson" > "$ESC_DIR/pending/b.ndjson"
+	run esc-deliver
+	assert_success
+	assert_equal "$(jq -r 'select(.kind == "pagerduty")' "$PROV_LOG" | jq -s length)" 1
+}
