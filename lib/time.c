@@ -11,8 +11,11 @@
 
 #include "esc.h"
 
-static int64_t
-days_from_civil(int64_t y, int m, int d)
+/* Howard Hinnant's days_from_civil and its inverse: proleptic Gregorian,
+ * no dependence on TZ or locale.  The zone code (tz.c) uses them too, on
+ * "civil seconds" that count a local date and time like UTC seconds. */
+int64_t
+esc_civil_days(int64_t y, int m, int d)
 {
 	int64_t era, yoe, doy, doe;
 
@@ -24,20 +27,31 @@ days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
-static void
-civil_from_days(int64_t z, int *y, int *m, int *d)
+void
+esc_civil_split(int64_t cs, struct esc_civil *c)
 {
-	int64_t era, doe, yoe, doy, mp;
+	int64_t z, era, doe, yoe, doy, mp, secs;
 
+	z = cs / 86400;
+	secs = cs % 86400;
+	if (secs < 0) {
+		secs += 86400;
+		z--;
+	}
+	/* 1970-01-01 was a Thursday. */
+	c->wday = (int)(((z % 7) + 11) % 7);
 	z += 719468;
 	era = (z >= 0 ? z : z - 146096) / 146097;
 	doe = z - era * 146097;
 	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
 	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
 	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
+	c->d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	c->mo = (int)(mp < 10 ? mp + 3 : mp - 9);
+	c->y = (int)(yoe + era * 400 + (c->mo <= 2));
+	c->h = (int)(secs / 3600);
+	c->mi = (int)(secs / 60 % 60);
+	c->s = (int)(secs % 60);
 }
 
 static int
@@ -113,7 +127,7 @@ esc_time_parse(const char *s, esc_time_t *t)
 	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays(y, mo) ||
 	    h > 23 || mi > 59 || sec > 60)
 		return esc_seterr("impossible date or time: %s", s);
-	v = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	v = esc_civil_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 	v -= sign * (oh * 3600 + om * 60);
 	/* Go's zero time.Time, which Alertmanager sends for "no end". */
 	if (y == 1 && mo == 1 && d == 1 && v == -62135596800LL)
@@ -125,21 +139,15 @@ esc_time_parse(const char *s, esc_time_t *t)
 char *
 esc_time_fmt(esc_time_t t, char out[ESC_TIMELEN])
 {
-	int64_t days = t / 86400, secs = t % 86400;
-	int y, m, d;
+	struct esc_civil c;
 
 	if (t == ESC_TIME_NONE) {
 		strcpy(out, "0001-01-01T00:00:00Z");
 		return out;
 	}
-	if (secs < 0) {
-		secs += 86400;
-		days--;
-	}
-	civil_from_days(days, &y, &m, &d);
+	esc_civil_split(t, &c);
 	snprintf(out, ESC_TIMELEN, "%04d-%02d-%02dT%02d:%02d:%02dZ",
-	    y, m, d, (int)(secs / 3600), (int)(secs / 60 % 60),
-	    (int)(secs % 60));
+	    c.y, c.mo, c.d, c.h, c.mi, c.s);
 	return out;
 }
 

@@ -21,46 +21,6 @@
 
 static char curtz[256];
 
-int64_t
-esc_civil_days(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-void
-esc_civil_split(int64_t cs, struct esc_civil *c)
-{
-	int64_t z, era, doe, yoe, doy, mp, secs;
-
-	z = cs / 86400;
-	secs = cs % 86400;
-	if (secs < 0) {
-		secs += 86400;
-		z--;
-	}
-	/* 1970-01-01 was a Thursday. */
-	c->wday = (int)(((z % 7) + 11) % 7);
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	c->d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	c->mo = (int)(mp < 10 ? mp + 3 : mp - 9);
-	c->y = (int)(yoe + era * 400 + (c->mo <= 2));
-	c->h = (int)(secs / 3600);
-	c->mi = (int)(secs / 60 % 60);
-	c->s = (int)(secs % 60);
-}
-
 static const char *
 tzdir(void)
 {
