@@ -338,12 +338,20 @@ classify(const cJSON *a, enum source src, const cJSON *ctx, const char *where)
 				cJSON_AddStringToObject(rec, g[i][1], s);
 	}
 	if (ctx != NULL) {
-		if ((s = esc_str(ctx, "groupKey")) != NULL)
-			cJSON_AddStringToObject(rec, "group_key", s);
-		if ((s = esc_str(ctx, "receiver")) != NULL)
-			cJSON_AddStringToObject(rec, "receiver", s);
-		if ((s = esc_str(ctx, "externalURL")) != NULL)
-			cJSON_AddStringToObject(rec, "external_url", s);
+		/* Kept under Alertmanager's names, as scripts that know its
+		 * webhook look for them, and under the records' snake case. */
+		static const char *const keep[][2] = {
+			{ "groupKey", "group_key" },
+			{ "receiver", NULL },
+			{ "externalURL", "external_url" },
+		};
+		for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+			if ((s = esc_str(ctx, keep[i][0])) == NULL)
+				continue;
+			cJSON_AddStringToObject(rec, keep[i][0], s);
+			if (keep[i][1] != NULL)
+				cJSON_AddStringToObject(rec, keep[i][1], s);
+		}
 	}
 	if (src == SRC_PLAIN) {
 		/* Unknown fields are kept and passed on. */

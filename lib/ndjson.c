@@ -161,13 +161,16 @@ esc_reader_line(struct esc_reader *r)
 	}
 }
 
-/* Whether the text ends inside a string, object or array. */
+/* Whether the text ends inside a string, object or array; *maxdepth is
+ * the deepest nesting seen. */
 static int
-unclosed(const char *s, size_t n)
+unclosed(const char *s, size_t n, long *maxdepth)
 {
 	size_t i;
 	long depth = 0;
 	int instr = 0;
+
+	*maxdepth = 0;
 
 	for (i = 0; i < n; i++) {
 		if (instr) {
@@ -177,8 +180,8 @@ unclosed(const char *s, size_t n)
 				instr = 0;
 		} else if (s[i] == '"')
 			instr = 1;
-		else if (s[i] == '{' || s[i] == '[')
-			depth++;
+		else if ((s[i] == '{' || s[i] == '[') && ++depth > *maxdepth)
+			*maxdepth = depth;
 		else if (s[i] == '}' || s[i] == ']')
 			depth--;
 	}
@@ -204,8 +207,13 @@ esc_reader_next(struct esc_reader *r, cJSON **obj)
 	v = cJSON_ParseWithLengthOpts(r->line, r->len, &end, 0);
 	if (v == NULL) {
 		size_t off = end ? (size_t)(end - r->line) : 0;
+		long depth;
+		int open = unclosed(r->line, r->len, &depth);
 
-		if (off + 1 >= r->len && unclosed(r->line, r->len))
+		if (depth > CJSON_NESTING_LIMIT)
+			snprintf(r->err, sizeof r->err,
+			    "nesting deeper than %d levels", CJSON_NESTING_LIMIT);
+		else if (off + 1 >= r->len && open)
 			snprintf(r->err, sizeof r->err,
 			    "truncated JSON (ends inside a value)");
 		else

@@ -44,6 +44,7 @@ NOW=2026-11-27T10:05:00Z
 @test "webhook bodies expand alerts and keep groupKey, receiver, externalURL" {
 	run esc-classify --now 2026-11-28T04:15:00Z "$FIX/alertmanager/webhook-bodies.ndjson"
 	assert_success
+	assert_equal "$(head -n 1 <<<"$output" | jq -c '[.groupKey, .receiver, .externalURL] == [.group_key, .receiver, .external_url]')" true
 	run jq -r '[.name, .status, .source, .receiver, .group_key, (.external_url|test("^http://"))] | @tsv' <<<"$output"
 	assert_output "$(printf '%s\n' \
 	    'ReplicationLagCritical	firing	alertmanager-webhook	hook	{}:{alertname="ReplicationLagCritical", instance="db-3"}	true' \
@@ -182,7 +183,7 @@ EOF
 	    "$(printf '[%.0s' $(seq 1 1100))" "$(printf ']%.0s' $(seq 1 1100))")
 	run esc-classify --now "$NOW" <<<"$deep"
 	assert_failure 1
-	assert_output --regexp '^esc-classify: -:1: not JSON: syntax error at byte [0-9]+$'
+	assert_output 'esc-classify: -:1: nesting deeper than 1000 levels'
 }
 
 @test "a missing file is an error; the other files are still read" {
