@@ -380,7 +380,9 @@ main(int argc, char *argv[])
 		if ((spool = esc_spool_open(sdir, wait)) == NULL ||
 		    esc_spool_pending(spool, &pend, &npend) == -1) {
 			esc_warnx("%s", esc_lasterr());
-			status = ESC_EXIT_USAGE;
+			/* Another run holding the spool is work not done, not
+			 * a configuration error. */
+			status = esc_lock_busy ? ESC_EXIT_FAIL : ESC_EXIT_USAGE;
 			goto out;
 		}
 		if (npend > 0)

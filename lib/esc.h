@@ -194,6 +194,9 @@ int esc_atomic_write(const char *path, const void *data, size_t len);
  * timeout seconds (0: fail at once).  Returns the descriptor, or -1 with
  * a message (a timeout says so). */
 int esc_lock(const char *path, int timeout);
+/* Set by esc_lock(): 1 when it failed because another run held the lock
+ * past the timeout (work not done: exit 1), 0 otherwise. */
+extern int esc_lock_busy;
 void esc_unlock(int fd);
 /* mkdir -p with mode 0700 for what it creates. */
 int esc_mkdirs(const char *path);

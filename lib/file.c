@@ -74,6 +74,8 @@ fail:
 	return -1;
 }
 
+int esc_lock_busy;
+
 int
 esc_lock(const char *path, int timeout)
 {
@@ -81,6 +83,7 @@ esc_lock(const char *path, int timeout)
 	long waited = 0;	/* milliseconds */
 	int fd;
 
+	esc_lock_busy = 0;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return esc_seterr("%s: %s", path, strerror(errno));
@@ -95,6 +98,7 @@ esc_lock(const char *path, int timeout)
 		if (waited >= (long)timeout * 1000) {
 			esc_seterr("%s: still locked by another run after %d s",
 			    path, timeout);
+			esc_lock_busy = 1;
 			close(fd);
 			return -1;
 		}
