@@ -223,6 +223,24 @@ main(int argc, char *argv[])
 		else
 			o.window = o.until - o.since;
 	}
+	if (cmd == CMD_REVIEW && o.nrules > 0) {
+		/* "--rules a.yml b.yml journal": getopt takes only the first
+		 * file; the YAML operands after it are rule files too. */
+		int k = 0;
+
+		for (int i = 0; i < argc; i++) {
+			size_t n = strlen(argv[i]);
+
+			if ((n > 4 && strcmp(argv[i] + n - 4, ".yml") == 0) ||
+			    (n > 5 && strcmp(argv[i] + n - 5, ".yaml") == 0)) {
+				o.rules = esc_realloc(o.rules,
+				    (size_t)(o.nrules + 1) * sizeof *o.rules);
+				o.rules[o.nrules++] = argv[i];
+			} else
+				argv[k++] = argv[i];
+		}
+		argc = k;
+	}
 	if (o.since != ESC_TIME_NONE && o.until != ESC_TIME_NONE &&
 	    o.since >= o.until) {
 		esc_warnx("the window is empty: --since is not before --until");

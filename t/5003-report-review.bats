@@ -126,3 +126,10 @@ print(len(d.getElementsByTagName("rect")) > 20)' "$BATS_TEST_TMPDIR/r.html"
 	assert_failure 2
 	assert_line --index 0 "esc-report: $FIX/report/rules/broken.yml:6:8: YAML error: did not find expected '-' indicator (while parsing a block collection)"
 }
+
+@test "review: --rules takes every YAML operand after it" {
+	run esc-report review -f json "${WIN[@]}" --rules "$RR" "$FIX/report/rules/review-rules-2.yml" "$J"
+	assert_success
+	assert_equal "$(jq -c '.unused' <<<"$output")" '["NeverFires","OldAlert","SecondFile"]'
+	assert_equal "$(jq -c '.firings' <<<"$output")" 95
+}
