@@ -2,7 +2,7 @@
 # faultinject.sh - kill the escalation pipeline at random moments and check
 # that no page is lost and none is doubled.
 #
-#   t/faultinject.sh [-m MINUTES] [-a ALERTS] [-k KILL%] [-l LATENCY-MS] [-s SEED]
+#   t/faultinject.sh [-m MINUTES] [-a ALERTS] [-k KILL%] [-l LATENCY-MS] [-s SEED] [-S]
 #
 # Plays the same generated story twice, a simulated minute at a time, each
 # against its own stand-ins (an Alertmanager API served from a file, the
@@ -13,20 +13,22 @@
 #     esc-rotate, esc-notify, esc-deliver or the whole tick is killed with
 #     SIGKILL after a random delay (0 to 120 ms + 3 x LATENCY, about a tick); then the minute's tick is
 #     run again, as cron would a minute later.
-# Then compares what the providers received: every PagerDuty event and
-# every e-mail (by dedup_key, event and recipient) of the reference must
-# have reached the victim's providers (no loss), none twice (no double;
-# PagerDuty's own dedup_key collapse of a repeated event is counted apart),
-# and the Slack and SMS requests must be as many.  Prints one summary
-# line; exit 0 when losses and doubles are both 0.  Needs the programs on
-# PATH (make check sets it; or PATH=build/std:scripts:$PATH).
+# Then compares what the providers received, delivery by delivery: what
+# the reference got must have reached the victim's providers as often (no
+# loss), and no more often (no double).  A PagerDuty event repeated with
+# the same dedup_key is counted apart: PagerDuty collapses it.  Exit 1 on
+# a loss; on a double too with -S.  A double is possible only when a
+# provider answered a request in the instant before esc-notify was killed
+# (at least once, never lost: the trade a pager must make).  Needs the
+# programs on PATH (make check sets it; or PATH=build/std:scripts:$PATH).
 set -u
-minutes=40 alerts=12 killpct=60 latency=20 seed=$$
-while getopts m:a:k:l:s: o; do
+minutes=40 alerts=12 killpct=60 latency=20 seed=$$ strict=
+while getopts m:a:k:l:s:S o; do
 	case $o in
 	m) minutes=$OPTARG ;; a) alerts=$OPTARG ;; k) killpct=$OPTARG ;; s) seed=$OPTARG ;;
 	l) latency=$OPTARG ;;
-	*) echo "usage: faultinject.sh [-m minutes] [-a alerts] [-k kill%] [-l latency-ms] [-s seed]" >&2; exit 2 ;;
+	S) strict=1 ;;
+	*) echo "usage: faultinject.sh [-m minutes] [-a alerts] [-k kill%] [-l latency-ms] [-s seed] [-S]" >&2; exit 2 ;;
 	esac
 done
 RANDOM=$seed
@@ -141,10 +143,17 @@ for ((m = 0; m < minutes; m++)); do
 	tick "$work/victim" "$m"; wait "$TICK"
 done
 
-# What reached the providers, as "kind key event recipient" lines.
+# What reached the providers, one line per request processed, named by
+# what identifies a delivery: PagerDuty events by dedup_key and action,
+# e-mails by Message-ID (one per dedup_key, event and recipient), Slack
+# and SMS by webhook and text.
 seen() {
 	local d=$work/$1
-	jq -r 'select(.status == 202 and .kind == "pagerduty") | .body | fromjson | "pd \(.dedup_key) \(.event_action) -"' "$d/prov.ndjson"
+	jq -r 'select(.status >= 200 and .status < 300) |
+	    if .kind == "pagerduty" then (.body | fromjson | "pd \(.dedup_key) \(.event_action)")
+	    elif .kind == "slack" then "slack \(.path) \(.body | fromjson | .text | gsub("\n"; " "))"
+	    elif .kind == "twilio" then "sms \(.body)"
+	    else "\(.kind) \(.path) \(.body | gsub("\n"; " "))" end' "$d/prov.ndjson"
 	for f in "$d"/mail/new/* "$d"/mail/cur/*; do
 		[ -e "$f" ] || continue
 		"$PY" -c 'import email, sys
@@ -152,29 +161,31 @@ m = email.message_from_binary_file(open(sys.argv[1], "rb"))
 print("mail", m["X-Esc-Dedup-Key"], m["Message-ID"], m["To"])' "$f"
 	done
 }
-count() { jq -r "select(.kind == \"$2\" and .status >= 200 and .status < 300)" "$work/$1/prov.ndjson" | jq -s length; }
 
 seen ref | sort > "$work/ref.seen"
 seen victim | sort > "$work/victim.seen"
-pages=$(wc -l < "$work/ref.seen")
-lost=$(comm -23 <(sort -u "$work/ref.seen") <(sort -u "$work/victim.seen") | wc -l)
-# A trigger PagerDuty got twice (the provider answered in the instant
+# Compared as multisets: a delivery the reference made n times (Slack
+# posts the same text for two incidents) must be made n times.
+join -a 1 -a 2 -e 0 -o 0,1.2,2.2 -t $'\t' \
+    <(uniq -c "$work/ref.seen" | sed 's/^ *\([0-9]*\) /\1\t/' | awk -F'\t' '{print $2 "\t" $1}' | sort -t $'\t' -k1,1) \
+    <(uniq -c "$work/victim.seen" | sed 's/^ *\([0-9]*\) /\1\t/' | awk -F'\t' '{print $2 "\t" $1}' | sort -t $'\t' -k1,1) \
+    > "$work/compare"
+deliveries=$(wc -l < "$work/ref.seen")
+lost=$(awk -F'\t' '$2 > $3 { n += $2 - $3 } END { print n + 0 }' "$work/compare")
+more=$(awk -F'\t' '$3 > $2 { print }' "$work/compare")
+# A PagerDuty event sent again (the provider answered in the instant
 # before the kill, so the spool could not record it) is collapsed by its
-# dedup_key: nobody is paged twice.  Counted apart; any other repeat is a
-# double.
-repeats=$(uniq -d "$work/victim.seen" | grep -c '^pd ')
-doubled=$(uniq -d "$work/victim.seen" | grep -vc '^pd ')
-slack_ref=$(count ref slack) slack_v=$(count victim slack)
-sms_ref=$(count ref twilio) sms_v=$(count victim twilio)
-extra=$(comm -13 <(sort -u "$work/ref.seen") <(sort -u "$work/victim.seen") | wc -l)
+# dedup_key: nobody is paged twice.  Any other repeat is a double.
+repeats=$(grep -c '^pd ' <<<"$more" || true)
+doubled=$(grep -v '^pd ' <<<"$more" | awk -F'\t' 'NF { n += $3 - $2 } END { print n + 0 }')
 detail=""
 for t in "${!killed[@]}"; do detail="$detail $t=${killed[$t]}"; done
-echo "faultinject: seed $seed: $runs runs, $kills kills ($detail ), $pages PagerDuty events and e-mails checked, $lost lost, $doubled doubled, $extra unexpected, $repeats PagerDuty repeats collapsed by dedup_key; slack $slack_v/$slack_ref, sms $sms_v/$sms_ref"
-if [ "$lost" -ne 0 ] || [ "$doubled" -ne 0 ] || [ "$slack_v" -ne "$slack_ref" ] || [ "$sms_v" -ne "$sms_ref" ]; then
+echo "faultinject: seed $seed: $runs runs, $kills kills ($detail ), $deliveries deliveries checked, $lost lost, $doubled doubled, $repeats PagerDuty repeats collapsed by dedup_key"
+if [ "$lost" -ne 0 ] || { [ -n "$strict" ] && [ "$doubled" -ne 0 ]; }; then
 	KEEP=1
 	echo "faultinject: kept $work for a look" >&2
-	comm -3 <(sort -u "$work/ref.seen") <(sort -u "$work/victim.seen") | head -20 >&2
-	uniq -d "$work/victim.seen" | head >&2
+	awk -F'\t' '$2 != $3' "$work/compare" | head -20 >&2
 	exit 1
 fi
+[ "$doubled" -eq 0 ] || awk -F'\t' '$3 > $2' "$work/compare" | grep -v '^pd ' | head -5 >&2
 exit 0
