@@ -54,7 +54,7 @@ filter(const char *path, size_t maxline)
 		if ((st = esc_reader_next(&r, &rec)) == ESC_RD_EOF)
 			break;
 		if (st == ESC_RD_ERR) {
-			esc_lwarn(r.name, r.lineno, "%s", esc_lasterr());
+			esc_lwarn(r.name, r.lineno + 1, "%s", r.err);
 			rc = ESC_EXIT_FAIL;
 			break;
 		}

@@ -217,6 +217,10 @@ int esc_sev_parse(const char *s);		/* exact name; -1 if not */
 const char *esc_chan_name(int chan);
 int esc_chan_parse(const char *s);
 
+/* Levels per path, pages per level, tasks and timeline rows: esc-route
+ * numbers them in a byte. */
+#define ESC_MAXITEMS	254
+
 struct esc_pagespec {
 	int	 channel;		/* enum esc_chan */
 	char	*urgency;		/* pagerduty: "high"/"low"; else NULL */

@@ -88,6 +88,7 @@ struct walk {
 	const char	*file;
 	int		 failed;	/* a YAML error was reported */
 	int		 found;		/* this document has groups: */
+	int		 depth;		/* of load(), bounded */
 	void		(*rule)(struct walk *, const struct ynode *);
 	void		*arg;
 };
@@ -135,12 +136,27 @@ skip(struct walk *w, yaml_event_t *ev)
 	}
 }
 
+/* A rule is a few levels deep; a file nested deeper than this is hostile
+ * or broken, and would otherwise cost a stack frame a level. */
+#define MAXDEPTH	64
+
 /* Builds the node that ev starts (and consumes ev). */
 static struct ynode *
 load(struct walk *w, yaml_event_t *ev)
 {
-	struct ynode *y = esc_calloc(1, sizeof *y);
+	struct ynode *y;
 	yaml_event_type_t end;
+
+	if ((ev->type == YAML_SEQUENCE_START_EVENT ||
+	    ev->type == YAML_MAPPING_START_EVENT) && w->depth >= MAXDEPTH) {
+		esc_warnx("%s:%lu:%lu: YAML error: nesting deeper than %d levels",
+		    w->file, (unsigned long)ev->start_mark.line + 1,
+		    (unsigned long)ev->start_mark.column + 1, MAXDEPTH);
+		w->failed = 1;
+		yaml_event_delete(ev);
+		return NULL;
+	}
+	y = esc_calloc(1, sizeof *y);
 
 	y->line = (long)ev->start_mark.line + 1;
 	switch (ev->type) {
@@ -175,7 +191,10 @@ load(struct walk *w, yaml_event_t *ev)
 			yaml_event_delete(ev);
 			return y;
 		}
-		if ((k = load(w, ev)) == NULL) {
+		w->depth++;
+		k = load(w, ev);
+		w->depth--;
+		if (k == NULL) {
 			yfree(y);
 			return NULL;
 		}

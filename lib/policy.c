@@ -270,6 +270,8 @@ tasks(struct ld *l, const cJSON *arr, int needat, struct esc_taskspec **out,
 	cJSON_ArrayForEach(v, arr) {
 		size_t n = push(l, NULL, i);
 
+		if (i >= ESC_MAXITEMS)
+			return bad(l, "more than %d entries", ESC_MAXITEMS);
 		*nout = i + 1;		/* counted first: freed if half-read */
 		if (taskspec(l, v, &(*out)[i++], needat) == -1)
 			return -1;
@@ -403,6 +405,8 @@ level(struct ld *l, const cJSON *o, struct esc_level *lv, int idx)
 		cJSON_ArrayForEach(v, pages) {
 			size_t m = push(l, NULL, i);
 
+			if (i >= ESC_MAXITEMS)
+				return bad(l, "more than %d pages", ESC_MAXITEMS);
 			lv->npages = i + 1;
 			if (pagespec(l, v, &lv->pages[i++]) == -1)
 				return -1;
@@ -441,6 +445,8 @@ escalation(struct ld *l, const cJSON *o)
 			struct esc_level *lv = &l->p->esc[s].levels[i];
 			size_t m = push(l, NULL, i);
 
+			if (i >= ESC_MAXITEMS)
+				return bad(l, "more than %d levels", ESC_MAXITEMS);
 			l->p->esc[s].nlevels = i + 1;
 			if (level(l, v, lv, i++) == -1)
 				return -1;
@@ -482,6 +488,12 @@ severities(struct ld *l, const cJSON *o)
 			return -1;
 		if (l->p->sev[s].retry_for < 0)
 			l->p->sev[s].retry_for = 600;
+		/* Beyond a week a delivery is news to nobody; the bound also
+		 * keeps millisecond deadlines far from overflow. */
+		if (l->p->sev[s].retry_for > 7 * 86400) {
+			push(l, "retry_for", 0);
+			return bad(l, "at most 7d");
+		}
 		pop(l, n);
 	}
 	return 0;

@@ -696,9 +696,11 @@ esc_journal_read(struct esc_journal *j, char **files, int nfiles,
 	for (i = 0; i < nfiles; i++) {
 		struct esc_reader r;
 
+		/* A journal that cannot be read is input rejected, as for
+		 * every tool (exit 1); the others are still read. */
 		if (esc_reader_open(&r, files[i], maxline) == -1) {
 			esc_warnx("%s", esc_lasterr());
-			rc = 2;
+			rc = 1;
 			continue;
 		}
 		for (;;) {
@@ -708,8 +710,8 @@ esc_journal_read(struct esc_journal *j, char **files, int nfiles,
 			if (k == ESC_RD_EOF)
 				break;
 			if (k == ESC_RD_ERR) {
-				esc_lwarn(r.name, r.lineno, "%s", r.err);
-				rc = 2;
+				esc_lwarn(r.name, r.lineno + 1, "%s", r.err);
+				rc = 1;
 				break;
 			}
 			if (k == ESC_RD_OK) {
@@ -722,14 +724,14 @@ esc_journal_read(struct esc_journal *j, char **files, int nfiles,
 			if (k == ESC_RD_BAD) {
 				esc_lwarn(r.name, r.lineno, "%s", r.err);
 				j->bad++;
-				rc = rc ? rc : 1;
+				rc = 1;
 				continue;
 			}
 			if (record(j, o) == -1) {
 				esc_lwarn(r.name, r.lineno, "%s",
 				    esc_lasterr());
 				j->bad++;
-				rc = rc ? rc : 1;
+				rc = 1;
 			}
 			cJSON_Delete(o);
 		}

@@ -454,8 +454,8 @@ journal(struct esc_roster *r, struct incs *in, const struct esc_bhours *bh,
 		esc_time_t at;
 
 		if (st == ESC_RD_ERR || st == ESC_RD_BAD) {
-			esc_lwarn(rd.name, rd.lineno, "%s", st == ESC_RD_BAD ?
-			    rd.err : esc_lasterr());
+			esc_lwarn(rd.name, rd.lineno + (st == ESC_RD_ERR),
+			    "%s", rd.err);
 			ok = -1;
 			if (st == ESC_RD_ERR)
 				break;

@@ -135,3 +135,9 @@ esc-rotate: $BATS_TEST_TMPDIR/in.ndjson:4: bad \"at\"; passed on unchanged"
 	assert_equal "$(printf '%s\n' "${lines[@]:1:300}")" "$(sed -n 2,301p "$BATS_TEST_TMPDIR/in")"
 	assert_equal "$(jq -r '.recipients[0].person' <<<"${lines[301]}")" alice
 }
+
+@test "rotate: a file that cannot be read says why, with the line" {
+	run esc-rotate --now 2026-11-30T12:00:00Z "$BATS_TEST_TMPDIR"
+	assert_failure 1
+	assert_output "esc-rotate: $BATS_TEST_TMPDIR:1: read error: Is a directory"
+}

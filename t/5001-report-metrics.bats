@@ -157,7 +157,7 @@ m() {
 	run bash -c "esc-report metrics -f json < '$J' | jq .all.incidents"
 	assert_output '9'
 	run esc-report metrics "$BATS_TEST_TMPDIR/none.ndjson"
-	assert_failure 2
+	assert_failure 1
 	assert_line --index 0 "esc-report: $BATS_TEST_TMPDIR/none.ndjson: No such file or directory"
 }
 

@@ -171,3 +171,15 @@ $MINE/problems.yml:29: error: alert CacheCold: severity \"urgent\" is not one th
 	run bash -c "esc-report hygiene '$BATS_TEST_TMPDIR/huge.yml' | tail -1"
 	assert_output "$BATS_TEST_TMPDIR/huge.yml:$n: error: alert Huge19999: no defined action (runbook_url or an action annotation) (no-action)"
 }
+
+@test "hygiene: a rule file nested past 64 levels is refused, not a stack overflow" {
+	{
+		printf 'groups:\n  - name: g\n    rules:\n      - alert: Deep\n        expr: up\n        labels: '
+		printf '[%.0s' $(seq 1 5000)
+		printf ']%.0s' $(seq 1 5000)
+		echo
+	} > "$BATS_TEST_TMPDIR/deep.yml"
+	run esc-report hygiene "$BATS_TEST_TMPDIR/deep.yml"
+	assert_failure 2
+	assert_output "esc-report: $BATS_TEST_TMPDIR/deep.yml:6:80: YAML error: nesting deeper than 64 levels"
+}
