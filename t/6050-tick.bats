@@ -78,3 +78,26 @@ teardown() {
 	assert_success
 	assert_equal "$(jq -r 'select(.kind == "pagerduty")' "$PROV_LOG" | jq -s length)" 1
 }
+
+@test "esc-tick: an alert esc-classify rejects is not resolved for being absent" {
+	mkdir -p "$BATS_TEST_TMPDIR/am/api/v2"
+	port=$(free_port)
+	"$PY" -m http.server --bind 127.0.0.1 --directory "$BATS_TEST_TMPDIR/am" "$port" >/dev/null 2>&1 &
+	PROV_PID=$!
+	wait_port "$port"
+	export ESC_ALERTMANAGER_URL=http://127.0.0.1:$port
+	channels
+	a='{"labels":{"alertname":"A","severity":"info","instance":"x"},"annotations":{"summary":"a"},"startsAt":"2026-11-30T14:00:00Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"aaaa","status":{"state":"active","silencedBy":[],"inhibitedBy":[]}}'
+	echo "[$a, ${a//\"A\"/\"B\"}]" | sed 's/"aaaa"/"bbbb"/2' > "$BATS_TEST_TMPDIR/am/api/v2/alerts"
+	ESC_NOW=2026-11-30T14:00:00Z esc-tick 2>/dev/null || true
+	assert_equal "$(jq -r 'select(.type == "incident") | .alertname + " " + .event' "$ESC_DIR/journal.ndjson" | sort | tr '\n' ' ')" "A opened B opened "
+	# B comes back broken: esc-classify rejects it.
+	echo "[$a, $(sed 's/"A"/"B"/; s/2026-11-30T14:00:00Z/soon/' <<<"$a")]" > "$BATS_TEST_TMPDIR/am/api/v2/alerts"
+	run env ESC_NOW=2026-11-30T14:01:00Z esc-tick
+	assert_failure 1
+	assert_line "esc-tick: some alerts were rejected: nothing is resolved for being absent this run"
+	refute_output --partial '"resolved"'
+	run jq -r 'select(.type == "incident" and .event == "resolved") | .alertname' "$ESC_DIR/journal.ndjson"
+	assert_output ''
+	assert_equal "$(tail -n 1 "$ESC_DIR/journal.ndjson" | jq -c .ok)" false
+}
