@@ -29,8 +29,6 @@ int esc_seterr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *esc_lasterr(void);
 /* "prog: msg" */
 void esc_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* "prog: msg: strerror(errno)" */
-void esc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: file:line: msg"; line 0 leaves the line out. */
 void esc_lwarn(const char *file, long line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -355,7 +353,6 @@ enum esc_fmt {
 	ESC_FMT_PROMETHEUS, ESC_FMT_GITHUB
 };
 int esc_fmt_parse(const char *s);		/* -1 if not a format name */
-const char *esc_fmt_name(int fmt);
 
 /* A string-keyed hash table of pointers (open addressing). */
 struct esc_map {

@@ -31,12 +31,6 @@ esc_fmt_parse(const char *s)
 	return -1;
 }
 
-const char *
-esc_fmt_name(int fmt)
-{
-	return fmt >= 0 && fmt <= ESC_FMT_GITHUB ? fmtnames[fmt] : "?";
-}
-
 /* ---- the hash table ---- */
 
 static size_t

@@ -55,19 +55,6 @@ esc_warnx(const char *fmt, ...)
 }
 
 void
-esc_warn(const char *fmt, ...)
-{
-	va_list ap;
-	int e = errno;
-
-	fprintf(stderr, "%s: ", esc_progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(e));
-}
-
-void
 esc_lwarn(const char *file, long line, const char *fmt, ...)
 {
 	va_list ap;
