@@ -150,7 +150,9 @@ main(int argc, char *argv[])
 		esc_warnx("%s", esc_lasterr());
 		esc_buf_free(&lockpath);
 		esc_policy_free(p);
-		return ESC_EXIT_USAGE;
+		/* Waiting out the timeout is work not done, not a mistake
+		 * in how the router was called. */
+		return esc_lock_busy ? ESC_EXIT_FAIL : ESC_EXIT_USAGE;
 	}
 	if (stat(state, &st) == 0 && (st.st_mode & 077) != 0)
 		esc_warnx("%s: readable by others; it will be rewritten 0600",

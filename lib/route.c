@@ -48,6 +48,7 @@ struct inc {
 	int		 lv_next, tl_next;	/* next level / timeline row */
 	int		 open_sev, sev, level;
 	int		 seen;			/* firing in this snapshot */
+	int		 warned;		/* said this run it stays */
 	const struct esc_timeline *tl;		/* the alert's, or NULL */
 };
 
@@ -1014,10 +1015,16 @@ add_alias(struct esc_router *rt, struct inc *in, uint64_t h)
 	rt->dirty = 1;
 }
 
-static void
+/*
+ * Returns 1 when it kept e: an alert back after its incident was resolved,
+ * with the startsAt of before, is put back in the input to take effect at
+ * now (see below).
+ */
+static int
 apply_alert(struct esc_router *rt, struct rev *e)
 {
 	struct inc *in = map_get(rt, &rt->bykey, e->key);
+	char id[17];
 	cJSON *a;
 	int to;
 
@@ -1027,30 +1034,61 @@ apply_alert(struct esc_router *rt, struct rev *e)
 		if (in && in->resolved == NONE && e->t >= in->opened &&
 		    (e->alert_h == in->alert_h || e->sev >= in->sev))
 			resolve(rt, in, e->t, NULL);
-		return;
+		return 0;
 	}
+	/* Silenced or inhibited in Alertmanager: it never pages, and under
+	 * --snapshot it is not seen, so its incident resolves as if the
+	 * alert were gone. */
+	if (e->suppressed)
+		return 0;
 	if (in && in->resolved == NONE) {
 		in->seen = 1;
 		if (e->alert_h != in->alert_h)
 			add_alias(rt, in, e->alert_h);
-		if (e->suppressed || (to = alert_upgrade(rt, in, e->sev)) == -1)
-			return;
+		if ((to = alert_upgrade(rt, in, e->sev)) == -1) {
+			/* The policy keeps it where it is; a person looking
+			 * at the alert would expect otherwise. */
+			if (e->sev > in->sev && !in->warned) {
+				in->warned = 1;
+				esc_hex64(in->id, id);
+				esc_lwarn(e->file, e->lineno, "incident %s is %s; "
+				    "a %s alert does not upgrade it (use "
+				    "esc-upgrade)", id, esc_sev_name(in->sev),
+				    esc_sev_name(e->sev));
+			}
+			return 0;
+		}
 		if ((a = reparse(e)) == NULL)
-			return;
+			return 0;
 		take_alert(in, a, e->alert_h);
 		map_put(&rt->byalert, in->alert_h, (uint32_t)(in - rt->inc));
 		upgrade(rt, in, e->t, to, NULL);
 		cJSON_Delete(a);
-		return;
+		return 0;
 	}
-	/* Still the firing that was resolved (a poll that lagged behind),
-	 * or silenced: nothing opens. */
-	if ((in && e->t <= in->resolved) || e->suppressed)
-		return;
+	/*
+	 * Firing again after its incident was resolved (a silence that hid
+	 * it expired, or it was resolved by hand while still firing), with
+	 * the startsAt it had before: Alertmanager keeps that time, so it
+	 * says nothing about when the alert came back.  The new incident
+	 * opens when the alert is seen firing again, the time of this run;
+	 * its id, and so every dedup_key, is new.  An alert that starts
+	 * after the resolution opens at its startsAt like any other.
+	 */
+	if (in && e->t <= in->resolved) {
+		if (e->t < rt->now) {
+			e->t = rt->now;
+			ev_push(rt, e);
+			return 1;
+		}
+		if (e->t == in->opened)
+			return 0;	/* the same second: the same id */
+	}
 	if ((a = reparse(e)) == NULL)
-		return;
+		return 0;
 	open_inc(rt, e, a);
 	cJSON_Delete(a);
+	return 0;
 }
 
 static struct inc *
@@ -1065,6 +1103,24 @@ lookup(struct esc_router *rt, const struct rev *e)
 		in = map_get(rt, &rt->byalert, strhash(e->ref));
 	if (in == NULL && e->byalert && parse_id(e->ref, &id) == 0)
 		in = map_get(rt, &rt->byid, id);
+	/* An alert id names the newest incident of its key; an event from
+	 * before that opened belongs to the one before, if still kept.
+	 * Rare, so a scan. */
+	if (in != NULL && e->byalert && e->t < in->opened) {
+		struct inc *best = NULL;
+		uint64_t key = in->key;
+		size_t i;
+
+		for (i = 0; i < rt->ninc; i++) {
+			struct inc *o = &rt->inc[i];
+
+			if (o->key == key && o->opened <= e->t &&
+			    (best == NULL || o->opened > best->opened))
+				best = o;
+		}
+		if (best != NULL)
+			in = best;
+	}
 	return in;
 }
 
@@ -1135,11 +1191,9 @@ apply_op(struct esc_router *rt, struct rev *e, int last)
 			upgrade(rt, in, e->t, e->sev, ev);
 		break;
 	case EV_NOTE:
-		/* A note changes nothing; it goes on to the journal with
-		 * the incident it belongs to. */
-		esc_set_str(ev, "incident", id);
-		if (esc_emit(ev) == -1)
-			rt->outerr = 1;
+		/* A note changes nothing; the journal keeps it as a record
+		 * of the incident it belongs to. */
+		emit_incident(rt, in, "noted", e->t, ev);
 		break;
 	}
 	cJSON_Delete(ev);
@@ -1151,8 +1205,8 @@ apply(struct esc_router *rt, struct rev *e)
 {
 	fire_due(rt, e->t, 1);
 	if (e->kind == EV_FIRING || e->kind == EV_RESOLVED) {
-		apply_alert(rt, e);
-		rev_free(e);
+		if (!apply_alert(rt, e))
+			rev_free(e);
 	} else if (apply_op(rt, e, 0)) {
 		if (rt->nlate == rt->caplate) {
 			rt->caplate = rt->caplate ? rt->caplate * 2 : 16;

@@ -56,9 +56,14 @@ open_critical() {
 	    "$(printf "resolve $ID-%s 2026-11-27T10:08:00Z\n" L1-pagerduty L1-slack L1-email L1-sms L2-pagerduty L2-slack)"
 	assert_equal "$(jq -c 'select(.type == "postmortem")' <<<"$output")" \
 	    "{\"type\":\"postmortem\",\"incident\":\"$ID\",\"alert\":\"StemeDBAPIDown-db1-critical\",\"alertname\":\"StemeDBAPIDown\",\"severity\":\"critical\",\"opened_at\":\"2026-11-27T10:00:00Z\",\"resolved_at\":\"2026-11-27T10:08:00Z\",\"due_at\":\"2026-11-29T10:08:00Z\"}"
-	run route 60 <<<"$(alert StemeDBAPIDown critical firing 0)"
+	run route 60 </dev/null
 	assert_success
 	assert_output ''
+	# Its alert still firing is a new incident: nothing for the old one.
+	run route 61 <<<"$(alert StemeDBAPIDown critical firing 0)"
+	assert_success
+	refute_output --partial "\"$ID"
+	assert_equal "$(jq -c 'select(.type == "incident") | [.event, .opened_at]' <<<"$output")" '["opened","2026-11-27T11:01:00Z"]'
 }
 
 @test "a resolved alert resolves at its ends_at; a resolve due before a level stops it" {
@@ -110,10 +115,11 @@ open_critical() {
 }
 
 @test "a critical alert does not upgrade an info incident (info escalates only by an event)" {
-	route 0 <<<"$(alert CacheInfo info firing 0)" >/dev/null
+	route 0 <<<"$(alert CacheInfo info firing 0)" >"$BATS_TEST_TMPDIR/all"
+	ID=$(jq -r 'select(.type == "incident") | .incident' "$BATS_TEST_TMPDIR/all")
 	run route 5 <<<"$(alert CacheInfo critical firing 3)"
 	assert_success
-	assert_output ''
+	assert_output "esc-route: -:1: incident $ID is info; a critical alert does not upgrade it (use esc-upgrade)"
 }
 
 @test "timeline rows become tasks at their offsets while the incident is open" {
@@ -166,12 +172,18 @@ open_critical() {
 @test "a flapping alert: a new firing after the resolve opens a new incident" {
 	open_critical
 	route 3 <<<"$(alert StemeDBAPIDown critical resolved 0 2)" >/dev/null
-	# A lagging poll with the old firing changes nothing.
+	# Alertmanager can report it firing again with its old startsAt: a
+	# new incident, opened when this run sees it.
 	run route 4 <<<"$(alert StemeDBAPIDown critical firing 0)"
-	assert_output ''
-	run route 6 <<<"$(alert StemeDBAPIDown critical firing 5)"
-	assert_equal "$(jq -r 'select(.type == "incident") | .event' <<<"$output")" opened
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "incident") | [.event, .opened_at]' <<<"$output")" '["opened","2026-11-27T10:04:00Z"]'
+	ID2=$(incident_id)
+	refute [ "$ID2" = "$ID" ]
+	route 5 <<<"$(alert StemeDBAPIDown critical resolved 4 5)" >/dev/null
+	run route 6 <<<"$(alert StemeDBAPIDown critical firing 6)"
+	assert_equal "$(jq -c 'select(.type == "incident") | [.event, .opened_at]' <<<"$output")" '["opened","2026-11-27T10:06:00Z"]'
 	refute [ "$(incident_id)" = "$ID" ]
+	refute [ "$(incident_id)" = "$ID2" ]
 }
 
 @test "late and repeated events are accepted and change nothing" {
@@ -192,11 +204,11 @@ open_critical() {
 	refute_output --partial '"event":"resolve"'
 }
 
-@test "a note goes on with its incident id; it changes nothing" {
+@test "a note is consumed; an incident record says it and nothing else changes" {
 	open_critical
 	run route 1 <<<"$(event note alert StemeDBAPIDown-db1-critical 1 '{"note":"db1 is being rebooted"}')"
 	assert_success
-	assert_output "{\"type\":\"note\",\"alert\":\"StemeDBAPIDown-db1-critical\",\"by\":\"alice\",\"at\":\"2026-11-27T10:01:00Z\",\"note\":\"db1 is being rebooted\",\"incident\":\"$ID\"}"
+	assert_output "{\"type\":\"incident\",\"incident\":\"$ID\",\"alert\":\"StemeDBAPIDown-db1-critical\",\"alertname\":\"StemeDBAPIDown\",\"event\":\"noted\",\"severity\":\"critical\",\"level\":1,\"at\":\"2026-11-27T10:01:00Z\",\"opened_at\":\"2026-11-27T10:00:00Z\",\"summary\":\"StemeDBAPIDown on db1\",\"by\":\"alice\",\"note\":\"db1 is being rebooted\"}"
 }
 
 @test "bad events are reported with file and line and skipped; good lines still work" {

@@ -101,14 +101,14 @@ teardown() {
 	[ ! -s "$BATS_TEST_TMPDIR/out2" ]
 }
 
-@test "a lock held too long is an error after --lock-timeout seconds" {
+@test "a lock held too long is work failed (exit 1) after --lock-timeout seconds" {
 	route 0 </dev/null >/dev/null
 	flock "$ST.lock" sleep 10 &
 	BG_PIDS="$!"
 	sleep 0.3
 	SECONDS=0
 	run route 1 --lock-timeout 1 <<<"$(alert StemeDBAPIDown critical firing 0)"
-	assert_failure 2
+	assert_failure 1
 	assert_output "esc-route: $ST.lock: still locked by another run after 1 s"
 	[ "$SECONDS" -le 5 ]
 	[ ! -e "$ST" ] || ! grep -q StemeDBAPIDown "$ST"
