@@ -41,18 +41,27 @@ route_file(struct esc_router *rt, const char *path, size_t maxline)
 	cJSON *rec;
 	int rc, bad = 0;
 
+	/*
+	 * A line that could not be read may have been a firing alert: under
+	 * --snapshot, the run must then not resolve anything for being
+	 * absent (esc_router_blind), or a still-firing alert's incident
+	 * would be closed.
+	 */
 	if (esc_reader_open(&r, path, maxline) == -1) {
 		esc_warnx("%s", esc_lasterr());
+		esc_router_blind(rt);
 		return 1;
 	}
 	while ((rc = esc_reader_next(&r, &rec)) != ESC_RD_EOF) {
 		if (rc == ESC_RD_ERR) {
-			esc_lwarn(r.name, r.lineno, "%s", r.err);
+			esc_lwarn(r.name, r.lineno + 1, "%s", r.err);
+			esc_router_blind(rt);
 			bad = 1;
 			break;
 		}
 		if (rc == ESC_RD_BAD) {
 			esc_lwarn(r.name, r.lineno, "%s", r.err);
+			esc_router_blind(rt);
 			bad = 1;
 			continue;
 		}
@@ -63,6 +72,9 @@ route_file(struct esc_router *rt, const char *path, size_t maxline)
 			break;
 		case -1:
 			esc_lwarn(r.name, r.lineno, "%s", esc_lasterr());
+			if (esc_type(rec) == NULL ||
+			    strcmp(esc_type(rec), "alert") == 0)
+				esc_router_blind(rt);
 			bad = 1;
 			break;
 		}

@@ -475,6 +475,9 @@ int esc_router_dirty(const struct esc_router *rt);
  * it through); -1: rejected at once (esc_lasterr() says why). */
 int esc_router_input(struct esc_router *rt, const cJSON *rec, const char *line,
     size_t len, const char *file, long lineno);
+/* Under --snapshot, resolves nothing for being absent in this run: the
+ * input was incomplete (a line was rejected, a poll failed). */
+void esc_router_blind(struct esc_router *rt);
 /* Processes everything buffered and fires what is due by now.  -1 when
  * writing output failed. */
 int esc_router_finish(struct esc_router *rt);

@@ -1321,6 +1321,15 @@ parse_op(struct esc_router *rt, const cJSON *rec, const char *type,
 	return 0;
 }
 
+void
+esc_router_blind(struct esc_router *rt)
+{
+	if (rt->snapshot && !rt->blind)
+		esc_warnx("an input line was rejected: this run resolves "
+		    "nothing for being absent from the snapshot");
+	rt->blind = 1;
+}
+
 int
 esc_router_input(struct esc_router *rt, const cJSON *rec, const char *line,
     size_t len, const char *file, long lineno)

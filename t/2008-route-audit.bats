@@ -181,3 +181,19 @@ route_err() {
 	assert_output ""
 	grep -q "^$NEW" "$ST"
 }
+
+@test "snapshot: a rejected input line resolves nothing for being absent" {
+	run route 0 --snapshot <<<"$(alert StemeDBAPIDown critical firing 0; alert DiskFull warning firing 0 "" db2)"
+	assert_success
+	# The poll at 5 minutes has the API alert, and a line that cannot be
+	# read: it may have been DiskFull, which must not be resolved.
+	run route 5 --snapshot <<<"$(alert StemeDBAPIDown critical firing 0; printf '{"type":"alert","id":"\xff"}')"
+	assert_failure 1
+	assert_line "esc-route: -:2: invalid UTF-8 at byte 23"
+	assert_line "esc-route: an input line was rejected: this run resolves nothing for being absent from the snapshot"
+	refute_output --partial '"event":"resolved"'
+	# The next complete poll without DiskFull resolves it.
+	run route 6 --snapshot <<<"$(alert StemeDBAPIDown critical firing 0)"
+	assert_success
+	assert_equal "$(jq -r 'select(.type == "incident" and .event == "resolved") | .alertname' <<<"$output")" DiskFull
+}
