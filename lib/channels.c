@@ -168,18 +168,22 @@ str(struct cl *l, const cJSON *o, const char *where, const char *key,
 }
 
 /*
- * The secret of file, which only its owner may be able to read: a key
- * that leaks through a world-readable file is not a secret any more.
+ * The secret of file, which only its owner, the user running us, may be
+ * able to read: a key that leaks through a world-readable file is not a
+ * secret any more, and a file someone else owns can be changed under us.
+ * The checks and the read are on one descriptor, so the file cannot be
+ * swapped between them.
  */
 static char *
 secret_file(const char *path)
 {
+	struct esc_buf b = { 0 };
 	struct stat st;
-	char *s;
-	size_t n;
+	char buf[4096];
+	ssize_t r;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
 		esc_seterr("%s: %s", path, strerror(errno));
 		return NULL;
 	}
@@ -188,28 +192,65 @@ secret_file(const char *path)
 		close(fd);
 		return NULL;
 	}
-	close(fd);
-	if (st.st_mode & 077) {
-		esc_seterr("%s: readable by group or others (chmod 600)", path);
+	if (!S_ISREG(st.st_mode)) {
+		esc_seterr("%s: not a regular file", path);
+		close(fd);
 		return NULL;
 	}
-	if ((s = esc_read_file(path, &n)) == NULL)
+	if (st.st_uid != geteuid()) {
+		esc_seterr("%s: owned by uid %ld, not by the user running "
+		    "esc-notify (uid %ld)", path, (long)st.st_uid,
+		    (long)geteuid());
+		close(fd);
 		return NULL;
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' ||
-	    s[n - 1] == ' '))
-		s[--n] = '\0';
-	return s;
+	}
+	if (st.st_mode & 077) {
+		esc_seterr("%s: readable by group or others (chmod 600)", path);
+		close(fd);
+		return NULL;
+	}
+	esc_buf_add(&b, "", 0);
+	for (;;) {
+		if ((r = read(fd, buf, sizeof buf)) == -1) {
+			if (errno == EINTR)
+				continue;
+			esc_seterr("%s: %s", path, strerror(errno));
+			close(fd);
+			esc_buf_free(&b);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		if (b.len + (size_t)r > 64 * 1024) {
+			esc_seterr("%s: too long for a secret", path);
+			close(fd);
+			esc_buf_free(&b);
+			return NULL;
+		}
+		esc_buf_add(&b, buf, (size_t)r);
+	}
+	close(fd);
+	while (b.len > 0 && (b.s[b.len - 1] == '\n' ||
+	    b.s[b.len - 1] == '\r' || b.s[b.len - 1] == ' '))
+		b.s[--b.len] = '\0';
+	return b.s;
 }
+
+/* What a value read by secret() is, for masking. */
+enum { SEC_KEY, SEC_URL, SEC_NONE };
 
 /*
  * Reads key, key_env or key_file of o (plain only when plain_ok).
  * Returns 0 with *out set, 0 with *out NULL and l->why saying why the
  * value is missing (an unset variable leaves the channel unconfigured,
- * it is not an error), or -1 on a configuration error.
+ * it is not an error), or -1 on a configuration error.  A SEC_KEY or
+ * SEC_URL value is registered for masking whatever its length; a
+ * SEC_NONE one (a user name) is not, as it is no secret and masking it
+ * would garble every message that happens to contain it.
  */
 static int
 secret(struct cl *l, const cJSON *o, const char *where, const char *key,
-    int plain_ok, int is_url, char **out)
+    int plain_ok, int kind, char **out)
 {
 	char k[128], buf[256];
 	char *env = NULL, *file = NULL, *plain = NULL;
@@ -259,8 +300,9 @@ secret(struct cl *l, const cJSON *o, const char *where, const char *key,
 	} else
 		snprintf(l->why, sizeof l->why, "%s: no %s_env or %s_file",
 		    where, key, key);
-	if (*out != NULL && (env != NULL || file != NULL || is_url))
-		esc_secret_add(*out, is_url);
+	if (*out != NULL && kind != SEC_NONE && (env != NULL ||
+	    file != NULL || kind == SEC_URL))
+		esc_secret_add(*out, kind == SEC_URL);
 	free(env);
 	free(file);
 	free(plain);
@@ -351,7 +393,7 @@ load_pagerduty(struct cl *l, struct esc_channels *c, const cJSON *o)
 	if (keys(l, o, "pagerduty", (const char *const[]){ "url",
 	    "routing_key_env", "routing_key_file", NULL }) == -1 ||
 	    str(l, o, "pagerduty", "url", &c->pd.url) == -1 ||
-	    secret(l, o, "pagerduty", "routing_key", 0, 0,
+	    secret(l, o, "pagerduty", "routing_key", 0, SEC_KEY,
 	    &c->pd.routing_key) == -1)
 		return -1;
 	if (c->pd.url == NULL)
@@ -372,7 +414,7 @@ load_slack(struct cl *l, struct esc_channels *c, const cJSON *o)
 	    "token_env", "token_file", "handoff_channel", NULL }) == -1 ||
 	    str(l, o, "slack", "api_url", &c->slack.api_url) == -1 ||
 	    str(l, o, "slack", "handoff_channel", &c->slack.handoff_channel) == -1 ||
-	    secret(l, o, "slack", "token", 0, 0, &c->slack.token) == -1)
+	    secret(l, o, "slack", "token", 0, SEC_KEY, &c->slack.token) == -1)
 		return -1;
 	if (c->slack.api_url == NULL)
 		c->slack.api_url = esc_strdup("https://slack.com/api");
@@ -385,7 +427,7 @@ load_slack(struct cl *l, struct esc_channels *c, const cJSON *o)
 			return bad(l, where, "a channel name starts with #");
 		if (keys(l, h, where, (const char *const[]){ "url", "url_env",
 		    "url_file", NULL }) == -1 ||
-		    secret(l, h, where, "url", 1, 1, &url) == -1)
+		    secret(l, h, where, "url", 1, SEC_URL, &url) == -1)
 			return -1;
 		c->slack.names = esc_realloc(c->slack.names,
 		    (size_t)(c->slack.n + 1) * sizeof *c->slack.names);
@@ -404,17 +446,28 @@ load_slack(struct cl *l, struct esc_channels *c, const cJSON *o)
 static int
 load_email(struct cl *l, struct esc_channels *c, const cJSON *o)
 {
+	static const char *const authkeys[] = { "username", "username_env",
+	    "username_file", "password_env", "password_file", NULL };
 	const cJSON *v;
+	int auth = 0;
+
+	/* By the keys, not the values: a file that would leak once the
+	 * variable is set is wrong already. */
+	for (const char *const *k = authkeys; *k; k++)
+		if (cJSON_GetObjectItemCaseSensitive(o, *k) != NULL)
+			auth = 1;
 
 	if (keys(l, o, "email", (const char *const[]){ "url", "from",
 	    "starttls", "username_env", "username_file", "username",
 	    "password_env", "password_file", NULL }) == -1 ||
 	    str(l, o, "email", "url", &c->email.url) == -1 ||
 	    str(l, o, "email", "from", &c->email.from) == -1 ||
-	    secret(l, o, "email", "username", 1, 0, &c->email.user) == -1)
+	    secret(l, o, "email", "username", 1, SEC_NONE,
+	    &c->email.user) == -1)
 		return -1;
 	l->why[0] = '\0';
-	if (secret(l, o, "email", "password", 0, 0, &c->email.password) == -1)
+	if (secret(l, o, "email", "password", 0, SEC_KEY,
+	    &c->email.password) == -1)
 		return -1;
 	v = cJSON_GetObjectItemCaseSensitive(o, "starttls");
 	if (v != NULL && !cJSON_IsBool(v))
@@ -429,6 +482,17 @@ load_email(struct cl *l, struct esc_channels *c, const cJSON *o)
 		return bad(l, "email.from", "missing");
 	if (strpbrk(c->email.from, "\r\n<>\"") || !strchr(c->email.from, '@'))
 		return bad(l, "email.from", "not a plain e-mail address");
+	/* libcurl would send AUTH in clear text over smtp:// without
+	 * STARTTLS: refuse the file rather than leak the password. */
+	if (!auth) {
+		const char *h = c->email.url + strcspn(c->email.url, ":") + 3;
+
+		auth = memchr(h, '@', strcspn(h, "/?#")) != NULL;
+	}
+	if (auth && !c->email.starttls &&
+	    strncmp(c->email.url, "smtps://", 8) != 0)
+		return bad(l, "email", "a password over smtp:// needs "
+		    "\"starttls\": true (or use smtps://)");
 	if (c->email.user != NULL && c->email.password == NULL)
 		unconfigured(c, ESC_CH_EMAIL, l->why);
 	return 0;
@@ -444,11 +508,11 @@ load_sms(struct cl *l, struct esc_channels *c, const cJSON *o)
 	    "auth_token_file", NULL }) == -1 ||
 	    str(l, o, "sms", "url", &c->sms.url) == -1 ||
 	    str(l, o, "sms", "from", &c->sms.from) == -1 ||
-	    secret(l, o, "sms", "account_sid", 0, 0, &c->sms.sid) == -1)
+	    secret(l, o, "sms", "account_sid", 0, SEC_KEY, &c->sms.sid) == -1)
 		return -1;
 	if (c->sms.sid == NULL)
 		snprintf(why, sizeof why, "%s", l->why);
-	if (secret(l, o, "sms", "auth_token", 0, 0, &c->sms.token) == -1)
+	if (secret(l, o, "sms", "auth_token", 0, SEC_KEY, &c->sms.token) == -1)
 		return -1;
 	if (c->sms.token == NULL && why[0] == '\0')
 		snprintf(why, sizeof why, "%s", l->why);
@@ -467,7 +531,8 @@ load_webhook(struct cl *l, struct esc_channels *c, const cJSON *o)
 {
 	if (keys(l, o, "webhook", (const char *const[]){ "url", "url_env",
 	    "url_file", NULL }) == -1 ||
-	    secret(l, o, "webhook", "url", 1, 1, &c->webhook.url) == -1)
+	    secret(l, o, "webhook", "url", 1, SEC_URL,
+	    &c->webhook.url) == -1)
 		return -1;
 	if (c->webhook.url == NULL)
 		unconfigured(c, ESC_CH_WEBHOOK, l->why);

@@ -20,6 +20,9 @@
 #include "esc.h"
 
 #define RESP_MAX	(16 * 1024)
+/* The longest a delivery is retried, and the longest Retry-After taken
+ * at its word: seven days, as the channels file allows. */
+#define RETRY_MAX_S	(7 * 86400)
 
 struct bucket {
 	double	 rate, cap, tokens;
@@ -167,10 +170,18 @@ start(struct engine *e, struct esc_delivery *d, int64_t now)
 	}
 	curl_easy_reset(c);
 	if (d->attempts == 0) {
-		long bound = e->c->retry_ms[d->sev];
+		int64_t bound = e->c->retry_ms[d->sev];
 
-		if (bound < 0)
-			bound = (long)e->p->sev[d->sev].retry_for * 1000;
+		if (bound < 0) {
+			/* Clamped before the multiplication: the policy's
+			 * figure is not trusted to be small. */
+			bound = e->p->sev[d->sev].retry_for;
+			if (bound < 0)
+				bound = 0;
+			if (bound > RETRY_MAX_S)
+				bound = RETRY_MAX_S;
+			bound *= 1000;
+		}
 		d->first_ms = now;
 		d->deadline_ms = now + bound;
 	}
@@ -196,9 +207,12 @@ start(struct engine *e, struct esc_delivery *d, int64_t now)
 		curl_easy_setopt(c, CURLOPT_READDATA, d);
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
 		    (curl_off_t)d->req.bodylen);
-		/* Required when configured: a server without STARTTLS fails
-		 * the delivery, never a silent fall back to plain text. */
-		if (d->req.starttls)
+		/* Required when configured, and always before a password
+		 * crosses smtp:// (the channels loader refuses that already):
+		 * a server without STARTTLS fails the delivery, never a
+		 * silent fall back to plain text. */
+		if (d->req.starttls || (d->req.user != NULL &&
+		    strncmp(d->req.url, "smtp://", 7) == 0))
 			curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
 		if (d->req.user != NULL) {
 			curl_easy_setopt(c, CURLOPT_USERNAME, d->req.user);
@@ -255,8 +269,15 @@ answer_error(struct esc_delivery *d, long code)
 
 enum { OK, RETRY, PERMANENT };
 
+/*
+ * *after_ms is the provider's Retry-After, if any, cut to just past the
+ * left_ms before the deadline (a longer wait kills the delivery just the
+ * same) before it is turned into milliseconds: a provider's number is
+ * not trusted to be small.
+ */
 static int
-judge(struct esc_delivery *d, CURLcode rc, long code, long *after_ms)
+judge(struct esc_delivery *d, CURLcode rc, long code, int64_t left_ms,
+    int64_t *after_ms)
 {
 	curl_off_t ra = -1;
 
@@ -327,8 +348,15 @@ judge(struct esc_delivery *d, CURLcode rc, long code, long *after_ms)
 	answer_error(d, code);
 	if (code == 429 || code == 408 || code >= 500) {
 		if (curl_easy_getinfo(d->easy, CURLINFO_RETRY_AFTER, &ra) ==
-		    CURLE_OK && ra > 0)
-			*after_ms = (long)ra * 1000;
+		    CURLE_OK && ra > 0) {
+			int64_t max = (left_ms > 0 ? left_ms : 0) / 1000 + 1;
+
+			if (max > RETRY_MAX_S)
+				max = RETRY_MAX_S;
+			if (ra > max)
+				ra = max;
+			*after_ms = (int64_t)ra * 1000;
+		}
 		return RETRY;
 	}
 	return PERMANENT;
@@ -349,12 +377,13 @@ static void
 completed(struct engine *e, CURLMsg *m, int64_t now)
 {
 	struct esc_delivery *d = NULL;
-	long code = 0, after, delay, base;
+	long code = 0;
+	int64_t after, delay;
 	int v;
 
 	curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&d);
 	curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-	v = judge(d, m->data.result, code, &after);
+	v = judge(d, m->data.result, code, d->deadline_ms - now, &after);
 	curl_multi_remove_handle(e->multi, m->easy_handle);
 	curl_slist_free_all(d->slist);
 	d->slist = NULL;
@@ -371,18 +400,18 @@ completed(struct engine *e, CURLMsg *m, int64_t now)
 		finish(e, d, ESC_DL_FAILED);
 		return;
 	}
-	base = e->c->base_ms;
-	delay = base;
+	delay = e->c->base_ms;
 	for (v = 1; v < d->attempts && delay < e->c->cap_ms; v++)
 		delay *= 2;
 	if (delay > e->c->cap_ms)
 		delay = e->c->cap_ms;
 	/* Full jitter on the upper half: runs that failed together do not
 	 * come back together. */
-	delay = delay / 2 + (long)(drand48() * (double)(delay / 2 + 1));
+	delay = delay / 2 + (int64_t)(drand48() * (double)(delay / 2 + 1));
 	if (after > delay)
 		delay = after;
-	if (now + delay > d->deadline_ms) {
+	/* Compared as a difference: both sides stay small. */
+	if (delay > d->deadline_ms - now) {
 		finish(e, d, ESC_DL_DEAD);
 		return;
 	}
@@ -470,8 +499,9 @@ esc_deliver(struct esc_delivery **dl, int n, const struct esc_channels *c,
 	while (e.left > 0) {
 		long wait;
 
-		now = mono_ms();
-		wait = launch(&e, now);
+		/* Start what is due before the transfers move; the wait
+		 * comes from the second launch, after the completions. */
+		launch(&e, mono_ms());
 		curl_multi_perform(e.multi, &still);
 		while ((m = curl_multi_info_read(e.multi, &nmsg)) != NULL)
 			if (m->msg == CURLMSG_DONE)

@@ -467,16 +467,40 @@ ascii(const char *s)
 }
 
 /*
+ * Room for a header value: a line may not pass 998 octets (RFC 5322
+ * 2.1.1), and an ASCII value is not folded, so an alert summary of any
+ * length is cut well below that, with "..." saying it was.
+ */
+#define HDR_MAX		900
+
+/* s cut to max bytes at a UTF-8 character boundary, "..." included. */
+static char *
+hdr_clip(const char *s, size_t max)
+{
+	struct esc_buf b = { 0 };
+	char *cut;
+
+	if (strlen(s) <= max)
+		return esc_strdup(s);
+	cut = utf8_trunc(s, max - 3);
+	esc_buf_puts(&b, cut);
+	esc_buf_puts(&b, "...");
+	free(cut);
+	return b.s;
+}
+
+/*
  * A header value: CR, LF and other controls become spaces (nothing from
- * an alert can add a header), and a value that is not ASCII becomes RFC
- * 2047 encoded-words, each whole UTF-8 characters, folded.
+ * an alert can add a header), the value is cut to HDR_MAX bytes, and a
+ * value that is not ASCII becomes RFC 2047 encoded-words, each whole
+ * UTF-8 characters, folded.
  */
 static void
 hdr_value(struct esc_buf *b, const char *s)
 {
 	static const char b64[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *c = esc_strdup(s ? s : ""), *p;
+	char *c = hdr_clip(s ? s : "", HDR_MAX), *p;
 	size_t n, i, chunk;
 
 	for (p = c; *p; p++)
@@ -569,7 +593,8 @@ esc_email_ok(const char *a)
 {
 	const char *at;
 
-	if (a == NULL || *a == '\0' || !ascii(a) ||
+	/* 254: the longest address a path can carry (RFC 5321 4.5.3.1). */
+	if (a == NULL || *a == '\0' || strlen(a) > 254 || !ascii(a) ||
 	    strpbrk(a, " \t\r\n<>()[]\",;:\\") != NULL)
 		return 0;
 	at = strchr(a, '@');
@@ -596,11 +621,15 @@ email_message(const cJSON *rec, const struct esc_channels *c,
 	esc_buf_printf(&b, "From: esc <%s>\r\n", c->email.from);
 	esc_buf_puts(&b, "To: ");
 	if (toname != NULL && *toname != '\0') {
-		if (ascii(toname)) {
+		/* Cut so that, quoted and with the address, the line stays
+		 * within 998 octets. */
+		char *name = hdr_clip(toname, 300);
+
+		if (ascii(name)) {
 			/* A quoted string: a ':' or ',' in a name cannot turn
 			 * the header into a group or a list. */
 			esc_buf_putc(&b, '"');
-			for (const char *q = toname; *q; q++) {
+			for (const char *q = name; *q; q++) {
 				if (*q == '"' || *q == '\\')
 					esc_buf_putc(&b, '\\');
 				esc_buf_putc(&b, (unsigned char)*q < 0x20 ||
@@ -608,8 +637,9 @@ email_message(const cJSON *rec, const struct esc_channels *c,
 			}
 			esc_buf_putc(&b, '"');
 		} else
-			hdr_value(&b, toname);
+			hdr_value(&b, name);
 		esc_buf_puts(&b, " ");
+		free(name);
 	}
 	esc_buf_printf(&b, "<%s>\r\n", to);
 	if (strcmp(esc_type(rec), "task") == 0)
@@ -718,6 +748,48 @@ build_slack(struct esc_notify_list *l, const cJSON *rec, int idx,
 	json_req(d, url, slack_body(rec, NULL));
 }
 
+/* Where an incident channel's messages go without a bot token: the
+ * critical channel's webhook, with note (may be NULL) as the text. */
+static void
+slack_fallback(struct esc_notify_list *l, const cJSON *rec, int idx,
+    const struct esc_channels *c, const struct esc_policy *p,
+    const char *event, const char *note)
+{
+	struct esc_delivery *d;
+	const char *crit = p->sev[ESC_SEV_CRITICAL].slack_channel;
+	const char *url, *why;
+
+	if (crit == NULL)
+		crit = "#stemedb-alerts-critical";
+	d = delivery(rec, idx, ESC_CH_SLACK, event, crit, NULL);
+	push(l, d);
+	if ((url = esc_channels_slack(c, crit, &why)) == NULL) {
+		fail(d, "slack: ", why);
+		return;
+	}
+	json_req(d, url, slack_body(rec, note));
+}
+
+/* A Web API call (method, e.g. "chat.postMessage") with the bot token;
+ * takes body. */
+static void
+slack_api(struct esc_delivery *d, const struct esc_channels *c,
+    const char *method, char *body)
+{
+	struct esc_buf b = { 0 };
+
+	d->req.kind = ESC_RQ_SLACK_API;
+	esc_buf_printf(&b, "%s/%s", c->slack.api_url, method);
+	json_req(d, b.s, body);
+	free(d->req.hdrs[0]);
+	d->req.hdrs[0] = esc_strdup("Content-Type: application/json; "
+	    "charset=utf-8");
+	b.len = 0;
+	esc_buf_printf(&b, "Authorization: Bearer %s", c->slack.token);
+	hdr(&d->req, b.s);
+	esc_buf_free(&b);
+}
+
 /* The incident channel: created through the Web API with a bot token,
  * else announced on the critical channel for people to create. */
 static void
@@ -728,15 +800,11 @@ build_incident_channel(struct esc_notify_list *l, const cJSON *rec, int idx,
 	struct esc_delivery *d;
 	struct esc_buf b = { 0 };
 	cJSON *doc;
-	const char *crit = p->sev[ESC_SEV_CRITICAL].slack_channel;
-	const char *url, *why;
 	char *name;
 
 	if (c->why[ESC_CH_SLACK] == NULL && c->slack.token != NULL) {
 		d = delivery(rec, idx, ESC_CH_SLACK, event, channel, NULL);
 		push(l, d);
-		d->req.kind = ESC_RQ_SLACK_API;
-		esc_buf_printf(&b, "%s/conversations.create", c->slack.api_url);
 		doc = cJSON_CreateObject();
 		/* Slack channel names: lower case, no '#'. */
 		name = esc_strdup(channel + (channel[0] == '#'));
@@ -744,29 +812,14 @@ build_incident_channel(struct esc_notify_list *l, const cJSON *rec, int idx,
 			*q = (char)tolower((unsigned char)*q);
 		esc_set_str(doc, "name", name);
 		free(name);
-		json_req(d, b.s, cJSON_PrintUnformatted(doc));
+		slack_api(d, c, "conversations.create",
+		    cJSON_PrintUnformatted(doc));
 		cJSON_Delete(doc);
-		esc_buf_free(&b);
-		b = (struct esc_buf){ 0 };
-		esc_buf_printf(&b, "Authorization: Bearer %s", c->slack.token);
-		hdr(&d->req, b.s);
-		free(d->req.hdrs[0]);
-		d->req.hdrs[0] = esc_strdup("Content-Type: application/json; "
-		    "charset=utf-8");
-		esc_buf_free(&b);
-		return;
-	}
-	if (crit == NULL)
-		crit = "#stemedb-alerts-critical";
-	d = delivery(rec, idx, ESC_CH_SLACK, event, crit, NULL);
-	push(l, d);
-	if ((url = esc_channels_slack(c, crit, &why)) == NULL) {
-		fail(d, "slack: ", why);
 		return;
 	}
 	esc_buf_printf(&b, "Open the incident channel %s (no Slack bot token "
 	    "is configured to create it).", channel);
-	json_req(d, url, slack_body(rec, b.s));
+	slack_fallback(l, rec, idx, c, p, event, b.s);
 	esc_buf_free(&b);
 }
 
@@ -793,41 +846,21 @@ build_incident_post(struct esc_notify_list *l, const cJSON *rec, int idx,
     const char *channel, const char *event)
 {
 	struct esc_delivery *d;
-	struct esc_buf b = { 0 };
-	const char *crit = p->sev[ESC_SEV_CRITICAL].slack_channel;
-	const char *url, *why;
 	cJSON *doc;
 	char *body;
 
 	if (c->slack.token == NULL) {
-		if (crit == NULL)
-			crit = "#stemedb-alerts-critical";
-		d = delivery(rec, idx, ESC_CH_SLACK, event, crit, NULL);
-		push(l, d);
-		if ((url = esc_channels_slack(c, crit, &why)) == NULL) {
-			fail(d, "slack: ", why);
-			return;
-		}
-		json_req(d, url, slack_body(rec, NULL));
+		slack_fallback(l, rec, idx, c, p, event, NULL);
 		return;
 	}
 	d = delivery(rec, idx, ESC_CH_SLACK, event, channel, NULL);
 	push(l, d);
-	d->req.kind = ESC_RQ_SLACK_API;
 	body = slack_body(rec, NULL);
 	doc = cJSON_Parse(body);
 	free(body);
 	esc_set_str(doc, "channel", channel + (channel[0] == '#'));
-	esc_buf_printf(&b, "%s/chat.postMessage", c->slack.api_url);
-	json_req(d, b.s, cJSON_PrintUnformatted(doc));
+	slack_api(d, c, "chat.postMessage", cJSON_PrintUnformatted(doc));
 	cJSON_Delete(doc);
-	free(d->req.hdrs[0]);
-	d->req.hdrs[0] = esc_strdup("Content-Type: application/json; "
-	    "charset=utf-8");
-	b.len = 0;
-	esc_buf_printf(&b, "Authorization: Bearer %s", c->slack.token);
-	hdr(&d->req, b.s);
-	esc_buf_free(&b);
 }
 
 static void
