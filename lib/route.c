@@ -1742,6 +1742,16 @@ load_line(struct esc_router *rt, char *s)
 	if (s != NULL || str[0] == NULL || str[1] == NULL || str[2] == NULL ||
 	    str[4] == NULL)
 		return -1;
+	/* The labels go into records as they are: a state edited by hand
+	 * must not smuggle a broken or multi-line JSON value into them. */
+	{
+		cJSON *l = cJSON_Parse(str[4]);
+		int ok = cJSON_IsObject(l) && strchr(str[4], '\n') == NULL;
+
+		cJSON_Delete(l);
+		if (!ok)
+			return -1;
+	}
 	in->open_sev = (int)v[0];
 	in->sev = (int)v[1];
 	in->level = (int)v[2];

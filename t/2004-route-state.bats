@@ -61,6 +61,12 @@ teardown() {
 	run route 10 </dev/null
 	assert_failure 2
 	assert_output "esc-route: $ST: corrupt state: empty file"
+	# Labels that are not a JSON object would go into records as they are.
+	sed '2s/{"alertname":/{"alertname"/' "$BATS_TEST_TMPDIR/good" >"$ST"
+	grep -q '{"alertname""' "$ST"
+	run route 10 </dev/null
+	assert_failure 2
+	assert_output "esc-route: $ST:2: corrupt state"
 }
 
 @test "output that cannot be written: exit 1 and the state is not committed" {
