@@ -153,7 +153,11 @@ esc_rotate_record(struct esc_roster *r, cJSON *rec, const char *line,
 
 	out->len = 0;
 	to = cJSON_GetObjectItemCaseSensitive(rec, "to");
-	atj = cJSON_GetObjectItemCaseSensitive(rec, "at");
+	/* The all-clear goes to the people the trigger went to, not to
+	 * whoever took over the role since (esc-route's trigger_at). */
+	atj = cJSON_GetObjectItemCaseSensitive(rec, "trigger_at");
+	if (!cJSON_IsString(atj))
+		atj = cJSON_GetObjectItemCaseSensitive(rec, "at");
 	if (to == NULL) {
 		esc_buf_add(out, line, len);
 		return 0;

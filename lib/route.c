@@ -597,6 +597,14 @@ emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
 	bputc(b, '"');
 	if (rt->now > at)
 		jfn(b, "late_by", (long long)(rt->now - at));
+	if (resolve && lv != NULL && lv->after >= 0) {
+		/* When the trigger it closes was due, so that esc-rotate sends
+		 * the all-clear to the people who were paged.  A trigger of
+		 * the current path counts from the upgrade; of an earlier one,
+		 * from the opening. */
+		jft(b, "trigger_at", (tg->sev == in->sev ? in->path_start :
+		    in->opened) + lv->after);
+	}
 	if (ps && ps->urgency)
 		jfs(b, "urgency", ps->urgency);
 	if (ichan) {

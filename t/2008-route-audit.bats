@@ -197,3 +197,16 @@ route_err() {
 	assert_success
 	assert_equal "$(jq -r 'select(.type == "incident" and .event == "resolved") | .alertname' <<<"$output")" DiskFull
 }
+
+@test "resolve pages say when the trigger they close was due (trigger_at)" {
+	route 0 <<<"$(alert StemeDBAPIDown critical firing 0)" >/dev/null
+	route 6 </dev/null >/dev/null
+	run route 20 <<<"$(event resolve alert StemeDBAPIDown-db1-critical 20)"
+	assert_success
+	assert_equal "$(jq -r 'select(.type == "page" and .event == "resolve") | "L\(.level) \(.channel) \(.at) \(.trigger_at)"' <<<"$output" | sort -u)" \
+	    "$(printf '%s\n' \
+	    "L1 email $(tm 20) $(tm 0)" "L1 pagerduty $(tm 20) $(tm 0)" "L1 slack $(tm 20) $(tm 0)" "L1 sms $(tm 20) $(tm 0)" \
+	    "L2 pagerduty $(tm 20) $(tm 5)" "L2 slack $(tm 20) $(tm 5)" "L3 pagerduty $(tm 20) $(tm 15)")"
+	# Triggers carry no trigger_at.
+	assert_equal "$(jq -r 'select(.type == "page" and .event == "trigger") | .trigger_at' <<<"$output" | sort -u)" null
+}

@@ -141,3 +141,13 @@ esc-rotate: $BATS_TEST_TMPDIR/in.ndjson:4: bad \"at\"; passed on unchanged"
 	assert_failure 1
 	assert_output "esc-rotate: $BATS_TEST_TMPDIR:1: read error: Is a directory"
 }
+
+@test "rotate: an all-clear goes to who was paged (trigger_at), not to who holds the role now" {
+	# The primary hands over on Monday 2026-11-30 at 14:00 UTC (09:00 in
+	# New York): bob before, carol after.
+	run esc-rotate -r "$ESC_SRC/share/esc/roster.example.json" <<<'{"type":"page","event":"resolve","to":["primary"],"at":"2026-11-30T14:20:00Z","trigger_at":"2026-11-30T13:50:00Z"}'
+	assert_success
+	assert_equal "$(jq -r '.recipients[].person' <<<"$output")" bob
+	run esc-rotate -r "$ESC_SRC/share/esc/roster.example.json" <<<'{"type":"page","event":"resolve","to":["primary"],"at":"2026-11-30T14:20:00Z"}'
+	assert_equal "$(jq -r '.recipients[].person' <<<"$output")" carol
+}
