@@ -45,6 +45,35 @@ teardown() {
 	assert_equal "$(jq -r .at <<<"$last")" 2026-11-30T14:29:00Z
 }
 
+@test "esc-tick: rotation in an ESC_DIR with a space removes only old journals" {
+	channels
+	export ESC_DIR="$BATS_TEST_TMPDIR/my dir"
+	# What a path split at the space would name.
+	echo precious > "$BATS_TEST_TMPDIR/my"
+	mkdir -p "$BATS_TEST_TMPDIR/cwd/dir"
+	echo precious > "$BATS_TEST_TMPDIR/cwd/dir/journal.ndjson.20261130T141000Z"
+	cd "$BATS_TEST_TMPDIR/cwd"
+	for m in $(seq 10 17); do
+		ESC_NOW=2026-11-30T14:${m}:00Z ESC_JOURNAL_MAX=10 ESC_JOURNAL_KEEP=2 esc-tick 2>/dev/null || true
+	done
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/my")" precious
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/cwd/dir/journal.ndjson.20261130T141000Z")" precious
+	run ls "$ESC_DIR"
+	assert_output --regexp $'journal.ndjson.20261130T141600Z\njournal.ndjson.20261130T141700Z\n'
+	assert_equal "$(ls "$ESC_DIR" | grep -c '^journal.ndjson')" 2
+}
+
+@test "esc-tick: a bad ESC_JOURNAL_MAX or ESC_JOURNAL_KEEP is a configuration error" {
+	# Bash arithmetic would run the command substitution.
+	run env ESC_JOURNAL_MAX=1 ESC_JOURNAL_KEEP='HOME[$(touch $BATS_TEST_TMPDIR/owned)]' esc-tick
+	assert_failure 2
+	assert_output "esc-tick: ESC_JOURNAL_KEEP: not a number: HOME[\$(touch \$BATS_TEST_TMPDIR/owned)]"
+	run env ESC_JOURNAL_MAX=lots esc-tick
+	assert_failure 2
+	assert_output "esc-tick: ESC_JOURNAL_MAX: not a size: lots"
+	assert [ ! -e "$BATS_TEST_TMPDIR/owned" ]
+}
+
 @test "esc-tick: ESC_TEXTFILE_DIR gets esc.prom for node_exporter" {
 	channels
 	mkdir "$BATS_TEST_TMPDIR/tf"
