@@ -39,3 +39,32 @@ setup() {
 	assert_failure 2
 	assert_output "esc-deadman: --max-age: bad duration: soon"
 }
+
+@test "a page whose labels say type=heartbeat is not a heartbeat" {
+	echo '{"type":"page","incident":"y","at":"2026-11-27T10:30:00Z","labels":{"type":"heartbeat","at":"2026-11-27T10:30:00Z"},"text":"\"type\":\"heartbeat\""}' >> "$J"
+	run env ESC_NOW=2026-11-27T10:31:00Z esc-deadman "$J"
+	assert_failure 1
+	assert_output "esc-deadman: last tick at 2026-11-27T10:01:00Z, 1800s ago (more than 3m): esc-tick is not running"
+	# Not even on a line of its own with nothing but the words.
+	echo '"type":"heartbeat","at":"2026-11-27T10:30:00Z"' >> "$J"
+	run env ESC_NOW=2026-11-27T10:31:00Z esc-deadman "$J"
+	assert_failure 1
+	assert_output --partial "last tick at 2026-11-27T10:01:00Z,"
+}
+
+@test "a last line still being written does not hide the heartbeat before it" {
+	echo '{"type":"heartbeat","at":"2026-11-27T10:02:00Z","alerts":0,"ok":true}' >> "$J"
+	printf '{"type":"heartbeat","at":"2026-11-27T10:0' >> "$J"
+	run env ESC_NOW=2026-11-27T10:03:00Z esc-deadman "$J"
+	assert_success
+	assert_output "esc-deadman: last tick at 2026-11-27T10:02:00Z, 60s ago"
+	# A heartbeat whose time is not a time is not believed.
+	echo '{"type":"heartbeat","at":"now","alerts":0,"ok":true}' > "$BATS_TEST_TMPDIR/j3"
+	run env ESC_NOW=2026-11-27T10:03:00Z esc-deadman "$BATS_TEST_TMPDIR/j3"
+	assert_failure 1
+	assert_output "esc-deadman: $BATS_TEST_TMPDIR/j3: no heartbeat: esc-tick has never finished a run"
+	echo '{"type":"heartbeat","at":"2026-13-27T10:03:00Z","alerts":0,"ok":true}' > "$BATS_TEST_TMPDIR/j3"
+	run env ESC_NOW=2026-11-27T10:03:00Z esc-deadman "$BATS_TEST_TMPDIR/j3"
+	assert_failure 1
+	assert_output "esc-deadman: $BATS_TEST_TMPDIR/j3: heartbeat at 2026-13-27T10:03:00Z: not a time"
+}
