@@ -421,6 +421,26 @@ level(struct ld *l, const cJSON *o, struct esc_level *lv, int idx)
 	return 0;
 }
 
+/*
+ * A critical or warning path must page someone: one that does not is a
+ * typo found at 3 a.m. when nobody comes.  Info may stay quiet (the seed
+ * sends it to Slack, "no action required"); an upgrade level pages nobody
+ * until the upgrade comes.
+ */
+static int
+pages_someone(struct ld *l, int sev)
+{
+	int i;
+
+	if (sev == ESC_SEV_INFO)
+		return 0;
+	for (i = 0; i < l->p->esc[sev].nlevels; i++)
+		if (l->p->esc[sev].levels[i].npages > 0)
+			return 0;
+	return bad(l, "pages nobody: no level sends a page (a %s alert must "
+	    "reach someone)", esc_sev_name(sev));
+}
+
 static int
 escalation(struct ld *l, const cJSON *o)
 {
@@ -458,6 +478,8 @@ escalation(struct ld *l, const cJSON *o)
 				return bad(l, "upgrade_to must be a higher severity");
 			pop(l, m);
 		}
+		if (pages_someone(l, s) == -1)
+			return -1;
 		pop(l, n);
 	}
 	return 0;
