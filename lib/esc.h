@@ -540,13 +540,20 @@ struct esc_role {
 	int			 nov;
 	int			 both;		/* also under "fixed" */
 };
+/* The roles that answer, in order, for role when nobody holds it; role
+ * NULL: for every role the file does not name. */
+struct esc_chain {
+	char	*role;
+	char	**roles;
+	int	 nroles;
+};
 struct esc_roster {
 	char			*path, *tz;
 	struct esc_person	*people;
 	int			 npeople;
 	struct esc_role		*roles;
 	int			 nroles;
-	char			**fallback;	/* roles, in order */
+	struct esc_chain	*fallback;	/* the file's; else the seed's */
 	int			 nfallback;
 };
 /* A stretch of time one person (or nobody, -1) holds a role. */
@@ -575,8 +582,10 @@ int esc_rot_member(const struct esc_rotation *rot, int64_t k);
 int esc_roster_holder(struct esc_roster *r, int role, esc_time_t t,
     struct esc_seg *seg);
 /* Who answers for role (a name) at t: its holder, else a fixed role's
- * backup, else the fallback roles' holders (*fallback set).  *via is the
- * role that answered; -1 when nobody does. */
+ * backup, else the holders of its fallback chain (*fallback set): the
+ * roster's, else the seed's (primary: backup, manager, director; any
+ * other role: manager, director).  *via is the role that answered; -1
+ * when nobody does. */
 int esc_roster_resolve(struct esc_roster *r, const char *role, esc_time_t t,
     int *fallback, int *via);
 /* Appends a recipient object: {"role", "person", the person's contact

@@ -225,11 +225,50 @@ fixed_backup(const struct esc_role *ro)
 	return ro->rot == NULL && ro->nfixed > 1 ? ro->fixed[1] : -1;
 }
 
+/*
+ * The seed: the backup on-call is the "escalation point if primary
+ * unavailable", the manager on-call the one "for Level 2+", the director
+ * above them.  Roles of these chains that a roster lacks are skipped.
+ */
+static const char *const seed_primary[] = { "backup", "manager", "director" };
+static const char *const seed_other[] = { "manager", "director" };
+
+/* The fallback chain of role: its own, else the roster's "*", else the
+ * seed's. */
+static int
+chain(const struct esc_roster *r, const char *role, const char *const **out)
+{
+	const struct esc_chain *star = NULL;
+	int i;
+
+	for (i = 0; i < r->nfallback; i++) {
+		const struct esc_chain *c = &r->fallback[i];
+
+		if (c->role == NULL)
+			star = c;
+		else if (strcmp(c->role, role) == 0) {
+			*out = (const char *const *)c->roles;
+			return c->nroles;
+		}
+	}
+	if (star != NULL) {
+		*out = (const char *const *)star->roles;
+		return star->nroles;
+	}
+	if (strcmp(role, "primary") == 0) {
+		*out = seed_primary;
+		return (int)(sizeof seed_primary / sizeof *seed_primary);
+	}
+	*out = seed_other;
+	return (int)(sizeof seed_other / sizeof *seed_other);
+}
+
 int
 esc_roster_resolve(struct esc_roster *r, const char *role, esc_time_t t,
     int *fallback, int *via)
 {
-	int ri = esc_roster_role(r, role), i, fi, h;
+	const char *const *fb;
+	int ri = esc_roster_role(r, role), i, fi, h, nfb;
 
 	*fallback = 0;
 	*via = ri;
@@ -241,9 +280,10 @@ esc_roster_resolve(struct esc_roster *r, const char *role, esc_time_t t,
 			return h;
 		}
 	}
-	for (i = 0; i < r->nfallback; i++) {
-		if (strcmp(r->fallback[i], role) == 0 ||
-		    (fi = esc_roster_role(r, r->fallback[i])) < 0)
+	nfb = chain(r, role, &fb);
+	for (i = 0; i < nfb; i++) {
+		if (strcmp(fb[i], role) == 0 ||
+		    (fi = esc_roster_role(r, fb[i])) < 0)
 			continue;
 		h = esc_roster_holder(r, fi, t, NULL);
 		if (h < 0)
@@ -789,13 +829,89 @@ load_overrides(struct ld *l, const cJSON *ovs)
 	return 0;
 }
 
+/* One chain: an array of roles the roster defines, not the role itself. */
+static int
+load_chain(struct ld *l, const cJSON *arr, const char *key,
+    struct esc_chain *ch)
+{
+	const cJSON *c;
+	char kp[512];
+	int i = 0;
+
+	if (!cJSON_IsArray(arr))
+		return bad(l, key, "not an array of roles");
+	ch->roles = esc_calloc((size_t)cJSON_GetArraySize(arr) + 1,
+	    sizeof *ch->roles);
+	cJSON_ArrayForEach(c, arr) {
+		kpf(kp, "%s[%d]", key, i);
+		if (!cJSON_IsString(c) ||
+		    esc_roster_role(l->r, c->valuestring) < 0) {
+			char *s = cJSON_IsString(c) ? NULL :
+			    cJSON_PrintUnformatted(c);
+			int rc = bad(l, kp, "unknown role \"%s\"",
+			    s ? s : c->valuestring);
+
+			cJSON_free(s);
+			return rc;
+		}
+		if (ch->role != NULL && strcmp(ch->role, c->valuestring) == 0)
+			return bad(l, kp, "the role itself");
+		ch->roles[i++] = esc_strdup(c->valuestring);
+		ch->nroles = i;
+	}
+	return 0;
+}
+
+/*
+ * "fallback": an array is the chain of every role (as it always was); an
+ * object gives each role named its own chain, "*" the rest.
+ */
+static int
+load_fallback(struct ld *l, const cJSON *fb)
+{
+	struct esc_roster *r = l->r;
+	const cJSON *c;
+	char kp[512];
+	int k;
+
+	if (fb == NULL)
+		return 0;
+	if (cJSON_IsArray(fb)) {
+		r->fallback = esc_calloc(1, sizeof *r->fallback);
+		r->nfallback = 1;
+		return load_chain(l, fb, "fallback", &r->fallback[0]);
+	}
+	if (!cJSON_IsObject(fb))
+		return bad(l, "fallback", "not an array of roles, or an "
+		    "object of them by role");
+	r->fallback = esc_calloc((size_t)cJSON_GetArraySize(fb) + 1,
+	    sizeof *r->fallback);
+	cJSON_ArrayForEach(c, fb) {
+		struct esc_chain *ch = &r->fallback[r->nfallback++];
+		int star = strcmp(c->string, "*") == 0;
+
+		kpf(kp, "fallback.%s", c->string);
+		if (!star && esc_roster_role(r, c->string) < 0)
+			return bad(l, kp, "unknown role");
+		for (k = 0; k < r->nfallback - 1; k++)
+			if ((r->fallback[k].role == NULL && star) ||
+			    (r->fallback[k].role != NULL &&
+			    strcmp(r->fallback[k].role, c->string) == 0))
+				return bad(l, kp, "defined twice");
+		ch->role = star ? NULL : esc_strdup(c->string);
+		if (load_chain(l, c, kp, ch) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 load(struct ld *l, const cJSON *j)
 {
 	static const char *keys[] = { "timezone", "people", "rotations",
 	    "fixed", "overrides", "fallback", "name", NULL };
 	struct esc_roster *r = l->r;
-	const cJSON *c, *rots, *fixed, *fb;
+	const cJSON *c, *rots, *fixed;
 	const char *tz;
 	char kp[512];
 	int i;
@@ -848,27 +964,9 @@ load(struct ld *l, const cJSON *j)
 		} else if (members(l, c, kp, &ro->fixed, &ro->nfixed) == -1)
 			return -1;
 	}
-	fb = cJSON_GetObjectItemCaseSensitive(j, "fallback");
-	if (fb != NULL) {
-		if (!cJSON_IsArray(fb))
-			return bad(l, "fallback", "not an array of roles");
-		r->nfallback = cJSON_GetArraySize(fb);
-		r->fallback = esc_calloc((size_t)r->nfallback + 1,
-		    sizeof *r->fallback);
-		i = 0;
-		cJSON_ArrayForEach(c, fb) {
-			kpf(kp, "fallback[%d]", i);
-			if (!cJSON_IsString(c) ||
-			    esc_roster_role(r, c->valuestring) < 0)
-				return bad(l, kp, "unknown role");
-			r->fallback[i++] = esc_strdup(c->valuestring);
-		}
-	} else {
-		r->nfallback = 2;
-		r->fallback = esc_calloc(3, sizeof *r->fallback);
-		r->fallback[0] = esc_strdup("manager");
-		r->fallback[1] = esc_strdup("director");
-	}
+	if (load_fallback(l, cJSON_GetObjectItemCaseSensitive(j,
+	    "fallback")) == -1)
+		return -1;
 	for (i = 0; i < r->nroles; i++) {
 		cJSON *s = cJSON_CreateString(r->roles[i].name);
 
@@ -937,8 +1035,12 @@ esc_roster_free(struct esc_roster *r)
 		free(ro->ov);
 	}
 	free(r->roles);
-	for (i = 0; i < r->nfallback; i++)
-		free(r->fallback[i]);
+	for (i = 0; i < r->nfallback; i++) {
+		for (j = 0; j < r->fallback[i].nroles; j++)
+			free(r->fallback[i].roles[j]);
+		free(r->fallback[i].roles);
+		free(r->fallback[i].role);
+	}
 	free(r->fallback);
 	free(r->tz);
 	free(r->path);

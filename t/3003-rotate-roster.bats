@@ -90,7 +90,7 @@ bad() {
 	bad '.rotations.primary.start = "2026-02-30"' 'rotations.primary.start: bad date (a date: "2026-01-05")'
 	bad '.people.bob.role = "x"' 'people.bob.role: reserved key'
 	bad '.rotas = {}' 'rotas: unknown key'
-	bad '.fallback = ["janitor"]' 'fallback[0]: unknown role'
+	bad '.fallback = ["janitor"]' 'fallback[0]: unknown role "janitor"'
 	bad '.rotations.primary.hanfoff = "Mon 09:00"' 'rotations.primary.hanfoff: unknown key'
 	bad '.rotations.primary.effective = "2026-03-02"' 'rotations.primary.previous: missing (the members before the effective date)'
 }
@@ -121,4 +121,78 @@ bad() {
 	jq '.fixed.sre_lead = "erin" | .rotations.primary.handoff = "Monday 09:00"' "$TEAM" >"$R"
 	run -0 esc-rotate -r "$R" --oncall --at 2026-01-06T00:00:00Z
 	assert_equal "$(jq -r '[.role, .person] | join(":")' <<<"$output" | paste -sd,)" "primary:alice,backup:carol,manager:frank,director:dana,sre_lead:erin"
+}
+
+# A page to ROLES ('["primary"]') at 2026-01-14T03:00:00Z (week 1: primary
+# bob, backup alice, manager frank, director dana), through roster $1:
+# "role person fallback via" per recipient.
+reached() {
+	echo "{\"type\":\"page\",\"to\":$2,\"at\":\"${3:-2026-01-14T03:00:00Z}\"}" |
+	    esc-rotate -r "$1" | jq -r '.recipients[] | "\(.role) \(.person) \(.fallback) \(.via)"'
+}
+
+@test "roster: a primary nobody holds goes to the backup, then the manager, then the director (the seed)" {
+	# A vacancy: an override with person null.
+	jq '.overrides += [{"role":"primary","person":null,"start":"2026-01-13T00:00:00Z","end":"2026-01-15T00:00:00Z"}]' "$TEAM" >"$R"
+	run -0 --separate-stderr reached "$R" '["primary"]'
+	assert_output "primary alice true backup"
+	assert_equal "$stderr" "esc-rotate: -:1: primary: nobody holds the role at 2026-01-14T03:00:00Z; falling back to backup (alice)"
+	# Outside the vacancy the primary is reached as always.
+	run -0 --separate-stderr reached "$R" '["primary"]' 2026-01-15T00:00:00Z
+	assert_output "primary bob null null"
+	# The backup is reached once, for both roles.
+	run -0 --separate-stderr reached "$R" '["primary","backup"]'
+	assert_output "primary alice true backup"
+	# An empty rotation: the next that has someone.
+	jq '.rotations.primary.members = [] | .rotations.backup.members = []' "$TEAM" >"$R"
+	run -0 --separate-stderr reached "$R" '["primary"]'
+	assert_output "primary frank true manager"
+	jq '.rotations.primary.members = [] | .rotations.backup.members = [] | .rotations.manager.members = []' "$TEAM" >"$R"
+	run -0 --separate-stderr reached "$R" '["primary"]'
+	assert_output "primary dana true director"
+	# Other roles keep manager, then director: the backup does not fall to
+	# the primary.
+	jq '.rotations.backup.members = []' "$TEAM" >"$R"
+	run -0 --separate-stderr reached "$R" '["backup"]'
+	assert_output "backup frank true manager"
+}
+
+@test "roster: the shipped example sends a vacant primary slot to the backup" {
+	jq '.overrides += [{"role":"primary","person":null,"start":"2026-11-30T00:00:00Z","end":"2026-12-01T00:00:00Z"}]' \
+	    <(jsonc "$ESC_SHAREDIR/roster.example.json") >"$R"
+	# 07:00 in New York, before the Monday handoff: week 46, bob and dave.
+	run -0 --separate-stderr reached "$R" '["primary"]' 2026-11-30T12:00:00Z
+	assert_output "primary dave true backup"
+	run -0 --separate-stderr reached "$ESC_SHAREDIR/roster.example.json" '["primary"]' 2026-11-30T12:00:00Z
+	assert_output "primary bob null null"
+}
+
+@test "roster: fallback chains per role; \"*\" for the roles not named" {
+	jq '.rotations.primary.members = [] | .rotations.backup.members = [] |
+	    .fallback = {"primary": ["sre_lead", "manager"], "*": ["director"]}' "$TEAM" >"$R"
+	run -0 --separate-stderr reached "$R" '["primary"]'
+	assert_output "primary erin true sre_lead"
+	run -0 --separate-stderr reached "$R" '["backup"]'
+	assert_output "backup dana true director"
+	# A role not named, with no "*": its default chain.
+	jq '.rotations.primary.members = [] | .fallback = {"backup": ["director"]}' "$TEAM" >"$R"
+	run -0 --separate-stderr reached "$R" '["primary"]'
+	assert_output "primary alice true backup"
+	# An empty chain: nobody, exit 1, the page still goes on.
+	jq '.rotations.primary.members = [] | .fallback = {"primary": []}' "$TEAM" >"$R"
+	run -1 --separate-stderr esc-rotate -r "$R" <<<'{"type":"page","to":["primary"],"at":"2026-01-14T03:00:00Z"}'
+	assert_equal "$(jq -c .recipients <<<"$output")" '[]'
+	assert_equal "$stderr" "esc-rotate: -:1: primary: nobody holds the role at 2026-01-14T03:00:00Z, and no fallback does"
+}
+
+@test "roster: a bad fallback chain is refused with the key path" {
+	bad '.fallback = {"primray": ["backup"]}' 'fallback.primray: unknown role'
+	bad '.fallback = {"primary": ["backup", "janitor"]}' 'fallback.primary[1]: unknown role "janitor"'
+	bad '.fallback = {"primary": ["primary"]}' 'fallback.primary[0]: the role itself'
+	bad '.fallback = {"primary": "backup"}' 'fallback.primary: not an array of roles'
+	bad '.fallback = {"*": [1]}' 'fallback.*[0]: unknown role "1"'
+	bad '.fallback = "manager"' 'fallback: not an array of roles, or an object of them by role'
+	jq -c '.fallback = {}' "$TEAM" | sed 's/"fallback":{}/"fallback":{"primary":["backup"],"primary":["manager"]}/' >"$R"
+	run -2 --separate-stderr esc-rotate -r "$R" </dev/null
+	assert_equal "$stderr" "esc-rotate: $R: fallback.primary: defined twice"
 }
