@@ -87,6 +87,22 @@ teardown() {
 	fi
 }
 
+@test "esc-tick: esc_receipts_dead_total counts dead receipts, not records that mention one" {
+	channels
+	mkdir -p "$ESC_DIR" "$BATS_TEST_TMPDIR/tf"
+	{
+		echo '{"type":"receipt","dedup_key":"k1","channel":"sms","recipient":"bob","status":"dead","attempts":3,"at":"2026-11-30T13:00:00Z"}'
+		echo '{"type":"page","incident":"i1","labels":{"status":"dead"},"note":"\"status\":\"dead\""}'
+		echo '{"type":"receipt","dedup_key":"k2","channel":"sms","recipient":"bob","status":"delivered","attempts":1,"at":"2026-11-30T13:00:00Z"}'
+		echo '{"type":"receipt","status":"dead'
+	} > "$ESC_DIR/journal.ndjson"
+	chmod 600 "$ESC_DIR/journal.ndjson"
+	run env ESC_NOW=2026-11-30T14:00:00Z ESC_TEXTFILE_DIR="$BATS_TEST_TMPDIR/tf" esc-tick
+	assert_failure 1
+	run grep '^esc_receipts_dead_total ' "$BATS_TEST_TMPDIR/tf/esc.prom"
+	assert_output "esc_receipts_dead_total 1"
+}
+
 @test "esc-deliver: a pending file left by a crash is delivered once, a torn last line dropped" {
 	start_prov
 	start_smtp
