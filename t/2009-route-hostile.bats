@@ -84,6 +84,21 @@ alert_at() {
 	assert_success
 }
 
+@test "an alert whose only fault is its time pages from when esc first saw it, flagged bad-time" {
+	am='{"labels":{"alertname":"StemeDBAPIDown","instance":"api-1","severity":"critical"},"annotations":{"summary":"down","runbook_url":"https://r.example/x"},"startsAt":"0001-01-01T00:00:00+00:01","endsAt":"2026-11-27T10:09:00Z","fingerprint":"042cbff5ee6682b0","status":{"state":"active","silencedBy":[],"inhibitedBy":[]}}'
+	run bash -c "esc-classify --now $(tm 3) <<<'$am' 2>'$BATS_TEST_TMPDIR/err' | esc-route -s '$ST' --now $(tm 3)"
+	assert_success
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" \
+	    "esc-classify: -:1: startsAt: $RANGE: 0001-01-01T00:00:00+00:01 (the alert starts now: bad-time)"
+	assert_equal "$(jq -c 'select(.type == "incident") | [.event, .alert, .opened_at]' <<<"$output")" \
+	    "[\"opened\",\"042cbff5ee6682b0\",\"$(tm 3)\"]"
+	assert_equal "$(pages | sort -u | head -1)" "trigger L1 email $(tm 3)"
+	# The next poll sees it again, with the same bad time: the same incident.
+	run bash -c "esc-classify --now $(tm 4) <<<'$am' 2>/dev/null | esc-route -s '$ST' --snapshot --now $(tm 4)"
+	assert_success
+	assert_output ''
+}
+
 @test "--snapshot: a line the router rejects holds back only the incident it could have been" {
 	run route 0 --snapshot <<<"$(alert StemeDBAPIDown critical firing 0; alert DiskFull warning firing 0 "" db2; alert HighAPIErrorRate critical firing 0 "" db3)"
 	assert_success
