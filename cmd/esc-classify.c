@@ -5,7 +5,8 @@
  * Reads, line by line and without being told which: Alertmanager webhook
  * bodies (version 4), Alertmanager API v2 alert objects, Grafana alerting
  * webhook bodies, and plain alert objects.  Writes one "alert" record per
- * alert (esc-records(5)).  Records of another type pass through as they
+ * alert (esc-records(5)), and with --rejected one "rejected" record per
+ * alert it cannot read.  Records of another type pass through as they
  * came.
  */
 #include <fnmatch.h>
@@ -25,6 +26,14 @@ static const char *srcname[] = {
 
 /* Why an alert could not be read; set by the helpers below. */
 static char why[256];
+
+/* --rejected: a "rejected" record for each alert rejected. */
+static int rejrecs;
+
+/* The line being read, for what classify() says about it. */
+static const struct esc_reader *cur;
+/* Alerts of this line taken with a bad time (bad-time): rejected times. */
+static int nbadtime;
 
 static int fail(const char *, ...) __attribute__((format(printf, 1, 2)));
 
@@ -155,6 +164,18 @@ nonempty(const char *s)
 }
 
 /*
+ * A time that cannot be taken (malformed, missing where Alertmanager
+ * always sends one, or outside 0001..9999) is rejected at its line; the
+ * alert is still an alert, and pages from when esc first saw it.
+ */
+static void
+badtime(const char *taken)
+{
+	esc_lwarn(cur->name, cur->lineno, "%s (%s: bad-time)", why, taken);
+	nbadtime++;
+}
+
+/*
  * Builds the alert record from one alert object a of the given source.
  * ctx is the webhook body it came in (NULL for one-alert lines).
  */
@@ -168,16 +189,11 @@ classify(const cJSON *a, enum source src, const cJSON *ctx, const char *where)
 	const struct esc_rule *rule;
 	esc_time_t starts, ends;
 	char hex[17], whybuf[256];
-	int sev, suppressed = 0, resolved;
+	int sev, suppressed = 0, resolved, flagged = 0;
 	cJSON *rec, *hyg;
 
 	if (strmap(labels, "labels", where) == -1 ||
 	    strmap(ann, "annotations", where) == -1)
-		return NULL;
-	if (timefield(a, src == SRC_PLAIN && field(a, "starts_at", NULL) ?
-	    "starts_at" : "startsAt", where, &starts) == -1 ||
-	    timefield(a, src == SRC_PLAIN && field(a, "ends_at", NULL) ?
-	    "ends_at" : "endsAt", where, &ends) == -1)
 		return NULL;
 	name = nonempty(esc_str(labels, "alertname"));
 	if (src == SRC_PLAIN && name == NULL) {
@@ -190,12 +206,21 @@ classify(const cJSON *a, enum source src, const cJSON *ctx, const char *where)
 		    src == SRC_PLAIN ? ", alertname or name" : "");
 		return NULL;
 	}
-	if (starts == ESC_TIME_NONE) {
-		if (src != SRC_PLAIN) {
-			fail("%sstartsAt: missing", where);
-			return NULL;
-		}
+	if (timefield(a, src == SRC_PLAIN && field(a, "starts_at", NULL) ?
+	    "starts_at" : "startsAt", where, &starts) == -1) {
+		badtime("the alert starts now");
+		flagged = 1;
+	} else if (starts == ESC_TIME_NONE && src != SRC_PLAIN) {
+		fail("%sstartsAt: missing", where);
+		badtime("the alert starts now");
+		flagged = 1;
+	}
+	if (starts == ESC_TIME_NONE)
 		starts = esc_now();
+	if (timefield(a, src == SRC_PLAIN && field(a, "ends_at", NULL) ?
+	    "ends_at" : "endsAt", where, &ends) == -1) {
+		badtime("ignored");
+		flagged = 1;
 	}
 	if (src == SRC_PLAIN) {
 		const char *ps;
@@ -277,6 +302,8 @@ classify(const cJSON *a, enum source src, const cJSON *ctx, const char *where)
 		cJSON_AddItemToArray(hyg, cJSON_CreateString("no-severity"));
 	else if (esc_policy_map_severity(pol, sevlabel) == -1)
 		cJSON_AddItemToArray(hyg, cJSON_CreateString("unknown-severity"));
+	if (flagged)
+		cJSON_AddItemToArray(hyg, cJSON_CreateString("bad-time"));
 
 	if (strfield(a, "fingerprint", src == SRC_PLAIN ? "id" : NULL, where,
 	    &fp) == -1) {
@@ -389,7 +416,90 @@ webhook_kind(const cJSON *o)
 	return SRC_AM_WEBHOOK;
 }
 
-/* One input line; returns the number of bad alerts in it. */
+/*
+ * The labels a rejected alert would have had, completed as classify()
+ * completes a plain alert's, or NULL when they cannot be read.
+ */
+static cJSON *
+reject_labels(const cJSON *a, int src)
+{
+	const cJSON *labels = field(a, "labels", NULL);
+	const char *name, *sev;
+	cJSON *own;
+
+	if (labels != NULL && (!cJSON_IsObject(labels) ||
+	    strmap(labels, "labels", "") == -1))
+		return NULL;
+	if (labels == NULL && src != SRC_PLAIN)
+		return NULL;
+	own = labels ? cJSON_Duplicate(labels, 1) : cJSON_CreateObject();
+	if (src == SRC_PLAIN) {
+		name = esc_str(a, "alertname");
+		if (name == NULL)
+			name = esc_str(a, "name");
+		sev = esc_str(a, "severity");
+		if (esc_str(own, "alertname") == NULL && nonempty(name))
+			esc_set_str(own, "alertname", name);
+		if (sev != NULL && esc_str(own, "severity") == NULL)
+			esc_set_str(own, "severity", sev);
+	}
+	return own;
+}
+
+/*
+ * Says why an alert (a, of source src, or -1 when the line is not even
+ * an alert object) was rejected, and writes a "rejected" record naming
+ * what it could have been: its id, labels and alert name where they can
+ * be read (with --rejected).  esc-route --snapshot holds back the
+ * resolution of that alone.
+ */
+static int
+refuse(const struct esc_reader *r, const cJSON *a, int src, const char *why0)
+{
+	cJSON *rec, *labels = NULL;
+	const char *fp = NULL, *name = NULL;
+	char hex[17], msg[sizeof why + 64];
+
+	/* why0 may be why, which reading the labels again overwrites. */
+	snprintf(msg, sizeof msg, "%s", why0);
+	esc_lwarn(r->name, r->lineno, "%s", msg);
+	if (!rejrecs)
+		return 1;
+	if (cJSON_IsObject(a) && src >= 0) {
+		labels = reject_labels(a, src);
+		fp = nonempty(esc_str(a, "fingerprint"));
+		if (fp == NULL && src == SRC_PLAIN)
+			fp = nonempty(esc_str(a, "id"));
+		if (fp == NULL && labels != NULL) {
+			esc_hex64(esc_label_fingerprint(labels, NULL), hex);
+			fp = hex;
+		}
+		name = nonempty(esc_str(labels, "alertname"));
+		if (name == NULL)
+			name = nonempty(esc_str(field(a, "labels", NULL),
+			    "alertname"));
+		if (name == NULL && src == SRC_PLAIN)
+			name = nonempty(esc_str(a, esc_str(a, "alertname") ?
+			    "alertname" : "name"));
+	}
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "type", "rejected");
+	cJSON_AddStringToObject(rec, "record", "alert");
+	esc_set_str(rec, "source", src >= 0 ? srcname[src] : NULL);
+	cJSON_AddStringToObject(rec, "reason", msg);
+	esc_set_time(rec, "at", esc_now());
+	cJSON_AddStringToObject(rec, "file", r->name);
+	cJSON_AddNumberToObject(rec, "line", (double)r->lineno);
+	esc_set_str(rec, "alert", fp);
+	esc_set_str(rec, "alertname", name);
+	cJSON_AddItemToObject(rec, "labels", labels ? labels :
+	    cJSON_CreateNull());
+	esc_emit(rec);
+	cJSON_Delete(rec);
+	return 1;
+}
+
+/* One input line; returns the number of bad alerts and times in it. */
 static int
 line(struct esc_reader *r, cJSON *o)
 {
@@ -397,68 +507,67 @@ line(struct esc_reader *r, cJSON *o)
 	const char *type = esc_type(o);
 	const cJSON *a;
 	int nbad = 0, i = 0;
+	char msg[320];
 	cJSON *rec;
 
+	cur = r;
+	nbadtime = 0;
 	if (type != NULL && strcmp(type, "alert") != 0) {
 		esc_emit_raw(r->line, r->len);
 		return 0;
 	}
 	if (cJSON_HasObjectItem(o, "type") && type == NULL) {
-		esc_lwarn(r->name, r->lineno, "type: expected a string, got %s",
+		snprintf(msg, sizeof msg, "type: expected a string, got %s",
 		    jtype(cJSON_GetObjectItemCaseSensitive(o, "type")));
-		return 1;
+		return refuse(r, NULL, -1, msg);
 	}
 	if (alerts != NULL && type == NULL) {
 		enum source src = webhook_kind(o);
 		char where[64];
 
 		if (!cJSON_IsArray(alerts)) {
-			esc_lwarn(r->name, r->lineno,
+			snprintf(msg, sizeof msg,
 			    "alerts: expected an array, got %s", jtype(alerts));
-			return 1;
+			return refuse(r, NULL, (int)src, msg);
 		}
 		cJSON_ArrayForEach(a, alerts) {
 			snprintf(where, sizeof where, "alerts[%d].", i++);
 			if (!cJSON_IsObject(a)) {
-				esc_lwarn(r->name, r->lineno,
+				snprintf(msg, sizeof msg,
 				    "%s: expected an object, got %s", where,
 				    jtype(a));
-				nbad++;
-			} else if ((rec = classify(a, src, o, where)) == NULL) {
-				esc_lwarn(r->name, r->lineno, "%s", why);
-				nbad++;
-			} else {
+				nbad += refuse(r, NULL, (int)src, msg);
+			} else if ((rec = classify(a, src, o, where)) == NULL)
+				nbad += refuse(r, a, (int)src, why);
+			else {
 				esc_emit(rec);
 				cJSON_Delete(rec);
 			}
 		}
-		return nbad;
+		return nbad + nbadtime;
 	}
 	if (type == NULL && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o,
-	    "status")) && cJSON_HasObjectItem(o, "fingerprint"))
-		rec = classify(o, SRC_AM_API, NULL, "");
-	else if (type != NULL || cJSON_HasObjectItem(o, "labels") ||
-	    cJSON_HasObjectItem(o, "alertname") || cJSON_HasObjectItem(o, "name"))
-		rec = classify(o, SRC_PLAIN, NULL, "");
-	else {
-		esc_lwarn(r->name, r->lineno, "not an alert: no labels, "
+	    "status")) && cJSON_HasObjectItem(o, "fingerprint")) {
+		if ((rec = classify(o, SRC_AM_API, NULL, "")) == NULL)
+			return refuse(r, o, SRC_AM_API, why);
+	} else if (type != NULL || cJSON_HasObjectItem(o, "labels") ||
+	    cJSON_HasObjectItem(o, "alertname") ||
+	    cJSON_HasObjectItem(o, "name")) {
+		if ((rec = classify(o, SRC_PLAIN, NULL, "")) == NULL)
+			return refuse(r, o, SRC_PLAIN, why);
+	} else
+		return refuse(r, NULL, -1, "not an alert: no labels, "
 		    "alertname, name, alerts or type");
-		return 1;
-	}
-	if (rec == NULL) {
-		esc_lwarn(r->name, r->lineno, "%s", why);
-		return 1;
-	}
 	esc_emit(rec);
 	cJSON_Delete(rec);
-	return 0;
+	return nbadtime;
 }
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: esc-classify [-v] [-p policy] [--now time] "
-	    "[--max-line size] [file ...]\n");
+	fprintf(stderr, "usage: esc-classify [-v] [-p policy] [--rejected] "
+	    "[--now time] [--max-line size] [file ...]\n");
 	exit(ESC_EXIT_USAGE);
 }
 
@@ -467,6 +576,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, 'p' },
+		{ "rejected", no_argument, NULL, 'R' },
 		ESC_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -482,6 +592,9 @@ main(int argc, char *argv[])
 			break;
 		case 'v':
 			esc_verbose = 1;
+			break;
+		case 'R':
+			rejrecs = 1;
 			break;
 		default:
 			switch (esc_common_opt(c, optarg, &maxline)) {
@@ -523,7 +636,7 @@ main(int argc, char *argv[])
 				break;
 			}
 			if (rc == ESC_RD_BAD) {
-				esc_lwarn(r.name, r.lineno, "%s", r.err);
+				refuse(&r, NULL, -1, r.err);
 				status = ESC_EXIT_FAIL;
 				continue;
 			}

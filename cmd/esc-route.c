@@ -42,10 +42,11 @@ route_file(struct esc_router *rt, const char *path, size_t maxline)
 	int rc, bad = 0;
 
 	/*
-	 * A line that could not be read may have been a firing alert: under
-	 * --snapshot, the run must then not resolve anything for being
-	 * absent (esc_router_blind), or a still-firing alert's incident
-	 * would be closed.
+	 * Input that could not be read may have held any firing alert: under
+	 * --snapshot, the run then resolves nothing for being absent
+	 * (esc_router_blind).  A rejected alert line holds back only what it
+	 * could have been (esc_router_hold); a line that is not even JSON
+	 * names no alert, and holds back nothing (esc-route(1)).
 	 */
 	if (esc_reader_open(&r, path, maxline) == -1) {
 		esc_warnx("%s", esc_lasterr());
@@ -61,7 +62,6 @@ route_file(struct esc_router *rt, const char *path, size_t maxline)
 		}
 		if (rc == ESC_RD_BAD) {
 			esc_lwarn(r.name, r.lineno, "%s", r.err);
-			esc_router_blind(rt);
 			bad = 1;
 			continue;
 		}
@@ -74,7 +74,7 @@ route_file(struct esc_router *rt, const char *path, size_t maxline)
 			esc_lwarn(r.name, r.lineno, "%s", esc_lasterr());
 			if (esc_type(rec) == NULL ||
 			    strcmp(esc_type(rec), "alert") == 0)
-				esc_router_blind(rt);
+				esc_router_hold(rt, rec, r.name, r.lineno);
 			bad = 1;
 			break;
 		}

@@ -160,16 +160,23 @@ void esc_hex64(uint64_t v, char out[17]);
 
 typedef int64_t esc_time_t;		/* seconds since the epoch, UTC */
 #define ESC_TIME_NONE	INT64_MIN	/* absent, or Alertmanager's zero time */
+/* Every time esc accepts or writes: 0001-01-01T00:00:00Z to
+ * 9999-12-31T23:59:59Z, the times RFC 3339's four-digit year can say. */
+#define ESC_TIME_MIN	(-62135596800LL)
+#define ESC_TIME_MAX	253402300799LL
 
 /* RFC 3339 with optional fractional seconds (truncated toward the past)
  * and Z or an offset; also "@EPOCH".  0001-01-01T00:00:00Z is
- * ESC_TIME_NONE.  -1 when malformed or out of range. */
+ * ESC_TIME_NONE.  -1 when malformed or when the instant, after the
+ * offset, lies outside ESC_TIME_MIN..ESC_TIME_MAX. */
 int esc_time_parse(const char *s, esc_time_t *t);
-/* "2026-11-27T10:00:00Z"; out must hold ESC_TIMELEN bytes. */
+/* "2026-11-27T10:00:00Z"; out must hold ESC_TIMELEN bytes.  A time
+ * computed past either end (a due date near the year 9999) is written as
+ * that end. */
 #define ESC_TIMELEN 32
 char *esc_time_fmt(esc_time_t t, char out[ESC_TIMELEN]);
 /* "90s", "5m", "2h", "7d", "1w", and sums like "1h30m"; "0" is zero.
- * -1 when malformed. */
+ * -1 when malformed or longer than the whole range of times. */
 int esc_duration_parse(const char *s, int64_t *secs);
 /* The shortest exact form: 300 -> "5m", 5400 -> "1h30m". */
 char *esc_duration_fmt(int64_t secs, char *out, size_t n);
@@ -466,8 +473,10 @@ void esc_router_free(struct esc_router *rt);
 /* Loads the state file; a missing file is an empty state.  -1 with a
  * message naming the path when the file is unreadable or corrupt. */
 int esc_router_load(struct esc_router *rt, const char *path);
-/* Writes the state (resolved incidents past retention left out) with
- * esc_atomic_write(). */
+/* Writes the state (resolved incidents past retention left out, their
+ * keys kept as tombstones) with esc_atomic_write().  Every line is read
+ * back first; one that would not load is left out, said on standard
+ * error, and makes it return -1 after the rest was written. */
 int esc_router_save(struct esc_router *rt, const char *path);
 /* 1 when the run changed anything the state file holds. */
 int esc_router_dirty(const struct esc_router *rt);
@@ -476,8 +485,13 @@ int esc_router_dirty(const struct esc_router *rt);
 int esc_router_input(struct esc_router *rt, const cJSON *rec, const char *line,
     size_t len, const char *file, long lineno);
 /* Under --snapshot, resolves nothing for being absent in this run: the
- * input was incomplete (a line was rejected, a poll failed). */
+ * input could not be read whole (a file, a read error, a poll failed). */
 void esc_router_blind(struct esc_router *rt);
+/* Under --snapshot, a rejected alert record rec (a line esc_router_input
+ * refused) holds back the resolution of what it could have been: the
+ * incident of its labels, of its id, or (labels unknown) of its name. */
+void esc_router_hold(struct esc_router *rt, const cJSON *rec,
+    const char *file, long lineno);
 /* Processes everything buffered and fires what is due by now.  -1 when
  * writing output failed. */
 int esc_router_finish(struct esc_router *rt);

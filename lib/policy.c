@@ -13,6 +13,8 @@
 
 #include "esc.h"
 
+#define POLICY_DURATION_MAX	(3650 * 86400LL)	/* ten years */
+
 static const char *sevnames[ESC_NSEV] = { "info", "warning", "critical" };
 static const char *channames[ESC_NCHAN] = {
 	"pagerduty", "slack", "email", "sms", "webhook"
@@ -156,9 +158,17 @@ dur(struct ld *l, const cJSON *obj, const char *key, int req, int64_t *out)
 			rc = bad(l, "missing");
 	} else if (!cJSON_IsString(v))
 		rc = bad(l, "must be a duration string such as \"5m\"");
-	else if (esc_duration_parse(v->valuestring, out) == -1)
+	else if (esc_duration_parse(v->valuestring, out) == -1 &&
+	    strncmp(esc_lasterr(), "duration too long", 17) != 0)
 		rc = bad(l, "bad duration \"%s\" (units: s m h d w)",
 		    v->valuestring);
+	else if (*out < 0 || *out > POLICY_DURATION_MAX) {
+		/* A due date or a retention that long is a typo, and a time
+		 * plus it could leave the years esc can write. */
+		*out = -1;
+		rc = bad(l, "duration \"%s\" is longer than 3650d",
+		    v->valuestring);
+	}
 	pop(l, n);
 	return rc;
 }

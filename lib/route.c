@@ -24,7 +24,10 @@
 #define NONE		ESC_TIME_NONE
 #define REORDER		65536		/* input records held for ordering */
 #define STATE_MAGIC	"esc-route-state"
-#define STATE_VERSION	1
+#define STATE_VERSION	2		/* 2: tombstones; 1 is read too */
+/* How long after its resolution the state remembers that an incident key
+ * was resolved (a tombstone), once the incident itself is pruned. */
+#define TOMB_KEEP	(30 * 86400)
 #define TL_CHANNEL	0xff		/* trig.page of the incident channel */
 
 enum { EV_FIRING, EV_RESOLVED, EV_ACK, EV_RESOLVE, EV_UPGRADE, EV_NOTE };
@@ -66,6 +69,26 @@ struct rev {
 	long		 lineno;
 };
 
+/*
+ * An incident key whose last incident was resolved and pruned: an alert
+ * of that key firing with a startsAt from before the resolution is back,
+ * not new (a silence longer than retain_resolved hid it), and must open a
+ * new incident with a new id rather than the old one again.
+ */
+struct tomb {
+	uint64_t	 key;
+	esc_time_t	 resolved;
+};
+
+/* What a rejected alert line could have been (esc_router_hold). */
+struct held {
+	uint64_t	 key, alert_h;
+	int		 haskey, hasalert;
+	char		*name;		/* or NULL */
+	const char	*file;
+	long		 lineno;
+};
+
 /* uint64 -> incident index, open addressing; keys are hashes already. */
 struct u64map {
 	uint64_t	*k;
@@ -87,6 +110,11 @@ struct esc_router {
 	struct inc		*inc;
 	size_t			 ninc, capinc;
 	struct u64map		 bykey, byid, byalert;
+	struct tomb		*tomb;
+	size_t			 ntomb, captomb;
+	struct u64map		 bytomb;	/* key -> tomb index */
+	struct held		*held;
+	size_t			 nheld, capheld;
 	struct due		*dh;		/* min-heap of due times */
 	size_t			 ndh, capdh;
 	struct rev		**eh;		/* min-heap of input records */
@@ -145,17 +173,25 @@ map_put(struct u64map *m, uint64_t k, uint32_t v)
 	m->n++;
 }
 
-static struct inc *
-map_get(const struct esc_router *rt, const struct u64map *m, uint64_t k)
+static uint32_t
+map_idx(const struct u64map *m, uint64_t k)
 {
 	size_t i;
 
 	if (m->cap == 0)
-		return NULL;
+		return UINT32_MAX;
 	for (i = slot(m, k); m->v[i] != UINT32_MAX; i = (i + 1) & (m->cap - 1))
 		if (m->k[i] == k)
-			return &rt->inc[m->v[i]];
-	return NULL;
+			return m->v[i];
+	return UINT32_MAX;
+}
+
+static struct inc *
+map_get(const struct esc_router *rt, const struct u64map *m, uint64_t k)
+{
+	uint32_t v = map_idx(m, k);
+
+	return v == UINT32_MAX ? NULL : &rt->inc[v];
 }
 
 static void
@@ -969,6 +1005,18 @@ new_inc(struct esc_router *rt)
 }
 
 static void
+free_inc(struct inc *in)
+{
+	free(in->alert);
+	free(in->name);
+	free(in->summary);
+	free(in->runbook);
+	free(in->labels);
+	free(in->trig);
+	free(in->alias);
+}
+
+static void
 open_inc(struct esc_router *rt, const struct rev *e, const cJSON *a)
 {
 	struct inc *in = new_inc(rt);
@@ -998,6 +1046,34 @@ open_inc(struct esc_router *rt, const struct rev *e, const cJSON *a)
 	rt->dirty = 1;
 	emit_incident(rt, in, "opened", in->opened, NULL);
 	schedule(rt, in);
+}
+
+/* The resolution the tombstone of key remembers, or NONE. */
+static esc_time_t
+tomb_resolved(const struct esc_router *rt, uint64_t key)
+{
+	uint32_t v = map_idx(&rt->bytomb, key);
+
+	return v == UINT32_MAX ? NONE : rt->tomb[v].resolved;
+}
+
+static void
+tomb_put(struct esc_router *rt, uint64_t key, esc_time_t resolved)
+{
+	uint32_t v = map_idx(&rt->bytomb, key);
+
+	if (v != UINT32_MAX) {
+		if (rt->tomb[v].resolved < resolved)
+			rt->tomb[v].resolved = resolved;
+		return;
+	}
+	if (rt->ntomb == rt->captomb) {
+		rt->captomb = rt->captomb ? rt->captomb * 2 : 256;
+		rt->tomb = esc_realloc(rt->tomb, rt->captomb * sizeof *rt->tomb);
+	}
+	rt->tomb[rt->ntomb].key = key;
+	rt->tomb[rt->ntomb].resolved = resolved;
+	map_put(&rt->bytomb, key, (uint32_t)rt->ntomb++);
 }
 
 static cJSON *
@@ -1032,6 +1108,7 @@ static int
 apply_alert(struct esc_router *rt, struct rev *e)
 {
 	struct inc *in = map_get(rt, &rt->bykey, e->key);
+	esc_time_t last, tr;
 	char id[17];
 	cJSON *a;
 	int to;
@@ -1081,15 +1158,20 @@ apply_alert(struct esc_router *rt, struct rev *e)
 	 * says nothing about when the alert came back.  The new incident
 	 * opens when the alert is seen firing again, the time of this run;
 	 * its id, and so every dedup_key, is new.  An alert that starts
-	 * after the resolution opens at its startsAt like any other.
+	 * after the resolution opens at its startsAt like any other.  The
+	 * incident may have been pruned already (hidden longer than
+	 * retain_resolved): its tombstone still says when it was resolved.
 	 */
-	if (in && e->t <= in->resolved) {
+	last = in ? in->resolved : NONE;
+	if ((tr = tomb_resolved(rt, e->key)) != NONE && tr > last)
+		last = tr;
+	if (last != NONE && e->t <= last) {
 		if (e->t < rt->now) {
 			e->t = rt->now;
 			ev_push(rt, e);
 			return 1;
 		}
-		if (e->t == in->opened)
+		if (in && e->t == in->opened)
 			return 0;	/* the same second: the same id */
 	}
 	if ((a = reparse(e)) == NULL)
@@ -1249,8 +1331,14 @@ need_time(const cJSON *rec, const char *k, int nullok, esc_time_t *t)
 		return 0;
 	if (v == NULL)
 		return esc_seterr("missing \"%s\"", k);
-	if (!cJSON_IsString(v) || esc_time_parse(v->valuestring, t) == -1)
+	if (!cJSON_IsString(v))
 		return esc_seterr("\"%s\" is not an RFC 3339 time", k);
+	if (esc_time_parse(v->valuestring, t) == -1) {
+		char msg[512];
+
+		snprintf(msg, sizeof msg, "%s", esc_lasterr());
+		return esc_seterr("\"%s\": %s", k, msg);
+	}
 	return 0;
 }
 
@@ -1333,9 +1421,78 @@ void
 esc_router_blind(struct esc_router *rt)
 {
 	if (rt->snapshot && !rt->blind)
-		esc_warnx("an input line was rejected: this run resolves "
+		esc_warnx("the input could not be read whole: this run resolves "
 		    "nothing for being absent from the snapshot");
 	rt->blind = 1;
+}
+
+/*
+ * Remembers what a rejected alert could have been, so that under
+ * --snapshot its absence resolves that and nothing else: the incident of
+ * its labels' key and the incident of its alert id (a fingerprint of the
+ * same labels); when it has neither, every incident of its alert name.  A
+ * line that names none of them holds back nothing (esc-route(1) says why).
+ */
+static void
+hold(struct esc_router *rt, const char *id, const cJSON *labels,
+    const char *name, const char *file, long lineno)
+{
+	struct held *h;
+
+	if (!rt->snapshot || (id == NULL && !cJSON_IsObject(labels) &&
+	    name == NULL))
+		return;
+	if (rt->nheld == rt->capheld) {
+		rt->capheld = rt->capheld ? rt->capheld * 2 : 16;
+		rt->held = esc_realloc(rt->held, rt->capheld * sizeof *rt->held);
+	}
+	h = &rt->held[rt->nheld++];
+	memset(h, 0, sizeof *h);
+	if (cJSON_IsObject(labels)) {
+		h->haskey = 1;
+		h->key = esc_label_fingerprint(labels,
+		    (const char *const *)rt->p->key_ignore);
+	} else if (name != NULL && id == NULL)
+		h->name = esc_strdup(name);
+	if (id != NULL) {
+		h->hasalert = 1;
+		h->alert_h = strhash(id);
+	}
+	h->file = file;
+	h->lineno = lineno;
+}
+
+void
+esc_router_hold(struct esc_router *rt, const cJSON *rec, const char *file,
+    long lineno)
+{
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(rec, "labels");
+	const char *name = esc_str(rec, "name");
+
+	if (name == NULL)
+		name = esc_str(labels, "alertname");
+	hold(rt, esc_str(rec, "id"), labels, name, file, lineno);
+}
+
+/* The rejected line that may be in's alert, or NULL. */
+static const struct held *
+held_by(const struct esc_router *rt, const struct inc *in)
+{
+	size_t i;
+	int k;
+
+	for (i = 0; i < rt->nheld; i++) {
+		const struct held *h = &rt->held[i];
+
+		if ((h->haskey && h->key == in->key) ||
+		    (h->name != NULL && strcmp(h->name, in->name) == 0) ||
+		    (h->hasalert && h->alert_h == in->alert_h))
+			return h;
+		for (k = 0; h->hasalert && k < in->nalias; k++)
+			if (h->alert_h == in->alias[k])
+				return h;
+	}
+	return NULL;
 }
 
 int
@@ -1351,6 +1508,17 @@ esc_router_input(struct esc_router *rt, const cJSON *rec, const char *line,
 	if (type != NULL && strcmp(type, "heartbeat") == 0 &&
 	    cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(rec, "ok")))
 		rt->blind = 1;
+	/* An alert esc-classify could not read: it passes on to the
+	 * journal, and holds back what it could have been. */
+	if (type != NULL && strcmp(type, "rejected") == 0) {
+		const char *what = esc_str(rec, "record");
+
+		if (what != NULL && strcmp(what, "alert") == 0)
+			hold(rt, esc_str(rec, "alert"),
+			    cJSON_GetObjectItemCaseSensitive(rec, "labels"),
+			    esc_str(rec, "alertname"), file, lineno);
+		return 0;
+	}
 	if (type == NULL || (strcmp(type, "alert") && strcmp(type, "ack") &&
 	    strcmp(type, "resolve") && strcmp(type, "upgrade") &&
 	    strcmp(type, "note")))
@@ -1402,15 +1570,29 @@ esc_router_finish(struct esc_router *rt)
 	}
 	rt->nlate = 0;
 	fire_due(rt, rt->now, 1);
-	if (rt->snapshot && !rt->blind)
-		for (i = 0; i < rt->ninc; i++)
-			if (rt->inc[i].resolved == NONE && !rt->inc[i].seen &&
-			    !manual(&rt->inc[i]))
-				resolve(rt, &rt->inc[i], rt->now, NULL);
+	for (i = 0; rt->snapshot && !rt->blind && i < rt->ninc; i++) {
+		struct inc *in = &rt->inc[i];
+		const struct held *h;
+		char id[17];
+
+		if (in->resolved != NONE || in->seen || manual(in))
+			continue;
+		if ((h = held_by(rt, in)) == NULL) {
+			resolve(rt, in, rt->now, NULL);
+			continue;
+		}
+		esc_hex64(in->id, id);
+		esc_lwarn(h->file, h->lineno, "incident %s (%s) is not resolved "
+		    "for being absent: this rejected line may be its alert", id,
+		    in->name);
+	}
 	fire_due(rt, rt->now, 0);
 	for (i = 0; i < rt->ninc; i++)
 		if (rt->inc[i].resolved != NONE &&
 		    rt->inc[i].resolved + rt->p->retain_resolved < rt->now)
+			rt->dirty = 1;
+	for (i = 0; i < rt->ntomb; i++)
+		if (rt->tomb[i].resolved + TOMB_KEEP < rt->now)
 			rt->dirty = 1;
 	return rt->outerr ? esc_seterr("standard output: write error") : 0;
 }
@@ -1436,17 +1618,8 @@ esc_router_free(struct esc_router *rt)
 
 	if (rt == NULL)
 		return;
-	for (i = 0; i < rt->ninc; i++) {
-		struct inc *in = &rt->inc[i];
-
-		free(in->alert);
-		free(in->name);
-		free(in->summary);
-		free(in->runbook);
-		free(in->labels);
-		free(in->trig);
-		free(in->alias);
-	}
+	for (i = 0; i < rt->ninc; i++)
+		free_inc(&rt->inc[i]);
 	free(rt->inc);
 	while (rt->neh > 0)
 		rev_free(ev_pop(rt));
@@ -1455,6 +1628,11 @@ esc_router_free(struct esc_router *rt)
 	free(rt->late);
 	free(rt->eh);
 	free(rt->dh);
+	for (i = 0; i < rt->nheld; i++)
+		free(rt->held[i].name);
+	free(rt->held);
+	free(rt->tomb);
+	map_free(&rt->bytomb);
 	map_free(&rt->bykey);
 	map_free(&rt->byid);
 	map_free(&rt->byalert);
@@ -1472,9 +1650,14 @@ esc_router_dirty(const struct esc_router *rt)
 /* ---- the state file ----
  *
  * Text, one incident a line, fields separated by tabs, strings escaped
- * (\\ \t \n \r), times as epoch seconds ("-" for none); a header with the
- * format version and a trailer with the count, so that a truncated file is
- * found corrupt rather than read short.
+ * (\\ \t \n \r), times as epoch seconds ("-" for none); then one line per
+ * tombstone, "tomb", the key and the resolution; a header with the format
+ * version and a trailer with the count of lines between, so that a
+ * truncated file is found corrupt rather than read short.  Format 1 had
+ * no tombstones, and is read as format 2 without any.
+ *
+ * Every line is read back before it is committed, by the code that loads
+ * it: what one run writes, the next can read, whatever the input was.
  */
 
 static void
@@ -1511,76 +1694,145 @@ tput(struct esc_buf *b, esc_time_t t)
 	}
 }
 
+static void
+put_inc(struct esc_buf *b, const struct inc *in)
+{
+	char hex[17];
+	int k;
+
+	esc_hex64(in->id, hex);
+	badd(b, hex, 16);
+	bputc(b, '\t');
+	esc_hex64(in->key, hex);
+	badd(b, hex, 16);
+	bputc(b, '\t');
+	esc_hex64(in->alert_h, hex);
+	badd(b, hex, 16);
+	bputc(b, '\t');
+	tput(b, in->opened);
+	tput(b, in->path_start);
+	tput(b, in->acked);
+	tput(b, in->resolved);
+	{
+		int nums[5] = { in->open_sev, in->sev, in->level,
+		    in->lv_next, in->tl_next };
+
+		for (k = 0; k < 5; k++) {
+			putnum(b, nums[k]);
+			bputc(b, '\t');
+		}
+	}
+	for (k = 0; k < in->ntrig; k++) {
+		const struct trig *t = &in->trig[k];
+
+		if (k)
+			bputc(b, ',');
+		putnum(b, t->sev);
+		bputc(b, '.');
+		putnum(b, t->level);
+		bputc(b, '.');
+		putnum(b, t->chan);
+		bputc(b, '.');
+		putnum(b, t->ord);
+		bputc(b, '.');
+		putnum(b, t->page);
+	}
+	bputs(b, in->ntrig ? "\t" : "-\t");
+	for (k = 0; k < in->nalias; k++) {
+		esc_hex64(in->alias[k], hex);
+		esc_buf_printf(b, "%s%s", k ? "," : "", hex);
+	}
+	bputs(b, in->nalias ? "\t" : "-\t");
+	sput(b, in->alert);
+	sput(b, in->name);
+	sput(b, in->summary);
+	sput(b, in->runbook);
+	sput(b, in->labels);
+	b->s[b->len - 1] = '\n';
+}
+
+static void
+put_tomb(struct esc_buf *b, const struct tomb *t)
+{
+	char hex[17];
+
+	esc_hex64(t->key, hex);
+	bputs(b, "tomb\t");
+	badd(b, hex, 16);
+	bputc(b, '\t');
+	putnum(b, t->resolved);
+	bputc(b, '\n');
+}
+
+static int parse_line(struct esc_router *, char *, struct inc *, int);
+
+/* Reads back the line b holds from start as the loader would: 0 when it
+ * would load. */
+static int
+readable(struct esc_router *rt, const struct esc_buf *b, size_t start,
+    struct esc_buf *scratch)
+{
+	struct inc tmp;
+	int rc;
+
+	scratch->len = 0;
+	esc_buf_add(scratch, b->s + start, b->len - start - 1);
+	memset(&tmp, 0, sizeof tmp);
+	rc = parse_line(rt, scratch->s, &tmp, STATE_VERSION);
+	free_inc(&tmp);
+	return rc;
+}
+
 int
 esc_router_save(struct esc_router *rt, const char *path)
 {
-	struct esc_buf b = { 0 };
-	size_t i, n = 0;
+	struct esc_buf b = { 0 }, scratch = { 0 };
+	size_t i, start, n = 0, ndrop = 0;
 	char hex[17];
-	int k, rc;
+	int rc;
 
 	esc_buf_printf(&b, "%s %d\n", STATE_MAGIC, STATE_VERSION);
 	for (i = 0; i < rt->ninc; i++) {
 		const struct inc *in = &rt->inc[i];
 
 		if (in->resolved != NONE &&
-		    in->resolved + rt->p->retain_resolved < rt->now)
+		    in->resolved + rt->p->retain_resolved < rt->now) {
+			tomb_put(rt, in->key, in->resolved);
 			continue;
-
-		esc_hex64(in->id, hex);
-		badd(&b, hex, 16);
-		bputc(&b, '\t');
-		esc_hex64(in->key, hex);
-		badd(&b, hex, 16);
-		bputc(&b, '\t');
-		esc_hex64(in->alert_h, hex);
-		badd(&b, hex, 16);
-		bputc(&b, '\t');
-		tput(&b, in->opened);
-		tput(&b, in->path_start);
-		tput(&b, in->acked);
-		tput(&b, in->resolved);
-		{
-			int nums[5] = { in->open_sev, in->sev, in->level,
-			    in->lv_next, in->tl_next };
-
-			for (k = 0; k < 5; k++) {
-				putnum(&b, nums[k]);
-				bputc(&b, '\t');
-			}
 		}
-		for (k = 0; k < in->ntrig; k++) {
-			const struct trig *t = &in->trig[k];
-
-			if (k)
-				bputc(&b, ',');
-			putnum(&b, t->sev);
-			bputc(&b, '.');
-			putnum(&b, t->level);
-			bputc(&b, '.');
-			putnum(&b, t->chan);
-			bputc(&b, '.');
-			putnum(&b, t->ord);
-			bputc(&b, '.');
-			putnum(&b, t->page);
+		start = b.len;
+		put_inc(&b, in);
+		/* One incident the next run could not read would stop every
+		 * escalation: it is left out, and said. */
+		if (readable(rt, &b, start, &scratch) == -1) {
+			esc_hex64(in->id, hex);
+			esc_warnx("%s: incident %s (%s) cannot be read back: left "
+			    "out of the state", path, hex, in->name);
+			b.len = start;
+			ndrop++;
+			continue;
 		}
-		bputs(&b, in->ntrig ? "\t" : "-\t");
-		for (k = 0; k < in->nalias; k++) {
-			esc_hex64(in->alias[k], hex);
-			esc_buf_printf(&b, "%s%s", k ? "," : "", hex);
+		n++;
+	}
+	for (i = 0; i < rt->ntomb; i++) {
+		if (rt->tomb[i].resolved + TOMB_KEEP < rt->now)
+			continue;
+		start = b.len;
+		put_tomb(&b, &rt->tomb[i]);
+		if (readable(rt, &b, start, &scratch) == -1) {
+			b.len = start;
+			ndrop++;
+			continue;
 		}
-		bputs(&b, in->nalias ? "\t" : "-\t");
-		sput(&b, in->alert);
-		sput(&b, in->name);
-		sput(&b, in->summary);
-		sput(&b, in->runbook);
-		sput(&b, in->labels);
-		b.s[b.len - 1] = '\n';
 		n++;
 	}
 	esc_buf_printf(&b, "end %zu\n", n);
 	rc = esc_atomic_write(path, b.s, b.len);
 	esc_buf_free(&b);
+	esc_buf_free(&scratch);
+	if (rc == 0 && ndrop > 0)
+		return esc_seterr("%s: %zu record%s left out of the state", path,
+		    ndrop, ndrop == 1 ? "" : "s");
 	return rc;
 }
 
@@ -1623,7 +1875,7 @@ time_field(char **s, esc_time_t *t)
 		*t = NONE;
 		return 0;
 	}
-	if (num_field(s, -62135596800LL, 253402300799LL, &v) == -1)
+	if (num_field(s, ESC_TIME_MIN, ESC_TIME_MAX, &v) == -1)
 		return -1;
 	*t = v;
 	return 0;
@@ -1721,14 +1973,36 @@ alias_field(char **s, struct inc *in)
 	return 0;
 }
 
+/* A tombstone's line after "tomb": the key and the resolution. */
 static int
-load_line(struct esc_router *rt, char *s)
+tomb_line(char *s, struct tomb *t)
 {
-	struct inc *in = new_inc(rt);
+	return hex_field(&s, &t->key) == -1 ||
+	    time_field(&s, &t->resolved) == -1 || t->resolved == NONE ||
+	    s != NULL ? -1 : 0;
+}
+
+/* One line of a state of format ver into in (an incident; a tombstone
+ * sets in->id and in->opened to NONE and is in->key, in->resolved).
+ * What it allocates is in's, also on -1. */
+static int
+parse_line(struct esc_router *rt, char *s, struct inc *in, int ver)
+{
 	long long v[5];
 	char *str[5];
 	int i;
 
+	in->acked = in->resolved = in->next_due = NONE;
+	if (strncmp(s, "tomb\t", 5) == 0) {
+		struct tomb t;
+
+		if (ver < 2 || tomb_line(s + 5, &t) == -1)
+			return -1;
+		in->key = t.key;
+		in->resolved = t.resolved;
+		in->opened = NONE;
+		return 0;
+	}
 	for (i = 0; i < 5; i++)
 		str[i] = NULL;
 	if (hex_field(&s, &in->id) == -1 || hex_field(&s, &in->key) == -1 ||
@@ -1775,6 +2049,23 @@ load_line(struct esc_router *rt, char *s)
 	return 0;
 }
 
+static int
+load_line(struct esc_router *rt, char *s, int ver)
+{
+	struct inc tmp;
+
+	memset(&tmp, 0, sizeof tmp);
+	if (parse_line(rt, s, &tmp, ver) == -1) {
+		free_inc(&tmp);
+		return -1;
+	}
+	if (tmp.opened == NONE)
+		tomb_put(rt, tmp.key, tmp.resolved);
+	else
+		*new_inc(rt) = tmp;
+	return 0;
+}
+
 int
 esc_router_load(struct esc_router *rt, const char *path)
 {
@@ -1805,10 +2096,10 @@ esc_router_load(struct esc_router *rt, const char *path)
 		free(text);
 		return esc_seterr("%s:1: not an esc-route state file", path);
 	}
-	if (ver != STATE_VERSION) {
+	if (ver < 1 || ver > STATE_VERSION) {
 		free(text);
-		return esc_seterr("%s:1: state format %d, this esc-route reads %d",
-		    path, ver, STATE_VERSION);
+		return esc_seterr("%s:1: state format %d, this esc-route reads 1 "
+		    "to %d", path, ver, STATE_VERSION);
 	}
 	for (s = nl + 1; *s; s = nl + 1) {
 		line++;
@@ -1822,7 +2113,7 @@ esc_router_load(struct esc_router *rt, const char *path)
 			end = 1;
 			continue;
 		}
-		if (load_line(rt, s) == -1)
+		if (load_line(rt, s, ver) == -1)
 			goto corrupt;
 		n++;
 	}

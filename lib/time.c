@@ -94,7 +94,7 @@ esc_time_parse(const char *s, esc_time_t *t)
 		errno = 0;
 		e = strtoll(p + 1, &end, 10);
 		if (errno || end == p + 1 || *end != '\0' ||
-		    e < -62135596800LL || e > 253402300799LL)
+		    e < ESC_TIME_MIN || e > ESC_TIME_MAX)
 			return esc_seterr("bad epoch time: %s", s);
 		*t = e;
 		return 0;
@@ -124,13 +124,22 @@ esc_time_parse(const char *s, esc_time_t *t)
 	if (*p != '\0')
 		return esc_seterr("not an RFC 3339 time: %s", s);
 	/* 60 is a leap second: taken as the next second's start. */
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays(y, mo) ||
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays(y, mo) ||
 	    h > 23 || mi > 59 || sec > 60)
 		return esc_seterr("impossible date or time: %s", s);
 	v = esc_civil_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 	v -= sign * (oh * 3600 + om * 60);
+	/*
+	 * The instant, not the fields: 0001-01-01T00:00:00+00:01 is in the
+	 * year 0, and 9999-12-31T23:59:60Z in 10000.  Such a time would be
+	 * written back with a year RFC 3339 cannot hold, and a state file
+	 * holding it could not be read again.
+	 */
+	if (v < ESC_TIME_MIN || v > ESC_TIME_MAX)
+		return esc_seterr("time out of range (0001-01-01T00:00:00Z to "
+		    "9999-12-31T23:59:59Z): %s", s);
 	/* Go's zero time.Time, which Alertmanager sends for "no end". */
-	if (y == 1 && mo == 1 && d == 1 && v == -62135596800LL)
+	if (y == 1 && mo == 1 && d == 1 && v == ESC_TIME_MIN)
 		v = ESC_TIME_NONE;
 	*t = v;
 	return 0;
@@ -145,6 +154,12 @@ esc_time_fmt(esc_time_t t, char out[ESC_TIMELEN])
 		strcpy(out, "0001-01-01T00:00:00Z");
 		return out;
 	}
+	/* Times read are in range; one computed from them (a due date)
+	 * may not be, and is written as the end it passed. */
+	if (t < ESC_TIME_MIN)
+		t = ESC_TIME_MIN;
+	else if (t > ESC_TIME_MAX)
+		t = ESC_TIME_MAX;
 	esc_civil_split(t, &c);
 	snprintf(out, ESC_TIMELEN, "%04d-%02d-%02dT%02d:%02d:%02dZ",
 	    c.y, c.mo, c.d, c.h, c.mi, c.s);
@@ -182,7 +197,9 @@ esc_duration_parse(const char *s, int64_t *secs)
 		default:
 			return esc_seterr("bad duration (units: s m h d w): %s", s);
 		}
-		if (v > (INT64_MAX / 2 - total) / mul)
+		/* No duration is longer than the range of times: a sum with
+		 * a time then cannot overflow. */
+		if (v > (ESC_TIME_MAX - ESC_TIME_MIN - total) / mul)
 			return esc_seterr("duration too long: %s", s);
 		total += v * mul;
 	}

@@ -135,7 +135,10 @@ EOF
 	} > "$f"
 	run esc-classify --now "$NOW" "$f"
 	assert_failure 1
-	assert_equal "$(grep -c '^{' <<<"$output")" 2
+	# Good1, Good2, and the three alerts whose only fault is their time.
+	assert_equal "$(grep -c '^{' <<<"$output")" 5
+	assert_equal "$(grep '^{' <<<"$output" | jq -c 'select(.name == "T") | [.starts_at, .hygiene[-1]]' | sort -u)" \
+	    "[\"$NOW\",\"bad-time\"]"
 	assert_line --regexp '"name":"Good1"'
 	assert_line "esc-classify: $f:2: not JSON: syntax error at byte 1"
 	assert_line "esc-classify: $f:3: truncated JSON (ends inside a value)"
@@ -143,9 +146,9 @@ EOF
 	assert_line "esc-classify: $f:5: invalid UTF-8 at byte 13"
 	assert_line "esc-classify: $f:6: NUL byte in line"
 	assert_line "esc-classify: $f:7: labels.port: expected a string, got a number"
-	assert_line "esc-classify: $f:8: starts_at: not an RFC 3339 time: yesterday"
-	assert_line "esc-classify: $f:9: starts_at: expected an RFC 3339 time, got a number"
-	assert_line "esc-classify: $f:10: starts_at: impossible date or time: 2026-02-30T00:00:00Z"
+	assert_line "esc-classify: $f:8: starts_at: not an RFC 3339 time: yesterday (the alert starts now: bad-time)"
+	assert_line "esc-classify: $f:9: starts_at: expected an RFC 3339 time, got a number (the alert starts now: bad-time)"
+	assert_line "esc-classify: $f:10: starts_at: impossible date or time: 2026-02-30T00:00:00Z (the alert starts now: bad-time)"
 	assert_line "esc-classify: $f:11: no alert name (labels.alertname, alertname or name)"
 	assert_line "esc-classify: $f:12: name: expected a string, got a number"
 	assert_line "esc-classify: $f:13: summary: expected a string, got an array"
@@ -157,9 +160,63 @@ EOF
 @test "one bad alert in a webhook body does not lose the others" {
 	run esc-classify --now "$NOW" <<<'{"version":"4","status":"firing","receiver":"r","groupKey":"g","alerts":[{"status":"firing","labels":{"alertname":"A"},"startsAt":"2026-11-27T10:00:00Z"},{"status":"firing","labels":{"alertname":"B"}},"x",{"status":"firing","labels":{"alertname":"C"},"startsAt":"2026-11-27T10:00:00Z"}]}'
 	assert_failure 1
-	assert_line "esc-classify: -:1: alerts[1].startsAt: missing"
+	# B has no startsAt: it is still an alert, starting now.
+	assert_line "esc-classify: -:1: alerts[1].startsAt: missing (the alert starts now: bad-time)"
 	assert_line "esc-classify: -:1: alerts[2].: expected an object, got a string"
-	assert_equal "$(grep '^{' <<<"$output" | jq -r .name | tr '\n' ' ')" "A C "
+	assert_equal "$(grep '^{' <<<"$output" | jq -r .name | tr '\n' ' ')" "A B C "
+	assert_equal "$(grep '^{' <<<"$output" | jq -c 'select(.name == "B") | [.starts_at, .hygiene]')" \
+	    "[\"$NOW\",[\"no-summary\",\"no-severity\",\"bad-time\"]]"
+}
+
+@test "times outside 0001..9999 after the offset are bad-time: the alert starts now" {
+	local t
+	RANGE='time out of range (0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z)'
+	for t in 0000-06-01T00:00:00Z 0001-01-01T00:00:00+00:01 9999-12-31T23:59:60Z 9999-12-31T23:59:59-00:01; do
+		run esc-classify --now "$NOW" <<<"{\"name\":\"E\",\"starts_at\":\"$t\"}"
+		assert_failure 1
+		assert_line "esc-classify: -:1: starts_at: $RANGE: $t (the alert starts now: bad-time)"
+		assert_equal "$(grep '^{' <<<"$output" | jq -c '[.starts_at, .hygiene]')" "[\"$NOW\",[\"no-summary\",\"no-severity\",\"bad-time\"]]"
+	done
+	run esc-classify --now "$NOW" <<<'{"name":"E","starts_at":"10000-01-01T00:00:00Z"}'
+	assert_failure 1
+	assert_line "esc-classify: -:1: starts_at: not an RFC 3339 time: 10000-01-01T00:00:00Z (the alert starts now: bad-time)"
+	# An end time that cannot be taken is ignored: the alert fires.
+	run esc-classify --now "$NOW" <<<'{"name":"E","starts_at":"2026-11-27T10:00:00Z","ends_at":"0000-12-31T23:00:00Z"}'
+	assert_failure 1
+	assert_line "esc-classify: -:1: ends_at: $RANGE: 0000-12-31T23:00:00Z (ignored: bad-time)"
+	assert_equal "$(grep '^{' <<<"$output" | jq -c '[.status, .starts_at, .ends_at, .hygiene[-1]]')" '["firing","2026-11-27T10:00:00Z",null,"bad-time"]'
+	# The ends of the range themselves are times like any other.
+	run esc-classify --now "$NOW" <<<'{"name":"E","starts_at":"0001-01-01T00:00:00-00:01","ends_at":"9999-12-31T23:59:59Z"}'
+	assert_success
+	assert_equal "$(jq -c '[.starts_at, .ends_at, .hygiene]' <<<"$output")" '["0001-01-01T00:01:00Z","9999-12-31T23:59:59Z",["no-summary","no-severity"]]'
+	run esc-classify --now 9999-12-31T23:59:60Z </dev/null
+	assert_failure 2
+	assert_output "esc-classify: --now: $RANGE: 9999-12-31T23:59:60Z"
+}
+
+@test "--rejected: a rejected record for each alert that cannot be read, naming what it could have been" {
+	f=$BATS_TEST_TMPDIR/in.ndjson
+	{
+		echo '{"labels":{"alertname":"X","port":8080},"fingerprint":"ff01","status":{"state":"active"},"startsAt":"2026-11-27T10:00:00Z"}'
+		echo '{"name":"S","summary":["x"],"labels":{"instance":"a"}}'
+		echo 'not json'
+		echo '{"version":"4","alerts":[{"labels":{"alertname":"A"},"startsAt":"2026-11-27T10:00:00Z"},7]}'
+	} >"$f"
+	run esc-classify --rejected --now "$NOW" "$f"
+	assert_failure 1
+	assert_equal "$(grep '^{' <<<"$output" | jq -c 'select(.type == "rejected") | del(.file)')" "$(printf '%s\n' \
+	    '{"type":"rejected","record":"alert","source":"alertmanager-api","reason":"labels.port: expected a string, got a number","at":"2026-11-27T10:05:00Z","line":1,"alert":"ff01","alertname":"X","labels":null}' \
+	    '{"type":"rejected","record":"alert","source":"plain","reason":"summary: expected a string, got an array","at":"2026-11-27T10:05:00Z","line":2,"alert":"bc77f35ef158aed3","alertname":"S","labels":{"instance":"a","alertname":"S"}}' \
+	    '{"type":"rejected","record":"alert","source":null,"reason":"not JSON: syntax error at byte 1","at":"2026-11-27T10:05:00Z","line":3,"alert":null,"alertname":null,"labels":null}' \
+	    '{"type":"rejected","record":"alert","source":"alertmanager-webhook","reason":"alerts[1].: expected an object, got a number","at":"2026-11-27T10:05:00Z","line":4,"alert":null,"alertname":null,"labels":null}')"
+	assert_equal "$(grep '^{' <<<"$output" | jq -r 'select(.type == "rejected") | .file' | sort -u)" "$f"
+	# The id a rejected plain alert names is the one it would have had.
+	run esc-classify --now "$NOW" <<<'{"name":"S","labels":{"instance":"a"}}'
+	assert_equal "$(jq -r .id <<<"$output")" bc77f35ef158aed3
+	# Without --rejected, only standard error says it.
+	run esc-classify --now "$NOW" "$f"
+	assert_failure 1
+	refute_output --partial '"rejected"'
 }
 
 @test "a line over the limit is an error for that line only; --max-line raises it" {

@@ -233,7 +233,7 @@ open_critical() {
 	    "esc-route: $f:3: resolve: missing \"incident\" or \"alert\"" \
 	    "esc-route: $f:4: ack at 2026-11-27T09:55:00Z is before incident $ID opened (2026-11-27T10:00:00Z)" \
 	    "esc-route: $f:5: upgrade: \"severity\" must be critical, warning or info" \
-	    "esc-route: $f:6: ack: \"at\" is not an RFC 3339 time" \
+	    "esc-route: $f:6: ack: \"at\": not an RFC 3339 time: yesterday" \
 	    "esc-route: $f:7: not JSON: syntax error at byte 1" \
 	    "esc-route: $f:8: upgrade: incident $ID is already critical" \
 	    "esc-route: $f:9: alert: missing \"labels\"")"

@@ -28,7 +28,7 @@ teardown() {
 	route 0 <<<"$(alert StemeDBAPIDown critical firing 0)" >/dev/null
 	assert_equal "$(stat -c %a "$ST")" 600
 	assert_equal "$(stat -c %a "$ST.lock")" 600
-	assert_equal "$(head -1 "$ST")" 'esc-route-state 1'
+	assert_equal "$(head -1 "$ST")" 'esc-route-state 2'
 	assert_equal "$(tail -1 "$ST")" 'end 1'
 	# No temporary file is left behind.
 	assert_equal "$(ls "$BATS_TEST_TMPDIR" | grep -c tmp)" 0
@@ -53,10 +53,10 @@ teardown() {
 	run route 10 </dev/null
 	assert_failure 2
 	assert_output "esc-route: $ST:1: not an esc-route state file"
-	sed '1s/ 1$/ 9/' "$BATS_TEST_TMPDIR/good" >"$ST"
+	sed '1s/ 2$/ 9/' "$BATS_TEST_TMPDIR/good" >"$ST"
 	run route 10 </dev/null
 	assert_failure 2
-	assert_output "esc-route: $ST:1: state format 9, this esc-route reads 1"
+	assert_output "esc-route: $ST:1: state format 9, this esc-route reads 1 to 2"
 	: >"$ST"
 	run route 10 </dev/null
 	assert_failure 2

@@ -124,7 +124,7 @@ teardown() {
 	assert_equal "$(jq -r 'select(.kind == "pagerduty")' "$PROV_LOG" | jq -s length)" 1
 }
 
-@test "esc-tick: an alert esc-classify rejects is not resolved for being absent" {
+@test "esc-tick: an alert esc-classify rejects holds back its own incident's resolution, no other" {
 	mkdir -p "$BATS_TEST_TMPDIR/am/api/v2"
 	port=$(free_port)
 	"$PY" -m http.server --bind 127.0.0.1 --directory "$BATS_TEST_TMPDIR/am" "$port" >/dev/null 2>&1 &
@@ -133,16 +133,28 @@ teardown() {
 	export ESC_ALERTMANAGER_URL=http://127.0.0.1:$port
 	channels
 	a='{"labels":{"alertname":"A","severity":"info","instance":"x"},"annotations":{"summary":"a"},"startsAt":"2026-11-30T14:00:00Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"aaaa","status":{"state":"active","silencedBy":[],"inhibitedBy":[]}}'
-	echo "[$a, ${a//\"A\"/\"B\"}]" | sed 's/"aaaa"/"bbbb"/2' > "$BATS_TEST_TMPDIR/am/api/v2/alerts"
+	b=$(sed 's/"A"/"B"/; s/"aaaa"/"bbbb"/' <<<"$a")
+	c=$(sed 's/"A"/"C"/; s/"aaaa"/"cccc"/' <<<"$a")
+	echo "[$a, $b, $c]" > "$BATS_TEST_TMPDIR/am/api/v2/alerts"
 	ESC_NOW=2026-11-30T14:00:00Z esc-tick 2>/dev/null || true
-	assert_equal "$(jq -r 'select(.type == "incident") | .alertname + " " + .event' "$ESC_DIR/journal.ndjson" | sort | tr '\n' ' ')" "A opened B opened "
-	# B comes back broken: esc-classify rejects it.
-	echo "[$a, $(sed 's/"A"/"B"/; s/2026-11-30T14:00:00Z/soon/' <<<"$a")]" > "$BATS_TEST_TMPDIR/am/api/v2/alerts"
+	assert_equal "$(jq -r 'select(.type == "incident") | .alertname + " " + .event' "$ESC_DIR/journal.ndjson" | sort | tr '\n' ' ')" "A opened B opened C opened "
+	# B comes back broken (esc-classify rejects it), C is gone.
+	echo "[$a, $(sed 's/"instance":"x"/"instance":7/' <<<"$b")]" > "$BATS_TEST_TMPDIR/am/api/v2/alerts"
 	run env ESC_NOW=2026-11-30T14:01:00Z esc-tick
 	assert_failure 1
-	assert_line "esc-tick: some alerts were rejected: nothing is resolved for being absent this run"
-	refute_output --partial '"resolved"'
+	assert_line --partial ":2: labels.instance: expected a string, got a number"
+	assert_line --regexp "^esc-route: .*:2: incident [0-9a-f]{16} \(B\) is not resolved for being absent: this rejected line may be its alert$"
 	run jq -r 'select(.type == "incident" and .event == "resolved") | .alertname' "$ESC_DIR/journal.ndjson"
-	assert_output ''
+	assert_output 'C'
+	# The rejected record is in the journal, naming B's fingerprint.
+	assert_equal "$(jq -c 'select(.type == "rejected") | [.record, .source, .alert, .alertname]' "$ESC_DIR/journal.ndjson")" \
+	    '["alert","alertmanager-api","bbbb","B"]'
 	assert_equal "$(tail -n 1 "$ESC_DIR/journal.ndjson" | jq -c .ok)" false
+	# B with a bad time is an alert again: it stays open, flagged.
+	echo "[$a, $(sed 's/2026-11-30T14:00:00Z/soon/' <<<"$b")]" > "$BATS_TEST_TMPDIR/am/api/v2/alerts"
+	run env ESC_NOW=2026-11-30T14:02:00Z esc-tick
+	assert_failure 1
+	assert_line --partial ":2: startsAt: not an RFC 3339 time: soon (the alert starts now: bad-time)"
+	run jq -r 'select(.type == "incident" and .event == "resolved") | .alertname' "$ESC_DIR/journal.ndjson"
+	assert_output 'C'
 }
