@@ -182,7 +182,7 @@ alert_at() {
 }
 
 @test "a state of format 1 loads, and is written back in format 2" {
-	cp "$FIX/route/state-v1" "$ST"
+	install -m 600 "$FIX/route/state-v1" "$ST"
 	run route 5 </dev/null
 	assert_success
 	assert_equal "$(pages | sort -u)" "$(printf '%s\n' "trigger L2 pagerduty $(tm 5)" "trigger L2 slack $(tm 5)")"
