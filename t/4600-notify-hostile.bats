@@ -96,7 +96,7 @@ needs_root() {
 	    '.pagerduty.url = "https://u:pw@events.example/v2/enqueue"	pagerduty.url' \
 	    '.slack.api_url = "https://u:pw@slack.example/api"	slack.api_url' \
 	    '.email.url = "smtps://u:pw@mail.example:465"	email.url' \
-	    '.sms.url = "https://u@sms.example/x"	sms.url'; do
+	    '.sms.url = "https://ACtokenAsUser@sms.example/x"	sms.url'; do
 		channels "${f%	*}"
 		chmod 640 "$CH"
 		run esc-notify /dev/null
