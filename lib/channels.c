@@ -8,12 +8,15 @@
  * printed: messages, receipts, the spool, --dry-run output.
  */
 #include <sys/stat.h>
+#include <netinet/in.h>
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "esc.h"
@@ -36,6 +39,31 @@ secret_add(const char *s, size_t n)
 }
 
 /*
+ * The authority of url: *user (NULL when none) and *ulen its userinfo,
+ * *host and *hlen the host and port after it.  The userinfo ends at the
+ * last '@' before the path, so whichever '@' a client takes, all of what
+ * it could send as a password is in it.  Without "://", libcurl guesses
+ * a scheme and the authority starts the string.
+ */
+static void
+authority(const char *url, const char **user, size_t *ulen,
+    const char **host, size_t *hlen)
+{
+	const char *a = strstr(url, "://"), *at = NULL;
+	size_t n, i;
+
+	a = a ? a + 3 : url;
+	n = strcspn(a, "/?#");
+	for (i = 0; i < n; i++)
+		if (a[i] == '@')
+			at = a + i;
+	*user = at ? a : NULL;
+	*ulen = at ? (size_t)(at - a) : 0;
+	*host = at ? at + 1 : a;
+	*hlen = (size_t)(a + n - *host);
+}
+
+/*
  * A URL that is itself a secret (a Slack webhook) keeps its scheme and
  * host in messages: that says where a delivery went without saying how
  * to post there.  The path, query and any user:password are masked.
@@ -43,25 +71,21 @@ secret_add(const char *s, size_t n)
 void
 esc_secret_add(const char *s, int is_url)
 {
-	const char *p, *host, *at, *slash;
+	const char *user, *host, *rest;
+	size_t ulen, hlen;
 
 	if (s == NULL || *s == '\0')
 		return;
-	if (!is_url || (p = strstr(s, "://")) == NULL) {
+	if (!is_url || strstr(s, "://") == NULL) {
 		secret_add(s, strlen(s));
 		return;
 	}
-	host = p + 3;
-	slash = strchr(host, '/');
-	at = strchr(host, '@');
-	if (at != NULL && (slash == NULL || at < slash)) {
-		secret_add(host, (size_t)(at - host));
-		host = at + 1;
-	}
-	if (slash != NULL && slash[1] != '\0')
-		secret_add(slash + 1, strlen(slash + 1));
-	else if (strchr(host, '?'))
-		secret_add(strchr(host, '?') + 1, strlen(strchr(host, '?') + 1));
+	authority(s, &user, &ulen, &host, &hlen);
+	if (user != NULL)
+		secret_add(user, ulen);
+	rest = host + hlen;
+	if (*rest != '\0' && rest[1] != '\0')
+		secret_add(rest + 1, strlen(rest + 1));
 }
 
 /* Longest first, so a secret that contains another is masked whole. */
@@ -119,12 +143,101 @@ esc_secrets_free(void)
 struct cl {
 	const char	*file;
 	char		 why[512];
+	char		 holds[256];	/* the first key with a secret in it */
 };
 
 static int
 bad(struct cl *l, const char *key, const char *msg)
 {
 	return esc_seterr("%s: %s: %s", l->file, key, msg);
+}
+
+/* The file holds a secret of its own at where.key: it must be as
+ * private as a secret file. */
+static void
+holds(struct cl *l, const char *where, const char *key)
+{
+	if (l->holds[0] == '\0')
+		snprintf(l->holds, sizeof l->holds, "%s.%s", where, key);
+}
+
+/*
+ * A user and password in a URL of the file: a secret like any other,
+ * masked wherever the URL is printed (only the userinfo: the rest says
+ * where a delivery goes).
+ */
+static void
+url_userinfo(struct cl *l, const char *where, const char *key,
+    const char *url)
+{
+	const char *user, *host;
+	size_t ulen, hlen;
+
+	if (url == NULL)
+		return;
+	authority(url, &user, &ulen, &host, &hlen);
+	if (user == NULL)
+		return;
+	secret_add(user, ulen);
+	holds(l, where, key);
+}
+
+/* Whether host (n bytes, with any :port) is this machine. */
+static int
+loopback(const char *host, size_t n)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	char h[256];
+	size_t len;
+
+	if (n >= sizeof h)
+		return 0;
+	if (host[0] == '[') {
+		len = strcspn(host, "]");
+		if (len >= n)
+			return 0;
+		memcpy(h, host + 1, len - 1);
+		h[len - 1] = '\0';
+		return inet_pton(AF_INET6, h, &a6) == 1 &&
+		    IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	len = strcspn(host, ":");
+	if (len > n)
+		len = n;
+	memcpy(h, host, len);
+	h[len] = '\0';
+	if (strcasecmp(h, "localhost") == 0)
+		return 1;
+	return inet_pton(AF_INET, h, &a4) == 1 &&
+	    (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+/*
+ * Whether a credential sent to url crosses the network in clear text:
+ * anything but https:// (a URL without a scheme too, as libcurl guesses
+ * http:// for it), unless the host is this machine.
+ */
+static int
+cleartext(const char *url)
+{
+	const char *user, *host;
+	size_t ulen, hlen;
+
+	if (strncasecmp(url, "https://", 8) == 0)
+		return 0;
+	authority(url, &user, &ulen, &host, &hlen);
+	return !loopback(host, hlen);
+}
+
+/* Whether o has any of the keys. */
+static int
+has_any(const cJSON *o, const char *const *k)
+{
+	for (; *k; k++)
+		if (cJSON_GetObjectItemCaseSensitive(o, *k) != NULL)
+			return 1;
+	return 0;
 }
 
 static int
@@ -167,6 +280,53 @@ str(struct cl *l, const cJSON *o, const char *where, const char *key,
 	return 0;
 }
 
+/* All of fd (path names it in messages); at most max bytes when max is
+ * not 0. */
+static char *
+slurp(int fd, const char *path, size_t max, size_t *len)
+{
+	struct esc_buf b = { 0 };
+	char buf[4096];
+	ssize_t r;
+
+	esc_buf_add(&b, "", 0);
+	for (;;) {
+		if ((r = read(fd, buf, sizeof buf)) == -1) {
+			if (errno == EINTR)
+				continue;
+			esc_seterr("%s: %s", path, strerror(errno));
+			esc_buf_free(&b);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		if (max > 0 && b.len + (size_t)r > max) {
+			esc_seterr("%s: too long for a secret", path);
+			esc_buf_free(&b);
+			return NULL;
+		}
+		esc_buf_add(&b, buf, (size_t)r);
+	}
+	*len = b.len;
+	return b.s;
+}
+
+/* Why st, a file with a secret in it, may not be trusted with it; NULL
+ * when it may. */
+static const char *
+not_private(const struct stat *st, char *buf, size_t size)
+{
+	if (st->st_uid != geteuid()) {
+		snprintf(buf, size, "owned by uid %ld, not by the user running "
+		    "%s (uid %ld)", (long)st->st_uid, esc_progname,
+		    (long)geteuid());
+		return buf;
+	}
+	if (st->st_mode & 077)
+		return "readable by group or others (chmod 600)";
+	return NULL;
+}
+
 /*
  * The secret of file, which only its owner, the user running us, may be
  * able to read: a key that leaks through a world-readable file is not a
@@ -177,10 +337,10 @@ str(struct cl *l, const cJSON *o, const char *where, const char *key,
 static char *
 secret_file(const char *path)
 {
-	struct esc_buf b = { 0 };
 	struct stat st;
-	char buf[4096];
-	ssize_t r;
+	const char *why;
+	char *s, buf[256];
+	size_t len;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
@@ -197,43 +357,19 @@ secret_file(const char *path)
 		close(fd);
 		return NULL;
 	}
-	if (st.st_uid != geteuid()) {
-		esc_seterr("%s: owned by uid %ld, not by the user running "
-		    "esc-notify (uid %ld)", path, (long)st.st_uid,
-		    (long)geteuid());
+	if ((why = not_private(&st, buf, sizeof buf)) != NULL) {
+		esc_seterr("%s: %s", path, why);
 		close(fd);
 		return NULL;
 	}
-	if (st.st_mode & 077) {
-		esc_seterr("%s: readable by group or others (chmod 600)", path);
-		close(fd);
-		return NULL;
-	}
-	esc_buf_add(&b, "", 0);
-	for (;;) {
-		if ((r = read(fd, buf, sizeof buf)) == -1) {
-			if (errno == EINTR)
-				continue;
-			esc_seterr("%s: %s", path, strerror(errno));
-			close(fd);
-			esc_buf_free(&b);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		if (b.len + (size_t)r > 64 * 1024) {
-			esc_seterr("%s: too long for a secret", path);
-			close(fd);
-			esc_buf_free(&b);
-			return NULL;
-		}
-		esc_buf_add(&b, buf, (size_t)r);
-	}
+	s = slurp(fd, path, 64 * 1024, &len);
 	close(fd);
-	while (b.len > 0 && (b.s[b.len - 1] == '\n' ||
-	    b.s[b.len - 1] == '\r' || b.s[b.len - 1] == ' '))
-		b.s[--b.len] = '\0';
-	return b.s;
+	if (s == NULL)
+		return NULL;
+	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' ||
+	    s[len - 1] == ' '))
+		s[--len] = '\0';
+	return s;
 }
 
 /* What a value read by secret() is, for masking. */
@@ -297,6 +433,8 @@ secret(struct cl *l, const cJSON *o, const char *where, const char *key,
 	} else if (plain != NULL) {
 		*out = plain;
 		plain = NULL;
+		if (kind != SEC_NONE)
+			holds(l, where, key);
 	} else
 		snprintf(l->why, sizeof l->why, "%s: no %s_env or %s_file",
 		    where, key, key);
@@ -398,6 +536,7 @@ load_pagerduty(struct cl *l, struct esc_channels *c, const cJSON *o)
 		return -1;
 	if (c->pd.url == NULL)
 		c->pd.url = esc_strdup("https://events.pagerduty.com/v2/enqueue");
+	url_userinfo(l, "pagerduty", "url", c->pd.url);
 	if (c->pd.routing_key == NULL)
 		unconfigured(c, ESC_CH_PAGERDUTY, l->why);
 	return 0;
@@ -418,6 +557,13 @@ load_slack(struct cl *l, struct esc_channels *c, const cJSON *o)
 		return -1;
 	if (c->slack.api_url == NULL)
 		c->slack.api_url = esc_strdup("https://slack.com/api");
+	url_userinfo(l, "slack", "api_url", c->slack.api_url);
+	/* By the keys, as for SMTP: the file is wrong before the variable
+	 * is set. */
+	if (has_any(o, (const char *const[]){ "token_env", "token_file",
+	    NULL }) && cleartext(c->slack.api_url))
+		return bad(l, "slack.api_url", "a bot token over http:// needs "
+		    "https:// (or a loopback host)");
 	hooks = cJSON_GetObjectItemCaseSensitive(o, "webhooks");
 	if (hooks != NULL && !cJSON_IsObject(hooks))
 		return bad(l, "slack.webhooks", "must be an object");
@@ -475,6 +621,7 @@ load_email(struct cl *l, struct esc_channels *c, const cJSON *o)
 	c->email.starttls = cJSON_IsTrue(v);
 	if (c->email.url == NULL)
 		return bad(l, "email.url", "missing (\"smtp://host:25\")");
+	url_userinfo(l, "email", "url", c->email.url);
 	if (strncmp(c->email.url, "smtp://", 7) &&
 	    strncmp(c->email.url, "smtps://", 8))
 		return bad(l, "email.url", "must be smtp:// or smtps://");
@@ -519,6 +666,12 @@ load_sms(struct cl *l, struct esc_channels *c, const cJSON *o)
 	if (c->sms.url == NULL)
 		c->sms.url = esc_strdup("https://api.twilio.com/2010-04-01/"
 		    "Accounts/{account_sid}/Messages.json");
+	url_userinfo(l, "sms", "url", c->sms.url);
+	if (has_any(o, (const char *const[]){ "account_sid_env",
+	    "account_sid_file", "auth_token_env", "auth_token_file",
+	    NULL }) && cleartext(c->sms.url))
+		return bad(l, "sms.url", "an auth token over http:// needs "
+		    "https:// (or a loopback host)");
 	if (c->sms.from == NULL)
 		return bad(l, "sms.from", "missing (the sending number)");
 	if (why[0] != '\0')
@@ -631,11 +784,44 @@ load(struct cl *l, struct esc_channels *c, const cJSON *doc)
 	return 0;
 }
 
+/*
+ * The channels file, parsed; *st its status, from the descriptor it was
+ * read through.
+ */
+static cJSON *
+load_file(const char *path, struct stat *st)
+{
+	char *text;
+	size_t len;
+	cJSON *doc;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		esc_seterr("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, st) == -1) {
+		esc_seterr("%s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	text = slurp(fd, path, 0, &len);
+	close(fd);
+	if (text == NULL)
+		return NULL;
+	doc = esc_jsonc_parse(text, len, path);
+	free(text);
+	return doc;
+}
+
 struct esc_channels *
 esc_channels_load(const char *path)
 {
 	struct esc_channels *c;
+	struct stat st;
 	struct cl l;
+	const char *why;
+	char buf[256], msg[512];
 	cJSON *doc;
 	int s;
 
@@ -651,7 +837,7 @@ esc_channels_load(const char *path)
 	c->timeout_ms = 30000;
 	memset(&l, 0, sizeof l);
 	l.file = c->path;
-	if ((doc = esc_jsonc_load(path)) == NULL) {
+	if ((doc = load_file(path, &st)) == NULL) {
 		esc_channels_free(c);
 		return NULL;
 	}
@@ -661,6 +847,15 @@ esc_channels_load(const char *path)
 		return NULL;
 	}
 	cJSON_Delete(doc);
+	/* A webhook URL or a password written in the file makes it a
+	 * secret file. */
+	if (l.holds[0] != '\0' &&
+	    (why = not_private(&st, buf, sizeof buf)) != NULL) {
+		snprintf(msg, sizeof msg, "a secret in a file %s", why);
+		bad(&l, l.holds, msg);
+		esc_channels_free(c);
+		return NULL;
+	}
 	return c;
 }
 

@@ -20,6 +20,8 @@
 #include "esc.h"
 
 #define RESP_MAX	(16 * 1024)
+/* The most of a provider's own words a receipt keeps. */
+#define ERR_MAX		200
 /* The longest a delivery is retried, and the longest Retry-After taken
  * at its word: seven days, as the channels file allows. */
 #define RETRY_MAX_S	(7 * 86400)
@@ -245,26 +247,48 @@ set_error(struct esc_delivery *d, const char *msg)
 	d->error = esc_mask(msg);
 }
 
+/*
+ * prefix and the first line of what a provider said (len bytes of text)
+ * as the error.  Masked first, then cut to ERR_MAX bytes at a character
+ * boundary: cut first, a secret that straddled the cut would no longer
+ * match and its first part would show.
+ */
+static void
+set_error_from(struct esc_delivery *d, const char *prefix, const char *text,
+    size_t len)
+{
+	struct esc_buf b = { 0 };
+	char *t = esc_strndup(text, len), *m;
+	size_t n;
+
+	m = esc_mask(t);
+	n = strcspn(m, "\r\n");
+	if (n > ERR_MAX) {
+		n = ERR_MAX;
+		while (n > 0 && ((unsigned char)m[n] & 0xc0) == 0x80)
+			n--;
+	}
+	esc_buf_puts(&b, prefix);
+	esc_buf_add(&b, m, n);
+	free(d->error);
+	d->error = b.s;
+	free(m);
+	free(t);
+}
+
 /* The first line of a provider's answer, for the receipt. */
 static void
 answer_error(struct esc_delivery *d, long code)
 {
-	struct esc_buf b = { 0 };
-	size_t n = d->resp.len;
-	char *nl;
+	char pre[64];
 
-	esc_buf_printf(&b, "HTTP %ld", code);
-	if (n > 0) {
-		char *t = esc_strndup(d->resp.s, n > 200 ? 200 : n);
-
-		if ((nl = strpbrk(t, "\r\n")) != NULL)
-			*nl = '\0';
-		if (*t)
-			esc_buf_printf(&b, ": %s", t);
-		free(t);
+	if (d->resp.len > 0 && strcspn(d->resp.s, "\r\n") > 0) {
+		snprintf(pre, sizeof pre, "HTTP %ld: ", code);
+		set_error_from(d, pre, d->resp.s, d->resp.len);
+	} else {
+		snprintf(pre, sizeof pre, "HTTP %ld", code);
+		set_error_from(d, pre, "", 0);
 	}
-	set_error(d, b.s);
-	esc_buf_free(&b);
 }
 
 enum { OK, RETRY, PERMANENT };
@@ -333,12 +357,10 @@ judge(struct esc_delivery *d, CURLcode rc, long code, int64_t left_ms,
 			if (err != NULL && strcmp(err, "name_taken") == 0)
 				r = OK;	/* made by an earlier run or a person */
 			else {
-				char m[256];
-
-				snprintf(m, sizeof m, "slack: %s", err ? err :
-				    "not an API answer");
-				set_error(d, m);
-				r = err && strcmp(err, "ratelimited") == 0 ?
+				if (err == NULL)
+					err = "not an API answer";
+				set_error_from(d, "slack: ", err, strlen(err));
+				r = strcmp(err, "ratelimited") == 0 ?
 				    RETRY : PERMANENT;
 			}
 		}

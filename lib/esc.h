@@ -54,7 +54,7 @@ void esc_buf_printf(struct esc_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void esc_buf_free(struct esc_buf *b);
 
-/* Parses "1048576", "64K", "1M", "1G"; -1 when malformed. */
+/* Parses "1048576", "64K", "1M", "1G"; -1 when malformed, 0 or past 1G. */
 int esc_parse_size(const char *s, size_t *out);
 
 /* ---- the NDJSON reader (ndjson.c) ---- */

@@ -29,6 +29,38 @@ esc_fsync_dir(const char *path)
 	return rc;
 }
 
+/*
+ * A new temporary file beside path, its name in tmp: a name nobody can
+ * guess, created by us (O_EXCL) and not through a symlink, so whatever
+ * another user planted in the directory is never written through.
+ */
+static int
+create_tmp(const char *path, struct esc_buf *tmp)
+{
+	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	unsigned char rnd[12];
+	int fd, tries, i;
+
+	for (tries = 0; tries < 100; tries++) {
+		if (getentropy(rnd, sizeof rnd) == -1)
+			return esc_seterr("%s: getentropy: %s", path,
+			    strerror(errno));
+		tmp->len = 0;
+		esc_buf_printf(tmp, "%s.tmp.", path);
+		for (i = 0; i < (int)sizeof rnd; i++)
+			esc_buf_putc(tmp, alnum[rnd[i] % (sizeof alnum - 1)]);
+		fd = open(tmp->s, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+		if (fd != -1)
+			return fd;
+		if (errno != EEXIST)
+			return esc_seterr("%s: %s", tmp->s, strerror(errno));
+	}
+	return esc_seterr("%s: no unused temporary name after %d tries", path,
+	    tries);
+}
+
 int
 esc_atomic_write(const char *path, const void *data, size_t len)
 {
@@ -36,10 +68,7 @@ esc_atomic_write(const char *path, const void *data, size_t len)
 	const char *p = data;
 	int fd, saved;
 
-	esc_buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp.s, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd == -1) {
-		esc_seterr("%s: %s", tmp.s, strerror(errno));
+	if ((fd = create_tmp(path, &tmp)) == -1) {
 		esc_buf_free(&tmp);
 		return -1;
 	}
@@ -84,7 +113,7 @@ esc_lock(const char *path, int timeout)
 	int fd;
 
 	esc_lock_busy = 0;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return esc_seterr("%s: %s", path, strerror(errno));
 	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {

@@ -698,7 +698,8 @@ hdr(struct esc_req *r, const char *h)
 	r->hdrs[r->nhdrs++] = esc_strdup(h);
 }
 
-/* The error is a then b (b may be NULL). */
+/* The error is a then b (b may be NULL), masked: it goes into the
+ * receipt as it is. */
 static void
 fail(struct esc_delivery *d, const char *a, const char *b2)
 {
@@ -707,7 +708,8 @@ fail(struct esc_delivery *d, const char *a, const char *b2)
 	esc_buf_puts(&b, a);
 	esc_buf_puts(&b, b2 ? b2 : "");
 	d->status = ESC_DL_FAILED;
-	d->error = b.s;
+	d->error = esc_mask(b.s);
+	esc_buf_free(&b);
 }
 
 static void

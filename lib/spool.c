@@ -68,6 +68,14 @@ esc_spool_open(const char *dir, int wait)
 		esc_seterr("%s: %s", dir, strerror(errno));
 		return NULL;
 	}
+	/* Another user's spool, even closed, is one they can plant
+	 * deliveries in. */
+	if (st.st_uid != geteuid()) {
+		esc_seterr("%s: spool owned by uid %ld, not by the user running "
+		    "%s (uid %ld)", dir, (long)st.st_uid, esc_progname,
+		    (long)geteuid());
+		return NULL;
+	}
 	if (st.st_mode & 077) {
 		esc_seterr("%s: spool open to group or others (chmod 700)", dir);
 		return NULL;
@@ -163,8 +171,8 @@ esc_spool_add(struct esc_spool *sp, const char *key, const char *event,
 	esc_set(doc, "record", cJSON_Duplicate(rec, 1));
 	text = cJSON_PrintUnformatted(doc);
 	cJSON_Delete(doc);
-	fd = openat(sp->dfd[D_TMP], n, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600);
+	fd = openat(sp->dfd[D_TMP], n, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1 || writeall(fd, text, strlen(text)) == -1 ||
 	    writeall(fd, "\n", 1) == -1 || fsync(fd) == -1)
 		rc = esc_seterr("%s/tmp/%s: %s", sp->dir, n, strerror(errno));

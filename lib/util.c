@@ -189,6 +189,13 @@ esc_buf_free(struct esc_buf *b)
 	b->len = b->cap = 0;
 }
 
+/*
+ * The largest size taken: a line longer than this is no alert, and a
+ * bound far below SIZE_MAX keeps size + 1 and the like from wrapping
+ * (SIZE_MAX as --max-line wrapped to 0 and rejected every line).
+ */
+#define SIZE_LIMIT	(1024ULL * 1024 * 1024)
+
 int
 esc_parse_size(const char *s, size_t *out)
 {
@@ -220,7 +227,7 @@ esc_parse_size(const char *s, size_t *out)
 	default:
 		return -1;
 	}
-	if (*end != '\0' || v == 0 || v > SIZE_MAX / mul)
+	if (*end != '\0' || v == 0 || v > SIZE_LIMIT / mul)
 		return -1;
 	*out = (size_t)(v * mul);
 	return 0;
@@ -241,7 +248,7 @@ esc_common_opt(int opt, const char *arg, size_t *maxline)
 		return 1;
 	case ESC_OPT_MAXLINE:
 		if (maxline == NULL || esc_parse_size(arg, maxline) == -1) {
-			esc_warnx("--max-line: not a size: %s", arg);
+			esc_warnx("--max-line: not a size from 1 to 1G: %s", arg);
 			return -1;
 		}
 		return 1;

@@ -32,8 +32,9 @@ Faults are injected by rules, from the command line or at run time:
   POST /_control  {"mode": "clear"}
 
 MODE is 429 (with Retry-After: --retry-after or "retry_after" seconds),
-500, drop (close the connection without an answer) or slow (wait
-latency_ms, then answer).  A rule applies to COUNT requests (default
+500, drop (close the connection without an answer), slow (wait
+latency_ms, then answer) or answer (answer "status", default 400, with
+the "body" given, verbatim: a provider that echoes what it got).  A rule applies to COUNT requests (default
 all), or for SECONDS from now, to paths starting with "path" (default
 any).  --latency-ms delays every answer.  GET /_stats gives the count of
 requests per kind.
@@ -337,6 +338,12 @@ class Handler(BaseHTTPRequestHandler):
                 self.record(kind, body, 500, "server error", "500")
                 self.answer(500, {"error": "internal"})
                 return
+            elif mode == "answer":
+                st = int(r.get("status", 400))
+                self.record(kind, body, st, "canned answer", "answer")
+                self.answer(st, r.get("body", ""),
+                            r.get("ctype", "text/plain"))
+                return
         fault = r["mode"] if r else None
         if self.client_gone():
             # Like a provider that drops a request whose client hung up
@@ -412,14 +419,15 @@ class Server(ThreadingHTTPServer):
 
 
 def make_rule(c):
-    if c["mode"] not in ("429", "500", "drop", "slow"):
-        raise ValueError("mode must be 429, 500, drop, slow or clear")
+    if c["mode"] not in ("429", "500", "drop", "slow", "answer"):
+        raise ValueError("mode must be 429, 500, drop, slow, answer or "
+                         "clear")
     r = {"mode": c["mode"], "path": c.get("path", "")}
     if c.get("count") is not None:
         r["count"] = int(c["count"])
     if c.get("seconds") is not None:
         r["until"] = time.time() + float(c["seconds"])
-    for k in ("retry_after", "latency_ms"):
+    for k in ("retry_after", "latency_ms", "status", "body", "ctype"):
         if k in c:
             r[k] = c[k]
     return r
