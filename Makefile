@@ -103,7 +103,85 @@ uninstall:
 lint-man:
 	@command -v mandoc >/dev/null && mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7)
 
+# Fuzzing (t/fuzz/README): a libFuzzer harness per parser and loader,
+# clang only.  libesc is built again into build/fuzz with the fuzzer's
+# coverage and the sanitizers; the seeds of t/fuzz/corpus and the inputs
+# of t/fixtures/fuzz are copied into build/fuzz/corpus, which grows there.
+# make fuzz FUZZ_TIME=30 runs each harness 30 seconds.
+FUZZ_CC	= clang
+FUZZ_TIME = 60
+FUZZ_B	= build/fuzz
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	  -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
+	  -DESC_SHAREDIR='"$(CURDIR)/share/esc"' -Ilib $(PKG_CFLAGS) \
+	  -O1 -g $(WARN) $(FUZZ_SAN)
+FUZZ_SRC = $(sort $(wildcard t/fuzz/fuzz-*.c))
+FUZZ_NAMES = $(FUZZ_SRC:t/fuzz/fuzz-%.c=%)
+FUZZ_PROGS = $(FUZZ_NAMES:%=$(FUZZ_B)/fuzz-%)
+FUZZ_LIBOBJ = $(LIBSRC:lib/%.c=$(FUZZ_B)/lib/%.o)
+# The longest input of each; a harness not named gets 4096 bytes.
+FUZZ_MAXLEN_time = 64
+FUZZ_MAXLEN_roster = 8192
+FUZZ_MAXLEN_channels = 8192
+FUZZ_MAXLEN_state = 8192
+FUZZ_MAXLEN_ndjson = 16384
+FUZZ_MAXLEN_jsonc = 16384
+FUZZ_MAXLEN_policy = 16384
+FUZZ_MAXLEN_yaml = 16384
+FUZZ_MAXLEN_classify = 16384
+# -timeout: an input that takes this long is a hang (the rule YAML walk
+# has had one); -close_fd_mask=2 quiets the tools' warnings, not the
+# reports.
+FUZZ_OPTS = -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	  -close_fd_mask=2
+
+$(FUZZ_B)/lib/%.o: lib/%.c lib/esc.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_B)/libesc.a: $(FUZZ_LIBOBJ)
+	rm -f $@
+	ar rcs $@ $(FUZZ_LIBOBJ)
+
+$(FUZZ_B)/fuzz-%: t/fuzz/fuzz-%.c t/fuzz/fuzz.h $(FUZZ_B)/libesc.a lib/esc.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	    $(FUZZ_B)/libesc.a $(LIBS)
+
+# esc-classify's reading is in the tool: its harness includes it.
+$(FUZZ_B)/fuzz-classify: cmd/esc-classify.c
+
+fuzz-build: $(FUZZ_PROGS)
+
+# Each harness over its seeds and regression inputs, once: no fuzzing.
+fuzz-regress: fuzz-build
+	@st=0; for n in $(FUZZ_NAMES); do \
+	    files=$$(find t/fuzz/corpus/$$n t/fixtures/fuzz/$$n -type f \
+	        2>/dev/null | sort); \
+	    [ -n "$$files" ] || continue; \
+	    echo "fuzz-regress: $$n: $$(echo "$$files" | wc -l) inputs"; \
+	    $(FUZZ_B)/fuzz-$$n -timeout=10 $$files >$(FUZZ_B)/regress-$$n.log 2>&1 || \
+	        { st=1; tail -n 40 $(FUZZ_B)/regress-$$n.log; \
+	          echo "fuzz-regress: $$n FAILED (log: $(FUZZ_B)/regress-$$n.log)"; }; \
+	done; exit $$st
+
+fuzz-run-%: $(FUZZ_B)/fuzz-%
+	@mkdir -p $(FUZZ_B)/corpus/$* $(FUZZ_B)/crashes/$*
+	@for d in t/fuzz/corpus/$* t/fixtures/fuzz/$*; do \
+	    [ -d $$d ] && cp -n $$d/* $(FUZZ_B)/corpus/$*/ 2>/dev/null; done; true
+	$(FUZZ_B)/fuzz-$* -max_total_time=$(FUZZ_TIME) \
+	    -max_len=$(or $(FUZZ_MAXLEN_$*),4096) $(FUZZ_OPTS) \
+	    -artifact_prefix=$(FUZZ_B)/crashes/$*/ $(FUZZ_B)/corpus/$*
+
+# Every harness for FUZZ_TIME seconds, one after the other; a crash is
+# left in build/fuzz/crashes/NAME/ and fails the target at the end.
+fuzz: fuzz-regress
+	@st=0; for n in $(FUZZ_NAMES); do \
+	    $(MAKE) --no-print-directory fuzz-run-$$n || st=1; \
+	done; exit $$st
+
 clean:
 	rm -rf build
 
-.PHONY: all check demo bench install uninstall clean lint-man
+.PHONY: all check demo bench install uninstall clean lint-man fuzz fuzz-build \
+	fuzz-regress
