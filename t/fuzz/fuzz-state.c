@@ -42,7 +42,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	int i;
 
 	if ((pol = esc_policy_load(NULL)) == NULL) {
-		fprintf(stderr, "fuzz-state: %s\n", esc_lasterr());
+		fprintf(FUZZ_ERR, "fuzz-state: %s\n", esc_lasterr());
 		exit(2);
 	}
 	snprintf(dir, sizeof dir, "%s/esc-fuzz-state.XXXXXX", tmp);
@@ -51,6 +51,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	atexit(cleanup);
 	for (i = 0; i < 4; i++)
 		snprintf(path[i], sizeof path[i], "%s/s%d", dir, i);
+	fuzz_quiet();
 	return 0;
 }
 

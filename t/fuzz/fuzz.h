@@ -27,12 +27,19 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
+/* Where the checks write: standard error as it was before fuzz_quiet()
+ * sent the tools' own warnings away. */
+static FILE *fuzz_err;
+#define FUZZ_ERR	(fuzz_err != NULL ? fuzz_err : stderr)
+
 #define FUZZ_ASSERT(cond, ...) do {					\
 	if (!(cond)) {							\
-		fprintf(stderr, "fuzz: %s:%d: check failed: %s: ",	\
+		FILE *f_ = FUZZ_ERR;					\
+		fprintf(f_, "fuzz: %s:%d: check failed: %s: ",		\
 		    __FILE__, __LINE__, #cond);				\
-		fprintf(stderr, __VA_ARGS__);				\
-		fputc('\n', stderr);					\
+		fprintf(f_, __VA_ARGS__);				\
+		fputc('\n', f_);					\
+		fflush(f_);						\
 		abort();						\
 	}								\
 } while (0)
@@ -43,8 +50,24 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 static inline void
 fuzz_die(const char *what)
 {
-	fprintf(stderr, "fuzz: %s: %s\n", what, strerror(errno));
+	fprintf(FUZZ_ERR, "fuzz: %s: %s\n", what, strerror(errno));
 	abort();
+}
+
+/*
+ * The tools' warnings (a bad line, a YAML error) go to /dev/null, unless
+ * FUZZ_VERBOSE is set: at thousands of inputs a second they are noise.
+ * Only the stdio stream moves; descriptor 2, where the sanitizers and
+ * libFuzzer report, is left alone.
+ */
+static inline void
+fuzz_quiet(void)
+{
+	if (getenv("FUZZ_VERBOSE") != NULL)
+		return;
+	fuzz_err = stderr;
+	if ((stderr = fopen("/dev/null", "w")) == NULL)
+		fuzz_die("/dev/null");
 }
 
 /*
