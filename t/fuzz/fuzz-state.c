@@ -12,7 +12,9 @@
  */
 #include "fuzz.h"
 
+#include <dirent.h>
 #include <ftw.h>
+#include <signal.h>
 
 static struct esc_policy *pol;
 static char dir[64];
@@ -35,6 +37,29 @@ cleanup(void)
 	nftw(dir, rmone, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* A crash or a timeout ends the process without atexit(): the
+ * directories of processes gone are removed when the next one starts. */
+static void
+sweep(const char *tmp)
+{
+	struct dirent *e;
+	char p[512];
+	long pid;
+	DIR *d;
+
+	if ((d = opendir(tmp)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (sscanf(e->d_name, "esc-fuzz-state.%ld", &pid) != 1 ||
+		    (pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 ||
+		    errno != ESRCH)))
+			continue;
+		snprintf(p, sizeof p, "%s/%s", tmp, e->d_name);
+		nftw(p, rmone, 8, FTW_DEPTH | FTW_PHYS);
+	}
+	closedir(d);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -45,8 +70,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(FUZZ_ERR, "fuzz-state: %s\n", esc_lasterr());
 		exit(2);
 	}
-	snprintf(dir, sizeof dir, "%s/esc-fuzz-state.XXXXXX", tmp);
-	if (mkdtemp(dir) == NULL)
+	sweep(tmp);
+	snprintf(dir, sizeof dir, "%s/esc-fuzz-state.%ld", tmp, (long)getpid());
+	if (mkdir(dir, 0700) == -1)
 		fuzz_die(dir);
 	atexit(cleanup);
 	for (i = 0; i < 4; i++)
