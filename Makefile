@@ -103,7 +103,78 @@ uninstall:
 lint-man:
 	@command -v mandoc >/dev/null && mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7)
 
+# Fuzzing (t/fuzz/README): a libFuzzer harness per parser and loader,
+# clang only.  libesc is built again into build/fuzz with the fuzzer's
+# coverage and the sanitizers.  The seeds of t/fuzz/corpus/NAME are copied
+# into build/fuzz/corpus/NAME, which grows there; the regression inputs
+# of t/fixtures/fuzz/NAME are replayed (fuzz-regress), not fuzzed from, as
+# one not fixed yet would stop the fuzzing at its start.
+# make fuzz FUZZ_TIME=30 runs each harness 30 seconds.
+FUZZ_CC	= clang
+FUZZ_TIME = 60
+FUZZ_B	= build/fuzz
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	  -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
+	  -DESC_SHAREDIR='"$(CURDIR)/share/esc"' -Ilib $(PKG_CFLAGS) \
+	  -O1 -g $(WARN) $(FUZZ_SAN)
+FUZZ_SRC = $(sort $(wildcard t/fuzz/fuzz-*.c))
+FUZZ_NAMES = $(FUZZ_SRC:t/fuzz/fuzz-%.c=%)
+FUZZ_PROGS = $(FUZZ_NAMES:%=$(FUZZ_B)/fuzz-%)
+FUZZ_LIBOBJ = $(LIBSRC:lib/%.c=$(FUZZ_B)/lib/%.o)
+# The longest input of each; a harness not named gets 4096 bytes.
+FUZZ_MAXLEN_time = 64
+FUZZ_MAXLEN_roster = 8192
+FUZZ_MAXLEN_channels = 8192
+FUZZ_MAXLEN_state = 8192
+FUZZ_MAXLEN_ndjson = 16384
+FUZZ_MAXLEN_jsonc = 16384
+FUZZ_MAXLEN_policy = 16384
+FUZZ_MAXLEN_yaml = 16384
+FUZZ_MAXLEN_classify = 16384
+# -timeout: an input that takes this long is a hang (the rule YAML walk
+# has had one).
+FUZZ_OPTS = -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+
+$(FUZZ_B)/lib/%.o: lib/%.c lib/esc.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_B)/libesc.a: $(FUZZ_LIBOBJ)
+	rm -f $@
+	ar rcs $@ $(FUZZ_LIBOBJ)
+
+$(FUZZ_B)/fuzz-%: t/fuzz/fuzz-%.c t/fuzz/fuzz.h $(FUZZ_B)/libesc.a lib/esc.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	    $(FUZZ_B)/libesc.a $(LIBS)
+
+# esc-classify's reading is in the tool: its harness includes it.
+$(FUZZ_B)/fuzz-classify: cmd/esc-classify.c
+
+fuzz-build: $(FUZZ_PROGS)
+
+# Each harness over its seeds and regression inputs, once: no fuzzing.
+fuzz-regress: fuzz-build
+	@t/fuzz/regress $(FUZZ_B) $(FUZZ_NAMES)
+
+fuzz-run-%: $(FUZZ_B)/fuzz-%
+	@mkdir -p $(FUZZ_B)/corpus/$* $(FUZZ_B)/crashes/$*
+	@cp -n t/fuzz/corpus/$*/* $(FUZZ_B)/corpus/$*/
+	$(FUZZ_B)/fuzz-$* -max_total_time=$(FUZZ_TIME) \
+	    -max_len=$(or $(FUZZ_MAXLEN_$*),4096) $(FUZZ_OPTS) \
+	    -artifact_prefix=$(FUZZ_B)/crashes/$*/ $(FUZZ_B)/corpus/$*
+
+# The regression inputs, then every harness for FUZZ_TIME seconds, one
+# after the other; a crash is left in build/fuzz/crashes/NAME/, and any
+# failure fails the target at the end.
+fuzz: fuzz-build
+	@st=0; t/fuzz/regress $(FUZZ_B) $(FUZZ_NAMES) || st=1; \
+	for n in $(FUZZ_NAMES); do \
+	    $(MAKE) --no-print-directory fuzz-run-$$n || st=1; \
+	done; exit $$st
+
 clean:
 	rm -rf build
 
-.PHONY: all check demo bench install uninstall clean lint-man
+.PHONY: all check demo bench install uninstall clean lint-man fuzz fuzz-build \
+	fuzz-regress

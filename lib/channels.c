@@ -455,11 +455,14 @@ esc_parse_ms(const char *s)
 	long v;
 	int64_t secs;
 
-	if (s == NULL || *s == '\0')
+	if (s == NULL || *s < '0' || *s > '9')
 		return -1;
+	errno = 0;
 	v = strtol(s, &end, 10);
-	if (end != s && strcmp(end, "ms") == 0 && v >= 0)
-		return v;
+	/* Held to the week the other forms are held to: past it, the
+	 * deadlines built on the value overflow. */
+	if (strcmp(end, "ms") == 0)
+		return errno || v > 86400L * 7 * 1000 ? -1 : v;
 	if (esc_duration_parse(s, &secs) == -1 || secs < 0 || secs > 86400 * 7)
 		return -1;
 	return (long)secs * 1000;

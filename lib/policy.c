@@ -61,6 +61,9 @@ struct ld {
 	char			 path[512];
 };
 
+static int bad(struct ld *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static int
 bad(struct ld *l, const char *fmt, ...)
 {

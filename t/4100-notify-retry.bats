@@ -122,3 +122,23 @@ times() {
 	assert_failure 1
 	assert_equal "$(jq -r 'select(.type == "receipt") | .status' <<<"$output")" dead
 }
+
+@test "a duration in milliseconds is held to a week, as the other forms are" {
+	# Past it, the deadline (now + max_time) overflowed: every delivery
+	# was dead at its first failure.  Found by t/fuzz/fuzz-time.
+	channels '.retry = {"critical": "604800001ms"}'
+	run esc-notify /dev/null
+	assert_failure 2
+	assert_output "esc-notify: $CH: retry.critical: bad duration (\"500ms\", \"2s\", \"10m\")"
+	channels '.retry = {"max_time": "9223372036854775807ms"}'
+	run esc-notify /dev/null
+	assert_failure 2
+	assert_output "esc-notify: $CH: retry.max_time: bad duration (\"500ms\", \"2s\", \"10m\")"
+	channels '.retry = {"base": "99999999999999999999ms"}'
+	run esc-notify /dev/null
+	assert_failure 2
+	assert_output "esc-notify: $CH: retry.base: bad duration (\"500ms\", \"2s\", \"10m\")"
+	channels '.retry = {"critical": "604800000ms", "base": "250ms"}'
+	run esc-notify /dev/null
+	assert_success
+}

@@ -1,0 +1,94 @@
+/*
+ * fuzz-ndjson - the NDJSON reader (lib/ndjson.c) over any bytes.
+ *
+ * The input is read twice, with the default line bound and with a small
+ * one: the same lines must be counted, and no line given as good may be
+ * over the bound or hold a NUL.  The objects read are written as
+ * esc_emit() writes them, and must read back to the same text.
+ */
+#include "fuzz.h"
+
+/* The objects read, as esc_emit() writes them, one a line. */
+static struct esc_buf out;
+
+/* What was written must read back to the same text. */
+static void
+readback(void)
+{
+	struct esc_reader r;
+	const char *s = out.s;
+	char *again;
+	cJSON *back;
+	int rc;
+
+	if (esc_reader_open(&r, fuzz_file(1, out.s, out.len), 0) == -1)
+		fuzz_die(esc_lasterr());
+	while ((rc = esc_reader_next(&r, &back)) != ESC_RD_EOF) {
+		size_t n = strcspn(s, "\n");
+
+		FUZZ_ASSERT(rc == ESC_RD_OK, "written %.*s, read back %d: %s",
+		    (int)n, s, rc, r.err);
+		again = cJSON_PrintUnformatted(back);
+		FUZZ_ASSERT(strlen(again) == n && memcmp(s, again, n) == 0,
+		    "written %.*s, read back %s", (int)n, s, again);
+		s += n + 1;
+		cJSON_free(again);
+		cJSON_Delete(back);
+	}
+	FUZZ_ASSERT(s == out.s + out.len, "lines lost");
+	esc_reader_close(&r);
+}
+
+/* Reads path with lines up to maxline; returns the lines counted. */
+static long
+readall(const char *path, size_t maxline, int check)
+{
+	struct esc_reader r;
+	cJSON *o;
+	long last = 0, lines;
+	int rc;
+
+	if (esc_reader_open(&r, path, maxline) == -1)
+		fuzz_die(esc_lasterr());
+	while ((rc = esc_reader_next(&r, &o)) != ESC_RD_EOF) {
+		FUZZ_ASSERT(rc != ESC_RD_ERR, "read error: %s", r.err);
+		FUZZ_ASSERT(r.lineno > last, "line %ld after %ld", r.lineno,
+		    last);
+		last = r.lineno;
+		if (rc == ESC_RD_BAD) {
+			FUZZ_ASSERT(r.err[0] != '\0', "bad line, no reason");
+			continue;
+		}
+		FUZZ_ASSERT(r.len <= r.maxline && strlen(r.line) == r.len,
+		    "line of %zu bytes, bound %zu", r.len, r.maxline);
+		FUZZ_ASSERT(cJSON_IsObject(o), "not an object");
+		if (check) {
+			char *t = cJSON_PrintUnformatted(o);
+
+			FUZZ_ASSERT(t != NULL && strchr(t, '\n') == NULL,
+			    "cannot write it on a line");
+			esc_buf_puts(&out, t);
+			esc_buf_putc(&out, '\n');
+			cJSON_free(t);
+		}
+		cJSON_Delete(o);
+	}
+	lines = r.lineno;
+	esc_reader_close(&r);
+	return lines;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *path = fuzz_file(0, data, size);
+	long a, b;
+
+	out.len = 0;
+	esc_buf_add(&out, "", 0);
+	a = readall(path, 0, 1);
+	readback();
+	b = readall(path, 64, 0);
+	FUZZ_ASSERT(a == b, "%ld lines, %ld with a 64-byte bound", a, b);
+	return 0;
+}
