@@ -96,7 +96,9 @@ esc_time_parse(const char *s, esc_time_t *t)
 		if (errno || end == p + 1 || *end != '\0' ||
 		    e < ESC_TIME_MIN || e > ESC_TIME_MAX)
 			return esc_seterr("bad epoch time: %s", s);
-		*t = e;
+		/* The first second is "no time" however it is written, so
+		 * that what esc_time_fmt() writes for it reads back the same. */
+		*t = e == ESC_TIME_MIN ? ESC_TIME_NONE : e;
 		return 0;
 	}
 	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) ||
@@ -139,7 +141,7 @@ esc_time_parse(const char *s, esc_time_t *t)
 		return esc_seterr("time out of range (0001-01-01T00:00:00Z to "
 		    "9999-12-31T23:59:59Z): %s", s);
 	/* Go's zero time.Time, which Alertmanager sends for "no end". */
-	if (y == 1 && mo == 1 && d == 1 && v == ESC_TIME_MIN)
+	if (v == ESC_TIME_MIN)
 		v = ESC_TIME_NONE;
 	*t = v;
 	return 0;

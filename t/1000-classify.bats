@@ -189,6 +189,12 @@ EOF
 	run esc-classify --now "$NOW" <<<'{"name":"E","starts_at":"0001-01-01T00:00:00-00:01","ends_at":"9999-12-31T23:59:59Z"}'
 	assert_success
 	assert_equal "$(jq -c '[.starts_at, .ends_at, .hygiene]' <<<"$output")" '["0001-01-01T00:01:00Z","9999-12-31T23:59:59Z",["no-summary","no-severity"]]'
+	# The first second is Go's zero time, "no end", however it is written:
+	# what esc writes for "no time" must read back as no time.
+	for e in 0001-01-01T00:00:00Z 0001-01-01T00:30:00+00:30 @-62135596800; do
+		run esc-classify --now "$NOW" <<<"{\"name\":\"E\",\"starts_at\":\"2026-11-27T10:00:00Z\",\"ends_at\":\"$e\"}"
+		assert_equal "$(jq -c '[.status, .ends_at]' <<<"$output")" '["firing",null]'
+	done
 	run esc-classify --now 9999-12-31T23:59:60Z </dev/null
 	assert_failure 2
 	assert_output "esc-classify: --now: $RANGE: 9999-12-31T23:59:60Z"
