@@ -1993,6 +1993,10 @@ parse_line(struct esc_router *rt, char *s, struct inc *in, int ver)
 	int i;
 
 	in->acked = in->resolved = in->next_due = NONE;
+	/* Its text goes into records as it is: text every reader refuses
+	 * would make pages nobody can deliver. */
+	if (esc_utf8_check(s, strlen(s)) != 0)
+		return -1;
 	if (strncmp(s, "tomb\t", 5) == 0) {
 		struct tomb t;
 

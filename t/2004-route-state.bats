@@ -67,6 +67,18 @@ teardown() {
 	run route 10 </dev/null
 	assert_failure 2
 	assert_output "esc-route: $ST:2: corrupt state"
+	# Text that is not UTF-8 would go into pages every reader refuses
+	# (found by t/fuzz/fuzz-state): in the summary, and in the labels.
+	sed '2s/StemeDBAPIDown on/StemeDBAPIDown \xff on/' "$BATS_TEST_TMPDIR/good" >"$ST"
+	grep -q $'\xff on' "$ST"
+	run route 10 </dev/null
+	assert_failure 2
+	assert_output "esc-route: $ST:2: corrupt state"
+	sed '2s/"instance":"db1"/"instance":"db\xc0\xaf"/' "$BATS_TEST_TMPDIR/good" >"$ST"
+	grep -q $'db\xc0' "$ST"
+	run route 10 </dev/null
+	assert_failure 2
+	assert_output "esc-route: $ST:2: corrupt state"
 }
 
 @test "output that cannot be written: exit 1 and the state is not committed" {
