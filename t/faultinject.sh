@@ -2,7 +2,7 @@
 # faultinject.sh - kill the escalation pipeline at random moments and check
 # that no page is lost and none is doubled.
 #
-#   t/faultinject.sh [-m MINUTES] [-a ALERTS] [-k KILL%] [-l LATENCY-MS] [-s SEED] [-S]
+#   t/faultinject.sh [-m MINUTES] [-a ALERTS] [-k KILL%] [-l LATENCY-MS] [-s SEED] [-S] [-P]
 #
 # Plays the same generated story twice, a simulated minute at a time, each
 # against its own stand-ins (an Alertmanager API served from a file, the
@@ -13,22 +13,32 @@
 #     esc-rotate, esc-notify, esc-deliver or the whole tick is killed with
 #     SIGKILL after a random delay (0 to 120 ms + 3 x LATENCY, about a tick); then the minute's tick is
 #     run again, as cron would a minute later.
+# Among the good alerts, Alertmanager also holds hostile ones (unless -P,
+# for a pure run): a 1.5 MB description, a label value of 300 KB, a start
+# before year 1 after its offset, a start in year 10000, a start that is
+# no time at all, labels that are not an object, a non-object entry.  A
+# third world, "clean", plays the story without them and undisturbed.
 # Then compares what the providers received, delivery by delivery: what
 # the reference got must have reached the victim's providers as often (no
 # loss), and no more often (no double).  A PagerDuty event repeated with
-# the same dedup_key is counted apart: PagerDuty collapses it.  Exit 1 on
+# the same dedup_key is counted apart: PagerDuty collapses it.  What the
+# clean world received must have reached the hostile reference too: the
+# hostile alerts may add pages (an alert esc can identify pages, cut and
+# flagged), never stop one ("stopped").  Each minute a malformed rule
+# file is linted too: it must fail with exit 2, never hang.  Exit 1 on
 # a loss; on a double too with -S.  A double is possible only when a
 # provider answered a request in the instant before esc-notify was killed
 # (at least once, never lost: the trade a pager must make).  Needs the
 # programs on PATH (make check sets it; or PATH=build/std:scripts:$PATH).
 set -u
-minutes=40 alerts=12 killpct=60 latency=20 seed=$$ strict=
-while getopts m:a:k:l:s:S o; do
+minutes=40 alerts=12 killpct=60 latency=20 seed=$$ strict= hostile=1
+while getopts m:a:k:l:s:SP o; do
 	case $o in
 	m) minutes=$OPTARG ;; a) alerts=$OPTARG ;; k) killpct=$OPTARG ;; s) seed=$OPTARG ;;
 	l) latency=$OPTARG ;;
 	S) strict=1 ;;
-	*) echo "usage: faultinject.sh [-m minutes] [-a alerts] [-k kill%] [-l latency-ms] [-s seed] [-S]" >&2; exit 2 ;;
+	P) hostile= ;;
+	*) echo "usage: faultinject.sh [-m minutes] [-a alerts] [-k kill%] [-l latency-ms] [-s seed] [-S] [-P]" >&2; exit 2 ;;
 	esac
 done
 RANDOM=$seed
@@ -91,12 +101,47 @@ story() {
 	done > "$work/story"
 }
 
-# firing DIR MINUTE: what Alertmanager holds at that minute.
+# The hostile entries, firing from minute 1 to the end.
+hostile_entries() {
+	"$PY" - "$(date -u -d "@$((T0 + 60))" +%Y-%m-%dT%H:%M:%SZ)" > "$work/hostile.json" <<-'PY'
+	import json, sys
+	start = sys.argv[1]
+	n = 0
+	def alert(name, sev, inst, starts=start):
+	    global n
+	    n += 1
+	    a = {"labels": {"alertname": name, "severity": sev, "instance": inst},
+	         "annotations": {"summary": name + " on " + inst},
+	         "startsAt": starts, "endsAt": "0001-01-01T00:00:00Z",
+	         "status": {"state": "active", "silencedBy": [], "inhibitedBy": []},
+	         "receivers": [{"name": "esc"}], "updatedAt": start, "generatorURL": "",
+	         "fingerprint": "%016x" % (0xbad0 + n)}
+	    return a
+	huge = alert("HugeDescription", "critical", "h-1")
+	huge["annotations"]["description"] = "stack trace: " + "x" * 1500000
+	wide = alert("WideLabel", "critical", "h-2")
+	wide["labels"]["pod"] = "p" * 300000
+	print(json.dumps([huge, wide,
+	    alert("PoisonTime", "critical", "h-3", "0001-01-01T00:00:00+00:01"),
+	    alert("FarFuture", "warning", "h-4", "10000-01-01T00:00:00Z"),
+	    alert("NotATime", "critical", "h-5", "yesterday-ish"),
+	    {"labels": "alertname=NoLabels", "startsAt": start},
+	    "not an alert"]))
+	PY
+	printf 'groups:\n- [a\n' > "$work/bad-rules.yml"
+}
+
+# firing DIR MINUTE [hostile]: what Alertmanager holds at that minute.
 firing() {
 	awk -v m="$2" -v t0="$T0" '$4 <= m && m < $4 + $5 {
 		printf "{\"labels\":{\"alertname\":\"%s\",\"severity\":\"%s\",\"instance\":\"%s\"},\"annotations\":{\"summary\":\"%s on %s\"},\"startsAt\":\"%s\",\"endsAt\":\"0001-01-01T00:00:00Z\",\"fingerprint\":\"%016x\",\"status\":{\"state\":\"active\",\"silencedBy\":[],\"inhibitedBy\":[]},\"receivers\":[{\"name\":\"esc\"}],\"updatedAt\":\"2026-11-30T00:00:00Z\",\"generatorURL\":\"\"}\n",
 		    $1, $2, $3, $1, $3, strftime("%Y-%m-%dT%H:%M:%SZ", t0 + $4 * 60, 1), NR
-	}' "$work/story" | jq -s . > "$1/am/api/v2/alerts"
+	}' "$work/story" | jq -s . > "$1/am/api/v2/alerts.good"
+	if [ -n "${3:-}" ] && [ "$2" -ge 1 ]; then
+		jq -s '.[0] + .[1]' "$1/am/api/v2/alerts.good" "$work/hostile.json"
+	else
+		cat "$1/am/api/v2/alerts.good"
+	fi > "$1/am/api/v2/alerts"
 }
 
 # tick DIR MINUTE: one esc-tick of that world, in its own process group.
@@ -112,12 +157,19 @@ tick() {
 world ref
 world victim
 story
-runs=0 kills=0
+[ -n "$hostile" ] && { world clean; hostile_entries; }
+runs=0 kills=0 hangs=0
 declare -A killed
 for ((m = 0; m < minutes; m++)); do
-	firing "$work/ref" "$m"
-	firing "$work/victim" "$m"
+	firing "$work/ref" "$m" $hostile
+	firing "$work/victim" "$m" $hostile
 	tick "$work/ref" "$m"; wait "$TICK"
+	if [ -n "$hostile" ]; then
+		firing "$work/clean" "$m"
+		tick "$work/clean" "$m"; wait "$TICK"
+		timeout 10 esc-report hygiene "$work/bad-rules.yml" >/dev/null 2>&1
+		[ $? -eq 2 ] || hangs=$((hangs + 1))
+	fi
 	tick "$work/victim" "$m"; v=$TICK
 	runs=$((runs + 1))
 	if [ $((RANDOM % 100)) -lt "$killpct" ]; then
@@ -162,14 +214,24 @@ print("mail", m["X-Esc-Dedup-Key"], m["Message-ID"], m["To"])' "$f"
 	done
 }
 
+# compare A B: A's and B's deliveries as multisets, "delivery\tnA\tnB":
+# a delivery made n times (Slack posts the same text for two incidents)
+# must be made n times.
+counts() {
+	uniq -c "$work/$1.seen" | sed 's/^ *\([0-9]*\) /\1\t/' | awk -F'\t' '{print $2 "\t" $1}' | sort -t $'\t' -k1,1
+}
+compare() {
+	join -a 1 -a 2 -e 0 -o 0,1.2,2.2 -t $'\t' <(counts "$1") <(counts "$2")
+}
 seen ref | sort > "$work/ref.seen"
 seen victim | sort > "$work/victim.seen"
-# Compared as multisets: a delivery the reference made n times (Slack
-# posts the same text for two incidents) must be made n times.
-join -a 1 -a 2 -e 0 -o 0,1.2,2.2 -t $'\t' \
-    <(uniq -c "$work/ref.seen" | sed 's/^ *\([0-9]*\) /\1\t/' | awk -F'\t' '{print $2 "\t" $1}' | sort -t $'\t' -k1,1) \
-    <(uniq -c "$work/victim.seen" | sed 's/^ *\([0-9]*\) /\1\t/' | awk -F'\t' '{print $2 "\t" $1}' | sort -t $'\t' -k1,1) \
-    > "$work/compare"
+compare ref victim > "$work/compare"
+stopped=0
+if [ -n "$hostile" ]; then
+	seen clean | sort > "$work/clean.seen"
+	compare clean ref > "$work/compare.clean"
+	stopped=$(awk -F'\t' '$2 > $3 { n += $2 - $3 } END { print n + 0 }' "$work/compare.clean")
+fi
 deliveries=$(wc -l < "$work/ref.seen")
 lost=$(awk -F'\t' '$2 > $3 { n += $2 - $3 } END { print n + 0 }' "$work/compare")
 more=$(awk -F'\t' '$3 > $2 { print }' "$work/compare")
@@ -181,10 +243,13 @@ doubled=$(grep -v '^pd ' <<<"$more" | awk -F'\t' 'NF { n += $3 - $2 } END { prin
 detail=""
 for t in "${!killed[@]}"; do detail="$detail $t=${killed[$t]}"; done
 echo "faultinject: seed $seed: $runs runs, $kills kills ($detail ), $deliveries deliveries checked, $lost lost, $doubled doubled, $repeats PagerDuty repeats collapsed by dedup_key"
-if [ "$lost" -ne 0 ] || { [ -n "$strict" ] && [ "$doubled" -ne 0 ]; }; then
+[ -z "$hostile" ] || echo "faultinject: hostile alerts: 7 among the good ones; clean run's deliveries missing from the hostile run: $stopped stopped; malformed rule lint not exit 2: $hangs"
+if [ "$lost" -ne 0 ] || [ "$stopped" -ne 0 ] || [ "$hangs" -ne 0 ] ||
+    { [ -n "$strict" ] && [ "$doubled" -ne 0 ]; }; then
 	KEEP=1
 	echo "faultinject: kept $work for a look" >&2
 	awk -F'\t' '$2 != $3' "$work/compare" | head -20 >&2
+	[ ! -e "$work/compare.clean" ] || awk -F'\t' '$2 > $3' "$work/compare.clean" | head -20 >&2
 	exit 1
 fi
 [ "$doubled" -eq 0 ] || awk -F'\t' '$3 > $2' "$work/compare" | grep -v '^pd ' | head -5 >&2
