@@ -133,3 +133,12 @@ print(len(d.getElementsByTagName("rect")) > 20)' "$BATS_TEST_TMPDIR/r.html"
 	assert_equal "$(jq -c '.unused' <<<"$output")" '["NeverFires","OldAlert","SecondFile"]'
 	assert_equal "$(jq -c '.firings' <<<"$output")" 95
 }
+
+@test "review: --rules reads anchors, aliases and merge keys" {
+	# Every rule of aliases.yml is critical by "labels: *crit", by
+	# "<<: *crit" or as "- *bare": none has a timeline.
+	run esc-report review -f json "${WIN[@]}" --rules "$FIX/report/rules/aliases.yml" "$J"
+	assert_success
+	assert_equal "$(jq -c '.no_timeline' <<<"$output")" '["QuietOne","BareCritical","DiskFullA","DiskFullB","DiskFullC","DiskFullD"]'
+	assert_equal "$(jq -c '.unused' <<<"$output")" '["BareCritical","DiskFullA","DiskFullB","DiskFullC","DiskFullD"]'
+}
