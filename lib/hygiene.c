@@ -795,8 +795,12 @@ report(struct lint *l, const char *file, long line, int level,
 		esc_buf_putc(b, '\n');
 		break;
 	default:
-		esc_buf_printf(b, "%s:%ld: %s: %s (%s)\n", file, line,
-		    levelnames[level], msg, check);
+		/* A name is the rule file's text: one line whatever it holds
+		 * (a CI runner reads a line of its own as a command). */
+		esc_buf_text(b, file);
+		esc_buf_printf(b, ":%ld: %s: ", line, levelnames[level]);
+		esc_buf_text(b, msg);
+		esc_buf_printf(b, " (%s)\n", check);
 	}
 }
 

@@ -333,3 +333,34 @@ $MINE/aliases.yml:37: error: alert BareCritical: no summary annotation (no-summa
 	assert_failure 2
 	assert_output "esc-report: $BATS_TEST_TMPDIR/self.yml:5:17: YAML error: nesting deeper than 64 levels"
 }
+
+@test "hygiene: a name with a line break or an escape stays on its line (text, github)" {
+	# A CI runner reads each line of a step's output; a line of its own
+	# that starts with :: is a workflow command.
+	cat > "$BATS_TEST_TMPDIR/inj.yml" <<-'EOF'
+	groups:
+	  - name: g
+	    rules:
+	      - alert: "Evil\e[2J\n::error file=x,line=1::pwned\r%0A\u0085"
+	        expr: up == 0
+	        labels:
+	          severity: critical
+	EOF
+	run esc-report hygiene "$BATS_TEST_TMPDIR/inj.yml"
+	assert_failure 1
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 0 "$BATS_TEST_TMPDIR/inj.yml:4: error: alert Evil\\x1b[2J\\n::error file=x,line=1::pwned\\r%0A\\u0085: critical alert without runbook_url (no-runbook)"
+	run esc-report hygiene -f github "$BATS_TEST_TMPDIR/inj.yml"
+	assert_failure 1
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 0 "::error file=$BATS_TEST_TMPDIR/inj.yml,line=4,title=no-runbook::alert Evil"$'\e'"[2J%0A::error file=x,line=1::pwned%0D%250A"$'\u0085'": critical alert without runbook_url"
+	# And a file name with a comma, a colon and a line break.
+	f="$BATS_TEST_TMPDIR/a,b:c"$'\n'"::warning::x.yml"
+	cp "$BATS_TEST_TMPDIR/inj.yml" "$f"
+	run esc-report hygiene -f github "$f"
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 0 --partial "::error file=${BATS_TEST_TMPDIR//:/%3A}/a%2Cb%3Ac%0A%3A%3Awarning%3A%3Ax.yml,line=4,title=no-runbook::alert Evil"
+	run esc-report hygiene "$f"
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 0 --partial "$BATS_TEST_TMPDIR/a,b:c\\n::warning::x.yml:4: error: alert Evil"
+}
