@@ -233,6 +233,27 @@ receipt(const struct esc_delivery *d)
 	return rc;
 }
 
+/* --dry-run: a delivery that could not even be built says why on
+ * standard error too, so the exit status 1 is never unexplained; one
+ * line, secrets masked as in the printed request. */
+static void
+dryfail(const struct esc_delivery *d)
+{
+	struct esc_buf m = { 0 };
+	char *p, *masked;
+
+	esc_buf_printf(&m, "%s %s %s %s: not sent: %s", d->channel >= 0 ?
+	    esc_chan_name(d->channel) : "page", d->dedup_key, d->event,
+	    d->recipient, d->error ? d->error : "");
+	for (p = m.s; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
+	masked = esc_mask(m.s);
+	esc_warnx("%s", masked);
+	free(masked);
+	esc_buf_free(&m);
+}
+
 static int
 deliverable(const cJSON *o)
 {
@@ -399,8 +420,10 @@ main(int argc, char *argv[])
 			if (dl.d[i]->status == ESC_DL_SKIPPED)
 				continue;
 			esc_delivery_print(stdout, dl.d[i]);
-			if (dl.d[i]->status == ESC_DL_FAILED)
+			if (dl.d[i]->status == ESC_DL_FAILED) {
+				dryfail(dl.d[i]);
 				status = ESC_EXIT_FAIL;
+			}
 		}
 		goto out;
 	}

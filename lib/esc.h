@@ -428,6 +428,10 @@ double esc_quantile(const double *v, size_t n, double q);
 int esc_report_when(const char *s, esc_time_t *t);
 /* HTML- and XML-escaped text into b. */
 void esc_buf_html(struct esc_buf *b, const char *s);
+/* Text with its control characters written as \n, \xHH ..., for one
+ * line of text output; text escaped to read as itself in Markdown. */
+void esc_buf_text(struct esc_buf *b, const char *s);
+void esc_buf_md(struct esc_buf *b, const char *s);
 
 struct esc_report_opt {
 	const struct esc_policy *policy;

@@ -65,17 +65,25 @@ sortev(struct esc_incev *ev, int n)
 	}
 }
 
+/* What the journal says goes in as text, never as markup (see
+ * esc_buf_md); an id in a code span, unless it could end the span or
+ * the table cell, then as text. */
 static void
-mdcell(struct esc_buf *b, const char *s)
+mdcode(struct esc_buf *b, const char *s)
 {
-	for (; s != NULL && *s; s++) {
-		if (*s == '|')
-			esc_buf_puts(b, "\\|");
-		else if (*s == '\n' || *s == '\r')
-			esc_buf_putc(b, ' ');
-		else
-			esc_buf_putc(b, *s);
+	const char *p;
+
+	for (p = s; *p; p++)
+		if (*p == '`' || *p == '|' || (unsigned char)*p < 0x20 ||
+		    *p == 0x7f)
+			break;
+	if (*p != '\0' || *s == '\0') {
+		esc_buf_md(b, s);
+		return;
 	}
+	esc_buf_putc(b, '`');
+	esc_buf_puts(b, s);
+	esc_buf_putc(b, '`');
 }
 
 static void
@@ -87,25 +95,29 @@ document(struct esc_buf *b, const struct esc_policy *p, struct esc_inc *in,
 	const char *name = in->alertname ? in->alertname : "unnamed alert";
 	int i;
 
-	esc_buf_printf(b, "# Post-mortem: %s, %s\n\n", name,
-	    esc_time_fmt(in->opened_at, t1));
-	esc_buf_puts(b, "| | |\n|---|---|\n");
-	esc_buf_printf(b, "| Incident | `%s` |\n", in->id);
-	esc_buf_puts(b, "| Alert | ");
-	mdcell(b, name);
-	if (in->alert)
-		esc_buf_printf(b, " (`%s`)", in->alert);
+	esc_buf_puts(b, "# Post-mortem: ");
+	esc_buf_md(b, name);
+	esc_buf_printf(b, ", %s\n\n", esc_time_fmt(in->opened_at, t1));
+	esc_buf_puts(b, "| | |\n|---|---|\n| Incident | ");
+	mdcode(b, in->id);
+	esc_buf_puts(b, " |\n| Alert | ");
+	esc_buf_md(b, name);
+	if (in->alert) {
+		esc_buf_puts(b, " (");
+		mdcode(b, in->alert);
+		esc_buf_puts(b, ")");
+	}
 	esc_buf_printf(b, " |\n| Severity | %s%s |\n",
 	    in->severity >= 0 ? esc_sev_name(in->severity) : "unknown",
 	    in->upgraded ? " (upgraded)" : "");
 	if (in->summary) {
 		esc_buf_puts(b, "| Summary | ");
-		mdcell(b, in->summary);
+		esc_buf_md(b, in->summary);
 		esc_buf_puts(b, " |\n");
 	}
 	if (in->runbook) {
 		esc_buf_puts(b, "| Runbook | ");
-		mdcell(b, in->runbook);
+		esc_buf_md(b, in->runbook);
 		esc_buf_puts(b, " |\n");
 	}
 	esc_buf_printf(b, "| Opened | %s |\n", esc_time_fmt(in->opened_at, t1));
@@ -123,7 +135,7 @@ document(struct esc_buf *b, const struct esc_policy *p, struct esc_inc *in,
 	esc_buf_puts(b, "| Who was paged | ");
 	for (i = 0; i < in->npaged; i++) {
 		esc_buf_puts(b, i ? ", " : "");
-		mdcell(b, in->paged[i]);
+		esc_buf_md(b, in->paged[i]);
 	}
 	esc_buf_printf(b, "%s |\n| Review due | %s |\n\n",
 	    in->npaged ? "" : "nobody on record", esc_time_fmt(due, t1));
@@ -131,7 +143,7 @@ document(struct esc_buf *b, const struct esc_policy *p, struct esc_inc *in,
 	sortev(in->ev, in->nev);
 	for (i = 0; i < in->nev; i++) {
 		esc_buf_printf(b, "| %s | ", esc_time_fmt(in->ev[i].at, t1));
-		mdcell(b, in->ev[i].text);
+		esc_buf_md(b, in->ev[i].text);
 		esc_buf_puts(b, " |\n");
 	}
 	cJSON_ArrayForEach(sec, p->postmortem.sections) {

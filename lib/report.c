@@ -165,6 +165,57 @@ esc_buf_html(struct esc_buf *b, const char *s)
 	}
 }
 
+/* Text for a terminal, a log or a CI runner, on one line: a control
+ * character (a line break would start a line of its own, which a runner
+ * may read as a command; an escape sequence would drive the terminal) is
+ * written as \n, \r, \t or \xHH, a C1 control as \u0080 to \u009f. */
+void
+esc_buf_text(struct esc_buf *b, const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; p != NULL && *p; p++) {
+		if (*p == '\n')
+			esc_buf_puts(b, "\\n");
+		else if (*p == '\r')
+			esc_buf_puts(b, "\\r");
+		else if (*p == '\t')
+			esc_buf_puts(b, "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			esc_buf_printf(b, "\\x%02x", *p);
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			esc_buf_printf(b, "\\u%04x", *++p);
+		else
+			esc_buf_putc(b, (char)*p);
+	}
+}
+
+/* Text in Markdown that reads as itself, never as markup: the HTML
+ * specials become entities (no tag, no entity of the input's own), the
+ * Markdown inline specials get a backslash (no link, image, emphasis,
+ * code span or table cell break), and control characters become spaces
+ * (a line break would end a table row or start a block). */
+void
+esc_buf_md(struct esc_buf *b, const char *s)
+{
+	for (; s != NULL && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		switch (c) {
+		case '&': esc_buf_puts(b, "&amp;"); break;
+		case '<': esc_buf_puts(b, "&lt;"); break;
+		case '>': esc_buf_puts(b, "&gt;"); break;
+		case '\\': case '`': case '*': case '_': case '[': case ']':
+		case '|': case '~':
+			esc_buf_putc(b, '\\');
+			esc_buf_putc(b, *s);
+			break;
+		default:
+			esc_buf_putc(b, c < 0x20 || c == 0x7f ? ' ' : *s);
+		}
+	}
+}
+
 /* ---- the journal ---- */
 
 static void
@@ -216,6 +267,55 @@ gettime(const cJSON *o, const char *key, esc_time_t *t, int required)
 	if (esc_time_parse(s, t) == -1)
 		return esc_seterr("%s: not an RFC 3339 time: %s", key, s);
 	return 0;
+}
+
+/* The string member key: NULL when absent or null, -1 when there but
+ * not a string (a message that calls it missing would send the reader
+ * to look for the wrong fault). */
+static int
+getstr(const cJSON *o, const char *key, const char **s)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	*s = NULL;
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v))
+		return esc_seterr("%s: not a string", key);
+	*s = v->valuestring;
+	return 0;
+}
+
+/* The severity of a record: one of the three, or the record is rejected
+ * (an incident of a severity no row counts would drop out unseen). */
+static int
+getsev(const cJSON *o, int *sev)
+{
+	struct esc_buf b = { 0 };
+	const char *s;
+
+	if (getstr(o, "severity", &s) == -1)
+		return -1;
+	if (s == NULL)
+		return esc_seterr("severity: missing");
+	if ((*sev = esc_sev_parse(s)) >= 0)
+		return 0;
+	esc_buf_text(&b, s);
+	esc_seterr("severity: not critical, warning or info: %s", b.s ? b.s :
+	    "");
+	esc_buf_free(&b);
+	return -1;
+}
+
+/* An ack or a resolution before the opening would make a negative MTTA
+ * or MTTR, which passes any target. */
+static int
+beforeopen(esc_time_t at, esc_time_t opened)
+{
+	char a[ESC_TIMELEN], b[ESC_TIMELEN];
+
+	return esc_seterr("at: %s is before the incident opened, at %s",
+	    esc_time_fmt(at, a), esc_time_fmt(opened, b));
 }
 
 /* A timeline line for a post-mortem; the same line twice (an ack seen as
@@ -372,12 +472,14 @@ newinc(struct esc_journal *j, const char *id)
 static int
 incident(struct esc_journal *j, const cJSON *o)
 {
-	const char *id = esc_str(o, "incident"), *ev = esc_str(o, "event");
+	const char *id, *ev;
 	const cJSON *lv = cJSON_GetObjectItemCaseSensitive(o, "level");
 	struct esc_inc *in;
-	esc_time_t at, opened;
+	esc_time_t at, opened, start;
 	int sev;
 
+	if (getstr(o, "incident", &id) == -1 || getstr(o, "event", &ev) == -1)
+		return -1;
 	if (id == NULL)
 		return esc_seterr("incident record without an incident id");
 	if (ev == NULL)
@@ -387,14 +489,17 @@ incident(struct esc_journal *j, const cJSON *o)
 	    strcmp(ev, "resolved"))
 		return esc_seterr("incident record with an unknown event: %s",
 		    ev);
-	if (gettime(o, "at", &at, 1) == -1 || gettime(o, "opened_at", &opened,
-	    0) == -1)
+	if (getsev(o, &sev) == -1 || gettime(o, "at", &at, 1) == -1 ||
+	    gettime(o, "opened_at", &opened, 0) == -1)
 		return -1;
 	if (opened == ESC_TIME_NONE && strcmp(ev, "opened") == 0)
 		opened = at;
-	sev = esc_str(o, "severity") ? esc_sev_parse(esc_str(o, "severity")) :
-	    -1;
-	if ((in = esc_map_get(&j->incs, id)) == NULL) {
+	in = esc_map_get(&j->incs, id);
+	start = in != NULL ? in->opened_at : opened;
+	if ((strcmp(ev, "acked") == 0 || strcmp(ev, "resolved") == 0) &&
+	    start != ESC_TIME_NONE && at < start)
+		return beforeopen(at, start);
+	if (in == NULL) {
 		/* Out of the window, or no telling when it opened: nothing
 		 * to measure, so nothing kept. */
 		if (opened == ESC_TIME_NONE || !inwindow(j, opened))
@@ -436,13 +541,17 @@ incident(struct esc_journal *j, const cJSON *o)
 static int
 opevent(struct esc_journal *j, const cJSON *o, const char *type)
 {
-	const char *id = esc_str(o, "incident"), *alert = esc_str(o, "alert");
+	const char *id, *alert;
 	struct esc_inc *in = NULL;
 	esc_time_t at;
+	int sev = -1, up = strcmp(type, "upgrade") == 0;
 
+	if (getstr(o, "incident", &id) == -1 ||
+	    getstr(o, "alert", &alert) == -1)
+		return -1;
 	if (id == NULL && alert == NULL)
 		return esc_seterr("%s without an incident or an alert", type);
-	if (gettime(o, "at", &at, 1) == -1)
+	if (gettime(o, "at", &at, 1) == -1 || (up && getsev(o, &sev) == -1))
 		return -1;
 	if (id != NULL)
 		in = esc_map_get(&j->incs, id);
@@ -450,13 +559,14 @@ opevent(struct esc_journal *j, const cJSON *o, const char *type)
 		in = esc_map_get(&j->byalert, alert);
 	if (in == NULL)
 		return 0;
+	if (!up && at < in->opened_at)
+		return beforeopen(at, in->opened_at);
 	if (strcmp(type, "ack") == 0)
 		ack(j, in, o, at);
 	else if (strcmp(type, "resolve") == 0)
 		resolve(j, in, o, at);
 	else
-		upgrade(j, in, esc_sev_parse(esc_str(o, "severity") ?
-		    esc_str(o, "severity") : ""), at);
+		upgrade(j, in, sev, at);
 	return 0;
 }
 
@@ -537,12 +647,15 @@ page(struct esc_journal *j, const cJSON *o)
 static int
 postmortem(struct esc_journal *j, const cJSON *o)
 {
-	const char *id = esc_str(o, "incident");
-	struct esc_inc *in = id ? esc_map_get(&j->incs, id) : NULL;
+	const char *id;
+	struct esc_inc *in;
 	esc_time_t due;
 
+	if (getstr(o, "incident", &id) == -1)
+		return -1;
 	if (id == NULL)
 		return esc_seterr("postmortem record without an incident id");
+	in = esc_map_get(&j->incs, id);
 	if (gettime(o, "due_at", &due, 0) == -1)
 		return -1;
 	if (in != NULL) {

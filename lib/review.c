@@ -118,12 +118,27 @@ advice(const struct astat *s, int which, double days, char *buf, size_t n)
 
 /* ---- text, Markdown, JSON ---- */
 
+/* s as text that reads as itself in the format (a name from the journal
+ * may hold a line break, markup, or an <img onerror=...>). */
+static const char *
+esc(struct esc_buf *b, int md, const char *s)
+{
+	b->len = 0;
+	esc_buf_puts(b, "");
+	if (md)
+		esc_buf_md(b, s);
+	else
+		esc_buf_text(b, s);
+	return b->s;
+}
+
 static void
 text(const struct rv *r)
 {
 	const struct esc_report_opt *o = r->o;
 	int md = o->format == ESC_FMT_MARKDOWN, w;
 	char a[ESC_TIMELEN], b[ESC_TIMELEN], d[32], adv[512];
+	struct esc_buf e1 = { 0 }, e2 = { 0 };
 	size_t i;
 
 	printf("%sQuarterly alert review, %s to %s (%s)\n\n", md ? "# " : "",
@@ -140,8 +155,9 @@ text(const struct rv *r)
 		const struct astat *s = r->a[i];
 
 		printf(md ? "| %s | %ld | %.2f | %.0f%% | %ld |\n" :
-		    "%-40s %8ld %8.2f %11.0f%% %9ld\n", s->name, s->firings,
-		    s->firings / r->days, rate(s) * 100, s->critical);
+		    "%-40s %8ld %8.2f %11.0f%% %9ld\n", esc(&e1, md, s->name),
+		    s->firings, s->firings / r->days, rate(s) * 100,
+		    s->critical);
 	}
 	for (w = 0; w < 3; w++) {
 		static const char *const title[3] = {
@@ -158,8 +174,9 @@ text(const struct rv *r)
 			    s->notimeline))
 				continue;
 			any = 1;
-			printf("%s%s: %s\n", md ? "- " : "  ", s->name,
-			    advice(s, w, r->days, adv, sizeof adv));
+			printf("%s%s: %s\n", md ? "- " : "  ",
+			    esc(&e1, md, s->name), esc(&e2, md,
+			    advice(s, w, r->days, adv, sizeof adv)));
 		}
 		if (!any)
 			printf("%snone\n", md ? "" : "  ");
@@ -169,8 +186,10 @@ text(const struct rv *r)
 		    "|---|---:|\n" : "\nPages per person\n");
 		for (i = 0; i < r->npeople; i++)
 			printf(md ? "| %s | %ld |\n" : "  %-30s %6ld\n",
-			    r->people[i].who, r->people[i].n);
+			    esc(&e1, md, r->people[i].who), r->people[i].n);
 	}
+	esc_buf_free(&e1);
+	esc_buf_free(&e2);
 }
 
 static void

@@ -146,6 +146,7 @@ esc_rotate_record(struct esc_roster *r, cJSON *rec, const char *line,
     size_t len, const char *file, long lineno, struct esc_buf *out)
 {
 	const cJSON *to, *atj;
+	const char *field = "trigger_at";
 	esc_time_t at;
 	size_t end;
 	char *s;
@@ -154,10 +155,14 @@ esc_rotate_record(struct esc_roster *r, cJSON *rec, const char *line,
 	out->len = 0;
 	to = cJSON_GetObjectItemCaseSensitive(rec, "to");
 	/* The all-clear goes to the people the trigger went to, not to
-	 * whoever took over the role since (esc-route's trigger_at). */
+	 * whoever took over the role since (esc-route's trigger_at).  A
+	 * trigger_at that is there but not a time is an error of its own,
+	 * not a reason to use at. */
 	atj = cJSON_GetObjectItemCaseSensitive(rec, "trigger_at");
-	if (!cJSON_IsString(atj))
+	if (atj == NULL || cJSON_IsNull(atj)) {
 		atj = cJSON_GetObjectItemCaseSensitive(rec, "at");
+		field = "at";
+	}
 	if (to == NULL) {
 		esc_buf_add(out, line, len);
 		return 0;
@@ -173,7 +178,8 @@ esc_rotate_record(struct esc_roster *r, cJSON *rec, const char *line,
 	else if (!cJSON_IsString(atj) ||
 	    esc_time_parse(atj->valuestring, &at) == -1 ||
 	    at == ESC_TIME_NONE) {
-		esc_lwarn(file, lineno, "bad \"at\"; passed on unchanged");
+		esc_lwarn(file, lineno, "bad \"%s\"; passed on unchanged",
+		    field);
 		esc_buf_add(out, line, len);
 		return -1;
 	}

@@ -1342,18 +1342,40 @@ need_time(const cJSON *rec, const char *k, int nullok, esc_time_t *t)
 	return 0;
 }
 
+/* A string field: NULL when absent or null; an error that names the
+ * field and its fault when it is there but not a string (not "missing",
+ * which sends the reader looking for the wrong thing). */
+static int
+need_str(const cJSON *rec, const char *what, const char *k, const char **s)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, k);
+
+	*s = NULL;
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v))
+		return esc_seterr("%s: \"%s\" is not a string", what, k);
+	*s = v->valuestring;
+	return 0;
+}
+
 static int
 parse_alert(struct esc_router *rt, const cJSON *rec, struct rev *e)
 {
 	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(rec, "labels");
-	const char *status = esc_str(rec, "status"), *id = esc_str(rec, "id");
+	const char *status = esc_str(rec, "status"), *id, *name;
 	esc_time_t t;
 
+	if (need_str(rec, "alert", "id", &id) == -1 ||
+	    need_str(rec, "alert", "name", &name) == -1)
+		return -1;
 	if (id == NULL)
 		return esc_seterr("alert: missing \"id\"");
-	if (!cJSON_IsObject(labels))
+	if (labels == NULL || cJSON_IsNull(labels))
 		return esc_seterr("alert: missing \"labels\"");
-	if (esc_str(rec, "name") == NULL && esc_str(labels, "alertname") == NULL)
+	if (!cJSON_IsObject(labels))
+		return esc_seterr("alert: \"labels\" is not an object");
+	if (name == NULL && esc_str(labels, "alertname") == NULL)
 		return esc_seterr("alert: missing \"name\"");
 	if ((e->sev = esc_sev_parse(esc_str(rec, "severity"))) == -1)
 		return esc_seterr("alert: \"severity\" must be critical, warning or info");
@@ -1384,9 +1406,13 @@ static int
 parse_op(struct esc_router *rt, const cJSON *rec, const char *type,
     struct rev *e)
 {
-	const char *inc = esc_str(rec, "incident"), *al = esc_str(rec, "alert");
+	const char *inc, *al, *by;
 	const cJSON *v;
 
+	if (need_str(rec, type, "incident", &inc) == -1 ||
+	    need_str(rec, type, "alert", &al) == -1 ||
+	    need_str(rec, type, "by", &by) == -1)
+		return -1;
 	if (strcmp(type, "ack") == 0)
 		e->kind = EV_ACK;
 	else if (strcmp(type, "resolve") == 0)
@@ -1397,7 +1423,7 @@ parse_op(struct esc_router *rt, const cJSON *rec, const char *type,
 		e->kind = EV_NOTE;
 	if (inc == NULL && al == NULL)
 		return esc_seterr("%s: missing \"incident\" or \"alert\"", type);
-	if (esc_str(rec, "by") == NULL)
+	if (by == NULL)
 		return esc_seterr("%s: missing \"by\"", type);
 	if (need_time(rec, "at", 0, &e->t) == -1)
 		return prefixerr(type);

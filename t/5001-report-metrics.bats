@@ -4,6 +4,7 @@
 # worked out by hand in the comments from that journal.
 
 load test_helper
+bats_require_minimum_version 1.5.0
 
 J="$FIX/report/metrics.ndjson"
 
@@ -237,4 +238,67 @@ print(len(fams), sum(len(f.samples) for f in fams))'"
 	assert_line --index 0 'esc-report: unknown command: frobnicate'
 	run esc-report metrics --now bogus "$J"
 	assert_failure 2
+}
+
+@test "metrics: an ack or resolve before the opening is rejected, the rest counted" {
+	cat > "$BATS_TEST_TMPDIR/j.ndjson" <<-'EOF'
+	{"type":"incident","incident":"k1","event":"opened","severity":"critical","level":1,"alert":"a1","at":"2026-11-02T10:00:00Z","opened_at":"2026-11-02T10:00:00Z"}
+	{"type":"incident","incident":"k1","event":"acked","severity":"critical","level":1,"alert":"a1","at":"2026-11-02T09:58:00Z","opened_at":"2026-11-02T10:00:00Z","by":"alice"}
+	{"type":"ack","incident":"k1","by":"bob","at":"2026-11-02T09:59:59Z"}
+	{"type":"resolve","alert":"a1","by":"bob","at":"2026-11-02T09:00:00Z"}
+	{"type":"incident","incident":"k1","event":"resolved","severity":"critical","level":1,"alert":"a1","at":"2026-11-02T09:50:00Z","opened_at":"2026-11-02T10:00:00Z","by":"alice"}
+	{"type":"incident","incident":"k2","event":"acked","severity":"warning","level":1,"alert":"a2","at":"2026-11-02T09:00:00Z","opened_at":"2026-11-02T10:00:00Z","by":"alice"}
+	{"type":"ack","incident":"k1","by":"alice","at":"2026-11-02T10:02:00Z"}
+	{"type":"resolve","incident":"k1","by":"alice","at":"2026-11-02T10:10:00Z","actionable":true}
+	EOF
+	run --separate-stderr esc-report metrics -f json "$BATS_TEST_TMPDIR/j.ndjson"
+	assert_failure 1
+	assert_equal "$stderr" "esc-report: $BATS_TEST_TMPDIR/j.ndjson:2: at: 2026-11-02T09:58:00Z is before the incident opened, at 2026-11-02T10:00:00Z
+esc-report: $BATS_TEST_TMPDIR/j.ndjson:3: at: 2026-11-02T09:59:59Z is before the incident opened, at 2026-11-02T10:00:00Z
+esc-report: $BATS_TEST_TMPDIR/j.ndjson:4: at: 2026-11-02T09:00:00Z is before the incident opened, at 2026-11-02T10:00:00Z
+esc-report: $BATS_TEST_TMPDIR/j.ndjson:5: at: 2026-11-02T09:50:00Z is before the incident opened, at 2026-11-02T10:00:00Z
+esc-report: $BATS_TEST_TMPDIR/j.ndjson:6: at: 2026-11-02T09:00:00Z is before the incident opened, at 2026-11-02T10:00:00Z"
+	# k1 alone, acked at 2m and resolved at 10m; k2 was never seen open.
+	run jq -c '[.all.incidents, .all.mtta.mean, .all.mttr.mean, .severities.critical.mtta.pass]' <<<"$output"
+	assert_output '[1,120,600,true]'
+	run esc-report metrics "$BATS_TEST_TMPDIR/j.ndjson"
+	assert_failure 1
+	assert_line '5 journal lines rejected'
+}
+
+@test "metrics: an incident of a severity it does not know is reported, not dropped" {
+	cat > "$BATS_TEST_TMPDIR/j.ndjson" <<-'EOF'
+	{"type":"incident","incident":"k1","event":"opened","severity":"critical","level":1,"alert":"a1","at":"2026-11-02T10:00:00Z","opened_at":"2026-11-02T10:00:00Z"}
+	{"type":"incident","incident":"p1","event":"opened","severity":"P1","level":1,"alert":"a2","at":"2026-11-02T10:00:00Z","opened_at":"2026-11-02T10:00:00Z"}
+	{"type":"incident","incident":"p2","event":"opened","level":1,"alert":"a3","at":"2026-11-02T10:00:00Z","opened_at":"2026-11-02T10:00:00Z"}
+	{"type":"incident","incident":"p3","event":"opened","severity":3,"level":1,"alert":"a4","at":"2026-11-02T10:00:00Z","opened_at":"2026-11-02T10:00:00Z"}
+	{"type":"upgrade","incident":"k1","by":"alice","severity":"sev0","at":"2026-11-02T10:01:00Z"}
+	EOF
+	run --separate-stderr esc-report metrics -f json "$BATS_TEST_TMPDIR/j.ndjson"
+	assert_failure 1
+	assert_equal "$stderr" "esc-report: $BATS_TEST_TMPDIR/j.ndjson:2: severity: not critical, warning or info: P1
+esc-report: $BATS_TEST_TMPDIR/j.ndjson:3: severity: missing
+esc-report: $BATS_TEST_TMPDIR/j.ndjson:4: severity: not a string
+esc-report: $BATS_TEST_TMPDIR/j.ndjson:5: severity: not critical, warning or info: sev0"
+	run jq -c '[.all.incidents, .severities.critical.incidents]' <<<"$output"
+	assert_output '[1,1]'
+}
+
+@test "metrics: a field of the wrong type is named as such, not as missing" {
+	cat > "$BATS_TEST_TMPDIR/j.ndjson" <<-'EOF'
+	{"type":"incident","incident":5,"event":"opened","severity":"critical","level":1,"at":"2026-11-02T10:00:00Z"}
+	{"type":"incident","incident":"k1","event":["opened"],"severity":"critical","level":1,"at":"2026-11-02T10:00:00Z"}
+	{"type":"ack","incident":{"id":"k1"},"by":"alice","at":"2026-11-02T10:01:00Z"}
+	{"type":"resolve","alert":7,"by":"alice","at":"2026-11-02T10:01:00Z"}
+	{"type":"ack","incident":"k1","by":"alice","at":1700000000}
+	{"type":"postmortem","incident":true,"due_at":"2026-11-04T10:00:00Z"}
+	EOF
+	run --separate-stderr esc-report metrics -f json "$BATS_TEST_TMPDIR/j.ndjson"
+	assert_failure 1
+	assert_equal "$stderr" "esc-report: $BATS_TEST_TMPDIR/j.ndjson:1: incident: not a string
+esc-report: $BATS_TEST_TMPDIR/j.ndjson:2: event: not a string
+esc-report: $BATS_TEST_TMPDIR/j.ndjson:3: incident: not a string
+esc-report: $BATS_TEST_TMPDIR/j.ndjson:4: alert: not a string
+esc-report: $BATS_TEST_TMPDIR/j.ndjson:5: at: not a time
+esc-report: $BATS_TEST_TMPDIR/j.ndjson:6: incident: not a string"
 }

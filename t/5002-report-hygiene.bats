@@ -79,6 +79,11 @@ $MINE/problems.yml:29: error: alert CacheCold: severity \"urgent\" is not one th
 	assert_success
 	run promtool check rules "$MINE/broken.yml"
 	assert_failure
+	# An alias of a whole rule is a second rule to Prometheus too (a
+	# duplicate to its linter).
+	run promtool check rules --lint=none "$MINE/aliases.yml"
+	assert_success
+	assert_output --partial 'SUCCESS: 6 rules found'
 }
 
 @test "hygiene: --fail-on picks the level that fails the run" {
@@ -182,4 +187,180 @@ $MINE/problems.yml:29: error: alert CacheCold: severity \"urgent\" is not one th
 	run esc-report hygiene "$BATS_TEST_TMPDIR/deep.yml"
 	assert_failure 2
 	assert_output "esc-report: $BATS_TEST_TMPDIR/deep.yml:6:80: YAML error: nesting deeper than 64 levels"
+}
+
+@test "hygiene: malformed YAML is exit 2 with file:line, never a hang" {
+	# Each of these once spun at 100% CPU: an error inside a value the
+	# walk skipped was not seen, and libyaml then gave no event forever.
+	# timeout turns a hang back into a failure of this test.
+	printf 'groups:\n- [a\n' > "$BATS_TEST_TMPDIR/a.yml"
+	printf 'groups:\n  - name: g\n    rules: [a\n' > "$BATS_TEST_TMPDIR/b.yml"
+	printf 'spec: [a\n' > "$BATS_TEST_TMPDIR/c.yml"
+	printf 'groups: []\nother: {a: [b\n' > "$BATS_TEST_TMPDIR/d.yml"
+	run timeout 10 esc-report hygiene "$BATS_TEST_TMPDIR/a.yml"
+	assert_failure 2
+	assert_output "esc-report: $BATS_TEST_TMPDIR/a.yml:3:1: YAML error: did not find expected ',' or ']' (while parsing a flow sequence)"
+	run timeout 10 esc-report hygiene "$BATS_TEST_TMPDIR/b.yml"
+	assert_failure 2
+	assert_output "esc-report: $BATS_TEST_TMPDIR/b.yml:4:1: YAML error: did not find expected ',' or ']' (while parsing a flow sequence)"
+	run timeout 10 esc-report hygiene "$BATS_TEST_TMPDIR/c.yml"
+	assert_failure 2
+	assert_output "esc-report: $BATS_TEST_TMPDIR/c.yml:2:1: YAML error: did not find expected ',' or ']' (while parsing a flow sequence)"
+	run timeout 10 esc-report hygiene "$BATS_TEST_TMPDIR/d.yml" "$MINE/problems.yml"
+	assert_failure 2
+	assert_line --index 0 "esc-report: $BATS_TEST_TMPDIR/d.yml:3:1: YAML error: did not find expected ',' or ']' (while parsing a flow sequence)"
+	# The next file is still linted.
+	assert_line "$MINE/problems.yml:7: error: alert DiskGone: critical alert without runbook_url (no-runbook)"
+	run timeout 10 esc-report review --rules "$BATS_TEST_TMPDIR/a.yml" /dev/null
+	assert_failure 2
+	assert_line --index 0 "esc-report: $BATS_TEST_TMPDIR/a.yml:3:1: YAML error: did not find expected ',' or ']' (while parsing a flow sequence)"
+}
+
+@test "hygiene: a byte that is not UTF-8 is reported on its own line" {
+	printf 'groups:\n  - name: g\n    rules:\n      - alert: Caf\377 ok\n' > "$BATS_TEST_TMPDIR/l1.yml"
+	run timeout 10 esc-report hygiene "$BATS_TEST_TMPDIR/l1.yml"
+	assert_failure 2
+	assert_output "esc-report: $BATS_TEST_TMPDIR/l1.yml:4:19: YAML error: invalid leading UTF-8 octet"
+	# Past the first 16 KiB that libyaml reads at a time.
+	{ printf 'groups:\n  - name: g\n    rules:\n'
+	  for i in $(seq 1 2000); do printf '      # padding %04d\n' "$i"; done
+	  printf '      - alert: A\n        expr: up\x01\n'; } > "$BATS_TEST_TMPDIR/l2.yml"
+	run timeout 10 esc-report hygiene "$BATS_TEST_TMPDIR/l2.yml"
+	assert_failure 2
+	assert_output "esc-report: $BATS_TEST_TMPDIR/l2.yml:2005:17: YAML error: control characters are not allowed"
+}
+
+@test "hygiene: anchors, aliases and merge keys, as Prometheus reads them" {
+	# annotations: *ann, labels: *crit, <<: *ann and <<: [*crit] are the
+	# anchored mappings; "- *bare" is the critical rule without a runbook
+	# a second time (its problems point at the rule's own text).
+	run timeout 10 esc-report hygiene "$MINE/aliases.yml"
+	assert_failure 1
+	assert_output "$MINE/aliases.yml:35: error: alert DiskFullD: summary is an empty template (empty-summary)
+$MINE/aliases.yml:37: error: alert BareCritical: critical alert without runbook_url (no-runbook)
+$MINE/aliases.yml:37: error: alert BareCritical: no defined action (runbook_url or an action annotation) (no-action)
+$MINE/aliases.yml:37: error: alert BareCritical: no summary annotation (no-summary)
+$MINE/aliases.yml:37: error: alert BareCritical: critical alert without runbook_url (no-runbook)
+$MINE/aliases.yml:37: error: alert BareCritical: no defined action (runbook_url or an action annotation) (no-action)
+$MINE/aliases.yml:37: error: alert BareCritical: no summary annotation (no-summary)"
+	[ -n "$PYYAML" ] || skip "python3-yaml is not installed"
+	run bash -c "esc-report hygiene '$MINE/aliases.yml' | sed 's/.*(\([a-z-]*\))\$/\1/' |
+	    sort | uniq -c | awk '{ print \$1, \$2 }'"
+	esc="$output"
+	run "$PY" "$FIX/report/hygiene-count.py" "$MINE/aliases.yml"
+	assert_output "$esc"
+}
+
+@test "hygiene: an anchor defined again: an alias names the latest, as in Prometheus" {
+	cat > "$BATS_TEST_TMPDIR/again.yml" <<-'EOF'
+	groups:
+	  - name: g
+	    rules:
+	      - alert: A
+	        expr: up == 0
+	        labels: &l {severity: critical}
+	        annotations: {summary: a, runbook_url: "https://runbooks.example.com/A"}
+	      - alert: B
+	        expr: up == 0
+	        labels: &l {severity: warning}
+	        annotations: {summary: b, runbook_url: "https://runbooks.example.com/B"}
+	      - alert: C
+	        expr: up == 1
+	        labels: *l
+	        annotations: {summary: c}
+	EOF
+	run timeout 10 esc-report hygiene "$BATS_TEST_TMPDIR/again.yml"
+	assert_failure 1
+	# A warning: no runbook is no action, but not "critical without one".
+	assert_output "$BATS_TEST_TMPDIR/again.yml:12: error: alert C: no defined action (runbook_url or an action annotation) (no-action)"
+	printf 'groups:\n  - *nowhere\n' > "$BATS_TEST_TMPDIR/undef.yml"
+	run timeout 10 esc-report hygiene "$BATS_TEST_TMPDIR/undef.yml"
+	assert_failure 2
+	assert_output "esc-report: $BATS_TEST_TMPDIR/undef.yml:2:5: YAML error: found undefined alias nowhere"
+	command -v promtool >/dev/null || skip "promtool is not installed (Debian package prometheus)"
+	run promtool check rules "$BATS_TEST_TMPDIR/again.yml"
+	assert_success
+}
+
+@test "hygiene: merges and aliases in the structure, and a merge of a scalar" {
+	cat > "$BATS_TEST_TMPDIR/m.yml" <<-'EOF'
+	groups:
+	  - &g
+	    name: base
+	    rules:
+	      - alert: Merged
+	        expr: up == 0
+	        labels: {severity: critical}
+	  - <<: *g
+	    name: again
+	EOF
+	run timeout 10 esc-report hygiene "$BATS_TEST_TMPDIR/m.yml"
+	assert_failure 1
+	assert_line --index 0 "$BATS_TEST_TMPDIR/m.yml:5: error: alert Merged: critical alert without runbook_url (no-runbook)"
+	assert_line --index 3 "$BATS_TEST_TMPDIR/m.yml:5: error: alert Merged: critical alert without runbook_url (no-runbook)"
+	assert_equal "${#lines[@]}" 6
+	cat > "$BATS_TEST_TMPDIR/s.yml" <<-'EOF'
+	groups:
+	  - name: g
+	    rules:
+	      - alert: A
+	        expr: up == 0
+	        labels:
+	          <<: critical
+	EOF
+	run timeout 10 esc-report hygiene "$BATS_TEST_TMPDIR/s.yml"
+	assert_failure 2
+	assert_output "esc-report: $BATS_TEST_TMPDIR/s.yml:7:15: YAML error: << merges a mapping or a sequence of mappings, not this"
+}
+
+@test "hygiene: aliases that expand without end are refused (billion laughs)" {
+	{
+		printf 'groups:\n  - name: lol\n    rules:\n      - alert: Lol\n        expr: up\n        labels:\n'
+		printf '          a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n'
+		prev=a
+		for n in b c d e f g h i; do
+			printf '          %s: &%s [*%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s]\n' \
+			    $n $n $prev $prev $prev $prev $prev $prev $prev $prev $prev $prev
+			prev=$n
+		done
+	} > "$BATS_TEST_TMPDIR/lol.yml"
+	run timeout 10 esc-report hygiene "$BATS_TEST_TMPDIR/lol.yml"
+	assert_failure 2
+	assert_output --regexp "^esc-report: $BATS_TEST_TMPDIR/lol.yml:[0-9]+:[0-9]+: YAML error: aliases expand the document past 1000000 nodes\$"
+	# A mapping that holds itself: deep, not endless.
+	printf 'groups:\n  - name: g\n    rules:\n      - alert: Self\n        labels: &l {me: *l}\n' > "$BATS_TEST_TMPDIR/self.yml"
+	run timeout 10 esc-report hygiene "$BATS_TEST_TMPDIR/self.yml"
+	assert_failure 2
+	assert_output "esc-report: $BATS_TEST_TMPDIR/self.yml:5:17: YAML error: nesting deeper than 64 levels"
+}
+
+@test "hygiene: a name with a line break or an escape stays on its line (text, github)" {
+	# A CI runner reads each line of a step's output; a line of its own
+	# that starts with :: is a workflow command.
+	cat > "$BATS_TEST_TMPDIR/inj.yml" <<-'EOF'
+	groups:
+	  - name: g
+	    rules:
+	      - alert: "Evil\e[2J\n::error file=x,line=1::pwned\r%0A\u0085"
+	        expr: up == 0
+	        labels:
+	          severity: critical
+	EOF
+	run esc-report hygiene "$BATS_TEST_TMPDIR/inj.yml"
+	assert_failure 1
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 0 "$BATS_TEST_TMPDIR/inj.yml:4: error: alert Evil\\x1b[2J\\n::error file=x,line=1::pwned\\r%0A\\u0085: critical alert without runbook_url (no-runbook)"
+	run esc-report hygiene -f github "$BATS_TEST_TMPDIR/inj.yml"
+	assert_failure 1
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 0 "::error file=$BATS_TEST_TMPDIR/inj.yml,line=4,title=no-runbook::alert Evil"$'\e'"[2J%0A::error file=x,line=1::pwned%0D%250A"$'\u0085'": critical alert without runbook_url"
+	# And a file name with a comma, a colon and a line break.
+	f="$BATS_TEST_TMPDIR/a,b:c"$'\n'"::warning::x.yml"
+	cp "$BATS_TEST_TMPDIR/inj.yml" "$f"
+	run esc-report hygiene -f github "$f"
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 0 --partial "::error file=${BATS_TEST_TMPDIR//:/%3A}/a%2Cb%3Ac%0A%3A%3Awarning%3A%3Ax.yml,line=4,title=no-runbook::alert Evil"
+	run esc-report hygiene "$f"
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 0 --partial "$BATS_TEST_TMPDIR/a,b:c\\n::warning::x.yml:4: error: alert Evil"
 }

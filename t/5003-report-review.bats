@@ -133,3 +133,36 @@ print(len(d.getElementsByTagName("rect")) > 20)' "$BATS_TEST_TMPDIR/r.html"
 	assert_equal "$(jq -c '.unused' <<<"$output")" '["NeverFires","OldAlert","SecondFile"]'
 	assert_equal "$(jq -c '.firings' <<<"$output")" 95
 }
+
+@test "review: --rules reads anchors, aliases and merge keys" {
+	# Every rule of aliases.yml is critical by "labels: *crit", by
+	# "<<: *crit" or as "- *bare": none has a timeline.
+	run esc-report review -f json "${WIN[@]}" --rules "$FIX/report/rules/aliases.yml" "$J"
+	assert_success
+	assert_equal "$(jq -c '.no_timeline' <<<"$output")" '["QuietOne","BareCritical","DiskFullA","DiskFullB","DiskFullC","DiskFullD"]'
+	assert_equal "$(jq -c '.unused' <<<"$output")" '["BareCritical","DiskFullA","DiskFullB","DiskFullC","DiskFullD"]'
+}
+
+@test "review: names from the journal read as text in markdown, text and html" {
+	# A critical incident of an alert whose name is markup, paged to a
+	# person whose name is markup and a line break.
+	cat > "$BATS_TEST_TMPDIR/j.ndjson" <<-'EOF'
+	{"type":"incident","incident":"x1","event":"opened","severity":"critical","level":1,"alert":"a1","alertname":"<img src=x onerror=alert(1)>*b*_[l](javascript:x)|`c`","at":"2026-11-02T10:00:00Z","opened_at":"2026-11-02T10:00:00Z"}
+	{"type":"page","incident":"x1","channel":"sms","level":1,"at":"2026-11-02T10:00:00Z","recipients":[{"role":"primary","person":"<b>eve</b>\n| x | 9 |"}]}
+	EOF
+	run esc-report review -f markdown "${WIN[@]}" "$BATS_TEST_TMPDIR/j.ndjson"
+	assert_success
+	n='&lt;img src=x onerror=alert(1)&gt;\*b\*\_\[l\](javascript:x)\|\`c\`'
+	assert_line "| $n | 1 | 0.14 | 0% | 1 |"
+	assert_line "- $n: pages critically without an escalation timeline: add timelines.$n to the policy"
+	assert_line '| &lt;b&gt;eve&lt;/b&gt; \| x \| 9 \| | 1 |'
+	refute_output --partial '<img'
+	run esc-report review "${WIN[@]}" "$BATS_TEST_TMPDIR/j.ndjson"
+	assert_success
+	assert_line --regexp '^  <b>eve</b>\\n\| x \| 9 \| +1$'
+	run esc-report review -f html "${WIN[@]}" "$BATS_TEST_TMPDIR/j.ndjson"
+	assert_success
+	assert_output --partial '<td>&lt;img src=x onerror=alert(1)&gt;*b*_[l](javascript:x)|`c`</td>'
+	refute_output --partial '<img'
+	refute_output --partial '<b>eve'
+}

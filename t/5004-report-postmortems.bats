@@ -117,3 +117,26 @@ created $BATS_TEST_TMPDIR/pm/i_x.md"
 	assert_success
 	assert_output "created $BATS_TEST_TMPDIR/pm/c3.md"
 }
+
+@test "postmortems: what the journal says is text in the Markdown, never markup" {
+	cat > "$BATS_TEST_TMPDIR/x.ndjson" <<-'EOF'
+	{"type":"incident","incident":"x`1","event":"opened","severity":"critical","level":1,"alert":"a|1","alertname":"<img src=x onerror=alert(1)>","summary":"Disk *full*\n# Owned\n[click](javascript:alert(1))","runbook":"https://runbooks.example.com/disk_full","at":"2026-11-02T10:00:00Z","opened_at":"2026-11-02T10:00:00Z"}
+	{"type":"page","incident":"x`1","channel":"sms","level":1,"at":"2026-11-02T10:00:00Z","recipients":[{"role":"primary","person":"eve","name":"<b>Eve</b>"}]}
+	{"type":"resolve","incident":"x`1","by":"eve","at":"2026-11-02T10:30:00Z","note":"ran `rm -rf /tmp/x` | done\r\n<script>x</script>"}
+	EOF
+	run esc-report postmortems --dir "$BATS_TEST_TMPDIR/pm" "$BATS_TEST_TMPDIR/x.ndjson"
+	assert_success
+	assert_output "created $BATS_TEST_TMPDIR/pm/x_1.md"
+	run cat "$BATS_TEST_TMPDIR/pm/x_1.md"
+	assert_line --index 0 '# Post-mortem: &lt;img src=x onerror=alert(1)&gt;, 2026-11-02T10:00:00Z'
+	assert_line '| Incident | x\`1 |'
+	assert_line '| Alert | &lt;img src=x onerror=alert(1)&gt; (a\|1) |'
+	assert_line '| Summary | Disk \*full\* # Owned \[click\](javascript:alert(1)) |'
+	assert_line '| Runbook | https://runbooks.example.com/disk\_full |'
+	assert_line '| Who was paged | &lt;b&gt;Eve&lt;/b&gt; (primary) |'
+	assert_line '| 2026-11-02T10:30:00Z | Resolved by eve: ran \`rm -rf /tmp/x\` \| done  &lt;script&gt;x&lt;/script&gt; |'
+	refute_output --partial '<img'
+	refute_output --partial '<script'
+	refute_output --partial '<b>'
+	refute_line --regexp '^# Owned'
+}
