@@ -135,6 +135,19 @@ int esc_alert_bound(cJSON *rec);
  * alert's (free it); NULL when raw is small enough as it is. */
 char *esc_labels_bound(const char *raw);
 
+/* ---- the --rejects file (rejects.c) ---- */
+
+/* esc-rotate and esc-notify list there each input line they refuse,
+ * {"file","line","error"}, and last {"complete":true} when they read all
+ * their input and wrote all their output (esc-deliver(1) relies on it).
+ * Opened 0600 for appending; -1 with a message. */
+int esc_rejects_open(const char *path);
+/* Lists a refused line; nothing when no file was opened. */
+void esc_reject(const char *file, long line, const char *error);
+/* Writes the last line when complete, and closes; -1 when a write
+ * failed (the file then does not say complete). */
+int esc_rejects_close(int complete);
+
 /* ---- record helpers over cJSON (json.c) ---- */
 
 /* The string field, or NULL when absent or not a string. */
