@@ -304,6 +304,33 @@ trim_array(cJSON *a, int n)
 	cJSON_Delete(rest);
 }
 
+/* The fields of the contract that are not strings, and what they are. */
+static const char *const maps[] = { "labels", "annotations", NULL };
+static const char *const lists[] = {
+	"hygiene", "silenced_by", "inhibited_by", NULL
+};
+
+/* A field of the contract, of the kind the contract says: what else a
+ * plain alert brought under such a name is no more kept than the rest. */
+static int
+kept(const cJSON *c)
+{
+	const cJSON *e;
+
+	if (!iskey(c->string, contract))
+		return 0;
+	if (iskey(c->string, maps))
+		return cJSON_IsObject(c);
+	if (!iskey(c->string, lists))
+		return !cJSON_IsObject(c) && !cJSON_IsArray(c);
+	if (!cJSON_IsArray(c))
+		return 0;
+	cJSON_ArrayForEach(e, c)
+		if (!cJSON_IsString(e))
+			return 0;
+	return 1;
+}
+
 static void
 prune_record(cJSON *rec, struct cuts *cx)
 {
@@ -314,7 +341,7 @@ prune_record(cJSON *rec, struct cuts *cx)
 	for (c = rec->child ? rec->child->prev : NULL; c != NULL &&
 	    total > ALERT_BUDGET; c = prev) {
 		prev = c == rec->child ? NULL : c->prev;
-		if (iskey(c->string, contract))
+		if (kept(c))
 			continue;
 		total -= cost(c) + strcost(c->string, &len) + 2;
 		name.len = 0;
