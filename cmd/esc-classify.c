@@ -401,6 +401,10 @@ classify(const cJSON *a, enum source src, const cJSON *ctx, const char *where)
 				    cJSON_Duplicate(f, 1));
 		}
 	}
+	/* A firing alert pages whatever it carries: what is too big for the
+	 * readers after us is cut, and said so. */
+	if (esc_alert_bound(rec) > 0)
+		cJSON_AddItemToArray(hyg, cJSON_CreateString("oversized"));
 	cJSON_Delete(own);
 	return rec;
 }

@@ -34,13 +34,14 @@ static struct esc_spool *spool;
 static struct esc_channels *chans;
 static struct esc_policy *pol;
 static int spool_failed;
+static int incomplete;		/* an input not read, or work not done */
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: %s [-c channels] [-p policy] [--spool dir] "
 	    "[--dry-run] [--now time]\n\t[-j jobs] [--lock-wait seconds] "
-	    "[file ...]\n", esc_progname);
+	    "[--rejects file] [file ...]\n", esc_progname);
 	exit(ESC_EXIT_USAGE);
 }
 
@@ -268,22 +269,26 @@ readall(int argc, char **argv, size_t maxline)
 {
 	int i, rc, status = 0, from;
 	struct esc_reader r;
+	char why[64];
 	cJSON *o;
 
 	for (i = 0; i < (argc ? argc : 1); i++) {
 		if (esc_reader_open(&r, argc ? argv[i] : "-", maxline) == -1) {
 			esc_warnx("%s", esc_lasterr());
 			status = 1;
+			incomplete = 1;
 			continue;
 		}
 		while ((rc = esc_reader_next(&r, &o)) != ESC_RD_EOF) {
 			if (rc == ESC_RD_ERR) {
 				esc_lwarn(r.name, r.lineno + 1, "%s", r.err);
 				status = 1;
+				incomplete = 1;
 				break;
 			}
 			if (rc == ESC_RD_BAD) {
 				esc_lwarn(r.name, r.lineno, "%s", r.err);
+				esc_reject(r.name, r.lineno, r.err);
 				status = 1;
 				continue;
 			}
@@ -294,6 +299,9 @@ readall(int argc, char **argv, size_t maxline)
 				 * deduplicated nor spooled. */
 				esc_lwarn(r.name, r.lineno, "%s without a "
 				    "dedup_key: not delivered", esc_type(o));
+				snprintf(why, sizeof why, "%s without a "
+				    "dedup_key", esc_type(o));
+				esc_reject(r.name, r.lineno, why);
 				status = 1;
 				addrec(esc_strndup(r.line, r.len), o, 0);
 				continue;
@@ -316,10 +324,11 @@ main(int argc, char *argv[])
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "lock-wait", required_argument, NULL, 'w' },
+		{ "rejects", required_argument, NULL, 'J' },
 		ESC_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *copt = NULL, *popt = NULL, *sdir = NULL;
+	const char *copt = NULL, *popt = NULL, *sdir = NULL, *rejects = NULL;
 	size_t maxline = ESC_MAXLINE_DEFAULT;
 	int c, i, dry = 0, jobs = 16, status = ESC_EXIT_OK;
 	/* By default a run waits its turn however long: giving up would lose
@@ -357,6 +366,9 @@ main(int argc, char *argv[])
 				return ESC_EXIT_USAGE;
 			}
 			break;
+		case 'J':
+			rejects = optarg;
+			break;
 		case 'v':
 			esc_verbose = 1;
 			break;
@@ -390,6 +402,13 @@ main(int argc, char *argv[])
 		esc_secrets_free();
 		return ESC_EXIT_USAGE;
 	}
+	if (rejects != NULL && esc_rejects_open(rejects) == -1) {
+		esc_warnx("%s", esc_lasterr());
+		esc_channels_free(chans);
+		esc_policy_free(pol);
+		esc_secrets_free();
+		return ESC_EXIT_USAGE;
+	}
 	/* A provider that hangs up must fail one delivery, not the run. */
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -404,6 +423,7 @@ main(int argc, char *argv[])
 			/* Another run holding the spool is work not done, not
 			 * a configuration error. */
 			status = esc_lock_busy ? ESC_EXIT_FAIL : ESC_EXIT_USAGE;
+			incomplete = 1;
 			goto out;
 		}
 		if (npend > 0)
@@ -431,6 +451,7 @@ main(int argc, char *argv[])
 		/* Not durable: nothing may be tried. */
 		esc_warnx("%s", esc_lasterr());
 		status = ESC_EXIT_FAIL;
+		incomplete = 1;
 		for (i = 0; i < dl.n; i++)
 			if (dl.d[i]->status == ESC_DL_PENDING) {
 				dl.d[i]->status = ESC_DL_FAILED;
@@ -440,9 +461,12 @@ main(int argc, char *argv[])
 	if (esc_deliver(dl.d, dl.n, chans, pol, jobs, done, NULL) == -1) {
 		esc_warnx("%s", esc_lasterr());
 		status = ESC_EXIT_FAIL;
+		incomplete = 1;
 	}
-	if (spool_failed)
+	if (spool_failed) {
 		status = ESC_EXIT_FAIL;
+		incomplete = 1;
+	}
 	for (i = 0; i < nrec; i++) {
 		int k;
 
@@ -462,6 +486,11 @@ main(int argc, char *argv[])
 	}
 out:
 	if (status != ESC_EXIT_USAGE && esc_out_close() == -1) {
+		esc_warnx("%s", esc_lasterr());
+		status = ESC_EXIT_FAIL;
+		incomplete = 1;
+	}
+	if (esc_rejects_close(status != ESC_EXIT_USAGE && !incomplete) == -1) {
 		esc_warnx("%s", esc_lasterr());
 		status = ESC_EXIT_FAIL;
 	}

@@ -17,12 +17,14 @@ enum { M_FILTER, M_ONCALL, M_SHIFTS, M_ICAL, M_AUDIT, M_LEDGER, M_HANDOFF };
 
 static struct esc_roster *ros;
 static int rc;
+static int incomplete;		/* an input not read to its end */
 
 static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: esc-rotate [-r roster] [--now time] [file ...]\n"
+	    "usage: esc-rotate [-r roster] [--now time] [--rejects file] "
+	    "[file ...]\n"
 	    "       esc-rotate [-r roster] --oncall | --handoff [--at time] "
 	    "[--role role]\n"
 	    "       esc-rotate [-r roster] --shifts | --ical --from time "
@@ -46,6 +48,7 @@ filter(const char *path, size_t maxline)
 	if (esc_reader_open(&r, path, maxline) == -1) {
 		esc_warnx("%s", esc_lasterr());
 		rc = ESC_EXIT_FAIL;
+		incomplete = 1;
 		return;
 	}
 	for (;;) {
@@ -56,10 +59,12 @@ filter(const char *path, size_t maxline)
 		if (st == ESC_RD_ERR) {
 			esc_lwarn(r.name, r.lineno + 1, "%s", r.err);
 			rc = ESC_EXIT_FAIL;
+			incomplete = 1;
 			break;
 		}
 		if (st == ESC_RD_BAD) {
 			esc_lwarn(r.name, r.lineno, "%s", r.err);
+			esc_reject(r.name, r.lineno, r.err);
 			rc = ESC_EXIT_FAIL;
 			continue;
 		}
@@ -107,12 +112,14 @@ main(int argc, char *argv[])
 		{ "role", required_argument, NULL, 'R' },
 		{ "person", required_argument, NULL, 'P' },
 		{ "horizon", required_argument, NULL, 'H' },
+		{ "rejects", required_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		ESC_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *rpath = NULL, *ppath = NULL, *role = NULL, *person = NULL;
 	const char *at_s = NULL, *from_s = NULL, *to_s = NULL, *hz = "1y";
+	const char *rejects = NULL;
 	esc_time_t at, from = 0, to = 0;
 	int64_t horizon = 0;
 	size_t maxline = 0;
@@ -131,6 +138,7 @@ main(int argc, char *argv[])
 		case 'R': role = optarg; break;
 		case 'P': person = optarg; break;
 		case 'H': hz = optarg; break;
+		case 'J': rejects = optarg; break;
 		default:
 			if (c >= 0x200 && c < 0x200 + 16) {
 				if (mode != M_FILTER && mode != c - 0x200) {
@@ -163,6 +171,10 @@ main(int argc, char *argv[])
 	}
 	if (mode != M_FILTER && mode != M_LEDGER && argc > 0) {
 		esc_warnx("no files with this mode");
+		usage();
+	}
+	if (mode != M_FILTER && rejects != NULL) {
+		esc_warnx("--rejects only with records to fill in");
 		usage();
 	}
 	if (mode == M_AUDIT && esc_horizon_parse(hz, &horizon) == -1) {
@@ -208,6 +220,11 @@ main(int argc, char *argv[])
 		esc_roster_free(ros);
 		return ESC_EXIT_USAGE;
 	}
+	if (rejects != NULL && esc_rejects_open(rejects) == -1) {
+		esc_warnx("%s", esc_lasterr());
+		esc_roster_free(ros);
+		return ESC_EXIT_USAGE;
+	}
 	esc_out_init();
 	switch (mode) {
 	case M_FILTER:
@@ -249,7 +266,12 @@ main(int argc, char *argv[])
 	esc_roster_free(ros);
 	if (esc_out_close() == -1) {
 		esc_warnx("%s", esc_lasterr());
-		return ESC_EXIT_FAIL;
+		incomplete = 1;
+		rc = ESC_EXIT_FAIL;
+	}
+	if (esc_rejects_close(!incomplete) == -1) {
+		esc_warnx("%s", esc_lasterr());
+		rc = ESC_EXIT_FAIL;
 	}
 	return rc;
 }

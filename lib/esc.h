@@ -111,6 +111,43 @@ int esc_emit_raw(const char *line, size_t len);
  * data did not all reach it (full disk, closed pipe). */
 int esc_out_close(void);
 
+/* ---- bounds on what records carry (bound.c) ---- */
+
+/* Strings of the records esc-classify and esc-route write are cut at
+ * ESC_FIELD_MAX bytes, on a UTF-8 character boundary, ending with
+ * ESC_CUT_MARK; an alert record stays under ESC_ALERT_MAX bytes. */
+#define ESC_FIELD_MAX	4096
+#define ESC_ALERT_MAX	(64 * 1024)
+#define ESC_CUT_MARK	"\xe2\x80\xa6[truncated]"	/* U+2026 */
+/* Appends s (valid UTF-8) to b, cut to at most max bytes (64 or more)
+ * when longer.  With ident the marker is "…[truncated:HASH]", HASH the
+ * FNV-1a of the whole of s: a value that names something (a label) must
+ * not become equal to another one by the cut. */
+void esc_buf_cut(struct esc_buf *b, const char *s, size_t max, int ident);
+/* Bounds an alert record in place: labels and annotations under a
+ * quarter of ESC_ALERT_MAX, every string under ESC_FIELD_MAX, the whole
+ * under ESC_ALERT_MAX (strings cut shorter, then fields outside the
+ * contract and members past the first dropped; a label set that lost
+ * members gains "esc_truncated").  Returns how many fields were cut, and
+ * lists up to 16 of them in "truncated"; 0 leaves the record alone. */
+int esc_alert_bound(cJSON *rec);
+/* A label set (one-line JSON) bounded as esc_alert_bound bounds an
+ * alert's (free it); NULL when raw is small enough as it is. */
+char *esc_labels_bound(const char *raw);
+
+/* ---- the --rejects file (rejects.c) ---- */
+
+/* esc-rotate and esc-notify list there each input line they refuse,
+ * {"file","line","error"}, and last {"complete":true} when they read all
+ * their input and wrote all their output (esc-deliver(1) relies on it).
+ * Opened 0600 for appending; -1 with a message. */
+int esc_rejects_open(const char *path);
+/* Lists a refused line; nothing when no file was opened. */
+void esc_reject(const char *file, long line, const char *error);
+/* Writes the last line when complete, and closes; -1 when a write
+ * failed (the file then does not say complete). */
+int esc_rejects_close(int complete);
+
 /* ---- record helpers over cJSON (json.c) ---- */
 
 /* The string field, or NULL when absent or not a string. */

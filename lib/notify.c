@@ -326,6 +326,48 @@ slack_text(struct esc_buf *b, const cJSON *rec, const char *extra)
 	}
 }
 
+/*
+ * Slack refuses a section whose text passes 3000 characters (Block Kit):
+ * a long summary would fail the page.  The section's text is cut there,
+ * before an escape or a link the cut would split, and says so; the
+ * message's own text (the notification, up to 40000) stays whole.
+ */
+#define SLACK_SECTION_MAX	3000
+
+/* The byte offset of s's character number max, or -1 when s is shorter. */
+static long
+char_offset(const char *s, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && n++ == max)
+			return (long)i;
+	return -1;
+}
+
+static char *
+slack_section(const char *s)
+{
+	struct esc_buf b = { 0 };
+	long cut, i, open = -1;
+
+	/* The marker is 12 characters. */
+	if (char_offset(s, SLACK_SECTION_MAX) == -1 ||
+	    (cut = char_offset(s, SLACK_SECTION_MAX - 12)) == -1)
+		return esc_strdup(s);
+	for (i = cut - 1; i >= 0 && open == -1; i--)
+		if (s[i] == '>' || s[i] == ';')
+			break;
+		else if (s[i] == '<' || s[i] == '&')
+			open = i;
+	if (open != -1)
+		cut = open;
+	esc_buf_add(&b, s, (size_t)cut);
+	esc_buf_puts(&b, ESC_CUT_MARK);
+	return b.s;
+}
+
 static char *
 slack_body(const cJSON *rec, const char *extra)
 {
@@ -340,7 +382,9 @@ slack_body(const cJSON *rec, const char *extra)
 	esc_set_str(sec, "type", "section");
 	txt = cJSON_CreateObject();
 	esc_set_str(txt, "type", "mrkdwn");
-	esc_set_str(txt, "text", t.s);
+	s = slack_section(t.s);
+	esc_set_str(txt, "text", s);
+	free(s);
 	esc_set(sec, "text", txt);
 	cJSON_AddItemToArray(blocks, sec);
 	s = cJSON_PrintUnformatted(doc);

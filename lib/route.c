@@ -489,6 +489,21 @@ jend(struct esc_router *rt)
 		rt->outerr = 1;
 }
 
+/* A string from an alert or an event, cut at ESC_FIELD_MAX (bound.c): a
+ * summary of megabytes, three times in a page, would make a line no
+ * reader after us takes.  The result lives until the next call. */
+static const char *
+bounded(const char *s, int ident)
+{
+	static struct esc_buf cb;
+
+	if (s == NULL || strlen(s) <= ESC_FIELD_MAX)
+		return s;
+	cb.len = 0;
+	esc_buf_cut(&cb, s, ESC_FIELD_MAX, ident);
+	return cb.s;
+}
+
 /* The severity part of keys on an upgraded path, so that the critical
  * path's L1 does not reuse the dedup_key of the warning path's L1. */
 static const char *
@@ -510,8 +525,8 @@ head(struct esc_router *rt, const char *type, const struct inc *in)
 	esc_hex64(in->id, id);
 	jbegin(&rt->out, type);
 	jfs(&rt->out, "incident", id);
-	jfs(&rt->out, "alert", in->alert);
-	jfs(&rt->out, "alertname", in->name);
+	jfs(&rt->out, "alert", bounded(in->alert, 1));
+	jfs(&rt->out, "alertname", bounded(in->name, 1));
 }
 
 static void
@@ -527,15 +542,15 @@ emit_incident(struct esc_router *rt, const struct inc *in, const char *event,
 	jfn(b, "level", in->level);
 	jft(b, "at", at);
 	jft(b, "opened_at", in->opened);
-	jfs(b, "summary", in->summary);
+	jfs(b, "summary", bounded(in->summary, 0));
 	if (ev != NULL) {
 		if (esc_str(ev, "by"))
-			jfs(b, "by", esc_str(ev, "by"));
+			jfs(b, "by", bounded(esc_str(ev, "by"), 0));
 		v = cJSON_GetObjectItemCaseSensitive(ev, "actionable");
 		if (cJSON_IsBool(v))
 			jfraw(b, "actionable", cJSON_IsTrue(v) ? "true" : "false");
 		if (esc_str(ev, "note"))
-			jfs(b, "note", esc_str(ev, "note"));
+			jfs(b, "note", bounded(esc_str(ev, "note"), 0));
 	}
 	jend(rt);
 }
@@ -599,7 +614,7 @@ emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
 	const struct esc_level *lv = find_level(rt->p, tg->sev, tg->level);
 	const struct esc_pagespec *ps = NULL;
 	struct esc_buf *b = &rt->out;
-	char id[17], pfx[16], chan[256], *roles[64];
+	char id[17], pfx[16], chan[256], *roles[64], *lb;
 	int nroles = 0, ichan = tg->page == TL_CHANNEL;
 
 	if (lv != NULL && !ichan && tg->page < lv->npages &&
@@ -667,12 +682,12 @@ emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
 			putnum(s, tg->level);
 			bputs(s, "] ");
 		}
-		bputs(s, in->name);
+		bputs(s, bounded(in->name, 1));
 		bputs(s, ": ");
-		bputs(s, in->summary);
+		bputs(s, bounded(in->summary, 0));
 		jstr(b, s->s);
 		s->len = 0;
-		bputs(s, in->summary);
+		bputs(s, bounded(in->summary, 0));
 		bputs(s, "\nIncident ");
 		bputs(s, id);
 		bputs(s, " opened ");
@@ -695,13 +710,15 @@ emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
 			bputs(s, lv->notes);
 		}
 		bputs(s, "\nRunbook: ");
-		bputs(s, in->runbook ? in->runbook : "none");
+		bputs(s, in->runbook ? bounded(in->runbook, 0) : "none");
 		jkey(b, "text");
 		jstr(b, s->s);
 	}
-	jfs(b, "summary", in->summary);
-	jfs(b, "runbook", in->runbook);
-	jfraw(b, "labels", in->labels);
+	jfs(b, "summary", bounded(in->summary, 0));
+	jfs(b, "runbook", bounded(in->runbook, 0));
+	lb = esc_labels_bound(in->labels);
+	jfraw(b, "labels", lb ? lb : in->labels);
+	free(lb);
 	jend(rt);
 }
 

@@ -3,6 +3,7 @@
 # hygiene, pass-through.
 
 load test_helper
+bats_require_minimum_version 1.5.0
 
 NOW=2026-11-27T10:05:00Z
 
@@ -239,6 +240,74 @@ EOF
 	run esc-classify --now "$NOW" --max-line 2M "$f"
 	assert_success
 	assert_equal "$(jq -r .name <<<"$output" | tr '\n' ' ')" "Before Huge After "
+}
+
+@test "oversized strings are cut at 4 KiB on a character boundary, marked, and flagged oversized" {
+	f="$BATS_TEST_TMPDIR/huge.ndjson"
+	# An API alert as Alertmanager holds it: a 1.5 MB description, a
+	# 300 KB summary of 3-byte characters, a stack trace as a label, a
+	# huge generatorURL; and its twin, whose trace differs at the end.
+	"$PY" - "$f" <<-'PY'
+	import json, sys
+	def alert(fp, tail):
+	    return {"labels": {"alertname": "Huge", "severity": "critical",
+	                       "instance": "db-1", "trace": "é" * 3000 + tail},
+	            "annotations": {"summary": "€" * 100000,
+	                            "description": "x" * 1500000,
+	                            "runbook_url": "https://runbooks.example/Huge"},
+	            "startsAt": "2026-11-27T10:00:00Z",
+	            "endsAt": "0001-01-01T00:00:00Z", "fingerprint": fp,
+	            "status": {"state": "active", "silencedBy": [], "inhibitedBy": []},
+	            "generatorURL": "http://prometheus:9090/graph?g0.expr=" + "q" * 200000}
+	with open(sys.argv[1], "w") as o:
+	    for fp, tail in (("00000000000000aa", "a"), ("00000000000000bb", "b")):
+	        o.write(json.dumps(alert(fp, tail), ensure_ascii=False) + "\n")
+	PY
+	run --separate-stderr esc-classify --now "$NOW" --max-line 4M "$f"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(LC_ALL=C awk '{ print (length($0) < 65536) }' <<<"$output" | tr -d '\n')" 11
+	run jq -c '[.id, .name, .severity, .hygiene, .truncated,
+	    (.summary | utf8bytelength <= 4096), (.summary | test("^€+…\\[truncated\\]$")),
+	    (.annotations.description | utf8bytelength <= 4096),
+	    (.annotations.description | endswith("x…[truncated]")),
+	    (.generator_url | test("^http://prometheus:9090/graph\\?g0.expr=q+…\\[truncated\\]$")),
+	    (.labels.trace | utf8bytelength <= 4096), (.labels.trace | test("^é+…\\[truncated:[0-9a-f]{16}\\]$")),
+	    .labels.instance, .annotations.runbook_url, .runbook]' <<<"$output"
+	assert_output - <<-'OUT'
+	["00000000000000aa","Huge","critical",["oversized"],["labels.trace","annotations.summary","annotations.description","summary","generator_url"],true,true,true,true,true,true,true,"db-1","https://runbooks.example/Huge","https://runbooks.example/Huge"]
+	["00000000000000bb","Huge","critical",["oversized"],["labels.trace","annotations.summary","annotations.description","summary","generator_url"],true,true,true,true,true,true,true,"db-1","https://runbooks.example/Huge","https://runbooks.example/Huge"]
+	OUT
+	# Cut alike, the two label sets stay two: the marker keeps a hash of
+	# the whole value.
+	assert_equal "$(esc-classify --now "$NOW" --max-line 4M "$f" | jq -r .labels.trace | sort -u | wc -l)" 2
+}
+
+@test "a label set too big even with its values cut is pruned to a bounded, still distinct, one" {
+	"$PY" - "$BATS_TEST_TMPDIR/many.ndjson" <<-'PY'
+	import json, sys
+	with open(sys.argv[1], "w") as o:
+	    for k in ("a", "b"):
+	        labels = {"alertname": "Many", "severity": "warning"}
+	        labels.update({"l%04d" % i: "v" * 3000 for i in range(400)})
+	        labels["zz"] = k
+	        ann = {"summary": "many labels"}
+	        ann.update({"a%04d" % i: "w" * 3000 for i in range(400)})
+	        o.write(json.dumps({"labels": labels, "annotations": ann, "unknown": ["u" * 3000] * 400,
+	                            "starts_at": "2026-11-27T10:00:00Z"}) + "\n")
+	PY
+	run --separate-stderr esc-classify --now "$NOW" --max-line 8M "$BATS_TEST_TMPDIR/many.ndjson"
+	assert_success
+	recs=$output
+	assert_equal "$(LC_ALL=C awk '{ print (length($0) < 65536) }' <<<"$recs" | tr -d '\n')" 11
+	run jq -c '[.name, .severity, .summary, .hygiene, .labels.alertname, .labels.severity, (.labels.esc_truncated | test("^[0-9a-f]{16}$"))]' <<<"$recs"
+	assert_output - <<-'OUT'
+	["Many","warning","many labels",["oversized"],"Many","warning",true]
+	["Many","warning","many labels",["oversized"],"Many","warning",true]
+	OUT
+	# The ids come from the whole labels, and the pruned sets differ.
+	assert_equal "$(jq -r .id <<<"$recs" | sort -u | wc -l)" 2
+	assert_equal "$(jq -r .labels.esc_truncated <<<"$recs" | sort -u | wc -l)" 2
 }
 
 @test "nesting deeper than the parser's limit is refused, not a crash" {

@@ -256,3 +256,42 @@ for p in sorted(glob.glob(sys.argv[1] + "/new/*")):
 	assert_equal "$stderr" "esc-notify: $BATS_TEST_TMPDIR/in:1: page without a dedup_key: not delivered"
 	assert_equal "$(wc -c <"$PROV_LOG")" 0
 }
+
+@test "a critical alert with a 400 KB summary is paged on every channel, its text cut" {
+	start_smtp
+	channels
+	"$PY" - "$BATS_TEST_TMPDIR/alert" <<-'PY'
+	import json, sys
+	print(json.dumps({"labels": {"alertname": "StemeDBAPIDown", "severity": "critical",
+	                             "instance": "api-1"},
+	                  "annotations": {"summary": "API down: " + "ü" * 200000,
+	                                  "runbook_url": "https://runbooks.example/api"},
+	                  "startsAt": "2026-11-27T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+	                  "fingerprint": "a1b2c3d4e5f60708", "status": {"state": "active"}},
+	                 ensure_ascii=False), file=open(sys.argv[1], "w"))
+	PY
+	esc-classify --now 2026-11-27T10:00:00Z "$BATS_TEST_TMPDIR/alert" |
+	    esc-route -s "$BATS_TEST_TMPDIR/state" --now 2026-11-27T10:00:00Z >"$BATS_TEST_TMPDIR/pages"
+	# Too big to show when a test fails: the output goes to a file.
+	run bash -c "esc-rotate -r '$ESC_SRC/share/esc/roster.example.json' --now 2026-11-27T10:00:00Z '$BATS_TEST_TMPDIR/pages' |
+	    esc-notify --now 2026-11-27T10:00:00Z >'$BATS_TEST_TMPDIR/out'"
+	assert_success
+	assert_output ""
+	run jq -r 'select(.type == "receipt" and .event == "trigger") | "\(.channel) \(.status)"' "$BATS_TEST_TMPDIR/out"
+	assert_output - <<-'OUT'
+	pagerduty delivered
+	slack delivered
+	email delivered
+	email delivered
+	email delivered
+	sms delivered
+	OUT
+	run jq -r 'select(.kind == "pagerduty") | .body | fromjson | .payload.summary | startswith("[CRITICAL L1] StemeDBAPIDown: API down: üüü")' "$PROV_LOG"
+	assert_output true
+	# The page says it was cut; Slack's section takes 3000 characters.
+	run jq -s -c 'map(select(.kind == "slack") | .body | fromjson | .blocks[0].text.text
+	    | select(startswith("<!channel> *[CRITICAL L1] StemeDBAPIDown: API down: üüü"))
+	    | [length <= 3000, endswith("ü…[truncated]")])' "$PROV_LOG"
+	assert_output '[[true,true]]'
+
+}

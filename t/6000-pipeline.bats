@@ -102,6 +102,39 @@ delivered() {
 	assert_equal "$(stat -c %a "$J")" 600
 }
 
+@test "an alert Alertmanager holds with a 1.5 MB description pages, cut and flagged oversized" {
+	# Too big for a command line: posted from a file.
+	"$PY" - "$BATS_TEST_TMPDIR/huge.json" "$(at 0)" "$(at 5)" <<-'PY'
+	import json, sys
+	print(json.dumps([{"labels": {"alertname": "StemeDBAPIDown", "severity": "critical",
+	                              "instance": "api-1", "job": "stemedb"},
+	                   "annotations": {"summary": "StemeDB API is down on api-1",
+	                                   "description": "stack trace: " + "x" * 1500000},
+	                   "startsAt": sys.argv[2], "endsAt": sys.argv[3],
+	                   "generatorURL": "http://prometheus:9090/graph?g0.expr=" + "q" * 300000}]),
+	      file=open(sys.argv[1], "w"))
+	PY
+	curl -sf -X POST -H 'Content-Type: application/json' \
+	    --data-binary "@$BATS_TEST_TMPDIR/huge.json" "$AM_URL/api/v2/alerts"
+	# Alertmanager gives it back whole: a line longer than 1 MiB.
+	assert [ "$(curl -sf "$AM_URL/api/v2/alerts" | jq -c '.[0]' | wc -c)" -gt 1800000 ]
+	run tick 0
+	assert_success
+	run delivered
+	P=$(esc-rotate --oncall --at "$(at 0)" | jq -r 'select(.role == "primary") | .person')
+	assert_line "0 L1 StemeDBAPIDown pagerduty pagerduty trigger"
+	assert_line "0 L1 StemeDBAPIDown sms $P trigger"
+	# Every record of the journal is well under the readers' limit.
+	assert_equal "$(LC_ALL=C awk '{ print (length($0) < 65536) }' "$J" | sort -u)" 1
+	assert_equal "$(jq -r 'select(.type == "page" and .channel == "pagerduty") | .summary' "$J")" "StemeDB API is down on api-1"
+	assert_equal "$(jq -r 'select(.kind == "pagerduty") | .body | fromjson | .payload.summary' "$PROV_LOG")" \
+	    "[CRITICAL L1] StemeDBAPIDown: StemeDB API is down on api-1"
+	# What esc-classify made of it: cut, and flagged.
+	run bash -c "curl -sf '$AM_URL/api/v2/alerts' | jq -c '.[]' | esc-classify --max-line 4M |
+	    jq -c '[.hygiene, .truncated, (.annotations.description | endswith(\"x…[truncated]\"))]'"
+	assert_output '[["oversized"],["annotations.description","generator_url"],true]'
+}
+
 @test "Alertmanager down: esc-tick says so, escalates what is due, resolves nothing, exits 1" {
 	post 0 StemeDBAPIDown critical api-1
 	run tick 0

@@ -4,6 +4,7 @@
 
 load test_helper
 load fixtures/notify/helper
+bats_require_minimum_version 1.5.0
 
 setup() {
 	export ESC_DIR=$BATS_TEST_TMPDIR/esc
@@ -157,4 +158,72 @@ teardown() {
 	assert_line --partial ":2: startsAt: not an RFC 3339 time: soon (the alert starts now: bad-time)"
 	run jq -r 'select(.type == "incident" and .event == "resolved") | .alertname' "$ESC_DIR/journal.ndjson"
 	assert_output 'C'
+}
+
+@test "esc-deliver: a line a stage refuses goes to dead/ with a dead receipt, loudly; the rest is delivered; exit 1" {
+	start_prov
+	channels
+	mkdir -p "$ESC_DIR/pending"
+	f=$ESC_DIR/pending/a.ndjson
+	esc-classify --now 2026-11-30T13:50:00Z "$ESC_SRC/share/esc/examples/alerts.ndjson" |
+	    esc-route -s "$BATS_TEST_TMPDIR/state" --now 2026-11-30T13:50:00Z |
+	    jq -c 'select(.type == "page" and .alertname == "StemeDBAPIDown" and .channel == "pagerduty")' > "$BATS_TEST_TMPDIR/good"
+	# A page too long for esc-rotate (2 MB), and one esc-notify refuses.
+	"$PY" - "$BATS_TEST_TMPDIR/good" "$BATS_TEST_TMPDIR/bad" <<-'PY'
+	import json, sys
+	p = json.loads(open(sys.argv[1]).read())
+	big = dict(p, dedup_key=p["dedup_key"] + "-big", summary="x" * 2000000)
+	nokey = dict(p)
+	del nokey["dedup_key"]
+	with open(sys.argv[2], "w") as o:
+	    o.write(json.dumps(big) + "\n" + json.dumps(nokey) + "\n")
+	PY
+	{ sed -n 1p "$BATS_TEST_TMPDIR/bad"; cat "$BATS_TEST_TMPDIR/good"; echo; sed -n 2p "$BATS_TEST_TMPDIR/bad"; } > "$f"
+	key=$(jq -r .dedup_key "$BATS_TEST_TMPDIR/good")
+	run --separate-stderr env ESC_NOW=2026-11-30T13:51:00Z esc-deliver
+	assert_failure 1
+	errs=$stderr
+	# Nothing is left pending: what could pass was delivered, what never
+	# can is in dead/, byte for byte as the stage saw it.
+	assert_equal "$(ls "$ESC_DIR/pending")" ""
+	assert_equal "$(sed -n 1p "$ESC_DIR/dead/a.ndjson" | md5sum)" "$(sed -n 1p "$BATS_TEST_TMPDIR/bad" | md5sum)"
+	assert_equal "$(sed -n 2p "$ESC_DIR/dead/a.ndjson" | jq -c '[.dedup_key, .channel, (.recipients | length)]')" '[null,"pagerduty",1]'
+	assert_equal "$(wc -l < "$ESC_DIR/dead/a.ndjson")" 2
+	run jq -c 'select(.type == "receipt") | [.dedup_key, .channel, .recipient, .status, .attempts, .at]' "$ESC_DIR/journal.ndjson"
+	assert_output - <<-OUT
+	["$key","pagerduty","pagerduty","delivered",1,"2026-11-30T13:51:00Z"]
+	["$key-big","pagerduty",null,"dead",0,"2026-11-30T13:51:00Z"]
+	[null,"pagerduty",null,"dead",0,"2026-11-30T13:51:00Z"]
+	OUT
+	run jq -r 'select(.status == "dead") | .error' "$ESC_DIR/journal.ndjson"
+	assert_output - <<-OUT
+	esc-rotate refused line 1 of $f (line longer than 1048576 bytes (see --max-line)): it can never be delivered; moved to $ESC_DIR/dead/a.ndjson
+	esc-notify refused line 4 of $f (page without a dedup_key): it can never be delivered; moved to $ESC_DIR/dead/a.ndjson
+	OUT
+	run printf '%s\n' "$errs"
+	assert_line --index 0 "esc-rotate: $f:1: line longer than 1048576 bytes (see --max-line)"
+	assert_line "esc-deliver: esc-rotate refused line 1 of $f (line longer than 1048576 bytes (see --max-line)): it can never be delivered; moved to $ESC_DIR/dead/a.ndjson"
+	assert_line "esc-deliver: esc-notify refused line 4 of $f (page without a dedup_key): it can never be delivered; moved to $ESC_DIR/dead/a.ndjson"
+	assert_equal "$(jq -r 'select(.kind == "pagerduty") | .body | fromjson | .dedup_key' "$PROV_LOG")" "$key"
+}
+
+@test "esc-deliver: a stage that does not finish keeps the pending file, and the next run delivers it" {
+	start_prov
+	channels
+	mkdir -p "$ESC_DIR/pending"
+	esc-classify --now 2026-11-30T13:50:00Z "$ESC_SRC/share/esc/examples/alerts.ndjson" |
+	    esc-route -s "$BATS_TEST_TMPDIR/state" --now 2026-11-30T13:50:00Z |
+	    jq -c 'select(.type == "page" and .alertname == "StemeDBAPIDown" and .channel == "pagerduty")' > "$ESC_DIR/pending/a.ndjson"
+	# esc-rotate cannot write its output: it never reads the file through.
+	mkdir "$ESC_DIR/pending/a.ndjson.rot"
+	run esc-deliver
+	assert_failure 1
+	assert_line "esc-deliver: $ESC_DIR/pending/a.ndjson: esc-rotate exited 1, esc-notify did not run; kept for the next run"
+	assert_equal "$(ls "$ESC_DIR/pending" | grep -c '^a.ndjson$')" 1
+	assert [ ! -e "$ESC_DIR/journal.ndjson" ]
+	rmdir "$ESC_DIR/pending/a.ndjson.rot"
+	run esc-deliver
+	assert_success
+	assert_equal "$(ls "$ESC_DIR/pending")" ""
+	assert_equal "$(jq -r 'select(.type == "receipt") | .status' "$ESC_DIR/journal.ndjson")" delivered
 }
