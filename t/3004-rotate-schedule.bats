@@ -61,7 +61,9 @@ primary 2026-01-26T14:00:00Z"
 	run -2 --separate-stderr esc-rotate -r "$TEAM" --oncall --at tomorrow
 	assert_equal "$stderr" "esc-rotate: not an RFC 3339 time or a date: tomorrow"
 	run -2 --separate-stderr esc-rotate --bogus
-	assert_equal "${stderr_lines[1]}" "usage: esc-rotate [-r roster] [--now time] [file ...]"
+	assert_equal "${stderr_lines[1]}" "usage: esc-rotate [-r roster] [--now time] [--rejects file] [file ...]"
+	run -2 --separate-stderr esc-rotate -r "$TEAM" --oncall --rejects "$BATS_TEST_TMPDIR/rej"
+	assert_equal "${stderr_lines[0]}" "esc-rotate: --rejects only with records to fill in"
 }
 
 @test "schedule: --handoff gives the outgoing and incoming person of each role" {
