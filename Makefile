@@ -36,6 +36,15 @@ ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
 	  -DESC_SHAREDIR='"$(SHAREDIR)/esc"' -Ilib $(PKG_CFLAGS) \
 	  $(CFLAGS) $(WARN) $(SAN)
 ALL_LDFLAGS = $(LDFLAGS) $(SAN)
+
+# One short line a file; V=1 shows the whole commands.
+ifeq ($(V),1)
+Q	=
+SAY	= @:
+else
+Q	= @
+SAY	= @echo
+endif
 LIBS	= $(PKG_LIBS) -lm
 
 LIBSRC	= $(sort $(wildcard lib/*.c))
@@ -51,15 +60,18 @@ all: $(PROGS)
 
 $(B)/lib/%.o: lib/%.c lib/esc.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(SAY) "CC $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/libesc.a: $(LIBOBJ)
-	rm -f $@
-	ar rcs $@ $(LIBOBJ)
+	$(SAY) "AR $@"
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $(LIBOBJ)
 
 $(B)/%: cmd/%.c $(B)/libesc.a lib/esc.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libesc.a $(LIBS)
+	$(SAY) "LD $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libesc.a $(LIBS)
 
 # The tests run the programs just built and the scripts of this tree.
 # TESTS picks a subset: make check TESTS=t/1*.bats

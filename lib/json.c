@@ -220,12 +220,60 @@ esc_jsonc_load(const char *path)
 	return v;
 }
 
+/*
+ * A program run from a build tree (TREE/build/VARIANT/esc-route) with
+ * nothing installed takes TREE/share/esc, so that a newcomer can try the
+ * tools before installing them.  NULL when it is not in a build tree.
+ */
+static const char *
+tree_sharedir(void)
+{
+	static char dir[4096];
+	char exe[4096], *p;
+	ssize_t n;
+	int up;
+	struct stat st;
+
+	if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) <= 0)
+		return NULL;
+	exe[n] = '\0';
+	for (up = 0; up < 2; up++) {
+		if ((p = strrchr(exe, '/')) == NULL)
+			return NULL;
+		*p = '\0';
+	}
+	if ((p = strrchr(exe, '/')) == NULL || strcmp(p + 1, "build") != 0)
+		return NULL;
+	*p = '\0';
+	snprintf(dir, sizeof dir, "%s/share/esc", exe);
+	snprintf(exe + strlen(exe), sizeof exe - strlen(exe),
+	    "/share/esc/policy.json");
+	return stat(exe, &st) == 0 ? dir : NULL;
+}
+
+/* Where the defaults are, and (for --verbose) what that place is. */
+static const char *
+sharedir(const char **what)
+{
+	const char *e = getenv("ESC_SHAREDIR"), *t;
+	struct stat st;
+
+	*what = "the installed default";
+	if (e && *e)
+		return e;
+	if (stat(ESC_SHAREDIR, &st) == -1 && (t = tree_sharedir()) != NULL) {
+		*what = "the build tree's";
+		return t;
+	}
+	return ESC_SHAREDIR;
+}
+
 const char *
 esc_sharedir(void)
 {
-	const char *e = getenv("ESC_SHAREDIR");
+	const char *what;
 
-	return e && *e ? e : ESC_SHAREDIR;
+	return sharedir(&what);
 }
 
 const char *
@@ -234,7 +282,7 @@ esc_config_path(const char *opt, const char *env, const char *deflt,
 {
 	static char buf[4][4096];
 	static int slot;
-	const char *e;
+	const char *e, *where;
 
 	if (opt != NULL) {
 		esc_note("%s: %s (from the command line)", what, opt);
@@ -245,7 +293,8 @@ esc_config_path(const char *opt, const char *env, const char *deflt,
 		return e;
 	}
 	slot = (slot + 1) % 4;
-	snprintf(buf[slot], sizeof buf[slot], "%s/%s", esc_sharedir(), deflt);
-	esc_note("%s: %s (the installed default)", what, buf[slot]);
+	e = sharedir(&where);
+	snprintf(buf[slot], sizeof buf[slot], "%s/%s", e, deflt);
+	esc_note("%s: %s (%s)", what, buf[slot], where);
 	return buf[slot];
 }

@@ -49,6 +49,31 @@ load test_helper
 	assert_equal "$(find "$d" -type f | wc -l)" 0
 }
 
+@test "programs run from the build tree find the tree's share/esc when nothing is installed" {
+	[ ! -e /usr/local/share/esc ] || skip "/usr/local/share/esc is installed"
+	run env -u ESC_SHAREDIR -u ESC_POLICY "$ESC_BIN/esc-route" --verbose \
+	    -s "$BATS_TEST_TMPDIR/state" --now 2026-11-30T14:00:00Z </dev/null
+	assert_success
+	assert_line "esc-route: policy: $ESC_SRC/share/esc/policy.json (the build tree's)"
+	# A copy outside a build tree has only the installed default.
+	cp "$ESC_BIN/esc-route" "$BATS_TEST_TMPDIR/"
+	run env -u ESC_SHAREDIR -u ESC_POLICY "$BATS_TEST_TMPDIR/esc-route" \
+	    -s "$BATS_TEST_TMPDIR/state" </dev/null
+	assert_failure 2
+	assert_output "esc-route: /usr/local/share/esc/policy.json: No such file or directory"
+}
+
+@test "make says one short line a file, and the whole command with V=1" {
+	b=$BATS_TEST_TMPDIR/b
+	run make -C "$ESC_SRC" --no-print-directory B="$b" "$b/lib/hash.o"
+	assert_success
+	assert_output "CC lib/hash.c"
+	rm "$b/lib/hash.o"
+	run make -C "$ESC_SRC" --no-print-directory B="$b" V=1 "$b/lib/hash.o"
+	assert_success
+	assert_output --regexp "^cc .* -c -o $b/lib/hash.o lib/hash.c\$"
+}
+
 @test "the crontab's lines are five fields and a command that exists" {
 	while read -r m h dom mon dow cmd; do
 		case $m in ''|'#'*|*=*) continue ;; esac
