@@ -2074,7 +2074,8 @@ parse_line(struct esc_router *rt, char *s, struct inc *in, int ver)
 	/* The labels go into records as they are: a state edited by hand
 	 * must not smuggle a broken or multi-line JSON value into them. */
 	{
-		cJSON *l = cJSON_Parse(str[4]);
+		/* Whole: cJSON_Parse() takes "{...}junk" and leaves the junk. */
+		cJSON *l = cJSON_ParseWithOpts(str[4], NULL, 1);
 		int ok = cJSON_IsObject(l) && strchr(str[4], '\n') == NULL;
 
 		cJSON_Delete(l);

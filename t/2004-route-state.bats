@@ -74,6 +74,12 @@ teardown() {
 	run route 10 </dev/null
 	assert_failure 2
 	assert_output "esc-route: $ST:2: corrupt state"
+	# An object with more after it (found by t/fuzz/fuzz-state).
+	sed '2s/"severity":"critical"}$/"severity":"critical"}ations":/' "$BATS_TEST_TMPDIR/good" >"$ST"
+	grep -q 'critical"}ations":$' "$ST"
+	run route 10 </dev/null
+	assert_failure 2
+	assert_output "esc-route: $ST:2: corrupt state"
 	sed '2s/"instance":"db1"/"instance":"db\xc0\xaf"/' "$BATS_TEST_TMPDIR/good" >"$ST"
 	grep -q $'db\xc0' "$ST"
 	run route 10 </dev/null
