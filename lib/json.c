@@ -245,9 +245,11 @@ tree_sharedir(void)
 	if ((p = strrchr(exe, '/')) == NULL || strcmp(p + 1, "build") != 0)
 		return NULL;
 	*p = '\0';
-	snprintf(dir, sizeof dir, "%s/share/esc", exe);
-	snprintf(exe + strlen(exe), sizeof exe - strlen(exe),
-	    "/share/esc/policy.json");
+	/* A tree deeper than PATH_MAX is not one we were built in. */
+	if ((size_t)snprintf(dir, sizeof dir, "%.4000s/share/esc", exe) >=
+	    sizeof dir - sizeof "/policy.json")
+		return NULL;
+	snprintf(exe, sizeof exe, "%.4000s/policy.json", dir);
 	return stat(exe, &st) == 0 ? dir : NULL;
 }
 
