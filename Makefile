@@ -48,6 +48,7 @@ endif
 LIBS	= $(PKG_LIBS) -lm
 
 LIBSRC	= $(sort $(wildcard lib/*.c))
+HDRS	= $(wildcard lib/*.h)
 LIBOBJ	= $(LIBSRC:lib/%.c=$(B)/lib/%.o)
 CMDSRC	= $(sort $(wildcard cmd/*.c))
 PROGS	= $(CMDSRC:cmd/%.c=$(B)/%)
@@ -58,7 +59,7 @@ MAN7	= $(sort $(wildcard share/man/*.7))
 
 all: $(PROGS)
 
-$(B)/lib/%.o: lib/%.c lib/esc.h
+$(B)/lib/%.o: lib/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(SAY) "CC $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -68,7 +69,7 @@ $(B)/libesc.a: $(LIBOBJ)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $(LIBOBJ)
 
-$(B)/%: cmd/%.c $(B)/libesc.a lib/esc.h
+$(B)/%: cmd/%.c $(B)/libesc.a $(HDRS)
 	@mkdir -p $(@D)
 	$(SAY) "LD $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libesc.a $(LIBS)
@@ -148,7 +149,7 @@ FUZZ_MAXLEN_classify = 16384
 # has had one).
 FUZZ_OPTS = -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 
-$(FUZZ_B)/lib/%.o: lib/%.c lib/esc.h
+$(FUZZ_B)/lib/%.o: lib/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
@@ -156,7 +157,7 @@ $(FUZZ_B)/libesc.a: $(FUZZ_LIBOBJ)
 	rm -f $@
 	ar rcs $@ $(FUZZ_LIBOBJ)
 
-$(FUZZ_B)/fuzz-%: t/fuzz/fuzz-%.c t/fuzz/fuzz.h $(FUZZ_B)/libesc.a lib/esc.h
+$(FUZZ_B)/fuzz-%: t/fuzz/fuzz-%.c t/fuzz/fuzz.h $(FUZZ_B)/libesc.a $(HDRS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
 	    $(FUZZ_B)/libesc.a $(LIBS)
 

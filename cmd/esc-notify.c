@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 
 #include "esc.h"
+#include "notify.h"
 
 struct rec {
 	char	*raw;		/* NULL: recovered from the spool, not output */
@@ -48,7 +49,7 @@ usage(void)
 /* The identities seen in this run, so no delivery is made twice even
  * without a spool, and the last delivery per dedup_key and recipient, so
  * events for one key go out in input order. */
-static struct esc_strmap seen, last;
+static struct esc_map seen, last;
 
 /* Adds the identity of d; 0 when it was there already.  Links d behind
  * the last delivery for the same dedup_key and recipient. */
@@ -60,14 +61,14 @@ see(struct esc_delivery *d)
 
 	esc_buf_printf(&id, "%s%c%s%c%s", d->dedup_key, 1, d->recipient, 1,
 	    d->event);
-	v = esc_strmap_slot(&seen, id.s);
+	v = esc_map_slot(&seen, id.s, 1);
 	esc_buf_free(&id);
 	if (*v != NULL)
 		return 0;
 	*v = d;
 	id = (struct esc_buf){ 0 };
 	esc_buf_printf(&id, "%s%c%s", d->dedup_key, 1, d->recipient);
-	v = esc_strmap_slot(&last, id.s);
+	v = esc_map_slot(&last, id.s, 1);
 	esc_buf_free(&id);
 	d->after = *v;
 	*v = d;
@@ -502,8 +503,8 @@ out:
 	for (i = 0; i < dl.n; i++)
 		esc_delivery_free(dl.d[i]);
 	free(dl.d);
-	esc_strmap_free(&seen);
-	esc_strmap_free(&last);
+	esc_map_free(&seen, NULL);
+	esc_map_free(&last, NULL);
 	esc_spool_close(spool);
 	esc_channels_free(chans);
 	esc_policy_free(pol);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "esc.h"
+#include "report.h"
 
 enum { CMD_METRICS, CMD_REVIEW, CMD_HYGIENE, CMD_POSTMORTEMS };
 
@@ -194,8 +195,8 @@ main(int argc, char *argv[])
 		esc_warnx("%s", esc_lasterr());
 		return ESC_EXIT_USAGE;
 	}
-	if ((since && esc_report_when(since, &o.since) == -1) ||
-	    (until && esc_report_when(until, &o.until) == -1)) {
+	if ((since && esc_when_parse(since, &o.since) == -1) ||
+	    (until && esc_when_parse(until, &o.until) == -1)) {
 		esc_warnx("--%s: %s", since && o.since == ESC_TIME_NONE ?
 		    "since" : "until", esc_lasterr());
 		free(o.rules);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "esc.h"
+#include "roster.h"
 
 enum { M_FILTER, M_ONCALL, M_SHIFTS, M_ICAL, M_AUDIT, M_LEDGER, M_HANDOFF };
 

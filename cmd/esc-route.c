@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "esc.h"
+#include "route.h"
 
 #define LOCK_TIMEOUT	30	/* seconds a run waits for another */
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "esc.h"
+#include "notify.h"
 
 static char **secrets;
 static int nsecrets;
@@ -445,27 +446,6 @@ secret(struct cl *l, const cJSON *o, const char *where, const char *key,
 	free(file);
 	free(plain);
 	return 0;
-}
-
-/* "250ms", "2s", "1m": milliseconds; -1 when malformed. */
-long
-esc_parse_ms(const char *s)
-{
-	char *end;
-	long v;
-	int64_t secs;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	/* Held to the week the other forms are held to: past it, the
-	 * deadlines built on the value overflow. */
-	if (strcmp(end, "ms") == 0)
-		return errno || v > 86400L * 7 * 1000 ? -1 : v;
-	if (esc_duration_parse(s, &secs) == -1 || secs < 0 || secs > 86400 * 7)
-		return -1;
-	return (long)secs * 1000;
 }
 
 static int

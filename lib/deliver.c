@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "esc.h"
+#include "notify.h"
 
 #define RESP_MAX	(16 * 1024)
 /* The most of a provider's own words a receipt keeps. */

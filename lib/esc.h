@@ -1,9 +1,16 @@
 /*
- * esc.h - the one public header of libesc, the library every esc tool links.
+ * esc.h - the core of libesc, the library every esc tool links: errors
+ * and messages, allocation, strings, the command line, the NDJSON reader
+ * and writer, JSON helpers, bounds on records, hashing and the hash
+ * table, time, files, the policy.  Each module has a header of its own:
+ * route.h (esc-route), roster.h (esc-rotate), notify.h (esc-notify),
+ * report.h (esc-report); lib/README maps behaviours to files.
  *
- * Library functions never exit and never print, except the esc_warn*
- * family whose job is printing.  They return -1 (or NULL) on failure and
- * leave a message for esc_lasterr().
+ * Library functions never exit (running out of memory aborts).  They
+ * return -1 (or NULL) on failure and leave a message for esc_lasterr().
+ * They print only where printing is their job: the esc_warnx family on
+ * standard error, esc_emit and the report commands of report.h on
+ * standard output.
  */
 #ifndef ESC_H
 #define ESC_H
@@ -27,6 +34,11 @@ void esc_setprogname(const char *argv0);
 /* Sets the message for esc_lasterr(); always returns -1. */
 int esc_seterr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *esc_lasterr(void);
+/* A configuration file's error, "file: key.path[2]: msg" (key NULL or
+ * empty: "(top)"), the one form the policy, roster and channels loaders
+ * give; always returns -1. */
+int esc_cfgerr(const char *file, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* "prog: msg" */
 void esc_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: file:line: msg"; line 0 leaves the line out. */
@@ -193,6 +205,18 @@ uint64_t esc_label_fingerprint(const cJSON *labels, const char *const *skip);
 /* 16 lower-case hex digits and a NUL. */
 void esc_hex64(uint64_t v, char out[17]);
 
+/* The string-keyed hash table of the library (open addressing). */
+struct esc_map {
+	char	**keys;
+	void	**vals;
+	size_t	  n, cap;
+};
+/* The value slot of key; with create, adds key (value NULL) when absent.
+ * NULL when absent and not create. */
+void **esc_map_slot(struct esc_map *m, const char *key, int create);
+void *esc_map_get(const struct esc_map *m, const char *key);
+void esc_map_free(struct esc_map *m, void (*freeval)(void *));
+
 /* ---- time (time.c) ---- */
 
 typedef int64_t esc_time_t;		/* seconds since the epoch, UTC */
@@ -217,7 +241,20 @@ char *esc_time_fmt(esc_time_t t, char out[ESC_TIMELEN]);
 int esc_duration_parse(const char *s, int64_t *secs);
 /* The shortest exact form: 300 -> "5m", 5400 -> "1h30m". */
 char *esc_duration_fmt(int64_t secs, char *out, size_t n);
+/* "250ms", "2s", "10m" as milliseconds; -1 when malformed. */
+long esc_parse_ms(const char *s);
+/* esc-rotate's --horizon: a duration, or "<n>y" of 365 days. */
+int esc_horizon_parse(const char *s, int64_t *secs);
+/* esc-report's --since and --until: a time, or a duration back from now. */
+int esc_when_parse(const char *s, esc_time_t *t);
 
+/* A local date and time; wday 0 is Sunday. */
+struct esc_civil {
+	int	y, mo, d, h, mi, s, wday;
+};
+/* "Civil seconds": a local date and time counted like UTC seconds. */
+int64_t esc_civil_days(int64_t y, int m, int d);
+void esc_civil_split(int64_t cs, struct esc_civil *c);
 /* The clock: --now TIME, else ESC_NOW, else the system clock.  Every
  * tool reads the time only through esc_now(). */
 int esc_set_now(const char *s);		/* -1 when malformed */
@@ -389,478 +426,5 @@ int esc_common_opt(int opt, const char *arg, size_t *maxline);
 	{ "verbose", no_argument, NULL, ESC_OPT_VERBOSE }, \
 	{ "max-line", required_argument, NULL, ESC_OPT_MAXLINE }, \
 	{ "version", no_argument, NULL, ESC_OPT_VERSION }
-
-/* ---- reports (report.c, metrics.c, review.c, hygiene.c, postmortem.c) ---- */
-
-enum esc_fmt {
-	ESC_FMT_TEXT, ESC_FMT_JSON, ESC_FMT_MARKDOWN, ESC_FMT_HTML,
-	ESC_FMT_PROMETHEUS, ESC_FMT_GITHUB
-};
-int esc_fmt_parse(const char *s);		/* -1 if not a format name */
-
-/* A string-keyed hash table of pointers (open addressing). */
-struct esc_map {
-	char	**keys;
-	void	**vals;
-	size_t	  n, cap;
-};
-/* The value slot of key; with create, adds key (value NULL) when absent.
- * NULL when absent and not create. */
-void **esc_map_slot(struct esc_map *m, const char *key, int create);
-void *esc_map_get(const struct esc_map *m, const char *key);
-void esc_map_free(struct esc_map *m, void (*freeval)(void *));
-
-/* One line of a post-mortem timeline. */
-struct esc_incev {
-	esc_time_t	 at;
-	char		*text;
-};
-
-/* What the journal says of one incident. */
-struct esc_inc {
-	char		*id;
-	char		*alert;		/* alert id, NULL if never said */
-	const char	*alertname;	/* interned in the journal */
-	char		*summary, *runbook;	/* kept for post-mortems only */
-	int		 severity;	/* the latest; an upgrade raises it */
-	int		 upgraded;
-	esc_time_t	 opened_at, acked_at, resolved_at;	/* or NONE */
-	int		 level;		/* highest reached */
-	int		 open;		/* not resolved at the end */
-	int		 reopened;	/* times opened again after resolving */
-	int		 actionable;	/* -1 never said, else the last word */
-	int		 pm;		/* a postmortem record names it */
-	esc_time_t	 pm_due;
-	struct esc_incev *ev;		/* post-mortems only */
-	int		 nev, evcap;
-	char		**paged;	/* post-mortems only: who was paged */
-	int		 npaged;
-};
-
-/* A journal read into incidents.  Memory grows with distinct incidents,
- * alert names and people, not with the journal's length. */
-struct esc_journal {
-	esc_time_t	 since, until;	/* window on opened_at; NONE: open */
-	int		 detail;	/* keep timelines (post-mortems) */
-	int		 people;	/* count pages per person (review) */
-	struct esc_map	 incs;		/* incident id -> struct esc_inc */
-	struct esc_map	 byalert;	/* alert id -> struct esc_inc */
-	struct esc_map	 names;		/* alertname -> interned copy */
-	struct esc_map	 paged;		/* person -> (intptr_t) pages */
-	long		 lines, bad;
-};
-/* Reads the journals (none: standard input).  Bad lines are reported
- * with file:line and skipped.  Returns 0, 1 when a line was bad, 2 when
- * a file could not be read. */
-int esc_journal_read(struct esc_journal *j, char **files, int nfiles,
-    size_t maxline);
-void esc_journal_free(struct esc_journal *j);
-/* The incidents opened in the window, sorted by opening time then id
- * (caller frees the array, not the incidents). */
-struct esc_inc **esc_journal_list(const struct esc_journal *j, size_t *n);
-
-/* Linear-interpolation quantile (q in [0,1]) of n sorted values. */
-double esc_quantile(const double *v, size_t n, double q);
-/* "--since" and "--until": a time, or a duration back from now. */
-int esc_report_when(const char *s, esc_time_t *t);
-/* HTML- and XML-escaped text into b. */
-void esc_buf_html(struct esc_buf *b, const char *s);
-/* Text with its control characters written as \n, \xHH ..., for one
- * line of text output; text escaped to read as itself in Markdown. */
-void esc_buf_text(struct esc_buf *b, const char *s);
-void esc_buf_md(struct esc_buf *b, const char *s);
-
-struct esc_report_opt {
-	const struct esc_policy *policy;
-	int		 format;
-	esc_time_t	 since, until;	/* NONE: open */
-	size_t		 maxline;
-	int		 check;		/* metrics: exit 1 when a target fails */
-	int64_t		 window;	/* review: length of the window */
-	char		**rules;	/* review: rule files */
-	int		 nrules;
-	const char	*dir;		/* postmortems: where to write */
-	int		 fail_on;	/* hygiene: lowest failing level */
-	int		 use_policy;	/* hygiene: check the policy's timelines */
-};
-/* Each runs one command and returns the exit status (0, 1 or 2); errors
- * are reported on standard error. */
-int esc_report_metrics(char **files, int n, const struct esc_report_opt *o);
-int esc_report_review(char **files, int n, const struct esc_report_opt *o);
-int esc_report_postmortems(char **files, int n, const struct esc_report_opt *o);
-
-/* Problem levels of the hygiene lint, in rising order. */
-enum { ESC_HY_NOTICE, ESC_HY_WARNING, ESC_HY_ERROR, ESC_HY_NEVER };
-int esc_hy_level_parse(const char *s);		/* -1 if unknown */
-int esc_report_hygiene(char **files, int n, const struct esc_report_opt *o);
-/* Adds the alert names that rule file defines to names, the value
- * (intptr_t)2 when the policy maps its severity label to critical, else
- * 1.  0, or -1 when it cannot be read or parsed (reported). */
-int esc_rules_names(const char *path, const struct esc_policy *p,
-    struct esc_map *names);
-
-/* ---- route (route.c) ---- */
-
-/* The incident state machine of esc-route: incidents keyed by label set,
- * escalation levels by elapsed time, operator events, timeline tasks.
- * Records it writes go to standard output through esc_emit_raw(). */
-struct esc_router;
-/* reject() is told of each input record refused once the router has
- * looked at it (an unknown incident, an ack before the opening). */
-typedef void esc_reject_fn(const char *file, long line, const char *msg);
-struct esc_router *esc_router_new(const struct esc_policy *p, esc_time_t now,
-    int snapshot, esc_reject_fn *reject);
-void esc_router_free(struct esc_router *rt);
-/* Loads the state file; a missing file is an empty state.  -1 with a
- * message naming the path when the file is unreadable or corrupt. */
-int esc_router_load(struct esc_router *rt, const char *path);
-/* Writes the state (resolved incidents past retention left out, their
- * keys kept as tombstones) with esc_atomic_write().  Every line is read
- * back first; one that would not load is left out, said on standard
- * error, and makes it return -1 after the rest was written. */
-int esc_router_save(struct esc_router *rt, const char *path);
-/* 1 when the run changed anything the state file holds. */
-int esc_router_dirty(const struct esc_router *rt);
-/* Offers one input record.  1: the router took it; 0: not its type (pass
- * it through); -1: rejected at once (esc_lasterr() says why). */
-int esc_router_input(struct esc_router *rt, const cJSON *rec, const char *line,
-    size_t len, const char *file, long lineno);
-/* Under --snapshot, resolves nothing for being absent in this run: the
- * input could not be read whole (a file, a read error, a poll failed). */
-void esc_router_blind(struct esc_router *rt);
-/* Under --snapshot, a rejected alert record rec (a line esc_router_input
- * refused) holds back the resolution of what it could have been: the
- * incident of its labels, of its id, or (labels unknown) of its name. */
-void esc_router_hold(struct esc_router *rt, const cJSON *rec,
-    const char *file, long lineno);
-/* Processes everything buffered and fires what is due by now.  -1 when
- * writing output failed. */
-int esc_router_finish(struct esc_router *rt);
-
-/* ---- time zones and the roster (tz.c, roster.c, oncall.c, ical.c,
- * rotate.c) ---- */
-
-/* A local date and time; wday 0 is Sunday. */
-struct esc_civil {
-	int	y, mo, d, h, mi, s, wday;
-};
-/* "Civil seconds": a local date and time counted like UTC seconds. */
-int64_t esc_civil_days(int64_t y, int m, int d);
-void esc_civil_split(int64_t cs, struct esc_civil *c);
-/* 0 when name is a zone of the system's data (TZDIR or
- * /usr/share/zoneinfo); -1 with a message when not. */
-int esc_tz_check(const char *name);
-long esc_tz_offset(const char *tz, esc_time_t t);	/* seconds east */
-int64_t esc_tz_civil(const char *tz, esc_time_t t);
-void esc_tz_local(const char *tz, esc_time_t t, struct esc_civil *c);
-/* The instant of a local wall-clock time.  A time skipped by a change is
- * the first moment after it, a repeated one its first occurrence; *kind
- * says which happened. */
-enum { ESC_WALL_OK, ESC_WALL_SKIPPED, ESC_WALL_AMBIGUOUS };
-esc_time_t esc_tz_utc(const char *tz, int64_t cs, int *kind);
-
-struct esc_person {
-	char	*id, *name, *email, *tz;
-	char	*jid;		/* id as a JSON string */
-	char	*contact;	/* its fields as JSON members, each after ',' */
-};
-struct esc_rotver {
-	int64_t	 kfrom;		/* first shift it applies to */
-	int	*members;	/* person indexes */
-	int	 n;
-};
-struct esc_rotation {
-	char			*tz;
-	char			 unit;		/* 'h', 'd', 'w' */
-	int64_t			 step;		/* civil seconds */
-	int64_t			 l0;		/* civil start of shift 0 */
-	struct esc_rotver	*vers;		/* oldest first */
-	int			 nvers;
-	int			 cvalid;	/* the last shift looked up */
-	int64_t			 ck;
-	esc_time_t		 cs, ce;
-};
-struct esc_override {
-	int		person;		/* -1: nobody */
-	esc_time_t	start, end;
-	int		index;		/* in the file */
-};
-struct esc_role {
-	char			*name;
-	char			*jname;		/* as a JSON string */
-	struct esc_rotation	*rot;		/* NULL: a fixed role */
-	int			*fixed;		/* first, then backups */
-	int			 nfixed;
-	struct esc_override	*ov;		/* by start, disjoint */
-	int			 nov;
-	int			 both;		/* also under "fixed" */
-};
-/* The roles that answer, in order, for role when nobody holds it; role
- * NULL: for every role the file does not name. */
-struct esc_chain {
-	char	*role;
-	char	**roles;
-	int	 nroles;
-};
-struct esc_roster {
-	char			*path, *tz;
-	struct esc_person	*people;
-	int			 npeople;
-	struct esc_role		*roles;
-	int			 nroles;
-	struct esc_chain	*fallback;	/* the file's; else the seed's */
-	int			 nfallback;
-};
-/* A stretch of time one person (or nobody, -1) holds a role. */
-struct esc_seg {
-	int		person;
-	esc_time_t	start, end;	/* ESC_TIME_NONE: unbounded */
-	int64_t		k;		/* the rotation's shift number */
-	esc_time_t	base_start, base_end;	/* the whole shift */
-	int		override, ovidx;
-	int		kind;		/* ESC_WALL_* of the handoff at start */
-};
-
-/* Finds the roster (-r, ESC_ROSTER, installed default) and loads it; a bad
- * roster gives NULL and a message with the key path. */
-struct esc_roster *esc_roster_load(const char *path);
-void esc_roster_free(struct esc_roster *r);
-int esc_roster_role(const struct esc_roster *r, const char *name);
-int esc_roster_person(const struct esc_roster *r, const char *id);
-/* An RFC 3339 time, or a date: midnight in the roster's zone. */
-int esc_roster_when(const struct esc_roster *r, const char *s, esc_time_t *t);
-esc_time_t esc_rot_boundary(const struct esc_rotation *rot, int64_t k,
-    int *kind);
-int64_t esc_rot_index(struct esc_rotation *rot, esc_time_t t);
-int esc_rot_member(const struct esc_rotation *rot, int64_t k);
-/* Who holds role (an index) at t, overrides applied: a person or -1. */
-int esc_roster_holder(struct esc_roster *r, int role, esc_time_t t,
-    struct esc_seg *seg);
-/* Who answers for role (a name) at t: its holder, else a fixed role's
- * backup, else the holders of its fallback chain (*fallback set): the
- * roster's, else the seed's (primary: backup, manager, director; any
- * other role: manager, director).  *via is the role that answered; -1
- * when nobody does. */
-int esc_roster_resolve(struct esc_roster *r, const char *role, esc_time_t t,
-    int *fallback, int *via);
-/* Appends a recipient object: {"role", "person", the person's contact
- * fields, and "fallback": true and "via" when fallback is set}. */
-void esc_roster_recipient(struct esc_buf *b, const struct esc_roster *r,
-    const char *role, int person, int fallback, int via);
-/* The shifts of role overlapping [from, to), overrides cut in; *out is
- * allocated (free it).  Returns how many. */
-int esc_roster_segs(struct esc_roster *r, int role, esc_time_t from,
-    esc_time_t to, struct esc_seg **out);
-
-/* An RFC 5545 content line "NAME:value" with CRLF, folded at 75 octets;
- * text escapes , ; \\ and newlines. */
-void esc_ical_prop(struct esc_buf *b, const char *name, const char *value,
-    int text);
-char *esc_ical_time(esc_time_t t, char out[ESC_TIMELEN]);	/* ...T...Z */
-
-/* A shift of some role. */
-struct esc_rseg {
-	int		role;
-	struct esc_seg	s;
-};
-/* The held shifts of every role (or role >= 0) overlapping [from, to),
- * of anybody (or person >= 0), by start then role; *out is allocated. */
-int esc_roster_collect(struct esc_roster *r, esc_time_t from, esc_time_t to,
-    int role, int person, struct esc_rseg **out);
-/* A VCALENDAR with a VEVENT per shift. */
-void esc_ical_shifts(struct esc_buf *b, const struct esc_roster *r,
-    const struct esc_rseg *v, int n, esc_time_t stamp);
-
-/* A problem --audit finds: check is "gap", "overlap", "double_booking"
- * or "dst"; role and person are indexes or -1. */
-struct esc_finding {
-	const char	*check;
-	const char	*rolename;	/* NULL when no role is concerned */
-	int		 role, person;
-	esc_time_t	 start, end;
-	char		 detail[256];
-	int		 fatal;		/* a gap, overlap or double booking */
-};
-struct esc_load {
-	double	weeks;		/* held in rotations */
-	int	nights;		/* the 03:00s inside them */
-};
-/* Audits [from, to); roles are those the policy pages.  load has one
- * entry per person.  Returns the number of findings in *out. */
-int esc_roster_audit(struct esc_roster *r, char *const *roles, int nroles,
-    esc_time_t from, esc_time_t to, struct esc_finding **out,
-    struct esc_load *load);
-/* weeks[person * nroles + role]: the calendar weeks of each rotation each
- * person held in [from, to). */
-void esc_roster_weeks(struct esc_roster *r, esc_time_t from, esc_time_t to,
-    double *weeks);
-/* The policy's oncall.business_hours (default Mon-Fri 09:00-18:00). */
-struct esc_bhours {
-	int	days;		/* bit 0 Sunday */
-	int	start, end;	/* minutes of the day */
-};
-void esc_bhours_init(struct esc_bhours *bh, const cJSON *policy);
-int esc_bhours_in(const struct esc_bhours *bh, const char *tz, esc_time_t t);
-
-/* esc-rotate's records (rotate.c).  Each record made goes to emit (the
- * tool passes esc_emit) and is freed after; -1 means something was
- * reported through esc_warnx or esc_lwarn, and the rest was still done. */
-typedef int esc_emit_fn(const cJSON *rec);
-/* cJSON allocates from an arena emptied by esc_arena_reset, for trees
- * that live one record; esc_arena_end restores malloc and frees it. */
-void esc_arena_begin(void);
-void esc_arena_reset(void);
-void esc_arena_end(void);
-/* The filter's work on rec, parsed from line (len bytes) at file:lineno:
- * out gets the text to write, the line unchanged unless the record has a
- * "to", else with "recipients" added: the holders of the roles of "to" at
- * the record's "at" (esc_now() when missing or null). */
-int esc_rotate_record(struct esc_roster *r, cJSON *rec, const char *line,
-    size_t len, const char *file, long lineno, struct esc_buf *out);
-/* --oncall: a shift record per role (or only) at at. */
-int esc_rotate_oncall(struct esc_roster *r, esc_time_t at, int only,
-    esc_emit_fn *emit);
-/* --handoff: a handoff record per role (or only) for the shift at at. */
-void esc_rotate_handoffs(struct esc_roster *r, esc_time_t at, int only,
-    esc_emit_fn *emit);
-/* --horizon: a duration, or "<n>y" of 365 days. */
-int esc_horizon_parse(const char *s, int64_t *secs);
-/* --shifts: the shift records of esc_roster_collect. */
-void esc_rotate_shifts(struct esc_roster *r, esc_time_t from, esc_time_t to,
-    int role, int person, esc_emit_fn *emit);
-/* --audit: a record per finding (a fatal one is also reported), then
- * each person's load. */
-int esc_rotate_audit(struct esc_roster *r, const struct esc_policy *pol,
-    esc_time_t from, esc_time_t to, esc_emit_fn *emit);
-/* --ledger: a record per person who held a rotation or was paged after
- * hours in [from, to), by the page records of the journals (NULL is
- * standard input). */
-int esc_rotate_ledger(struct esc_roster *r, const struct esc_policy *pol,
-    esc_time_t from, esc_time_t to, char *const *journals, int njournals,
-    size_t maxline, esc_emit_fn *emit);
-
-/* ---- notify (channels.c, notify.c, spool.c, deliver.c) ---- */
-
-/* Secrets are registered as they are loaded; esc_mask() returns a copy of
- * s with each of them replaced by "***".  A secret URL keeps its scheme
- * and host, its path, query and user:password are the secret. */
-void esc_secret_add(const char *s, int is_url);
-char *esc_mask(const char *s);
-void esc_secrets_free(void);
-/* "250ms", "2s", "10m" as milliseconds; -1 when malformed. */
-long esc_parse_ms(const char *s);
-
-/* The channels file (esc-channels(5)). */
-struct esc_channels {
-	char	*path;
-	char	*why[ESC_NCHAN];	/* why a channel is unusable; NULL: ok */
-	struct { char *url, *routing_key; } pd;
-	struct {
-		char	**names, **urls, **whys;	/* webhook per channel */
-		int	  n;
-		char	 *api_url, *token, *handoff_channel;
-	} slack;
-	struct { char *url, *from, *user, *password; int starttls; } email;
-	struct { char *url, *sid, *token, *from; } sms;
-	struct { char *url; } webhook;
-	double	 rate[ESC_NCHAN];	/* deliveries a second; 0: no limit */
-	long	 retry_ms[ESC_NSEV];	/* -1: the policy's retry_for */
-	long	 base_ms, cap_ms;	/* backoff: first delay, longest */
-	long	 connect_ms, timeout_ms;
-};
-struct esc_channels *esc_channels_load(const char *path);
-void esc_channels_free(struct esc_channels *c);
-/* The webhook URL of a Slack channel, or NULL and *why. */
-const char *esc_channels_slack(const struct esc_channels *c,
-    const char *channel, const char **why);
-
-enum { ESC_RQ_HTTP, ESC_RQ_SLACK_API, ESC_RQ_SMTP };
-enum { ESC_DL_PENDING, ESC_DL_DELIVERED, ESC_DL_FAILED, ESC_DL_DEAD,
-	ESC_DL_SKIPPED };
-
-/* One request to a provider, secrets in it (print it through esc_mask). */
-struct esc_req {
-	int	 kind;			/* ESC_RQ_* */
-	const char *method;
-	char	*url;
-	char	**hdrs;			/* "Name: value" */
-	int	 nhdrs;
-	char	*body;
-	size_t	 bodylen;
-	char	*userpwd;		/* HTTP basic auth */
-	char	*mail_from, *rcpt, *user, *password;	/* SMTP */
-	int	 starttls;
-};
-
-/* One delivery: its identity (dedup_key, event, recipient), request and
- * outcome. */
-struct esc_delivery {
-	char	*dedup_key, *event, *recipient, *person, *incident;
-	int	 channel;		/* enum esc_chan; -1: unknown */
-	int	 sev;
-	int	 rec;			/* the record it came from */
-	struct esc_req req;
-	int	 status;		/* ESC_DL_* */
-	int	 attempts;
-	long	 http_status;		/* 0: none */
-	char	*error;			/* masked */
-	/* the engine's */
-	int64_t	 first_ms, next_ms, deadline_ms;
-	struct esc_buf resp;
-	size_t	 upos;
-	void	*easy, *slist;
-	int	 spooled;
-	/* Same dedup_key and recipient, earlier in the input: a resolve
-	 * must not overtake its trigger. */
-	struct esc_delivery *after, *waiter;
-};
-
-struct esc_notify_list {
-	struct esc_delivery **d;
-	int	 n;
-};
-/* Appends the deliveries of a page, task or handoff record; returns how
- * many.  One that cannot be made (channel not configured, no address)
- * comes with status ESC_DL_FAILED and an error. */
-int esc_notify_build(struct esc_notify_list *l, const cJSON *rec, int idx,
-    const struct esc_channels *c, const struct esc_policy *p);
-void esc_delivery_free(struct esc_delivery *d);
-/* The request as --dry-run shows it, secrets masked. */
-void esc_delivery_print(FILE *f, const struct esc_delivery *d);
-/* A string-keyed hash table: the slot of key (NULL when new). */
-struct esc_strmap {
-	char	**k;
-	void	**v;
-	size_t	  cap, n;
-};
-void **esc_strmap_slot(struct esc_strmap *m, const char *key);
-void esc_strmap_free(struct esc_strmap *m);
-int esc_email_ok(const char *addr);
-
-/* Makes the pending deliveries of dl, jobs at a time; done(d) after each
- * outcome, done(NULL) after each batch of them.  -1 only when libcurl
- * cannot start. */
-int esc_deliver(struct esc_delivery **dl, int n, const struct esc_channels *c,
-    const struct esc_policy *p, int jobs,
-    void (*done)(struct esc_delivery *, void *), void *arg);
-
-/* The spool: one file per delivery identity, locked against a second
- * run (waiting at most wait seconds). */
-enum { ESC_SPOOL_NONE, ESC_SPOOL_PENDING, ESC_SPOOL_DONE, ESC_SPOOL_DEAD };
-struct esc_spool;
-struct esc_spool *esc_spool_open(const char *dir, int wait);
-void esc_spool_close(struct esc_spool *sp);
-int esc_spool_state(struct esc_spool *sp, const char *key,
-    const char *event, const char *rcpt);
-/* Writes the delivery to new/ (file fsync'd; esc_spool_sync() for the
- * directory, before the first try). */
-int esc_spool_add(struct esc_spool *sp, const char *key, const char *event,
-    const char *rcpt, const cJSON *rec);
-int esc_spool_finish(struct esc_spool *sp, const char *key,
-    const char *event, const char *rcpt, int dead);
-int esc_spool_sync(struct esc_spool *sp);
-/* Undone deliveries left by a run that died: {dedup_key, event,
- * recipient, record} documents (caller frees each and the array). */
-int esc_spool_pending(struct esc_spool *sp, cJSON ***out, int *n);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * hash.c - FNV-1a, and Alertmanager's fingerprint of a label set.
+ * hash.c - FNV-1a, Alertmanager's fingerprint of a label set, and the
+ * string-keyed hash table every tool uses.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -85,4 +86,91 @@ esc_hex64(uint64_t v, char out[17])
 		v >>= 4;
 	}
 	out[16] = '\0';
+}
+
+/* ---- the string-keyed hash table ---- */
+
+static size_t
+slotof(const struct esc_map *m, const char *key)
+{
+	uint64_t h = esc_fnv1a(ESC_FNV_OFFSET, key, strlen(key));
+	size_t i = (size_t)h & (m->cap - 1);
+
+	while (m->keys[i] != NULL && strcmp(m->keys[i], key) != 0)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static void
+grow(struct esc_map *m)
+{
+	struct esc_map old = *m;
+	size_t i;
+
+	m->cap = old.cap ? old.cap * 2 : 64;
+	m->keys = esc_calloc(m->cap, sizeof *m->keys);
+	m->vals = esc_calloc(m->cap, sizeof *m->vals);
+	for (i = 0; i < old.cap; i++) {
+		if (old.keys[i] != NULL) {
+			size_t k = slotof(m, old.keys[i]);
+
+			m->keys[k] = old.keys[i];
+			m->vals[k] = old.vals[i];
+		}
+	}
+	free(old.keys);
+	free(old.vals);
+}
+
+void **
+esc_map_slot(struct esc_map *m, const char *key, int create)
+{
+	size_t i;
+
+	if (m->cap == 0) {
+		if (!create)
+			return NULL;
+		grow(m);
+	}
+	i = slotof(m, key);
+	if (m->keys[i] != NULL)
+		return &m->vals[i];
+	if (!create)
+		return NULL;
+	if ((m->n + 1) * 10 > m->cap * 7) {
+		grow(m);
+		i = slotof(m, key);
+	}
+	m->keys[i] = esc_strdup(key);
+	m->vals[i] = NULL;
+	m->n++;
+	return &m->vals[i];
+}
+
+void *
+esc_map_get(const struct esc_map *m, const char *key)
+{
+	size_t i;
+
+	if (m->cap == 0)
+		return NULL;
+	i = slotof(m, key);
+	return m->keys[i] != NULL ? m->vals[i] : NULL;
+}
+
+void
+esc_map_free(struct esc_map *m, void (*freeval)(void *))
+{
+	size_t i;
+
+	for (i = 0; i < m->cap; i++) {
+		if (m->keys[i] != NULL) {
+			if (freeval != NULL)
+				freeval(m->vals[i]);
+			free(m->keys[i]);
+		}
+	}
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof *m);
 }

@@ -19,6 +19,7 @@
 #include <yaml.h>
 
 #include "esc.h"
+#include "report.h"
 
 static const char *const levelnames[] = { "notice", "warning", "error",
     "never", NULL };

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "esc.h"
+#include "roster.h"
 
 void
 esc_ical_prop(struct esc_buf *b, const char *name, const char *value,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "esc.h"
+#include "report.h"
 
 #define ALL	ESC_NSEV	/* the row of every severity together */
 

@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 
 #include "esc.h"
+#include "notify.h"
 
 /* The Slack text of s: &, < and > as entities. */
 static void
@@ -1209,50 +1210,4 @@ out:
 	fputs(m, f);
 	free(m);
 	esc_buf_free(&b);
-}
-
-/* A string-keyed hash table with open addressing. */
-void **
-esc_strmap_slot(struct esc_strmap *m, const char *key)
-{
-	size_t i, j;
-
-	if (m->n * 2 >= m->cap) {
-		struct esc_strmap old = *m;
-
-		m->cap = m->cap ? m->cap * 2 : 1024;
-		m->k = esc_calloc(m->cap, sizeof *m->k);
-		m->v = esc_calloc(m->cap, sizeof *m->v);
-		for (i = 0; i < old.cap; i++) {
-			if (old.k[i] == NULL)
-				continue;
-			j = esc_fnv1a(ESC_FNV_OFFSET, old.k[i],
-			    strlen(old.k[i])) % m->cap;
-			while (m->k[j] != NULL)
-				j = (j + 1) % m->cap;
-			m->k[j] = old.k[i];
-			m->v[j] = old.v[i];
-		}
-		free(old.k);
-		free(old.v);
-	}
-	j = esc_fnv1a(ESC_FNV_OFFSET, key, strlen(key)) % m->cap;
-	for (; m->k[j] != NULL; j = (j + 1) % m->cap)
-		if (strcmp(m->k[j], key) == 0)
-			return &m->v[j];
-	m->k[j] = esc_strdup(key);
-	m->n++;
-	return &m->v[j];
-}
-
-void
-esc_strmap_free(struct esc_strmap *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->cap; i++)
-		free(m->k[i]);
-	free(m->k);
-	free(m->v);
-	memset(m, 0, sizeof *m);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "esc.h"
+#include "roster.h"
 
 static int
 rsegcmp(const void *a, const void *b)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "esc.h"
+#include "report.h"
 
 static int
 needed(const struct esc_policy *p, const struct esc_inc *in)

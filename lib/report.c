@@ -1,7 +1,7 @@
 /*
  * report.c - what the esc-report commands share: a journal read into one
- * summary per incident, a string hash table to hold them, quantiles, the
- * report window, output format names.
+ * summary per incident, quantiles, the report window, output format
+ * names.
  *
  * The journal is streamed: each line is parsed, folded into its
  * incident's summary and freed, so memory follows the number of distinct
@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "esc.h"
+#include "report.h"
 
 static const char *const fmtnames[] = {
 	"text", "json", "markdown", "html", "prometheus", "github", NULL
@@ -29,93 +30,6 @@ esc_fmt_parse(const char *s)
 		if (strcmp(s, fmtnames[i]) == 0)
 			return i;
 	return -1;
-}
-
-/* ---- the hash table ---- */
-
-static size_t
-slotof(const struct esc_map *m, const char *key)
-{
-	uint64_t h = esc_fnv1a(ESC_FNV_OFFSET, key, strlen(key));
-	size_t i = (size_t)h & (m->cap - 1);
-
-	while (m->keys[i] != NULL && strcmp(m->keys[i], key) != 0)
-		i = (i + 1) & (m->cap - 1);
-	return i;
-}
-
-static void
-grow(struct esc_map *m)
-{
-	struct esc_map old = *m;
-	size_t i;
-
-	m->cap = old.cap ? old.cap * 2 : 64;
-	m->keys = esc_calloc(m->cap, sizeof *m->keys);
-	m->vals = esc_calloc(m->cap, sizeof *m->vals);
-	for (i = 0; i < old.cap; i++) {
-		if (old.keys[i] != NULL) {
-			size_t k = slotof(m, old.keys[i]);
-
-			m->keys[k] = old.keys[i];
-			m->vals[k] = old.vals[i];
-		}
-	}
-	free(old.keys);
-	free(old.vals);
-}
-
-void **
-esc_map_slot(struct esc_map *m, const char *key, int create)
-{
-	size_t i;
-
-	if (m->cap == 0) {
-		if (!create)
-			return NULL;
-		grow(m);
-	}
-	i = slotof(m, key);
-	if (m->keys[i] != NULL)
-		return &m->vals[i];
-	if (!create)
-		return NULL;
-	if ((m->n + 1) * 10 > m->cap * 7) {
-		grow(m);
-		i = slotof(m, key);
-	}
-	m->keys[i] = esc_strdup(key);
-	m->vals[i] = NULL;
-	m->n++;
-	return &m->vals[i];
-}
-
-void *
-esc_map_get(const struct esc_map *m, const char *key)
-{
-	size_t i;
-
-	if (m->cap == 0)
-		return NULL;
-	i = slotof(m, key);
-	return m->keys[i] != NULL ? m->vals[i] : NULL;
-}
-
-void
-esc_map_free(struct esc_map *m, void (*freeval)(void *))
-{
-	size_t i;
-
-	for (i = 0; i < m->cap; i++) {
-		if (m->keys[i] != NULL) {
-			if (freeval != NULL)
-				freeval(m->vals[i]);
-			free(m->keys[i]);
-		}
-	}
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof *m);
 }
 
 /* ---- small helpers ---- */
@@ -134,20 +48,6 @@ esc_quantile(const double *v, size_t n, double q)
 	if (lo + 1 >= n)
 		return v[n - 1];
 	return v[lo] + (v[lo + 1] - v[lo]) * frac;
-}
-
-int
-esc_report_when(const char *s, esc_time_t *t)
-{
-	int64_t d;
-
-	if (esc_time_parse(s, t) == 0 && *t != ESC_TIME_NONE)
-		return 0;
-	if (esc_duration_parse(s, &d) == 0) {
-		*t = esc_now() - d;
-		return 0;
-	}
-	return esc_seterr("not a time or a duration: %s", s);
 }
 
 void
@@ -356,16 +256,13 @@ static const char *
 intern(struct esc_journal *j, const char *name)
 {
 	void **slot;
-	size_t i;
 
 	if (name == NULL)
 		return NULL;
 	slot = esc_map_slot(&j->names, name, 1);
-	if (*slot == NULL) {
-		/* The value is the key's own copy. */
-		i = slotof(&j->names, name);
-		*slot = j->names.keys[i];
-	}
+	/* The value is the key's own copy, beside the value's slot. */
+	if (*slot == NULL)
+		*slot = j->names.keys[slot - j->names.vals];
 	return *slot;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "esc.h"
+#include "report.h"
 
 #define MAXBARS	180		/* day buckets in the volume chart */
 #define TOPN	15		/* bars in the "noisiest" and "people" charts */

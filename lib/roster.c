@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "esc.h"
+#include "roster.h"
 
 struct ld {
 	struct esc_roster	*r;

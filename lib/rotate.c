@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "esc.h"
+#include "roster.h"
 
 /*
  * A record's JSON tree lives only until the next record, so the filter
@@ -331,20 +332,6 @@ esc_rotate_handoffs(struct esc_roster *r, esc_time_t at, int only,
 		emit_free(emit, o);
 	}
 	esc_buf_free(&b);
-}
-
-/* "1y" is 365 days; anything else is a duration ("26w", "90d"). */
-int
-esc_horizon_parse(const char *s, int64_t *secs)
-{
-	size_t n = strlen(s);
-
-	if (n > 1 && n < 6 && s[n - 1] == 'y' && strspn(s, "0123456789") ==
-	    n - 1) {
-		*secs = atoi(s) * 365LL * 86400;
-		return 0;
-	}
-	return esc_duration_parse(s, secs);
 }
 
 void

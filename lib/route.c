@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "esc.h"
+#include "route.h"
 
 #define NONE		ESC_TIME_NONE
 #define REORDER		65536		/* input records held for ordering */

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "esc.h"
+#include "notify.h"
 
 static const char *const subdirs[] = { "tmp", "new", "done", "dead" };
 enum { D_TMP, D_NEW, D_DONE, D_DEAD, ND };

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "esc.h"
+#include "roster.h"
 
 static char curtz[256];
 

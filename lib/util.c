@@ -36,6 +36,19 @@ esc_seterr(const char *fmt, ...)
 	return -1;
 }
 
+int
+esc_cfgerr(const char *file, const char *key, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return esc_seterr("%s: %s: %s", file, key != NULL && *key ? key :
+	    "(top)", msg);
+}
+
 const char *
 esc_lasterr(void)
 {

@@ -7,6 +7,7 @@
  * without comments loads to the same.
  */
 #include "fuzz.h"
+#include "notify.h"
 
 static void
 use(const struct esc_channels *c)

@@ -6,6 +6,7 @@
  * asks it; its document printed without comments loads to the same.
  */
 #include "fuzz.h"
+#include "roster.h"
 
 static void
 use(struct esc_roster *r)

@@ -11,6 +11,7 @@
  * loads again.
  */
 #include "fuzz.h"
+#include "route.h"
 
 #include <dirent.h>
 #include <ftw.h>

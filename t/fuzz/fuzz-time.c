@@ -48,7 +48,7 @@ durations(const char *s)
 	if (esc_horizon_parse(s, &d) == 0)
 		FUZZ_ASSERT(d >= 0, "horizon %s is %lld seconds", s,
 		    (long long)d);
-	if (esc_report_when(s, &d) == 0)
+	if (esc_when_parse(s, &d) == 0)
 		FUZZ_ASSERT(d != ESC_TIME_NONE, "--since %s is no time", s);
 }
 

@@ -10,6 +10,7 @@
  * fuzz does): a flow sequence left open once made the walk spin forever.
  */
 #include "fuzz.h"
+#include "report.h"
 
 static struct esc_policy *pol;
 

@@ -1,0 +1,123 @@
+/*
+ * notify.h - esc-notify: the channels file, deliveries, the engine, the spool.
+ */
+#ifndef ESC_NOTIFY_H
+#define ESC_NOTIFY_H
+
+#include "esc.h"
+
+/* ---- notify (channels.c, notify.c, spool.c, deliver.c) ---- */
+
+/* Secrets are registered as they are loaded; esc_mask() returns a copy of
+ * s with each of them replaced by "***".  A secret URL keeps its scheme
+ * and host, its path, query and user:password are the secret. */
+void esc_secret_add(const char *s, int is_url);
+char *esc_mask(const char *s);
+void esc_secrets_free(void);
+
+/* The channels file (esc-channels(5)). */
+struct esc_channels {
+	char	*path;
+	char	*why[ESC_NCHAN];	/* why a channel is unusable; NULL: ok */
+	struct { char *url, *routing_key; } pd;
+	struct {
+		char	**names, **urls, **whys;	/* webhook per channel */
+		int	  n;
+		char	 *api_url, *token, *handoff_channel;
+	} slack;
+	struct { char *url, *from, *user, *password; int starttls; } email;
+	struct { char *url, *sid, *token, *from; } sms;
+	struct { char *url; } webhook;
+	double	 rate[ESC_NCHAN];	/* deliveries a second; 0: no limit */
+	long	 retry_ms[ESC_NSEV];	/* -1: the policy's retry_for */
+	long	 base_ms, cap_ms;	/* backoff: first delay, longest */
+	long	 connect_ms, timeout_ms;
+};
+struct esc_channels *esc_channels_load(const char *path);
+void esc_channels_free(struct esc_channels *c);
+/* The webhook URL of a Slack channel, or NULL and *why. */
+const char *esc_channels_slack(const struct esc_channels *c,
+    const char *channel, const char **why);
+
+enum { ESC_RQ_HTTP, ESC_RQ_SLACK_API, ESC_RQ_SMTP };
+enum { ESC_DL_PENDING, ESC_DL_DELIVERED, ESC_DL_FAILED, ESC_DL_DEAD,
+	ESC_DL_SKIPPED };
+
+/* One request to a provider, secrets in it (print it through esc_mask). */
+struct esc_req {
+	int	 kind;			/* ESC_RQ_* */
+	const char *method;
+	char	*url;
+	char	**hdrs;			/* "Name: value" */
+	int	 nhdrs;
+	char	*body;
+	size_t	 bodylen;
+	char	*userpwd;		/* HTTP basic auth */
+	char	*mail_from, *rcpt, *user, *password;	/* SMTP */
+	int	 starttls;
+};
+
+/* One delivery: its identity (dedup_key, event, recipient), request and
+ * outcome. */
+struct esc_delivery {
+	char	*dedup_key, *event, *recipient, *person, *incident;
+	int	 channel;		/* enum esc_chan; -1: unknown */
+	int	 sev;
+	int	 rec;			/* the record it came from */
+	struct esc_req req;
+	int	 status;		/* ESC_DL_* */
+	int	 attempts;
+	long	 http_status;		/* 0: none */
+	char	*error;			/* masked */
+	/* the engine's */
+	int64_t	 first_ms, next_ms, deadline_ms;
+	struct esc_buf resp;
+	size_t	 upos;
+	void	*easy, *slist;
+	int	 spooled;
+	/* Same dedup_key and recipient, earlier in the input: a resolve
+	 * must not overtake its trigger. */
+	struct esc_delivery *after, *waiter;
+};
+
+struct esc_notify_list {
+	struct esc_delivery **d;
+	int	 n;
+};
+/* Appends the deliveries of a page, task or handoff record; returns how
+ * many.  One that cannot be made (channel not configured, no address)
+ * comes with status ESC_DL_FAILED and an error. */
+int esc_notify_build(struct esc_notify_list *l, const cJSON *rec, int idx,
+    const struct esc_channels *c, const struct esc_policy *p);
+void esc_delivery_free(struct esc_delivery *d);
+/* The request as --dry-run shows it, secrets masked. */
+void esc_delivery_print(FILE *f, const struct esc_delivery *d);
+int esc_email_ok(const char *addr);
+
+/* Makes the pending deliveries of dl, jobs at a time; done(d) after each
+ * outcome, done(NULL) after each batch of them.  -1 only when libcurl
+ * cannot start. */
+int esc_deliver(struct esc_delivery **dl, int n, const struct esc_channels *c,
+    const struct esc_policy *p, int jobs,
+    void (*done)(struct esc_delivery *, void *), void *arg);
+
+/* The spool: one file per delivery identity, locked against a second
+ * run (waiting at most wait seconds). */
+enum { ESC_SPOOL_NONE, ESC_SPOOL_PENDING, ESC_SPOOL_DONE, ESC_SPOOL_DEAD };
+struct esc_spool;
+struct esc_spool *esc_spool_open(const char *dir, int wait);
+void esc_spool_close(struct esc_spool *sp);
+int esc_spool_state(struct esc_spool *sp, const char *key,
+    const char *event, const char *rcpt);
+/* Writes the delivery to new/ (file fsync'd; esc_spool_sync() for the
+ * directory, before the first try). */
+int esc_spool_add(struct esc_spool *sp, const char *key, const char *event,
+    const char *rcpt, const cJSON *rec);
+int esc_spool_finish(struct esc_spool *sp, const char *key,
+    const char *event, const char *rcpt, int dead);
+int esc_spool_sync(struct esc_spool *sp);
+/* Undone deliveries left by a run that died: {dedup_key, event,
+ * recipient, record} documents (caller frees each and the array). */
+int esc_spool_pending(struct esc_spool *sp, cJSON ***out, int *n);
+
+#endif

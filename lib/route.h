@@ -1,0 +1,47 @@
+/*
+ * route.h - esc-route's incident state machine.
+ */
+#ifndef ESC_ROUTE_H
+#define ESC_ROUTE_H
+
+#include "esc.h"
+
+/* ---- route (route.c) ---- */
+
+/* The incident state machine of esc-route: incidents keyed by label set,
+ * escalation levels by elapsed time, operator events, timeline tasks.
+ * Records it writes go to standard output through esc_emit_raw(). */
+struct esc_router;
+/* reject() is told of each input record refused once the router has
+ * looked at it (an unknown incident, an ack before the opening). */
+typedef void esc_reject_fn(const char *file, long line, const char *msg);
+struct esc_router *esc_router_new(const struct esc_policy *p, esc_time_t now,
+    int snapshot, esc_reject_fn *reject);
+void esc_router_free(struct esc_router *rt);
+/* Loads the state file; a missing file is an empty state.  -1 with a
+ * message naming the path when the file is unreadable or corrupt. */
+int esc_router_load(struct esc_router *rt, const char *path);
+/* Writes the state (resolved incidents past retention left out, their
+ * keys kept as tombstones) with esc_atomic_write().  Every line is read
+ * back first; one that would not load is left out, said on standard
+ * error, and makes it return -1 after the rest was written. */
+int esc_router_save(struct esc_router *rt, const char *path);
+/* 1 when the run changed anything the state file holds. */
+int esc_router_dirty(const struct esc_router *rt);
+/* Offers one input record.  1: the router took it; 0: not its type (pass
+ * it through); -1: rejected at once (esc_lasterr() says why). */
+int esc_router_input(struct esc_router *rt, const cJSON *rec, const char *line,
+    size_t len, const char *file, long lineno);
+/* Under --snapshot, resolves nothing for being absent in this run: the
+ * input could not be read whole (a file, a read error, a poll failed). */
+void esc_router_blind(struct esc_router *rt);
+/* Under --snapshot, a rejected alert record rec (a line esc_router_input
+ * refused) holds back the resolution of what it could have been: the
+ * incident of its labels, of its id, or (labels unknown) of its name. */
+void esc_router_hold(struct esc_router *rt, const cJSON *rec,
+    const char *file, long lineno);
+/* Processes everything buffered and fires what is due by now.  -1 when
+ * writing output failed. */
+int esc_router_finish(struct esc_router *rt);
+
+#endif
