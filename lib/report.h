@@ -6,7 +6,7 @@
 
 #include "esc.h"
 
-/* ---- reports (report.c, metrics.c, review.c, hygiene.c, postmortem.c) ---- */
+/* ---- reports (journal.c, metrics.c, review.c, hygiene.c, postmortem.c) ---- */
 
 enum esc_fmt {
 	ESC_FMT_TEXT, ESC_FMT_JSON, ESC_FMT_MARKDOWN, ESC_FMT_HTML,

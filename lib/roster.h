@@ -6,7 +6,7 @@
 
 #include "esc.h"
 
-/* ---- time zones and the roster (tz.c, roster.c, oncall.c, ical.c,
+/* ---- time zones and the roster (tz.c, roster.c, audit.c, ical.c,
  * rotate.c) ---- */
 
 /* 0 when name is a zone of the system's data (TZDIR or

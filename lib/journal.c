@@ -1,5 +1,5 @@
 /*
- * report.c - what the esc-report commands share: a journal read into one
+ * journal.c - what the esc-report commands share: a journal read into one
  * summary per incident, quantiles, the report window, output format
  * names.
  *

@@ -1,5 +1,5 @@
 /*
- * oncall.c - what a roster means over a stretch of time: every shift in a
+ * audit.c - what a roster means over a stretch of time: every shift in a
  * window, the problems an audit looks for, the weeks each person held,
  * and whether a moment falls in business hours.
  */
