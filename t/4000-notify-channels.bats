@@ -5,15 +5,6 @@ load test_helper
 load fixtures/notify/helper
 bats_require_minimum_version 1.5.0
 
-setup() {
-	start_prov
-	channels
-}
-
-teardown() {
-	stop_servers
-}
-
 @test "pagerduty: a trigger event with routing key, dedup key, payload and runbook link" {
 	page pagerduty >"$BATS_TEST_TMPDIR/in"
 	run --separate-stderr esc-notify --now 2026-11-27T10:00:30Z "$BATS_TEST_TMPDIR/in"

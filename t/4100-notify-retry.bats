@@ -6,15 +6,6 @@ load test_helper
 load fixtures/notify/helper
 bats_require_minimum_version 1.5.0
 
-setup() {
-	start_prov
-	channels
-}
-
-teardown() {
-	stop_servers
-}
-
 # The times (seconds since the first) at which the provider saw requests.
 times() {
 	jq -rs 'map(.t) | .[0] as $f | map(. - $f) | .[] | . * 1000 | floor' "$PROV_LOG"

@@ -7,25 +7,23 @@ load fixtures/notify/helper
 bats_require_minimum_version 1.5.0
 
 setup() {
-	start_prov
-	channels
-	SP=$BATS_TEST_TMPDIR/spool
+	notify_setup
 	for i in $(seq 1 30); do page webhook ".dedup_key += \"-$i\""; done >"$BATS_TEST_TMPDIR/in"
 }
 
 teardown() {
-	[ -z "${BG:-}" ] || kill -9 "$BG" 2>/dev/null || true
+	reap -9 ${BG:-}
 	stop_servers
 }
 
 # Waits (bounded: 10 s) until the provider has seen $1 requests.
 wait_requests() {
-	local i
-	for i in $(seq 1 200); do
-		[ "$(wc -l <"$PROV_LOG")" -ge "$1" ] && return 0
-		sleep 0.05
-	done
-	return 1
+	wait_until has_lines "$1" "$PROV_LOG"
+}
+
+# The spool is locked and holds a delivery: a run is sending.
+sending() {
+	[ -e "$SP/lock" ] && [ -n "$(ls "$SP/new")" ]
 }
 
 @test "a second run over the same input sends nothing new; spool files are owner-only" {
@@ -91,8 +89,10 @@ wait_requests() {
 	p1=$!
 	esc-notify --spool "$SP" -j 4 "$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/o2" 2>"$BATS_TEST_TMPDIR/e2" &
 	p2=$!
+	BG="$p1 $p2"
 	wait "$p1"
 	wait "$p2"
+	BG=
 	assert_equal "$(wc -l <"$PROV_LOG")" 30
 	assert_equal "$(jq -rs 'map(.body | fromjson | .dedup_key) | unique | length' "$PROV_LOG")" 30
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/o1" "$BATS_TEST_TMPDIR/o2" | jq -s 'map(select(.type == "receipt")) | length')" 30
@@ -104,7 +104,7 @@ wait_requests() {
 	esc-notify --spool "$SP" "$BATS_TEST_TMPDIR/one" >/dev/null 2>&1 &
 	BG=$!
 	wait_requests 0
-	for i in $(seq 1 200); do [ -e "$SP/lock" ] && [ -n "$(ls "$SP/new")" ] && break; sleep 0.05; done
+	wait_until sending || true
 	run esc-notify --spool "$SP" --lock-wait 0 "$BATS_TEST_TMPDIR/in"
 	assert_failure 1
 	assert_output "esc-notify: $SP/lock: still locked by another run after 0 s"

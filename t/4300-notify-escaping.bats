@@ -6,17 +6,9 @@ load test_helper
 load fixtures/notify/helper
 bats_require_minimum_version 1.5.0
 
-setup() {
-	start_prov
-	channels
-	HOSTILE='.summary = "disk <!channel> & <https://evil.example|click> <@U123>"
-	  | .labels.team = "<!here>" | .labels.instance = "<https://evil.example|x>"
-	  | .mention = "none" | .text = "see <!everyone>"'
-}
-
-teardown() {
-	stop_servers
-}
+HOSTILE='.summary = "disk <!channel> & <https://evil.example|click> <@U123>"
+  | .labels.team = "<!here>" | .labels.instance = "<https://evil.example|x>"
+  | .mention = "none" | .text = "see <!everyone>"'
 
 @test "slack: &, < and > in alert data are escaped: no mention, no link" {
 	page slack "$HOSTILE" >"$BATS_TEST_TMPDIR/in"

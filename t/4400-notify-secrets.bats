@@ -21,10 +21,6 @@ setup() {
 	} >"$BATS_TEST_TMPDIR/in"
 }
 
-teardown() {
-	stop_servers
-}
-
 # Fails naming the secret if one of the files holds one.
 no_secrets() {
 	local s

@@ -7,15 +7,6 @@ load test_helper
 load fixtures/notify/helper
 bats_require_minimum_version 1.5.0
 
-setup() {
-	start_prov
-	channels
-}
-
-teardown() {
-	stop_servers
-}
-
 @test "a Retry-After far past the deadline makes the delivery dead at once, no overflow" {
 	prov_ctl '{"mode": "429", "count": 1, "retry_after": "92233720368547758"}'
 	page webhook >"$BATS_TEST_TMPDIR/in"

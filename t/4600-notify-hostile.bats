@@ -9,16 +9,6 @@ load test_helper
 load fixtures/notify/helper
 bats_require_minimum_version 1.5.0
 
-setup() {
-	start_prov
-	channels
-	SP=$BATS_TEST_TMPDIR/spool
-}
-
-teardown() {
-	stop_servers
-}
-
 # n x's.
 xs() {
 	printf 'x%.0s' $(seq 1 "$1")

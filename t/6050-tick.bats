@@ -13,10 +13,6 @@ setup() {
 	export ESC_ALERTMANAGER_URL=http://127.0.0.1:1
 }
 
-teardown() {
-	stop_servers
-}
-
 @test "esc-tick: configuration errors are exit 2" {
 	run env -u ESC_ALERTMANAGER_URL esc-tick
 	assert_failure 2

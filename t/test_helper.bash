@@ -21,17 +21,49 @@ free_port() {
 	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# Waits (bounded: 10 s) until something listens on 127.0.0.1:$1.
-wait_port() {
+# wait_until COMMAND...: runs COMMAND every 0.05 s until it succeeds, for
+# 10 s at most; status 1 if it never did.  Every wait of the tests is one
+# of these, so none can hang.  A caller that leaves the verdict to the
+# assertions after it writes `wait_until ... || true`.
+wait_until() {
 	local i
 	for i in $(seq 1 200); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
-			return 0
-		fi
+		"$@" && return 0
 		sleep 0.05
 	done
+	return 1
+}
+
+# has_lines N FILE: FILE holds N lines or more.
+has_lines() {
+	[ "$(wc -l <"$2")" -ge "$1" ]
+}
+
+# port_open PORT: something listens on 127.0.0.1:PORT.
+port_open() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Waits (bounded: 10 s) until something listens on 127.0.0.1:$1.
+wait_port() {
+	wait_until port_open "$1" && return 0
 	echo "nothing listens on 127.0.0.1:$1" >&2
 	return 1
+}
+
+# reap [-9] PID...: stops each process (SIGTERM, or SIGKILL with -9) and
+# waits for it; one already gone is no error.  Teardowns call it with
+# every process their test may have left in the background.
+reap() {
+	local sig=TERM p
+	if [ "${1:-}" = -9 ]; then
+		sig=KILL
+		shift
+	fi
+	for p in "$@"; do
+		kill -s "$sig" "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 }
 
 # jsonc FILE: the JSON-with-comments FILE as plain JSON, for jq.
