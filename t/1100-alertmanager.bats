@@ -15,7 +15,7 @@ setup() {
 
 teardown() {
 	am_stop
-	kill "$HOOK_PID" 2>/dev/null || true
+	reap ${HOOK_PID:-}
 }
 
 @test "GET /api/v2/alerts through esc-classify: ids, severities, silences" {
@@ -32,9 +32,9 @@ teardown() {
 
 @test "the webhook body Alertmanager posts classifies, firing then resolved" {
 	am_post '[{"labels":{"alertname":"WALDiskNearlyFull","severity":"critical","instance":"db-2"},"annotations":{"summary":"WAL 92%"}}]'
-	for i in $(seq 1 100); do [ -s "$BATS_TEST_TMPDIR/hooks" ] && break; sleep 0.1; done
+	wait_until test -s "$BATS_TEST_TMPDIR/hooks" || true
 	am_post "[{\"labels\":{\"alertname\":\"WALDiskNearlyFull\",\"severity\":\"critical\",\"instance\":\"db-2\"},\"annotations\":{\"summary\":\"WAL 92%\"},\"endsAt\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}]"
-	for i in $(seq 1 100); do [ "$(wc -l < "$BATS_TEST_TMPDIR/hooks")" -ge 2 ] && break; sleep 0.1; done
+	wait_until has_lines 2 "$BATS_TEST_TMPDIR/hooks" || true
 	run esc-classify "$BATS_TEST_TMPDIR/hooks"
 	assert_success
 	run jq -r '[.name, .status, .severity, .runbook, .receiver] | @tsv' <<<"$output"

@@ -42,6 +42,12 @@ resolve_am() {
 
 tick() { ESC_NOW=$(at "$1") esc-tick; }
 
+# inhibited NAME: Alertmanager lists no alert NAME that is not inhibited.
+inhibited() {
+	curl -sf "$AM_URL/api/v2/alerts?inhibited=false" |
+	    jq -e --arg n "$1" 'map(select(.labels.alertname == $n)) | length == 0' >/dev/null
+}
+
 # The delivered pages as "minute level channel person-or-place event".
 delivered() {
 	jq -rs --argjson t0 "$T0" '
@@ -57,10 +63,7 @@ delivered() {
 	post 0 BackupStale info db-1
 	am_silence alertname BackupStale >/dev/null
 	# Alertmanager learns of the inhibiting alert a moment after the post.
-	for i in $(seq 1 100); do
-		curl -sf "$AM_URL/api/v2/alerts?inhibited=false" | jq -e 'map(select(.labels.alertname == "HighAPIErrorRate")) | length == 0' >/dev/null && break
-		sleep 0.1
-	done
+	wait_until inhibited HighAPIErrorRate || true
 	for m in $(seq 0 16); do
 		post "$m" StemeDBAPIDown critical api-1
 		post "$m" HighAPIErrorRate warning api-1

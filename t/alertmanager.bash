@@ -21,21 +21,14 @@ am_start() {
 	AM_URL="http://127.0.0.1:$AM_PORT"
 	wait_port "$AM_PORT"
 	# The API answers a moment after the port opens.
-	local i
-	for i in $(seq 1 100); do
-		curl -sf "$AM_URL/-/ready" >/dev/null && return 0
-		sleep 0.05
-	done
+	wait_until curl -sf -o /dev/null "$AM_URL/-/ready" && return 0
 	cat "$AM_DIR/log" >&2
 	return 1
 }
 
 am_stop() {
-	if [ -n "${AM_PID:-}" ]; then
-		kill "$AM_PID" 2>/dev/null
-		wait "$AM_PID" 2>/dev/null
-		AM_PID=
-	fi
+	reap ${AM_PID:-}
+	AM_PID=
 }
 
 # am_post JSON-ARRAY: posts alerts through the API v2.
