@@ -6,8 +6,7 @@ load test_helper
 load fixtures/route/helpers
 
 open_critical() {
-	route 0 <<<"$(alert StemeDBAPIDown critical firing 0)" >"$BATS_TEST_TMPDIR/all"
-	ID=$(jq -r 'select(.type == "incident") | .incident' "$BATS_TEST_TMPDIR/all")
+	ID=$(fire StemeDBAPIDown critical)
 }
 
 @test "an ack at 3 min stops level 2 (unacked) but not level 3 (unresolved)" {
@@ -115,8 +114,7 @@ open_critical() {
 }
 
 @test "a critical alert does not upgrade an info incident (info escalates only by an event)" {
-	route 0 <<<"$(alert CacheInfo info firing 0)" >"$BATS_TEST_TMPDIR/all"
-	ID=$(jq -r 'select(.type == "incident") | .incident' "$BATS_TEST_TMPDIR/all")
+	ID=$(fire CacheInfo info)
 	run route 5 <<<"$(alert CacheInfo critical firing 3)"
 	assert_success
 	assert_output "esc-route: -:1: incident $ID is info; a critical alert does not upgrade it (use esc-upgrade)"

@@ -5,14 +5,6 @@
 load test_helper
 load fixtures/route/helpers
 
-teardown() {
-	local p
-	for p in ${BG_PIDS:-}; do
-		kill -9 "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-}
-
 @test "no state file named is a usage error; ESC_STATE names it" {
 	run esc-route --now "$(tm 0)" </dev/null
 	assert_failure 2
@@ -45,46 +37,30 @@ teardown() {
 	cmp "$ST" "$BATS_TEST_TMPDIR/bad"
 	# Cut short: the end line is missing.
 	head -2 "$BATS_TEST_TMPDIR/good" >"$ST"
-	run route 10 </dev/null
-	assert_failure 2
-	assert_output "esc-route: $ST: corrupt state: truncated (no end line)"
+	refuses_state 10 "esc-route: $ST: corrupt state: truncated (no end line)"
 	# Not a state file at all, or a newer format.
 	echo '{"hello": 1}' >"$ST"
-	run route 10 </dev/null
-	assert_failure 2
-	assert_output "esc-route: $ST:1: not an esc-route state file"
+	refuses_state 10 "esc-route: $ST:1: not an esc-route state file"
 	sed '1s/ 2$/ 9/' "$BATS_TEST_TMPDIR/good" >"$ST"
-	run route 10 </dev/null
-	assert_failure 2
-	assert_output "esc-route: $ST:1: state format 9, this esc-route reads 1 to 2"
+	refuses_state 10 "esc-route: $ST:1: state format 9, this esc-route reads 1 to 2"
 	: >"$ST"
-	run route 10 </dev/null
-	assert_failure 2
-	assert_output "esc-route: $ST: corrupt state: empty file"
+	refuses_state 10 "esc-route: $ST: corrupt state: empty file"
 	# Labels that are not a JSON object would go into records as they are.
 	sed '2s/{"alertname":/{"alertname"/' "$BATS_TEST_TMPDIR/good" >"$ST"
 	grep -q '{"alertname""' "$ST"
-	run route 10 </dev/null
-	assert_failure 2
-	assert_output "esc-route: $ST:2: corrupt state"
+	refuses_state 10 "esc-route: $ST:2: corrupt state"
 	# Text that is not UTF-8 would go into pages every reader refuses
 	# (found by t/fuzz/fuzz-state): in the summary, and in the labels.
 	sed '2s/StemeDBAPIDown on/StemeDBAPIDown \xff on/' "$BATS_TEST_TMPDIR/good" >"$ST"
 	grep -q $'\xff on' "$ST"
-	run route 10 </dev/null
-	assert_failure 2
-	assert_output "esc-route: $ST:2: corrupt state"
+	refuses_state 10 "esc-route: $ST:2: corrupt state"
 	# An object with more after it (found by t/fuzz/fuzz-state).
 	sed '2s/"severity":"critical"}$/"severity":"critical"}ations":/' "$BATS_TEST_TMPDIR/good" >"$ST"
 	grep -q 'critical"}ations":$' "$ST"
-	run route 10 </dev/null
-	assert_failure 2
-	assert_output "esc-route: $ST:2: corrupt state"
+	refuses_state 10 "esc-route: $ST:2: corrupt state"
 	sed '2s/"instance":"db1"/"instance":"db\xc0\xaf"/' "$BATS_TEST_TMPDIR/good" >"$ST"
 	grep -q $'db\xc0' "$ST"
-	run route 10 </dev/null
-	assert_failure 2
-	assert_output "esc-route: $ST:2: corrupt state"
+	refuses_state 10 "esc-route: $ST:2: corrupt state"
 }
 
 @test "output that cannot be written: exit 1 and the state is not committed" {
@@ -119,6 +95,7 @@ teardown() {
 	exec 5>&-
 	wait "$p1"
 	wait "$p2"
+	BG_PIDS=
 	run jq -r 'select(.type == "page") | .dedup_key' "$BATS_TEST_TMPDIR/out1" "$BATS_TEST_TMPDIR/out2"
 	assert_equal "$(wc -l <<<"$output")" 3
 	assert_equal "$(sort <<<"$output" | uniq -d)" ""
@@ -127,9 +104,7 @@ teardown() {
 
 @test "a lock held too long is work failed (exit 1) after --lock-timeout seconds" {
 	route 0 </dev/null >/dev/null
-	flock "$ST.lock" sleep 10 &
-	BG_PIDS="$!"
-	sleep 0.3
+	hold_lock
 	SECONDS=0
 	run route 1 --lock-timeout 1 <<<"$(alert StemeDBAPIDown critical firing 0)"
 	assert_failure 1
@@ -150,6 +125,7 @@ teardown() {
 	sleep 0.3
 	kill -9 "$p"
 	wait "$p" 2>/dev/null || true
+	BG_PIDS=
 	exec 5>&-
 	cmp "$ST" "$BATS_TEST_TMPDIR/before"
 	run route 6 </dev/null

@@ -22,8 +22,7 @@ route_err() {
 }
 
 @test "silenced, resolved by --snapshot, back with its old startsAt: a new incident opens then" {
-	route 0 <<<"$(alert HighAPIErrorRate critical firing 0)" >"$BATS_TEST_TMPDIR/all"
-	OLD=$(jq -r 'select(.type == "incident") | .incident' "$BATS_TEST_TMPDIR/all")
+	OLD=$(fire HighAPIErrorRate critical)
 	run route 2 --snapshot <<<"$(suppressed HighAPIErrorRate critical firing 0)"
 	assert_success
 	assert_equal "$(jq -c 'select(.type == "incident") | [.event, .incident, .at]' <<<"$output")" \
@@ -61,8 +60,7 @@ route_err() {
 }
 
 @test "an explicit resolve, then the alert still firing: a new incident opens at the run that sees it" {
-	route 0 <<<"$(alert WALDiskNearlyFull critical firing 0)" >"$BATS_TEST_TMPDIR/all"
-	OLD=$(jq -r 'select(.type == "incident") | .incident' "$BATS_TEST_TMPDIR/all")
+	OLD=$(fire WALDiskNearlyFull critical)
 	route 3 <<<"$(event resolve incident "$OLD" 3)" >/dev/null
 	run route 4 <<<"$(alert WALDiskNearlyFull critical firing 0)"
 	assert_success
@@ -74,8 +72,7 @@ route_err() {
 }
 
 @test "an alert that starts after its incident was resolved opens a new incident at its startsAt" {
-	route 0 <<<"$(alert WALDiskNearlyFull critical firing 0)" >"$BATS_TEST_TMPDIR/all"
-	OLD=$(jq -r 'select(.type == "incident") | .incident' "$BATS_TEST_TMPDIR/all")
+	OLD=$(fire WALDiskNearlyFull critical)
 	# In one run, in time order: the resolve at 3, the new firing at 5.
 	{ event resolve incident "$OLD" 3; alert WALDiskNearlyFull critical firing 5; } >"$BATS_TEST_TMPDIR/in"
 	run route 6 "$BATS_TEST_TMPDIR/in"
@@ -97,8 +94,7 @@ route_err() {
 }
 
 @test "a note is consumed: an incident record with event noted" {
-	route 0 <<<"$(alert StemeDBAPIDown critical firing 0)" >"$BATS_TEST_TMPDIR/all"
-	ID=$(jq -r 'select(.type == "incident") | .incident' "$BATS_TEST_TMPDIR/all")
+	ID=$(fire StemeDBAPIDown critical)
 	run route 1 <<<"$(event note alert StemeDBAPIDown-db1-critical 1 '{"note":"db1 is being rebooted"}')"
 	assert_success
 	assert_equal "$(jq -c '[.type, .event, .incident, .severity, .level, .alert, .alertname, .at, .by, .note]' <<<"$output")" \
@@ -118,8 +114,7 @@ route_err() {
 }
 
 @test "--snapshot: a suppressed alert is not seen; its incident resolves as if it were absent" {
-	route 0 <<<"$(alert WALDiskNearlyFull critical firing 0)" >"$BATS_TEST_TMPDIR/all"
-	ID=$(jq -r 'select(.type == "incident") | .incident' "$BATS_TEST_TMPDIR/all")
+	ID=$(fire WALDiskNearlyFull critical)
 	run route 2 --snapshot <<<"$(suppressed WALDiskNearlyFull critical firing 0)"
 	assert_success
 	assert_equal "$(jq -c 'select(.type == "incident" or .type == "page") | [.type, .event, .at]' <<<"$output" | sort -u)" \
@@ -138,17 +133,14 @@ route_err() {
 
 @test "a lock not had in time: exit 1, the message unchanged" {
 	route 0 </dev/null >/dev/null
-	flock "$ST.lock" sleep 10 &
-	BG_PIDS="$!"
-	sleep 0.3
+	hold_lock
 	run route 1 --lock-timeout 1 <<<"$(alert StemeDBAPIDown critical firing 0)"
 	assert_failure 1
 	assert_output "esc-route: $ST.lock: still locked by another run after 1 s"
 }
 
 @test "a critical or warning alert on an open info incident says once per run that it does not upgrade it" {
-	route 0 <<<"$(alert CacheInfo info firing 0)" >"$BATS_TEST_TMPDIR/all"
-	ID=$(jq -r 'select(.type == "incident") | .incident' "$BATS_TEST_TMPDIR/all")
+	ID=$(fire CacheInfo info)
 	{ alert CacheInfo critical firing 1; alert CacheInfo critical firing 1; alert CacheInfo warning firing 1; } >"$BATS_TEST_TMPDIR/in"
 	run route_err 2 "$BATS_TEST_TMPDIR/in"
 	assert_success
@@ -168,8 +160,7 @@ route_err() {
 }
 
 @test "after the old incident is pruned, the alert still firing with its old startsAt opens nothing old" {
-	route 0 <<<"$(alert HighAPIErrorRate critical firing 0)" >"$BATS_TEST_TMPDIR/all"
-	OLD=$(jq -r 'select(.type == "incident") | .incident' "$BATS_TEST_TMPDIR/all")
+	OLD=$(fire HighAPIErrorRate critical)
 	route 2 --snapshot <<<"$(suppressed HighAPIErrorRate critical firing 0)" >/dev/null
 	route 7 --snapshot <<<"$(alert HighAPIErrorRate critical firing 0)" >"$BATS_TEST_TMPDIR/all"
 	NEW=$(jq -r 'select(.type == "incident") | .incident' "$BATS_TEST_TMPDIR/all")

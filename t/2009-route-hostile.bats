@@ -145,8 +145,7 @@ alert_at() {
 }
 
 @test "an alert silenced longer than retain_resolved comes back as a new incident and pages" {
-	route 0 <<<"$(alert HighAPIErrorRate critical firing 0)" >"$BATS_TEST_TMPDIR/all"
-	OLD=$(jq -r 'select(.type == "incident") | .incident' "$BATS_TEST_TMPDIR/all")
+	OLD=$(fire HighAPIErrorRate critical)
 	# Silenced: resolved at 10:02, pruned a day later (a tombstone stays).
 	route 2 --snapshot <<<"$(alert HighAPIErrorRate critical firing 0 | jq -c '.suppressed = true')" >/dev/null
 	route 1500 --snapshot <<<"$(alert HighAPIErrorRate critical firing 0 | jq -c '.suppressed = true')" >/dev/null
@@ -203,11 +202,7 @@ alert_at() {
 	route 1500 </dev/null >/dev/null
 	cp "$ST" "$BATS_TEST_TMPDIR/good"
 	sed -i 's/^\(tomb\t[0-9a-f]*\t\).*/\1-62135596801/' "$ST"
-	run route 1501 </dev/null
-	assert_failure 2
-	assert_output "esc-route: $ST:2: corrupt state"
+	refuses_state 1501 "esc-route: $ST:2: corrupt state"
 	sed '1s/ 2$/ 1/' "$BATS_TEST_TMPDIR/good" >"$ST"
-	run route 1501 </dev/null
-	assert_failure 2
-	assert_output "esc-route: $ST:2: corrupt state"
+	refuses_state 1501 "esc-route: $ST:2: corrupt state"
 }
