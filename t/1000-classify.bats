@@ -357,24 +357,25 @@ EOF
 	assert_output "esc-classify: policy: $ESC_SHAREDIR/policy.json (the installed default)"
 }
 
+# refuses_edit SED MESSAGE: esc-classify refuses the policy edited by the
+# sed script SED (written to $p): exit 2 with MESSAGE.
+refuses_edit() {
+	sed "$1" "$POLICY" > "$p"
+	run esc-classify -p "$p" </dev/null
+	assert_failure 2
+	assert_output "$2"
+}
+
 @test "an invalid policy is refused with the key path, exit 2" {
 	p="$BATS_TEST_TMPDIR/p.json"
-	sed 's/"after": "5m"/"after": "5 minutes"/' "$POLICY" > "$p"
-	run esc-classify -p "$p" </dev/null
-	assert_failure 2
-	assert_output "esc-classify: $p: escalation.critical[1].after: bad duration \"5 minutes\" (units: s m h d w)"
-	sed 's/"to": \["director", "sre_lead", "product_lead"\]/"to": ["director", "ceo"]/' "$POLICY" > "$p"
-	run esc-classify -p "$p" </dev/null
-	assert_failure 2
-	assert_output "esc-classify: $p: escalation.critical[2].pages[0].to[1]: unknown role \"ceo\" (not in \"roles\")"
-	sed 's/"channel": "sms"/"channel": "pager"/' "$POLICY" > "$p"
-	run esc-classify -p "$p" </dev/null
-	assert_failure 2
-	assert_output "esc-classify: $p: escalation.critical[0].pages[3].channel: unknown channel (pagerduty, slack, email, sms, webhook)"
-	sed 's/"retain_resolved"/"retain_resolve"/' "$POLICY" > "$p"
-	run esc-classify -p "$p" </dev/null
-	assert_failure 2
-	assert_output "esc-classify: $p: incidents.retain_resolve: unknown key"
+	refuses_edit 's/"after": "5m"/"after": "5 minutes"/' \
+	    "esc-classify: $p: escalation.critical[1].after: bad duration \"5 minutes\" (units: s m h d w)"
+	refuses_edit 's/"to": \["director", "sre_lead", "product_lead"\]/"to": ["director", "ceo"]/' \
+	    "esc-classify: $p: escalation.critical[2].pages[0].to[1]: unknown role \"ceo\" (not in \"roles\")"
+	refuses_edit 's/"channel": "sms"/"channel": "pager"/' \
+	    "esc-classify: $p: escalation.critical[0].pages[3].channel: unknown channel (pagerduty, slack, email, sms, webhook)"
+	refuses_edit 's/"retain_resolved"/"retain_resolve"/' \
+	    "esc-classify: $p: incidents.retain_resolve: unknown key"
 	printf '{"version": 1,\n  "name": "x" // comment\n  "roles": []}\n' > "$p"
 	run esc-classify -p "$p" </dev/null
 	assert_failure 2

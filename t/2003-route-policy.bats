@@ -79,26 +79,23 @@ OTHER="$ESC_SRC/t/fixtures/route/policy-other.json"
 	assert_output --partial "esc-route: $BATS_TEST_TMPDIR/bad.json: "
 }
 
+# pages_nobody SEVERITY FILTER: esc-route refuses the policy changed by
+# the jq FILTER (written to $p): its SEVERITY path pages nobody.
+pages_nobody() {
+	jsonc "$POLICY" | jq "$2" > "$p"
+	run route 0 -p "$p" </dev/null
+	assert_failure 2
+	assert_output "esc-route: $p: escalation.$1: pages nobody: no level sends a page (a $1 alert must reach someone)"
+}
+
 @test "a critical or warning path that pages nobody is a configuration error" {
 	p="$BATS_TEST_TMPDIR/p.json"
-	jsonc "$POLICY" | jq '.escalation.critical = []' > "$p"
-	run route 0 -p "$p" </dev/null
-	assert_failure 2
-	assert_output "esc-route: $p: escalation.critical: pages nobody: no level sends a page (a critical alert must reach someone)"
+	pages_nobody critical '.escalation.critical = []'
 	# Levels with tasks alone page nobody either.
-	jsonc "$POLICY" | jq '.escalation.critical |= map(del(.pages))' > "$p"
-	run route 0 -p "$p" </dev/null
-	assert_failure 2
-	assert_output "esc-route: $p: escalation.critical: pages nobody: no level sends a page (a critical alert must reach someone)"
-	jsonc "$POLICY" | jq '.escalation.critical |= map(.pages = [])' > "$p"
-	run route 0 -p "$p" </dev/null
-	assert_failure 2
-	assert_output "esc-route: $p: escalation.critical: pages nobody: no level sends a page (a critical alert must reach someone)"
+	pages_nobody critical '.escalation.critical |= map(del(.pages))'
+	pages_nobody critical '.escalation.critical |= map(.pages = [])'
 	# A warning path that only waits for an upgrade pages nobody until then.
-	jsonc "$POLICY" | jq '.escalation.warning = [{"level": 1, "condition": "upgraded", "upgrade_to": "critical"}]' > "$p"
-	run route 0 -p "$p" </dev/null
-	assert_failure 2
-	assert_output "esc-route: $p: escalation.warning: pages nobody: no level sends a page (a warning alert must reach someone)"
+	pages_nobody warning '.escalation.warning = [{"level": 1, "condition": "upgraded", "upgrade_to": "critical"}]'
 	# Info may stay quiet (esc-policy(5)); the other tools refuse it too.
 	jsonc "$POLICY" | jq '.escalation.info = []' > "$p"
 	run route 0 -p "$p" </dev/null

@@ -131,38 +131,37 @@ reached() {
 	    esc-rotate -r "$1" | jq -r '.recipients[] | "\(.role) \(.person) \(.fallback) \(.via)"'
 }
 
+# reaches ROLES WANT [AT]: reached through $R is WANT, exit 0.
+reaches() {
+	run -0 --separate-stderr reached "$R" "$1" "${3:-}"
+	assert_output "$2"
+}
+
 @test "roster: a primary nobody holds goes to the backup, then the manager, then the director (the seed)" {
 	# A vacancy: an override with person null.
 	jq '.overrides += [{"role":"primary","person":null,"start":"2026-01-13T00:00:00Z","end":"2026-01-15T00:00:00Z"}]' "$TEAM" >"$R"
-	run -0 --separate-stderr reached "$R" '["primary"]'
-	assert_output "primary alice true backup"
+	reaches '["primary"]' "primary alice true backup"
 	assert_equal "$stderr" "esc-rotate: -:1: primary: nobody holds the role at 2026-01-14T03:00:00Z; falling back to backup (alice)"
 	# Outside the vacancy the primary is reached as always.
-	run -0 --separate-stderr reached "$R" '["primary"]' 2026-01-15T00:00:00Z
-	assert_output "primary bob null null"
+	reaches '["primary"]' "primary bob null null" 2026-01-15T00:00:00Z
 	# The backup is reached once, for both roles.
-	run -0 --separate-stderr reached "$R" '["primary","backup"]'
-	assert_output "primary alice true backup"
+	reaches '["primary","backup"]' "primary alice true backup"
 	# An empty rotation: the next that has someone.
 	jq '.rotations.primary.members = [] | .rotations.backup.members = []' "$TEAM" >"$R"
-	run -0 --separate-stderr reached "$R" '["primary"]'
-	assert_output "primary frank true manager"
+	reaches '["primary"]' "primary frank true manager"
 	jq '.rotations.primary.members = [] | .rotations.backup.members = [] | .rotations.manager.members = []' "$TEAM" >"$R"
-	run -0 --separate-stderr reached "$R" '["primary"]'
-	assert_output "primary dana true director"
+	reaches '["primary"]' "primary dana true director"
 	# Other roles keep manager, then director: the backup does not fall to
 	# the primary.
 	jq '.rotations.backup.members = []' "$TEAM" >"$R"
-	run -0 --separate-stderr reached "$R" '["backup"]'
-	assert_output "backup frank true manager"
+	reaches '["backup"]' "backup frank true manager"
 }
 
 @test "roster: the shipped example sends a vacant primary slot to the backup" {
 	jq '.overrides += [{"role":"primary","person":null,"start":"2026-11-30T00:00:00Z","end":"2026-12-01T00:00:00Z"}]' \
 	    <(jsonc "$ESC_SHAREDIR/roster.example.json") >"$R"
 	# 07:00 in New York, before the Monday handoff: week 46, bob and dave.
-	run -0 --separate-stderr reached "$R" '["primary"]' 2026-11-30T12:00:00Z
-	assert_output "primary dave true backup"
+	reaches '["primary"]' "primary dave true backup" 2026-11-30T12:00:00Z
 	run -0 --separate-stderr reached "$ESC_SHAREDIR/roster.example.json" '["primary"]' 2026-11-30T12:00:00Z
 	assert_output "primary bob null null"
 }
@@ -170,14 +169,11 @@ reached() {
 @test "roster: fallback chains per role; \"*\" for the roles not named" {
 	jq '.rotations.primary.members = [] | .rotations.backup.members = [] |
 	    .fallback = {"primary": ["sre_lead", "manager"], "*": ["director"]}' "$TEAM" >"$R"
-	run -0 --separate-stderr reached "$R" '["primary"]'
-	assert_output "primary erin true sre_lead"
-	run -0 --separate-stderr reached "$R" '["backup"]'
-	assert_output "backup dana true director"
+	reaches '["primary"]' "primary erin true sre_lead"
+	reaches '["backup"]' "backup dana true director"
 	# A role not named, with no "*": its default chain.
 	jq '.rotations.primary.members = [] | .fallback = {"backup": ["director"]}' "$TEAM" >"$R"
-	run -0 --separate-stderr reached "$R" '["primary"]'
-	assert_output "primary alice true backup"
+	reaches '["primary"]' "primary alice true backup"
 	# An empty chain: nobody, exit 1, the page still goes on.
 	jq '.rotations.primary.members = [] | .fallback = {"primary": []}' "$TEAM" >"$R"
 	run -1 --separate-stderr esc-rotate -r "$R" <<<'{"type":"page","to":["primary"],"at":"2026-01-14T03:00:00Z"}'

@@ -12,6 +12,14 @@ setup() {
 	FULL="$BATS_TEST_TMPDIR/full.json"
 }
 
+# audit_of FILTER HORIZON: esc-rotate --audit from 2026-01-05T14:00:00Z
+# over HORIZON, of the full roster changed by the jq FILTER (written to
+# $R); a finding is exit 1.
+audit_of() {
+	jq "$1" "$FULL" >"$R"
+	run -1 --separate-stderr esc-rotate -r "$R" --audit --at 2026-01-05T14:00:00Z --horizon "$2"
+}
+
 @test "audit: the shipped roster is clean for a year" {
 	run -0 --separate-stderr esc-rotate --audit --at 2026-01-05T00:00:00Z --horizon 1y
 	assert_equal "$(jq -r '.check' <<<"$output" | sort -u | paste -sd,)" "load"
@@ -33,25 +41,21 @@ frank 3 21"
 }
 
 @test "audit: a vacancy (empty rotation, override to nobody) is a gap: exit 1" {
-	jq '.rotations.backup += {"members": [], "effective": "2026-01-19", "previous": ["carol","alice","bob"]}' "$FULL" >"$R"
-	run -1 --separate-stderr esc-rotate -r "$R" --audit --at 2026-01-05T14:00:00Z --horizon 3w
+	audit_of '.rotations.backup += {"members": [], "effective": "2026-01-19", "previous": ["carol","alice","bob"]}' 3w
 	assert_equal "$(jq -c 'select(.check == "gap") | [.role, .start, .end]' <<<"$output")" '["backup","2026-01-19T14:00:00Z","2026-01-26T14:00:00Z"]'
 	assert_equal "$stderr" "esc-rotate: $R: gap: nobody holds the role (2026-01-19T14:00:00Z to 2026-01-26T14:00:00Z)"
-	jq '.overrides += [{"role":"manager","person":null,"start":"2026-01-07T00:00:00Z","end":"2026-01-07T01:00:00Z"}]' "$FULL" >"$R"
-	run -1 --separate-stderr esc-rotate -r "$R" --audit --at 2026-01-05T14:00:00Z --horizon 3w
+	audit_of '.overrides += [{"role":"manager","person":null,"start":"2026-01-07T00:00:00Z","end":"2026-01-07T01:00:00Z"}]' 3w
 	assert_equal "$(jq -c 'select(.check == "gap") | [.role, .start, .end]' <<<"$output")" '["manager","2026-01-07T00:00:00Z","2026-01-07T01:00:00Z"]'
 }
 
 @test "audit: the same person as primary and backup at once is a double booking: exit 1" {
-	jq '.overrides += [{"role":"backup","person":"bob","start":"2026-01-14T00:00:00Z","end":"2026-01-15T00:00:00Z"}]' "$FULL" >"$R"
-	run -1 --separate-stderr esc-rotate -r "$R" --audit --at 2026-01-05T14:00:00Z --horizon 3w
+	audit_of '.overrides += [{"role":"backup","person":"bob","start":"2026-01-14T00:00:00Z","end":"2026-01-15T00:00:00Z"}]' 3w
 	assert_equal "$(jq -c 'select(.check == "double_booking") | [.person, .start, .end, .detail]' <<<"$output")" '["bob","2026-01-14T00:00:00Z","2026-01-15T00:00:00Z","bob holds primary and backup at once"]'
 	assert_equal "$stderr" "esc-rotate: $R: double_booking: bob holds primary and backup at once (2026-01-14T00:00:00Z to 2026-01-15T00:00:00Z)"
 }
 
 @test "audit: a role that is both a rotation and fixed is an overlap: exit 1" {
-	jq '.fixed.manager = ["dana"]' "$FULL" >"$R"
-	run -1 --separate-stderr esc-rotate -r "$R" --audit --at 2026-01-05T14:00:00Z --horizon 1w
+	audit_of '.fixed.manager = ["dana"]' 1w
 	assert_equal "$(jq -c 'select(.check == "overlap") | [.role, .detail]' <<<"$output")" '["manager","the role is both a rotation and fixed"]'
 }
 

@@ -116,15 +116,12 @@ for line in open(sys.argv[1]):
 	alice@example.com alice delivered 1
 	bob@example.com bob delivered 1
 	OUT
-	run "$PY" -c '
-import email, email.policy, glob, sys
-for p in sorted(glob.glob(sys.argv[1] + "/new/*")):
-    m = email.message_from_binary_file(open(p, "rb"), policy=email.policy.default)
-    body = m.get_content()
-    print(m["X-RcptTo"], "|", m["To"], "|", m["From"], "|", m["Subject"], "|", m["Date"],
-          "|", m["Message-ID"].endswith("@example.com>"), m.get_content_type(),
-          m.get_content_charset(), "Runbook: https://docs.stemedb.com/operations/runbooks/StemeDBAPIDown" in body)
-' "$MAILDIR"
+	run mails '
+body = m.get_content()
+print(m["X-RcptTo"], "|", m["To"], "|", m["From"], "|", m["Subject"], "|", m["Date"],
+      "|", m["Message-ID"].endswith("@example.com>"), m.get_content_type(),
+      m.get_content_charset(), "Runbook: https://docs.stemedb.com/operations/runbooks/StemeDBAPIDown" in body)
+'
 	assert_line 'alice@example.com | Alice Ng <alice@example.com> | esc <esc@example.com> | [CRITICAL] StemeDBAPIDown: StemeDB API is down | Fri, 27 Nov 2026 10:00:05 +0000 | True text/plain utf-8 True'
 	assert_line 'bob@example.com | Bob Öz <bob@example.com> | esc <esc@example.com> | [CRITICAL] StemeDBAPIDown: StemeDB API is down | Fri, 27 Nov 2026 10:00:05 +0000 | True text/plain utf-8 True'
 	assert_equal "${#lines[@]}" 2

@@ -32,21 +32,15 @@ HOSTILE='.summary = "disk <!channel> & <https://evil.example|click> <@U123>"
 }
 
 @test "email: CR/LF in a summary cannot add a header or a recipient" {
-	start_smtp
-	channels
-	page email '.summary = "disk full\r\nBcc: victim@example.net\r\nX-Evil: 1"
-	  | .recipients[0].name = "Alice\r\nCc: x@example.net"' >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	mail_page '.summary = "disk full\r\nBcc: victim@example.net\r\nX-Evil: 1"
+	  | .recipients[0].name = "Alice\r\nCc: x@example.net"'
 	assert_success
-	run "$PY" -c '
-import email, email.policy, glob, sys
-(p,) = glob.glob(sys.argv[1] + "/new/*")
-m = email.message_from_binary_file(open(p, "rb"), policy=email.policy.default)
+	run mails '
 print(m["X-RcptTo"])
 print(m["Bcc"], m["Cc"], m["X-Evil"])
 print(m["Subject"])
 print(m["To"])
-' "$MAILDIR"
+'
 	assert_output - <<-'OUT'
 	alice@example.com
 	None None None
@@ -56,24 +50,18 @@ print(m["To"])
 }
 
 @test "email: a header that is not ASCII is RFC 2047 encoded" {
-	start_smtp
-	channels
-	page email '.summary = "Festplatte voll: 99 % — Größe überschritten, 日本語のテキストも少し長めに入れておきます"
-	  | .recipients[0].name = "Zoë Ångström"' >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	mail_page '.summary = "Festplatte voll: 99 % — Größe überschritten, 日本語のテキストも少し長めに入れておきます"
+	  | .recipients[0].name = "Zoë Ångström"'
 	assert_success
 	# On the wire: only ASCII in the headers, encoded words.
 	run sh -c "sed '/^\$/q' '$MAILDIR'/new/* | LC_ALL=C grep -c '[^ -~]'"
 	assert_output 0
 	run grep -c '=?UTF-8?B?' "$MAILDIR"/new/*
 	[ "$output" -ge 2 ]
-	run "$PY" -c '
-import email, email.policy, glob, sys
-(p,) = glob.glob(sys.argv[1] + "/new/*")
-m = email.message_from_binary_file(open(p, "rb"), policy=email.policy.default)
+	run mails '
 print(m["Subject"])
 print(m["To"])
-' "$MAILDIR"
+'
 	assert_output - <<-'OUT'
 	[CRITICAL] StemeDBAPIDown: Festplatte voll: 99 % — Größe überschritten, 日本語のテキストも少し長めに入れておきます
 	Zoë Ångström <alice@example.com>

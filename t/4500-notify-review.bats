@@ -7,6 +7,11 @@ load test_helper
 load fixtures/notify/helper
 bats_require_minimum_version 1.5.0
 
+# The length of the longest line of the stored messages, CRLF apart.
+longest_line() {
+	LC_ALL=C awk '{ sub(/\r$/, ""); if (length > m) m = length } END { print m }' "$MAILDIR"/new/*
+}
+
 @test "a Retry-After far past the deadline makes the delivery dead at once, no overflow" {
 	prov_ctl '{"mode": "429", "count": 1, "retry_after": "92233720368547758"}'
 	page webhook >"$BATS_TEST_TMPDIR/in"
@@ -18,42 +23,30 @@ bats_require_minimum_version 1.5.0
 }
 
 @test "email: a 3000-character summary and name keep every line within 998 octets" {
-	start_smtp
-	channels
 	long=$(printf 'x%.0s' $(seq 3000))
-	page email ".summary = \"$long\" | .recipients[0].name = \"$long\"" >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	mail_page ".summary = \"$long\" | .recipients[0].name = \"$long\""
 	assert_success
 	assert_equal "$(ls "$MAILDIR/new" | wc -l)" 1
 	# The longest line of the stored message, headers and body.
-	max=$(LC_ALL=C awk '{ sub(/\r$/, ""); if (length > m) m = length } END { print m }' "$MAILDIR"/new/*)
+	max=$(longest_line)
 	[ "$max" -le 998 ]
-	run "$PY" -c '
-import email, email.policy, glob, sys
-for p in glob.glob(sys.argv[1] + "/new/*"):
-    m = email.message_from_binary_file(open(p, "rb"), policy=email.policy.default)
-    s = m["Subject"]
-    print(s[:36], len(s), s.endswith("xxx..."), m["To"].addresses[0].addr_spec)
-' "$MAILDIR"
+	run mails '
+s = m["Subject"]
+print(s[:36], len(s), s.endswith("xxx..."), m["To"].addresses[0].addr_spec)
+'
 	assert_output '[CRITICAL] StemeDBAPIDown: xxxxxxxxx 900 True alice@example.com'
 }
 
 @test "email: a long non-ASCII summary is cut at a character boundary and folded" {
-	start_smtp
-	channels
 	long=$(printf 'é%.0s' $(seq 1500))
-	page email ".summary = \"$long\"" >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	mail_page ".summary = \"$long\""
 	assert_success
-	max=$(LC_ALL=C awk '{ sub(/\r$/, ""); if (length > m) m = length } END { print m }' "$MAILDIR"/new/*)
+	max=$(longest_line)
 	[ "$max" -le 998 ]
-	run "$PY" -c '
-import email, email.policy, glob, sys
-for p in glob.glob(sys.argv[1] + "/new/*"):
-    m = email.message_from_binary_file(open(p, "rb"), policy=email.policy.default)
-    s = m["Subject"]
-    print(len(s.encode()), s.endswith("éé..."), "\ufffd" in s)
-' "$MAILDIR"
+	run mails '
+s = m["Subject"]
+print(len(s.encode()), s.endswith("éé..."), "\ufffd" in s)
+'
 	assert_output "900 True False"
 }
 

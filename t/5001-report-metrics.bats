@@ -38,6 +38,13 @@ m() {
 	run esc-report metrics -f json "$@"
 }
 
+# per_severity FIELD: the n, mean, median and p90 of FIELD (mtta, mttr)
+# per severity and over all, from the JSON metrics on standard input.
+per_severity() {
+	jq -c "[.severities.critical.$1, .severities.warning.$1, .severities.info.$1, .all.$1]
+	    | map([.n, .mean, .median, .p90])"
+}
+
 @test "metrics: counts per severity, never acked and unresolved apart" {
 	m "$J"
 	assert_success
@@ -49,16 +56,14 @@ m() {
 @test "metrics: MTTA mean, median and p90 per severity" {
 	m "$J"
 	assert_success
-	run jq -c '[.severities.critical.mtta, .severities.warning.mtta, .severities.info.mtta, .all.mtta]
-	    | map([.n, .mean, .median, .p90])' <<<"$output"
+	run per_severity mtta <<<"$output"
 	assert_output '[[4,345,300,570],[2,1050,1050,1410],[0,null,null,null],[6,580,480,1080]]'
 }
 
 @test "metrics: MTTR mean, median and p90 per severity" {
 	m "$J"
 	assert_success
-	run jq -c '[.severities.critical.mttr, .severities.warning.mttr, .severities.info.mttr, .all.mttr]
-	    | map([.n, .mean, .median, .p90])' <<<"$output"
+	run per_severity mttr <<<"$output"
 	assert_output '[[4,2115,2130,2820],[2,2250,2250,2610],[1,60,60,60],[7,1860,1860,2820]]'
 }
 

@@ -18,6 +18,16 @@ setup() {
 	fi
 }
 
+# agrees_with_pyyaml FILE: esc-report's count of each check in FILE is
+# what t/fixtures/report/hygiene-count.py (PyYAML) counts.
+agrees_with_pyyaml() {
+	run bash -c "esc-report hygiene '$1' | sed 's/.*(\([a-z-]*\))\$/\1/' |
+	    sort | uniq -c | awk '{ print \$1, \$2 }'"
+	esc="$output"
+	run "$PY" "$FIX/report/hygiene-count.py" "$1"
+	assert_output "$esc"
+}
+
 # "count check" lines from esc-report's text output.
 counts() {
 	sed 's/.*(\([a-z-]*\))$/\1/' | sort | uniq -c | awk '{ print $1, $2 }' |
@@ -65,11 +75,7 @@ $MINE/problems.yml:18: error: alert QueueSlow: summary is an empty template (emp
 $MINE/problems.yml:20: warning: alert WorkerStuck: no severity label (the policy treats it as warning) (no-severity)
 $MINE/problems.yml:29: error: alert CacheCold: severity \"urgent\" is not one the policy maps (unknown-severity)"
 	[ -n "$PYYAML" ] || skip "python3-yaml is not installed"
-	run bash -c "esc-report hygiene '$MINE/problems.yml' | sed 's/.*(\([a-z-]*\))\$/\1/' |
-	    sort | uniq -c | awk '{ print \$1, \$2 }'"
-	esc="$output"
-	run "$PY" "$FIX/report/hygiene-count.py" "$MINE/problems.yml"
-	assert_output "$esc"
+	agrees_with_pyyaml "$MINE/problems.yml"
 }
 
 @test "hygiene: the made-up rule files are valid to promtool" {
@@ -244,11 +250,7 @@ $MINE/aliases.yml:37: error: alert BareCritical: critical alert without runbook_
 $MINE/aliases.yml:37: error: alert BareCritical: no defined action (runbook_url or an action annotation) (no-action)
 $MINE/aliases.yml:37: error: alert BareCritical: no summary annotation (no-summary)"
 	[ -n "$PYYAML" ] || skip "python3-yaml is not installed"
-	run bash -c "esc-report hygiene '$MINE/aliases.yml' | sed 's/.*(\([a-z-]*\))\$/\1/' |
-	    sort | uniq -c | awk '{ print \$1, \$2 }'"
-	esc="$output"
-	run "$PY" "$FIX/report/hygiene-count.py" "$MINE/aliases.yml"
-	assert_output "$esc"
+	agrees_with_pyyaml "$MINE/aliases.yml"
 }
 
 @test "hygiene: an anchor defined again: an alias names the latest, as in Prometheus" {

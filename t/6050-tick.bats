@@ -13,6 +13,14 @@ setup() {
 	export ESC_ALERTMANAGER_URL=http://127.0.0.1:1
 }
 
+# pagerduty_page: the PagerDuty page esc-route makes at 13:50 for the
+# example alerts' StemeDBAPIDown.
+pagerduty_page() {
+	esc-classify --now 2026-11-30T13:50:00Z "$ESC_SRC/share/esc/examples/alerts.ndjson" |
+	    esc-route -s "$BATS_TEST_TMPDIR/state" --now 2026-11-30T13:50:00Z |
+	    jq -c 'select(.type == "page" and .alertname == "StemeDBAPIDown" and .channel == "pagerduty")'
+}
+
 @test "esc-tick: configuration errors are exit 2" {
 	run env -u ESC_ALERTMANAGER_URL esc-tick
 	assert_failure 2
@@ -106,9 +114,7 @@ setup() {
 	channels
 	mkdir -p "$ESC_DIR/pending"
 	# What a router wrote before the run died: a page, and half a record.
-	esc-classify --now 2026-11-30T13:50:00Z "$ESC_SRC/share/esc/examples/alerts.ndjson" |
-	    esc-route -s "$BATS_TEST_TMPDIR/state" --now 2026-11-30T13:50:00Z |
-	    jq -c 'select(.type == "page" and .alertname == "StemeDBAPIDown" and .channel == "pagerduty")' > "$ESC_DIR/pending/a.ndjson"
+	pagerduty_page > "$ESC_DIR/pending/a.ndjson"
 	printf '{"type":"page","incident":"x' >> "$ESC_DIR/pending/a.ndjson"
 	run esc-deliver
 	assert_success
@@ -161,9 +167,7 @@ setup() {
 	channels
 	mkdir -p "$ESC_DIR/pending"
 	f=$ESC_DIR/pending/a.ndjson
-	esc-classify --now 2026-11-30T13:50:00Z "$ESC_SRC/share/esc/examples/alerts.ndjson" |
-	    esc-route -s "$BATS_TEST_TMPDIR/state" --now 2026-11-30T13:50:00Z |
-	    jq -c 'select(.type == "page" and .alertname == "StemeDBAPIDown" and .channel == "pagerduty")' > "$BATS_TEST_TMPDIR/good"
+	pagerduty_page > "$BATS_TEST_TMPDIR/good"
 	# A page too long for esc-rotate (2 MB), and one esc-notify refuses.
 	"$PY" - "$BATS_TEST_TMPDIR/good" "$BATS_TEST_TMPDIR/bad" <<-'PY'
 	import json, sys
@@ -207,9 +211,7 @@ setup() {
 	start_prov
 	channels
 	mkdir -p "$ESC_DIR/pending"
-	esc-classify --now 2026-11-30T13:50:00Z "$ESC_SRC/share/esc/examples/alerts.ndjson" |
-	    esc-route -s "$BATS_TEST_TMPDIR/state" --now 2026-11-30T13:50:00Z |
-	    jq -c 'select(.type == "page" and .alertname == "StemeDBAPIDown" and .channel == "pagerduty")' > "$ESC_DIR/pending/a.ndjson"
+	pagerduty_page > "$ESC_DIR/pending/a.ndjson"
 	# esc-rotate cannot write its output: it never reads the file through.
 	mkdir "$ESC_DIR/pending/a.ndjson.rot"
 	run esc-deliver
