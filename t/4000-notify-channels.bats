@@ -50,8 +50,7 @@ bats_require_minimum_version 1.5.0
 }
 
 @test "slack: the incident channel is created with conversations.create and the bot token" {
-	page slack '.slack_channel = "#incident-2026-11-27-10-00" | .create_channel = true | .level = 2 | .dedup_key = "inc-20261127-1000-abcd-L2-slack"' >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	deliver slack '.slack_channel = "#incident-2026-11-27-10-00" | .create_channel = true | .level = 2 | .dedup_key = "inc-20261127-1000-abcd-L2-slack"'
 	assert_success
 	assert_equal "$(jq -c 'select(.type == "receipt") | [.recipient, .status]' <<<"$output")" '["#incident-2026-11-27-10-00","delivered"]'
 	run jq -c '[.kind, .path, .headers.Authorization, (.body | fromjson | .name), .reason]' "$PROV_LOG"
@@ -65,8 +64,7 @@ bats_require_minimum_version 1.5.0
 
 @test "slack: without a bot token the incident channel's name goes to the critical channel" {
 	unset ESC_SLACK_BOT_TOKEN
-	page slack '.slack_channel = "#incident-2026-11-27-10-00" | .create_channel = true' >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	deliver slack '.slack_channel = "#incident-2026-11-27-10-00" | .create_channel = true'
 	assert_success
 	assert_equal "$(jq -c 'select(.type == "receipt") | [.recipient, .status]' <<<"$output")" '["#stemedb-alerts-critical","delivered"]'
 	assert_equal "$(jq -r '.path' "$PROV_LOG")" /services/T0CRIT/B0CRIT/critSEKRETpath
@@ -75,8 +73,7 @@ bats_require_minimum_version 1.5.0
 }
 
 @test "sms: one Twilio message per recipient, form fields and basic auth, body within 160" {
-	page sms ".recipients += [$BOB] | .summary = \"$(printf 'x%.0s' {1..300})\"" >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	deliver sms ".recipients += [$BOB] | .summary = \"$(printf 'x%.0s' {1..300})\""
 	assert_success
 	run jq -r 'select(.type == "receipt") | "\(.recipient) \(.person) \(.status) \(.http_status)"' <<<"$output"
 	assert_output - <<-'OUT'
@@ -98,8 +95,7 @@ for line in open(sys.argv[1]):
 }
 
 @test "webhook: the page record as JSON" {
-	page webhook >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	deliver webhook
 	assert_success
 	assert_equal "$(jq -c 'select(.type == "receipt") | [.recipient, .status, .http_status]' <<<"$output")" '["webhook","delivered",200]'
 	assert_equal "$(jq -c '.body | fromjson' "$PROV_LOG")" "$(jq -c . "$BATS_TEST_TMPDIR/in")"
@@ -130,8 +126,7 @@ print(m["X-RcptTo"], "|", m["To"], "|", m["From"], "|", m["Subject"], "|", m["Da
 @test "email: STARTTLS required by the channels file fails against a plain server, never plain" {
 	start_smtp
 	channels '.email.starttls = true'
-	page email >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	deliver email
 	assert_failure 1
 	assert_equal "$(jq -c 'select(.type == "receipt") | [.status, .error]' <<<"$output")" \
 	    '["failed","the SMTP server does not offer STARTTLS, which the channels file requires"]'
@@ -158,8 +153,7 @@ print(m["X-RcptTo"], "|", m["To"], "|", m["From"], "|", m["Subject"], "|", m["Da
 }
 
 @test "a page with no recipients (esc-rotate not run) is not dropped" {
-	page email 'del(.recipients)' >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	deliver email 'del(.recipients)'
 	assert_failure 1
 	assert_equal "$(jq -c 'select(.type == "receipt") | [.recipient, .status, .error]' <<<"$output")" \
 	    '["primary","failed","no recipients: not resolved to people (run esc-rotate first) for page"]'
@@ -207,14 +201,9 @@ print(m["X-RcptTo"], "|", m["To"], "|", m["From"], "|", m["Subject"], "|", m["Da
 	run esc-notify -j 0 /dev/null
 	assert_failure 2
 	assert_output 'esc-notify: -j: not a number from 1 to 1024: 0'
-	channels '.email.smtp_host = "x"'
-	run esc-notify /dev/null
-	assert_failure 2
-	assert_output "esc-notify: $CH: email.smtp_host: unknown key"
-	channels '.limits = {"slack": "fast"}'
-	run esc-notify /dev/null
-	assert_failure 2
-	assert_output "esc-notify: $CH: limits.slack: not a rate (\"120/min\", \"1/s\")"
+	refuses_channels '.email.smtp_host = "x"' "email.smtp_host: unknown key"
+	refuses_channels '.limits = {"slack": "fast"}' \
+	    "limits.slack: not a rate (\"120/min\", \"1/s\")"
 }
 
 @test "slack: later messages to the incident channel go through chat.postMessage, or to the critical channel without a token" {
@@ -237,8 +226,7 @@ print(m["X-RcptTo"], "|", m["To"], "|", m["From"], "|", m["Subject"], "|", m["Da
 }
 
 @test "a page, task or handoff without a dedup_key is reported and passed on, not sent" {
-	page webhook 'del(.dedup_key)' >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	deliver webhook 'del(.dedup_key)'
 	assert_failure 1
 	assert_output "$(cat "$BATS_TEST_TMPDIR/in")"
 	assert_equal "$stderr" "esc-notify: $BATS_TEST_TMPDIR/in:1: page without a dedup_key: not delivered"

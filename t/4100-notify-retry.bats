@@ -14,8 +14,7 @@ times() {
 @test "429 with Retry-After is retried after the time the provider asked for" {
 	channels '.retry.max_time = "6s"'
 	prov_ctl '{"mode": "429", "count": 2, "retry_after": 1}'
-	page slack >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	deliver slack
 	assert_success
 	assert_equal "$(jq -c 'select(.type == "receipt") | [.status, .attempts, .http_status]' <<<"$output")" '["delivered",3,200]'
 	run jq -c '[.status, .fault]' "$PROV_LOG"
@@ -47,8 +46,7 @@ times() {
 @test "a provider slower than the transfer timeout is retried" {
 	channels '.timeouts.transfer = "300ms"'
 	prov_ctl '{"mode": "slow", "count": 1, "latency_ms": 1500}'
-	page webhook >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	deliver webhook
 	assert_success
 	assert_equal "$(jq -c 'select(.type == "receipt") | [.status, .attempts]' <<<"$output")" '["delivered",2]'
 }
@@ -76,8 +74,7 @@ times() {
 }
 
 @test "400 is permanent: failed after one attempt, with the provider's reason" {
-	page pagerduty '.summary = "" | .subject = ""' >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	deliver pagerduty '.summary = "" | .subject = ""'
 	assert_failure 1
 	assert_equal "$(jq -c 'select(.type == "receipt") | [.status, .attempts, .http_status, .error]' <<<"$output")" \
 	    '["failed",1,400,"HTTP 400: {\"status\": \"invalid event\", \"message\": \"Event object is invalid\", \"errors\": [\"payload.summary missing\"]}"]'
@@ -108,8 +105,7 @@ times() {
 @test "bare numbers in retry and timeouts are seconds" {
 	channels '.retry = {"max_time": 0.5, "base": 0.05} | .timeouts = {"connect": 2, "transfer": 5}'
 	prov_ctl '{"mode": "500"}'
-	page webhook >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	deliver webhook
 	assert_failure 1
 	assert_equal "$(jq -r 'select(.type == "receipt") | .status' <<<"$output")" dead
 }
@@ -117,18 +113,12 @@ times() {
 @test "a duration in milliseconds is held to a week, as the other forms are" {
 	# Past it, the deadline (now + max_time) overflowed: every delivery
 	# was dead at its first failure.  Found by t/fuzz/fuzz-time.
-	channels '.retry = {"critical": "604800001ms"}'
-	run esc-notify /dev/null
-	assert_failure 2
-	assert_output "esc-notify: $CH: retry.critical: bad duration (\"500ms\", \"2s\", \"10m\")"
-	channels '.retry = {"max_time": "9223372036854775807ms"}'
-	run esc-notify /dev/null
-	assert_failure 2
-	assert_output "esc-notify: $CH: retry.max_time: bad duration (\"500ms\", \"2s\", \"10m\")"
-	channels '.retry = {"base": "99999999999999999999ms"}'
-	run esc-notify /dev/null
-	assert_failure 2
-	assert_output "esc-notify: $CH: retry.base: bad duration (\"500ms\", \"2s\", \"10m\")"
+	refuses_channels '.retry = {"critical": "604800001ms"}' \
+	    "retry.critical: bad duration (\"500ms\", \"2s\", \"10m\")"
+	refuses_channels '.retry = {"max_time": "9223372036854775807ms"}' \
+	    "retry.max_time: bad duration (\"500ms\", \"2s\", \"10m\")"
+	refuses_channels '.retry = {"base": "99999999999999999999ms"}' \
+	    "retry.base: bad duration (\"500ms\", \"2s\", \"10m\")"
 	channels '.retry = {"critical": "604800000ms", "base": "250ms"}'
 	run esc-notify /dev/null
 	assert_success

@@ -11,8 +11,7 @@ HOSTILE='.summary = "disk <!channel> & <https://evil.example|click> <@U123>"
   | .mention = "none" | .text = "see <!everyone>"'
 
 @test "slack: &, < and > in alert data are escaped: no mention, no link" {
-	page slack "$HOSTILE" >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	deliver slack "$HOSTILE"
 	assert_success
 	run jq -r '.body | fromjson | .text, .blocks[0].text.text' "$PROV_LOG"
 	refute_output --partial '<!'
@@ -69,8 +68,7 @@ print(m["To"])
 }
 
 @test "email: an address that could break the envelope is refused" {
-	page email '.recipients[0].email = "a@example.com>\r\nRCPT TO:<b@example.net"' >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	deliver email '.recipients[0].email = "a@example.com>\r\nRCPT TO:<b@example.net"'
 	assert_failure 1
 	assert_equal "$(jq -r 'select(.type == "receipt") | .status' <<<"$output")" failed
 	assert_equal "$(jq -r 'select(.type == "receipt") | .error' <<<"$output" | head -c 28)" 'not a plain e-mail address: '
@@ -78,8 +76,7 @@ print(m["To"])
 
 @test "pagerduty: a summary over 1024 characters is cut, never split inside a character" {
 	long=$(printf 'é%.0s' {1..700})
-	page pagerduty ".summary = \"$long\"" >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	deliver pagerduty ".summary = \"$long\""
 	assert_success
 	run "$PY" -c '
 import json, sys
@@ -101,12 +98,10 @@ print(r["status"], len(s.encode()) <= 1024, s.endswith("é"))
 }
 
 @test "sms: a roster phone number written for people is sent as E.164" {
-	page sms '.recipients[0].phone = "+1 (555) 010-0111"' >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	deliver sms '.recipients[0].phone = "+1 (555) 010-0111"'
 	assert_success
 	assert_equal "$(jq -r 'select(.type == "receipt") | .recipient' <<<"$output")" +15550100111
-	page sms '.recipients[0].phone = "555-0111"' >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	deliver sms '.recipients[0].phone = "555-0111"'
 	assert_failure 1
 	assert_equal "$(jq -r 'select(.type == "receipt") | .error' <<<"$output")" 'not an E.164 phone number: 555-0111'
 }

@@ -46,10 +46,8 @@ no_secrets() {
 }
 
 @test "a bad channels file does not print a secret in its message" {
-	channels '.webhook.url_env = "ESC_WEBHOOK_URL" | .webhook.url = "x"'
-	run esc-notify /dev/null
-	assert_failure 2
-	assert_output "esc-notify: $CH: webhook.url: give only one of the value, _env and _file"
+	refuses_channels '.webhook.url_env = "ESC_WEBHOOK_URL" | .webhook.url = "x"' \
+	    "webhook.url: give only one of the value, _env and _file"
 }
 
 @test "--dry-run prints each request with its secrets masked, sends nothing, writes no spool" {

@@ -14,8 +14,7 @@ longest_line() {
 
 @test "a Retry-After far past the deadline makes the delivery dead at once, no overflow" {
 	prov_ctl '{"mode": "429", "count": 1, "retry_after": "92233720368547758"}'
-	page webhook >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	deliver webhook
 	assert_failure 1
 	assert_equal "$(jq -c 'select(.type == "receipt") | [.status, .attempts, .http_status]' <<<"$output")" '["dead",1,429]'
 	assert_equal "$stderr" 'esc-notify: webhook inc-20261127-1000-abcd-L1-webhook trigger webhook: dead after retries: HTTP 429: {"error": "rate_limited"}'
@@ -90,10 +89,8 @@ print(len(s.encode()), s.endswith("éé..."), "\ufffd" in s)
 
 @test "a secret file that is not a regular file is refused" {
 	mkdir -m 700 "$BATS_TEST_TMPDIR/pw.d"
-	channels ".email.starttls = true | .email.username = \"u\" | .email.password_file = \"$BATS_TEST_TMPDIR/pw.d\""
-	run esc-notify /dev/null
-	assert_failure 2
-	assert_output "esc-notify: $CH: email.password: $BATS_TEST_TMPDIR/pw.d: not a regular file"
+	refuses_channels ".email.starttls = true | .email.username = \"u\" | .email.password_file = \"$BATS_TEST_TMPDIR/pw.d\"" \
+	    "email.password: $BATS_TEST_TMPDIR/pw.d: not a regular file"
 }
 
 @test "a secret file owned by another user is refused" {
@@ -101,8 +98,6 @@ print(len(s.encode()), s.endswith("éé..."), "\ufffd" in s)
 	printf 'R0UTINGKEYsekret\n' >"$BATS_TEST_TMPDIR/pd.key"
 	chmod 600 "$BATS_TEST_TMPDIR/pd.key"
 	chown nobody "$BATS_TEST_TMPDIR/pd.key"
-	channels ".pagerduty.routing_key_file = \"$BATS_TEST_TMPDIR/pd.key\" | del(.pagerduty.routing_key_env)"
-	run esc-notify /dev/null
-	assert_failure 2
-	assert_output "esc-notify: $CH: pagerduty.routing_key: $BATS_TEST_TMPDIR/pd.key: owned by uid $(id -u nobody), not by the user running esc-notify (uid 0)"
+	refuses_channels ".pagerduty.routing_key_file = \"$BATS_TEST_TMPDIR/pd.key\" | del(.pagerduty.routing_key_env)" \
+	    "pagerduty.routing_key: $BATS_TEST_TMPDIR/pd.key: owned by uid $(id -u nobody), not by the user running esc-notify (uid 0)"
 }

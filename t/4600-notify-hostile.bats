@@ -111,10 +111,8 @@ needs_root() {
 }
 
 @test "the Twilio auth token and the Slack bot token go over http:// only to loopback" {
-	channels '.sms.url = "http://api.twilio.example/2010-04-01/Accounts/{account_sid}/Messages.json"'
-	run esc-notify /dev/null
-	assert_failure 2
-	assert_output "esc-notify: $CH: sms.url: an auth token over http:// needs https:// (or a loopback host)"
+	refuses_channels '.sms.url = "http://api.twilio.example/2010-04-01/Accounts/{account_sid}/Messages.json"' \
+	    "sms.url: an auth token over http:// needs https:// (or a loopback host)"
 	# A scheme libcurl would guess as http://, a loopback address as user
 	# name, a name that only starts like one.
 	for u in http://slack.example/api HTTP://slack.example/api slack.example/api \
