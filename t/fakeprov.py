@@ -87,13 +87,20 @@ def rule_take(path):
     return None
 
 
-def check_pagerduty(h, body):
+def json_object(body, not_json, not_object):
+    """BODY as a JSON object, or Invalid with the message that says why
+    not."""
     try:
-        ev = json.loads(body)
+        m = json.loads(body)
     except ValueError:
-        raise Invalid("body is not JSON")
-    if not isinstance(ev, dict):
-        raise Invalid("event is not an object")
+        raise Invalid(not_json)
+    if not isinstance(m, dict):
+        raise Invalid(not_object)
+    return m
+
+
+def check_pagerduty(h, body):
+    ev = json_object(body, "body is not JSON", "event is not an object")
     rk = ev.get("routing_key")
     if not isinstance(rk, str) or not rk:
         raise Invalid("routing_key missing")
@@ -151,12 +158,7 @@ def check_text_object(t, where):
 def check_slack(h, body):
     if not h.headers.get("Content-Type", "").startswith("application/json"):
         raise Invalid("invalid_payload: Content-Type must be JSON")
-    try:
-        m = json.loads(body)
-    except ValueError:
-        raise Invalid("invalid_payload")
-    if not isinstance(m, dict):
-        raise Invalid("invalid_payload")
+    m = json_object(body, "invalid_payload", "invalid_payload")
     if not isinstance(m.get("text"), str) and "blocks" not in m:
         raise Invalid("no_text")
     for i, b in enumerate(m.get("blocks", [])):
@@ -242,11 +244,9 @@ def check_twilio(h, body, sid):
 
 
 def check_webhook(h, body):
-    try:
-        m = json.loads(body)
-    except ValueError:
-        raise Invalid("body is not JSON")
-    if not isinstance(m, dict) or not isinstance(m.get("type"), str):
+    m = json_object(body, "body is not JSON",
+                    "not a record (an object with a type)")
+    if not isinstance(m.get("type"), str):
         raise Invalid("not a record (an object with a type)")
     return {"ok": True}
 
