@@ -274,7 +274,7 @@ CLOCK = {"now": None}           # epoch seconds, or None: the wall clock
 PD = {"users": {}, "services": {}, "incidents": [], "log": [],
       "notes": {}, "seq": 0, "window": [0, 0]}
 TW = {"messages": [], "seq": 0}
-PD_LIMIT_MAX = 100              # "The number of results per page. Maximum of 100."
+PD_LIMIT_MAX = 100              # "results per page. Maximum of 100."
 PD_OFFSET_MAX = 10000           # offset+limit past this is refused
 PD_ACCEPT = "application/vnd.pagerduty+json;version=2"
 PD_DEFAULT_SERVICE = "PSTEMED"
@@ -302,9 +302,9 @@ def pd_invalid(*errors):
 
 
 def tw_error(status, code, message):
+    more = "https://www.twilio.com/docs/errors/%d" % code
     return ApiError(status, {"code": code, "message": message,
-                             "more_info": "https://www.twilio.com/docs/errors/%d"
-                             % code, "status": status})
+                             "more_info": more, "status": status})
 
 
 def now():
@@ -472,8 +472,8 @@ def pd_log_obj(e, base, tz=None, include=()):
     svc = PD["services"][inc["service"]]
     o = {"id": e["id"], "type": e["type"], "summary": e["summary"],
          "self": base + "/log_entries/" + e["id"],
-         "html_url": "https://fakeprov.pagerduty.com/incidents/%s/log_entries/%s"
-         % (inc["id"], e["id"]),
+         "html_url": "https://fakeprov.pagerduty.com/incidents/%s/"
+         "log_entries/%s" % (inc["id"], e["id"]),
          "created_at": iso(e["at"], tz),
          "agent": pd_agent(e["agent"], base, False),
          "channel": dict(e["channel"]),
@@ -1239,17 +1239,8 @@ class Handler(BaseHTTPRequestHandler):
         """A request to one of the stateful APIs (PagerDuty REST, the
         Twilio Messages list): fault rules first, then fn() gives
         (status, answer) or raises ApiError, the provider's error."""
-        path = self.path.split("?")[0]
-        if ARGS.latency_ms:
-            time.sleep(ARGS.latency_ms / 1000.0)
-        r = rule_take(path)
-        if r is not None and self.fault(kind, body, r):
-            return
-        fault = r["mode"] if r else None
-        if self.client_gone():
-            self.record(kind, body, 499, "client closed the connection "
-                        "before the answer", fault)
-            self.close_connection = True
+        done, fault = self.before(kind, body)
+        if done:
             return
         extra, reason = {}, None
         try:
@@ -1315,11 +1306,18 @@ class Handler(BaseHTTPRequestHandler):
             self.record("unknown", body, 404, "no such endpoint", None)
             self.answer(404, {"error": "no such endpoint"})
             return
+        done, fault = self.before(kind, body)
+        if not done:
+            self.deliver(kind, body, fault, m)
+
+    def before(self, kind, body):
+        """Latency, the fault rule, a client gone: (True, _) when the
+        request was answered or dropped here, else (False, the fault)."""
         if ARGS.latency_ms:
             time.sleep(ARGS.latency_ms / 1000.0)
-        r = rule_take(path)
+        r = rule_take(self.path.split("?")[0])
         if r is not None and self.fault(kind, body, r):
-            return
+            return True, None
         fault = r["mode"] if r else None
         if self.client_gone():
             # Like a provider that drops a request whose client hung up
@@ -1328,8 +1326,8 @@ class Handler(BaseHTTPRequestHandler):
             self.record(kind, body, 499, "client closed the connection "
                         "before the answer", fault)
             self.close_connection = True
-            return
-        self.deliver(kind, body, fault, m)
+            return True, None
+        return False, fault
 
     def deliver(self, kind, body, fault, m):
         """The stateless endpoints esc-notify posts to; a PagerDuty event
