@@ -1,6 +1,8 @@
 /*
  * channels.c - the channels file of esc-notify (esc-channels(5)), and the
- * secrets it names.
+ * secrets it names.  Each channel's section is read by its provider
+ * (chan-*.c) with the esc_ch_* helpers here; this file reads the rest
+ * (limits, retry, timeouts) and checks the file itself.
  *
  * Secrets (routing keys, webhook URLs, tokens, passwords) come only from
  * the environment or from files only their owner can read.  Every secret
@@ -20,7 +22,7 @@
 #include <unistd.h>
 
 #include "esc.h"
-#include "notify.h"
+#include "chan.h"
 
 static char **secrets;
 static int nsecrets;
@@ -69,8 +71,8 @@ authority(const char *url, const char **user, size_t *ulen,
  * host in messages: that says where a delivery went without saying how
  * to post there.  The path, query and any user:password are masked.
  */
-void
-esc_secret_add(const char *s, int is_url)
+static void
+register_secret(const char *s, int is_url)
 {
 	const char *user, *host, *rest;
 	size_t ulen, hlen;
@@ -140,23 +142,10 @@ esc_secrets_free(void)
 	nsecrets = 0;
 }
 
-/* The loader's context, for messages that name the file and the key. */
-struct cl {
-	const char	*file;
-	char		 why[512];
-	char		 holds[256];	/* the first key with a secret in it */
-};
-
-static int
-bad(struct cl *l, const char *key, const char *msg)
-{
-	return esc_seterr("%s: %s: %s", l->file, key, msg);
-}
-
 /* The file holds a secret of its own at where.key: it must be as
  * private as a secret file. */
 static void
-holds(struct cl *l, const char *where, const char *key)
+holds(struct esc_chload *l, const char *where, const char *key)
 {
 	if (l->holds[0] == '\0')
 		snprintf(l->holds, sizeof l->holds, "%s.%s", where, key);
@@ -167,8 +156,8 @@ holds(struct cl *l, const char *where, const char *key)
  * masked wherever the URL is printed (only the userinfo: the rest says
  * where a delivery goes).
  */
-static void
-url_userinfo(struct cl *l, const char *where, const char *key,
+void
+esc_ch_userinfo(struct esc_chload *l, const char *where, const char *key,
     const char *url)
 {
 	const char *user, *host;
@@ -219,8 +208,8 @@ loopback(const char *host, size_t n)
  * anything but https:// (a URL without a scheme too, as libcurl guesses
  * http:// for it), unless the host is this machine.
  */
-static int
-cleartext(const char *url)
+int
+esc_ch_cleartext(const char *url)
 {
 	const char *user, *host;
 	size_t ulen, hlen;
@@ -231,9 +220,8 @@ cleartext(const char *url)
 	return !loopback(host, hlen);
 }
 
-/* Whether o has any of the keys. */
-static int
-has_any(const cJSON *o, const char *const *k)
+int
+esc_ch_has_any(const cJSON *o, const char *const *k)
 {
 	for (; *k; k++)
 		if (cJSON_GetObjectItemCaseSensitive(o, *k) != NULL)
@@ -241,8 +229,8 @@ has_any(const cJSON *o, const char *const *k)
 	return 0;
 }
 
-static int
-keys(struct cl *l, const cJSON *o, const char *where,
+int
+esc_ch_keys(struct esc_chload *l, const cJSON *o, const char *where,
     const char *const *ok)
 {
 	const cJSON *k;
@@ -250,22 +238,22 @@ keys(struct cl *l, const cJSON *o, const char *where,
 	char buf[256];
 
 	if (!cJSON_IsObject(o))
-		return bad(l, where, "must be an object");
+		return esc_cfgerr(l->file, where, "must be an object");
 	cJSON_ArrayForEach(k, o) {
 		for (p = ok; *p; p++)
 			if (strcmp(k->string, *p) == 0)
 				break;
 		if (*p == NULL) {
 			snprintf(buf, sizeof buf, "%s.%s", where, k->string);
-			return bad(l, buf, "unknown key");
+			return esc_cfgerr(l->file, buf, "unknown key");
 		}
 	}
 	return 0;
 }
 
-static int
-str(struct cl *l, const cJSON *o, const char *where, const char *key,
-    char **out)
+int
+esc_ch_str(struct esc_chload *l, const cJSON *o, const char *where,
+    const char *key, char **out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 	char buf[256];
@@ -275,7 +263,7 @@ str(struct cl *l, const cJSON *o, const char *where, const char *key,
 		return 0;
 	if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
 		snprintf(buf, sizeof buf, "%s.%s", where, key);
-		return bad(l, buf, "must be a non-empty string");
+		return esc_cfgerr(l->file, buf, "must be a non-empty string");
 	}
 	*out = esc_strdup(v->valuestring);
 	return 0;
@@ -373,83 +361,77 @@ secret_file(const char *path)
 	return s;
 }
 
-/* What a value read by secret() is, for masking. */
-enum { SEC_KEY, SEC_URL, SEC_NONE };
+/* key_env, key_file and (plain_ok) key of o into v; -1 when one is not
+ * a non-empty string, or more than one is given. */
+static int
+secret_keys(struct esc_chload *l, const cJSON *o, const char *where,
+    const char *key, int plain_ok, char *v[3])
+{
+	char k[128], buf[256];
+
+	snprintf(k, sizeof k, "%s_env", key);
+	if (esc_ch_str(l, o, where, k, &v[0]) == -1)
+		return -1;
+	snprintf(k, sizeof k, "%s_file", key);
+	if (esc_ch_str(l, o, where, k, &v[1]) == -1)
+		return -1;
+	if (plain_ok && esc_ch_str(l, o, where, key, &v[2]) == -1)
+		return -1;
+	if ((v[0] != NULL) + (v[1] != NULL) + (v[2] != NULL) > 1) {
+		snprintf(buf, sizeof buf, "%s.%s", where, key);
+		return esc_cfgerr(l->file, buf,
+		    "give only one of the value, _env and _file");
+	}
+	return 0;
+}
 
 /*
  * Reads key, key_env or key_file of o (plain only when plain_ok).
  * Returns 0 with *out set, 0 with *out NULL and l->why saying why the
  * value is missing (an unset variable leaves the channel unconfigured,
- * it is not an error), or -1 on a configuration error.  A SEC_KEY or
- * SEC_URL value is registered for masking whatever its length; a
- * SEC_NONE one (a user name) is not, as it is no secret and masking it
+ * it is not an error), or -1 on a configuration error.  An ESC_SEC_KEY or
+ * ESC_SEC_URL value is registered for masking whatever its length; an
+ * ESC_SEC_NONE one (a user name) is not, as it is no secret and masking it
  * would garble every message that happens to contain it.
  */
-static int
-secret(struct cl *l, const cJSON *o, const char *where, const char *key,
-    int plain_ok, int kind, char **out)
+int
+esc_ch_secret(struct esc_chload *l, const cJSON *o, const char *where,
+    const char *key, int plain_ok, int kind, char **out)
 {
-	char k[128], buf[256];
-	char *env = NULL, *file = NULL, *plain = NULL;
+	char *v[3] = { NULL, NULL, NULL }, buf[256];
 	const char *e;
-	int n = 0;
+	int rc = 0, i;
 
 	*out = NULL;
-	snprintf(k, sizeof k, "%s_env", key);
-	if (str(l, o, where, k, &env) == -1)
-		return -1;
-	snprintf(k, sizeof k, "%s_file", key);
-	if (str(l, o, where, k, &file) == -1) {
-		free(env);
-		return -1;
-	}
-	if (plain_ok && str(l, o, where, key, &plain) == -1) {
-		free(env);
-		free(file);
-		return -1;
-	}
-	n = (env != NULL) + (file != NULL) + (plain != NULL);
-	snprintf(buf, sizeof buf, "%s.%s", where, key);
-	if (n > 1) {
-		free(env);
-		free(file);
-		free(plain);
-		return bad(l, buf, "give only one of the value, _env and _file");
-	}
-	if (env != NULL) {
-		if ((e = getenv(env)) == NULL || *e == '\0')
-			snprintf(l->why, sizeof l->why, "%s is not set", env);
+	if (secret_keys(l, o, where, key, plain_ok, v) == -1)
+		rc = -1;
+	else if (v[0] != NULL) {
+		if ((e = getenv(v[0])) == NULL || *e == '\0')
+			snprintf(l->why, sizeof l->why, "%s is not set", v[0]);
 		else
 			*out = esc_strdup(e);
-	} else if (file != NULL) {
-		if ((*out = secret_file(file)) == NULL) {
-			char *why = esc_strdup(esc_lasterr());
-
-			free(env);
-			free(file);
-			bad(l, buf, why);
-			free(why);
-			return -1;
-		}
-	} else if (plain != NULL) {
-		*out = plain;
-		plain = NULL;
-		if (kind != SEC_NONE)
+	} else if (v[1] != NULL) {
+		snprintf(buf, sizeof buf, "%s.%s", where, key);
+		if ((*out = secret_file(v[1])) == NULL)
+			rc = esc_cfgerr(l->file, buf, "%s", esc_lasterr());
+	} else if (v[2] != NULL) {
+		*out = v[2];
+		v[2] = NULL;
+		if (kind != ESC_SEC_NONE)
 			holds(l, where, key);
 	} else
 		snprintf(l->why, sizeof l->why, "%s: no %s_env or %s_file",
 		    where, key, key);
-	if (*out != NULL && kind != SEC_NONE && (env != NULL ||
-	    file != NULL || kind == SEC_URL))
-		esc_secret_add(*out, kind == SEC_URL);
-	free(env);
-	free(file);
-	free(plain);
-	return 0;
+	if (*out != NULL && kind != ESC_SEC_NONE && (v[0] != NULL ||
+	    v[1] != NULL || kind == ESC_SEC_URL))
+		register_secret(*out, kind == ESC_SEC_URL);
+	for (i = 0; i < 3; i++)
+		free(v[i]);
+	return rc;
 }
 
 static int
-ms(struct cl *l, const cJSON *o, const char *where, const char *key,
+ms(struct esc_chload *l, const cJSON *o, const char *where, const char *key,
     long *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -460,12 +442,12 @@ ms(struct cl *l, const cJSON *o, const char *where, const char *key,
 	if (cJSON_IsNumber(v)) {
 		if (v->valuedouble < 0 || v->valuedouble > 86400 * 7) {
 			snprintf(buf, sizeof buf, "%s.%s", where, key);
-			return bad(l, buf, "out of range");
+			return esc_cfgerr(l->file, buf, "out of range");
 		}
 		*out = (long)(v->valuedouble * 1000);
 		return 0;
 	}
-	if (str(l, o, where, key, &s) == -1)
+	if (esc_ch_str(l, o, where, key, &s) == -1)
 		return -1;
 	if (s == NULL)
 		return 0;
@@ -473,7 +455,8 @@ ms(struct cl *l, const cJSON *o, const char *where, const char *key,
 	free(s);
 	if (*out < 0) {
 		snprintf(buf, sizeof buf, "%s.%s", where, key);
-		return bad(l, buf, "bad duration (\"500ms\", \"2s\", \"10m\")");
+		return esc_cfgerr(l->file, buf,
+		    "bad duration (\"500ms\", \"2s\", \"10m\")");
 	}
 	return 0;
 }
@@ -501,193 +484,19 @@ limit(const char *s, double *rate)
 	return 0;
 }
 
-static void
-unconfigured(struct esc_channels *c, int ch, const char *why)
-{
-	free(c->why[ch]);
-	c->why[ch] = esc_strdup(why);
-}
-
 static int
-load_pagerduty(struct cl *l, struct esc_channels *c, const cJSON *o)
-{
-	if (keys(l, o, "pagerduty", (const char *const[]){ "url",
-	    "routing_key_env", "routing_key_file", NULL }) == -1 ||
-	    str(l, o, "pagerduty", "url", &c->pd.url) == -1 ||
-	    secret(l, o, "pagerduty", "routing_key", 0, SEC_KEY,
-	    &c->pd.routing_key) == -1)
-		return -1;
-	if (c->pd.url == NULL)
-		c->pd.url = esc_strdup("https://events.pagerduty.com/v2/enqueue");
-	url_userinfo(l, "pagerduty", "url", c->pd.url);
-	if (c->pd.routing_key == NULL)
-		unconfigured(c, ESC_CH_PAGERDUTY, l->why);
-	return 0;
-}
-
-static int
-load_slack(struct cl *l, struct esc_channels *c, const cJSON *o)
-{
-	const cJSON *hooks, *h;
-	char where[256];
-	char *url;
-
-	if (keys(l, o, "slack", (const char *const[]){ "webhooks", "api_url",
-	    "token_env", "token_file", "handoff_channel", NULL }) == -1 ||
-	    str(l, o, "slack", "api_url", &c->slack.api_url) == -1 ||
-	    str(l, o, "slack", "handoff_channel", &c->slack.handoff_channel) == -1 ||
-	    secret(l, o, "slack", "token", 0, SEC_KEY, &c->slack.token) == -1)
-		return -1;
-	if (c->slack.api_url == NULL)
-		c->slack.api_url = esc_strdup("https://slack.com/api");
-	url_userinfo(l, "slack", "api_url", c->slack.api_url);
-	/* By the keys, as for SMTP: the file is wrong before the variable
-	 * is set. */
-	if (has_any(o, (const char *const[]){ "token_env", "token_file",
-	    NULL }) && cleartext(c->slack.api_url))
-		return bad(l, "slack.api_url", "a bot token over http:// needs "
-		    "https:// (or a loopback host)");
-	hooks = cJSON_GetObjectItemCaseSensitive(o, "webhooks");
-	if (hooks != NULL && !cJSON_IsObject(hooks))
-		return bad(l, "slack.webhooks", "must be an object");
-	cJSON_ArrayForEach(h, hooks) {
-		snprintf(where, sizeof where, "slack.webhooks.%s", h->string);
-		if (h->string[0] != '#')
-			return bad(l, where, "a channel name starts with #");
-		if (keys(l, h, where, (const char *const[]){ "url", "url_env",
-		    "url_file", NULL }) == -1 ||
-		    secret(l, h, where, "url", 1, SEC_URL, &url) == -1)
-			return -1;
-		c->slack.names = esc_realloc(c->slack.names,
-		    (size_t)(c->slack.n + 1) * sizeof *c->slack.names);
-		c->slack.urls = esc_realloc(c->slack.urls,
-		    (size_t)(c->slack.n + 1) * sizeof *c->slack.urls);
-		c->slack.whys = esc_realloc(c->slack.whys,
-		    (size_t)(c->slack.n + 1) * sizeof *c->slack.whys);
-		c->slack.names[c->slack.n] = esc_strdup(h->string);
-		c->slack.urls[c->slack.n] = url;
-		c->slack.whys[c->slack.n] = url ? NULL : esc_strdup(l->why);
-		c->slack.n++;
-	}
-	return 0;
-}
-
-static int
-load_email(struct cl *l, struct esc_channels *c, const cJSON *o)
-{
-	static const char *const authkeys[] = { "username", "username_env",
-	    "username_file", "password_env", "password_file", NULL };
-	const cJSON *v;
-	int auth = 0;
-
-	/* By the keys, not the values: a file that would leak once the
-	 * variable is set is wrong already. */
-	for (const char *const *k = authkeys; *k; k++)
-		if (cJSON_GetObjectItemCaseSensitive(o, *k) != NULL)
-			auth = 1;
-
-	if (keys(l, o, "email", (const char *const[]){ "url", "from",
-	    "starttls", "username_env", "username_file", "username",
-	    "password_env", "password_file", NULL }) == -1 ||
-	    str(l, o, "email", "url", &c->email.url) == -1 ||
-	    str(l, o, "email", "from", &c->email.from) == -1 ||
-	    secret(l, o, "email", "username", 1, SEC_NONE,
-	    &c->email.user) == -1)
-		return -1;
-	l->why[0] = '\0';
-	if (secret(l, o, "email", "password", 0, SEC_KEY,
-	    &c->email.password) == -1)
-		return -1;
-	v = cJSON_GetObjectItemCaseSensitive(o, "starttls");
-	if (v != NULL && !cJSON_IsBool(v))
-		return bad(l, "email.starttls", "must be true or false");
-	c->email.starttls = cJSON_IsTrue(v);
-	if (c->email.url == NULL)
-		return bad(l, "email.url", "missing (\"smtp://host:25\")");
-	url_userinfo(l, "email", "url", c->email.url);
-	if (strncmp(c->email.url, "smtp://", 7) &&
-	    strncmp(c->email.url, "smtps://", 8))
-		return bad(l, "email.url", "must be smtp:// or smtps://");
-	if (c->email.from == NULL)
-		return bad(l, "email.from", "missing");
-	if (strpbrk(c->email.from, "\r\n<>\"") || !strchr(c->email.from, '@'))
-		return bad(l, "email.from", "not a plain e-mail address");
-	/* libcurl would send AUTH in clear text over smtp:// without
-	 * STARTTLS: refuse the file rather than leak the password. */
-	if (!auth) {
-		const char *h = c->email.url + strcspn(c->email.url, ":") + 3;
-
-		auth = memchr(h, '@', strcspn(h, "/?#")) != NULL;
-	}
-	if (auth && !c->email.starttls &&
-	    strncmp(c->email.url, "smtps://", 8) != 0)
-		return bad(l, "email", "a password over smtp:// needs "
-		    "\"starttls\": true (or use smtps://)");
-	if (c->email.user != NULL && c->email.password == NULL)
-		unconfigured(c, ESC_CH_EMAIL, l->why);
-	return 0;
-}
-
-static int
-load_sms(struct cl *l, struct esc_channels *c, const cJSON *o)
-{
-	char why[512] = "";
-
-	if (keys(l, o, "sms", (const char *const[]){ "url", "from",
-	    "account_sid_env", "account_sid_file", "auth_token_env",
-	    "auth_token_file", NULL }) == -1 ||
-	    str(l, o, "sms", "url", &c->sms.url) == -1 ||
-	    str(l, o, "sms", "from", &c->sms.from) == -1 ||
-	    secret(l, o, "sms", "account_sid", 0, SEC_KEY, &c->sms.sid) == -1)
-		return -1;
-	if (c->sms.sid == NULL)
-		snprintf(why, sizeof why, "%s", l->why);
-	if (secret(l, o, "sms", "auth_token", 0, SEC_KEY, &c->sms.token) == -1)
-		return -1;
-	if (c->sms.token == NULL && why[0] == '\0')
-		snprintf(why, sizeof why, "%s", l->why);
-	if (c->sms.url == NULL)
-		c->sms.url = esc_strdup("https://api.twilio.com/2010-04-01/"
-		    "Accounts/{account_sid}/Messages.json");
-	url_userinfo(l, "sms", "url", c->sms.url);
-	if (has_any(o, (const char *const[]){ "account_sid_env",
-	    "account_sid_file", "auth_token_env", "auth_token_file",
-	    NULL }) && cleartext(c->sms.url))
-		return bad(l, "sms.url", "an auth token over http:// needs "
-		    "https:// (or a loopback host)");
-	if (c->sms.from == NULL)
-		return bad(l, "sms.from", "missing (the sending number)");
-	if (why[0] != '\0')
-		unconfigured(c, ESC_CH_SMS, why);
-	return 0;
-}
-
-static int
-load_webhook(struct cl *l, struct esc_channels *c, const cJSON *o)
-{
-	if (keys(l, o, "webhook", (const char *const[]){ "url", "url_env",
-	    "url_file", NULL }) == -1 ||
-	    secret(l, o, "webhook", "url", 1, SEC_URL,
-	    &c->webhook.url) == -1)
-		return -1;
-	if (c->webhook.url == NULL)
-		unconfigured(c, ESC_CH_WEBHOOK, l->why);
-	return 0;
-}
-
-static int
-load_limits(struct cl *l, struct esc_channels *c, const cJSON *o)
+load_limits(struct esc_chload *l, struct esc_channels *c, const cJSON *o)
 {
 	const cJSON *v;
 	char where[128];
 	int ch;
 
 	if (!cJSON_IsObject(o))
-		return bad(l, "limits", "must be an object");
+		return esc_cfgerr(l->file, "limits", "must be an object");
 	cJSON_ArrayForEach(v, o) {
 		snprintf(where, sizeof where, "limits.%s", v->string);
 		if ((ch = esc_chan_parse(v->string)) == -1)
-			return bad(l, where, "unknown channel");
+			return esc_cfgerr(l->file, where, "unknown channel");
 		if (cJSON_IsNull(v))
 			continue;
 		if (cJSON_IsNumber(v) && v->valuedouble > 0) {
@@ -695,18 +504,19 @@ load_limits(struct cl *l, struct esc_channels *c, const cJSON *o)
 			continue;
 		}
 		if (!cJSON_IsString(v) || limit(v->valuestring, &c->rate[ch]) == -1)
-			return bad(l, where, "not a rate (\"120/min\", \"1/s\")");
+			return esc_cfgerr(l->file, where,
+			    "not a rate (\"120/min\", \"1/s\")");
 	}
 	return 0;
 }
 
 static int
-load_retry(struct cl *l, struct esc_channels *c, const cJSON *o)
+load_retry(struct esc_chload *l, struct esc_channels *c, const cJSON *o)
 {
 	long v;
 	int s;
 
-	if (keys(l, o, "retry", (const char *const[]){ "max_time", "base",
+	if (esc_ch_keys(l, o, "retry", (const char *const[]){ "max_time", "base",
 	    "max_delay", "critical", "warning", "info", NULL }) == -1)
 		return -1;
 	v = -1;
@@ -721,37 +531,60 @@ load_retry(struct cl *l, struct esc_channels *c, const cJSON *o)
 	    ms(l, o, "retry", "max_delay", &c->cap_ms) == -1)
 		return -1;
 	if (c->base_ms < 1)
-		return bad(l, "retry.base", "must be at least 1ms");
+		return esc_cfgerr(l->file, "retry.base", "must be at least 1ms");
 	return 0;
 }
 
+void
+esc_ch_unusable(struct esc_chload *l, const char *why)
+{
+	free(l->c->why[l->ch]);
+	l->c->why[l->ch] = esc_strdup(why);
+}
+
+/* Each channel's section, by its provider; a channel without one cannot
+ * be used. */
 static int
-load(struct cl *l, struct esc_channels *c, const cJSON *doc)
+load_sections(struct esc_chload *l, const cJSON *doc)
 {
 	const cJSON *v;
-	int (*fn[])(struct cl *, struct esc_channels *, const cJSON *) = {
-		load_pagerduty, load_slack, load_email, load_sms, load_webhook
-	};
 	int ch;
 
-	if (keys(l, doc, "(top)", (const char *const[]){ "pagerduty", "slack",
-	    "email", "sms", "webhook", "limits", "retry", "timeouts",
-	    NULL }) == -1)
-		return -1;
 	for (ch = 0; ch < ESC_NCHAN; ch++) {
+		l->ch = ch;
 		v = cJSON_GetObjectItemCaseSensitive(doc, esc_chan_name(ch));
 		if (v == NULL) {
 			snprintf(l->why, sizeof l->why,
 			    "%s: no \"%s\" section", l->file, esc_chan_name(ch));
-			unconfigured(c, ch, l->why);
+			esc_ch_unusable(l, l->why);
 			continue;
 		}
 		if (!cJSON_IsObject(v))
-			return bad(l, esc_chan_name(ch), "must be an object");
+			return esc_cfgerr(l->file, esc_chan_name(ch),
+			    "must be an object");
 		l->why[0] = '\0';
-		if (fn[ch](l, c, v) == -1)
+		if (esc_providers[ch]->load(l, v, &l->c->conf[ch]) == -1)
 			return -1;
 	}
+	return 0;
+}
+
+static int
+load(struct esc_chload *l, struct esc_channels *c, const cJSON *doc)
+{
+	const char *top[ESC_NCHAN + 4];
+	const cJSON *v;
+	int ch;
+
+	for (ch = 0; ch < ESC_NCHAN; ch++)
+		top[ch] = esc_chan_name(ch);
+	top[ch++] = "limits";
+	top[ch++] = "retry";
+	top[ch++] = "timeouts";
+	top[ch] = NULL;
+	if (esc_ch_keys(l, doc, "(top)", top) == -1 ||
+	    load_sections(l, doc) == -1)
+		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(doc, "limits")) != NULL &&
 	    load_limits(l, c, v) == -1)
 		return -1;
@@ -759,7 +592,7 @@ load(struct cl *l, struct esc_channels *c, const cJSON *doc)
 	    load_retry(l, c, v) == -1)
 		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(doc, "timeouts")) != NULL &&
-	    (keys(l, v, "timeouts", (const char *const[]){ "connect",
+	    (esc_ch_keys(l, v, "timeouts", (const char *const[]){ "connect",
 	    "transfer", NULL }) == -1 ||
 	    ms(l, v, "timeouts", "connect", &c->connect_ms) == -1 ||
 	    ms(l, v, "timeouts", "transfer", &c->timeout_ms) == -1))
@@ -802,9 +635,9 @@ esc_channels_load(const char *path)
 {
 	struct esc_channels *c;
 	struct stat st;
-	struct cl l;
+	struct esc_chload l;
 	const char *why;
-	char buf[256], msg[512];
+	char buf[256];
 	cJSON *doc;
 	int s;
 
@@ -820,6 +653,7 @@ esc_channels_load(const char *path)
 	c->timeout_ms = 30000;
 	memset(&l, 0, sizeof l);
 	l.file = c->path;
+	l.c = c;
 	if ((doc = load_file(path, &st)) == NULL) {
 		esc_channels_free(c);
 		return NULL;
@@ -834,8 +668,7 @@ esc_channels_load(const char *path)
 	 * secret file. */
 	if (l.holds[0] != '\0' &&
 	    (why = not_private(&st, buf, sizeof buf)) != NULL) {
-		snprintf(msg, sizeof msg, "a secret in a file %s", why);
-		bad(&l, l.holds, msg);
+		esc_cfgerr(l.file, l.holds, "a secret in a file %s", why);
 		esc_channels_free(c);
 		return NULL;
 	}
@@ -850,52 +683,10 @@ esc_channels_free(struct esc_channels *c)
 	if (c == NULL)
 		return;
 	free(c->path);
-	free(c->pd.url);
-	free(c->pd.routing_key);
-	for (i = 0; i < c->slack.n; i++) {
-		free(c->slack.names[i]);
-		free(c->slack.urls[i]);
-		free(c->slack.whys[i]);
-	}
-	free(c->slack.names);
-	free(c->slack.urls);
-	free(c->slack.whys);
-	free(c->slack.api_url);
-	free(c->slack.token);
-	free(c->slack.handoff_channel);
-	free(c->email.url);
-	free(c->email.from);
-	free(c->email.user);
-	free(c->email.password);
-	free(c->sms.url);
-	free(c->sms.sid);
-	free(c->sms.token);
-	free(c->sms.from);
-	free(c->webhook.url);
-	for (i = 0; i < ESC_NCHAN; i++)
+	for (i = 0; i < ESC_NCHAN; i++) {
+		if (c->conf[i] != NULL)
+			esc_providers[i]->free(c->conf[i]);
 		free(c->why[i]);
+	}
 	free(c);
-}
-
-const char *
-esc_channels_slack(const struct esc_channels *c, const char *channel,
-    const char **why)
-{
-	static char buf[512];
-	int i;
-
-	if (c->why[ESC_CH_SLACK] != NULL) {
-		*why = c->why[ESC_CH_SLACK];
-		return NULL;
-	}
-	for (i = 0; i < c->slack.n; i++) {
-		if (strcmp(c->slack.names[i], channel) == 0) {
-			*why = c->slack.whys[i];
-			return c->slack.urls[i];
-		}
-	}
-	snprintf(buf, sizeof buf, "%s: no webhook for slack channel %s",
-	    c->path, channel);
-	*why = buf;
-	return NULL;
 }

@@ -10,6 +10,7 @@
  * may freeze) is not the clock for it.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,7 +19,7 @@
 #include <curl/curl.h>
 
 #include "esc.h"
-#include "notify.h"
+#include "chan.h"
 
 #define RESP_MAX	(16 * 1024)
 /* The most of a provider's own words a receipt keeps. */
@@ -32,8 +33,20 @@ struct bucket {
 	int64_t	 last;
 };
 
+/* The engine's side of a delivery, while esc_deliver() runs. */
+struct esc_xfer {
+	struct esc_delivery *d;
+	int64_t	 next_ms, deadline_ms;
+	struct esc_buf resp;		/* the provider's answer, cut */
+	size_t	 upos;			/* of the upload (SMTP) */
+	CURL	*easy;
+	struct curl_slist *slist;
+	/* Waits for this one: same dedup_key and recipient, later. */
+	struct esc_xfer *waiter;
+};
+
 struct queue {
-	struct esc_delivery **q;
+	struct esc_xfer **q;
 	int	 head, n, cap;
 };
 
@@ -45,7 +58,7 @@ struct engine {
 	int	 nidle;
 	int	 running, jobs;
 	struct queue ready[ESC_NCHAN];
-	struct esc_delivery **heap;	/* waiting to retry, by next_ms */
+	struct esc_xfer **heap;		/* waiting to retry, by next_ms */
 	int	 nheap, capheap;
 	struct bucket b[ESC_NCHAN];
 	int	 left;
@@ -63,7 +76,7 @@ mono_ms(void)
 }
 
 static void
-enqueue(struct queue *q, struct esc_delivery *d)
+enqueue(struct queue *q, struct esc_xfer *x)
 {
 	if (q->head > 0 && q->head == q->n) {
 		q->head = q->n = 0;
@@ -72,11 +85,11 @@ enqueue(struct queue *q, struct esc_delivery *d)
 		q->cap = q->cap ? q->cap * 2 : 64;
 		q->q = esc_realloc(q->q, (size_t)q->cap * sizeof *q->q);
 	}
-	q->q[q->n++] = d;
+	q->q[q->n++] = x;
 }
 
 static void
-heap_push(struct engine *e, struct esc_delivery *d)
+heap_push(struct engine *e, struct esc_xfer *x)
 {
 	int i, parent;
 
@@ -86,17 +99,17 @@ heap_push(struct engine *e, struct esc_delivery *d)
 		    sizeof *e->heap);
 	}
 	i = e->nheap++;
-	while (i > 0 && e->heap[parent = (i - 1) / 2]->next_ms > d->next_ms) {
+	while (i > 0 && e->heap[parent = (i - 1) / 2]->next_ms > x->next_ms) {
 		e->heap[i] = e->heap[parent];
 		i = parent;
 	}
-	e->heap[i] = d;
+	e->heap[i] = x;
 }
 
-static struct esc_delivery *
+static struct esc_xfer *
 heap_pop(struct engine *e)
 {
-	struct esc_delivery *top = e->heap[0], *last = e->heap[--e->nheap];
+	struct esc_xfer *top = e->heap[0], *last = e->heap[--e->nheap];
 	int i = 0, child;
 
 	while ((child = 2 * i + 1) < e->nheap) {
@@ -134,65 +147,118 @@ take(struct bucket *b, int64_t now, int64_t *wait)
 static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
 {
-	struct esc_delivery *d = arg;
+	struct esc_xfer *x = arg;
 	size_t len = size * n;
 
-	if (d->resp.len < RESP_MAX)
-		esc_buf_add(&d->resp, p, len < RESP_MAX - d->resp.len ? len :
-		    RESP_MAX - d->resp.len);
+	if (x->resp.len < RESP_MAX)
+		esc_buf_add(&x->resp, p, len < RESP_MAX - x->resp.len ? len :
+		    RESP_MAX - x->resp.len);
 	return len;
 }
 
 static size_t
 on_read(char *buf, size_t size, size_t n, void *arg)
 {
-	struct esc_delivery *d = arg;
-	size_t left = d->req.bodylen - d->upos, len = size * n;
+	struct esc_xfer *x = arg;
+	size_t left = x->d->req.bodylen - x->upos, len = size * n;
 
 	if (len > left)
 		len = left;
-	memcpy(buf, d->req.body + d->upos, len);
-	d->upos += len;
+	memcpy(buf, x->d->req.body + x->upos, len);
+	x->upos += len;
 	return len;
 }
 
-static void finish(struct engine *, struct esc_delivery *, int);
+static void finish(struct engine *, struct esc_xfer *, int);
+
+/* The retry bound of a delivery: the channels file's, else the
+ * policy's retry_for. */
+static int64_t
+retry_bound(const struct engine *e, int sev)
+{
+	int64_t bound = e->c->retry_ms[sev];
+
+	if (bound >= 0)
+		return bound;
+	/* Clamped before the multiplication: the policy's figure is not
+	 * trusted to be small. */
+	bound = e->p->sev[sev].retry_for;
+	if (bound < 0)
+		bound = 0;
+	if (bound > RETRY_MAX_S)
+		bound = RETRY_MAX_S;
+	return bound * 1000;
+}
+
+static struct curl_slist *
+setup_smtp(CURL *c, struct esc_xfer *x)
+{
+	const struct esc_req *r = &x->d->req;
+	struct curl_slist *h = curl_slist_append(NULL, r->rcpt);
+
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, r->mail_from);
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, h);
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(c, CURLOPT_READDATA, x);
+	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->bodylen);
+	/* Required when configured, and always before a password crosses
+	 * smtp:// (the channels loader refuses that already): a server
+	 * without STARTTLS fails the delivery, never a silent fall back to
+	 * plain text. */
+	if (r->starttls || (r->user != NULL &&
+	    strncmp(r->url, "smtp://", 7) == 0))
+		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+	if (r->user != NULL) {
+		curl_easy_setopt(c, CURLOPT_USERNAME, r->user);
+		curl_easy_setopt(c, CURLOPT_PASSWORD, r->password);
+	}
+	return h;
+}
+
+static struct curl_slist *
+setup_http(CURL *c, struct esc_xfer *x)
+{
+	const struct esc_req *r = &x->d->req;
+	struct curl_slist *h = NULL;
+	int i;
+
+	for (i = 0; i < r->nhdrs; i++)
+		h = curl_slist_append(h, r->hdrs[i]);
+	h = curl_slist_append(h, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)r->bodylen);
+	if (r->userpwd != NULL) {
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(c, CURLOPT_USERPWD, r->userpwd);
+	}
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+	return h;
+}
 
 static void
-start(struct engine *e, struct esc_delivery *d, int64_t now)
+start(struct engine *e, struct esc_xfer *x, int64_t now)
 {
-	struct curl_slist *h = NULL;
+	struct esc_delivery *d = x->d;
 	CURL *c;
-	int i;
 
 	c = e->nidle > 0 ? e->idle[--e->nidle] : curl_easy_init();
 	if (c == NULL) {
 		d->error = esc_strdup("curl_easy_init failed");
-		finish(e, d, ESC_DL_FAILED);
+		finish(e, x, ESC_DL_FAILED);
 		return;
 	}
 	curl_easy_reset(c);
-	if (d->attempts == 0) {
-		int64_t bound = e->c->retry_ms[d->sev];
-
-		if (bound < 0) {
-			/* Clamped before the multiplication: the policy's
-			 * figure is not trusted to be small. */
-			bound = e->p->sev[d->sev].retry_for;
-			if (bound < 0)
-				bound = 0;
-			if (bound > RETRY_MAX_S)
-				bound = RETRY_MAX_S;
-			bound *= 1000;
-		}
-		d->first_ms = now;
-		d->deadline_ms = now + bound;
-	}
+	if (d->attempts == 0)
+		x->deadline_ms = now + retry_bound(e, d->sev);
 	d->attempts++;
-	d->upos = 0;
-	d->resp.len = 0;
-	d->easy = c;
-	curl_easy_setopt(c, CURLOPT_PRIVATE, d);
+	x->upos = 0;
+	x->resp.len = 0;
+	x->easy = c;
+	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(c, CURLOPT_URL, d->req.url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,smtp,smtps");
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -201,61 +267,26 @@ start(struct engine *e, struct esc_delivery *d, int64_t now)
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, e->c->connect_ms);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, e->c->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "esc-notify/" ESC_VERSION);
-	if (d->req.kind == ESC_RQ_SMTP) {
-		curl_easy_setopt(c, CURLOPT_MAIL_FROM, d->req.mail_from);
-		h = curl_slist_append(h, d->req.rcpt);
-		curl_easy_setopt(c, CURLOPT_MAIL_RCPT, h);
-		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(c, CURLOPT_READDATA, d);
-		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
-		    (curl_off_t)d->req.bodylen);
-		/* Required when configured, and always before a password
-		 * crosses smtp:// (the channels loader refuses that already):
-		 * a server without STARTTLS fails the delivery, never a
-		 * silent fall back to plain text. */
-		if (d->req.starttls || (d->req.user != NULL &&
-		    strncmp(d->req.url, "smtp://", 7) == 0))
-			curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-		if (d->req.user != NULL) {
-			curl_easy_setopt(c, CURLOPT_USERNAME, d->req.user);
-			curl_easy_setopt(c, CURLOPT_PASSWORD, d->req.password);
-		}
-	} else {
-		for (i = 0; i < d->req.nhdrs; i++)
-			h = curl_slist_append(h, d->req.hdrs[i]);
-		h = curl_slist_append(h, "Expect:");
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, d->req.body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)d->req.bodylen);
-		if (d->req.userpwd != NULL) {
-			curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-			curl_easy_setopt(c, CURLOPT_USERPWD, d->req.userpwd);
-		}
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, d);
-	}
-	d->slist = h;
+	x->slist = d->req.kind == ESC_RQ_SMTP ? setup_smtp(c, x) :
+	    setup_http(c, x);
 	curl_multi_add_handle(e->multi, c);
 	e->running++;
 }
 
-static void
-set_error(struct esc_delivery *d, const char *msg)
+void
+esc_dl_error(struct esc_delivery *d, const char *msg)
 {
 	free(d->error);
 	d->error = esc_mask(msg);
 }
 
 /*
- * prefix and the first line of what a provider said (len bytes of text)
- * as the error.  Masked first, then cut to ERR_MAX bytes at a character
- * boundary: cut first, a secret that straddled the cut would no longer
- * match and its first part would show.
+ * Masked first, then cut to ERR_MAX bytes at a character boundary: cut
+ * first, a secret that straddled the cut would no longer match and its
+ * first part would show.
  */
-static void
-set_error_from(struct esc_delivery *d, const char *prefix, const char *text,
+void
+esc_dl_said(struct esc_delivery *d, const char *prefix, const char *text,
     size_t len)
 {
 	struct esc_buf b = { 0 };
@@ -279,152 +310,97 @@ set_error_from(struct esc_delivery *d, const char *prefix, const char *text,
 
 /* The first line of a provider's answer, for the receipt. */
 static void
-answer_error(struct esc_delivery *d, long code)
+answer_error(struct esc_delivery *d, const struct esc_try *t)
 {
 	char pre[64];
 
-	if (d->resp.len > 0 && strcspn(d->resp.s, "\r\n") > 0) {
-		snprintf(pre, sizeof pre, "HTTP %ld: ", code);
-		set_error_from(d, pre, d->resp.s, d->resp.len);
+	if (t->len > 0 && strcspn(t->body, "\r\n") > 0) {
+		snprintf(pre, sizeof pre, "HTTP %ld: ", t->code);
+		esc_dl_said(d, pre, t->body, t->len);
 	} else {
-		snprintf(pre, sizeof pre, "HTTP %ld", code);
-		set_error_from(d, pre, "", 0);
+		snprintf(pre, sizeof pre, "HTTP %ld", t->code);
+		esc_dl_said(d, pre, "", 0);
 	}
 }
 
-enum { OK, RETRY, PERMANENT };
-
-/*
- * *after_ms is the provider's Retry-After, if any, cut to just past the
- * left_ms before the deadline (a longer wait kills the delivery just the
- * same) before it is turned into milliseconds: a provider's number is
- * not trusted to be small.
- */
-static int
-judge(struct esc_delivery *d, CURLcode rc, long code, int64_t left_ms,
-    int64_t *after_ms)
+int
+esc_http_answer(struct esc_delivery *d, struct esc_try *t)
 {
-	curl_off_t ra = -1;
+	CURLcode rc = (CURLcode)t->result;
 
-	*after_ms = -1;
-	if (d->req.kind == ESC_RQ_SMTP) {
-		if (rc == CURLE_OK)
-			return OK;
-		set_error(d, curl_easy_strerror(rc));
-		if (rc == CURLE_USE_SSL_FAILED) {
-			set_error(d, "the SMTP server does not offer "
-			    "STARTTLS, which the channels file requires");
-			return PERMANENT;
-		}
-		if (rc == CURLE_LOGIN_DENIED || rc == CURLE_URL_MALFORMAT ||
-		    rc == CURLE_UNSUPPORTED_PROTOCOL || (code >= 500 &&
-		    code < 600)) {
-			if (code > 0) {
-				char m[256];
-
-				snprintf(m, sizeof m, "SMTP %ld: %s", code,
-				    curl_easy_strerror(rc));
-				set_error(d, m);
-			}
-			return PERMANENT;
-		}
-		return RETRY;
-	}
 	if (rc != CURLE_OK) {
-		set_error(d, curl_easy_strerror(rc));
+		esc_dl_error(d, curl_easy_strerror(rc));
 		switch (rc) {
 		case CURLE_URL_MALFORMAT:
 		case CURLE_UNSUPPORTED_PROTOCOL:
 		case CURLE_PEER_FAILED_VERIFICATION:
 		case CURLE_SSL_CACERT_BADFILE:
 		case CURLE_LOGIN_DENIED:
-			return PERMANENT;
+			return ESC_TRY_PERMANENT;
 		default:
-			return RETRY;
+			return ESC_TRY_RETRY;
 		}
 	}
-	d->http_status = code;
-	if (code >= 200 && code < 300) {
-		cJSON *j;
-		const char *err;
-		int r = OK;
-
-		if (d->req.kind != ESC_RQ_SLACK_API)
-			return OK;
-		/* The Web API answers 200 with "ok": false on errors. */
-		j = cJSON_ParseWithLength(d->resp.s ? d->resp.s : "", d->resp.len);
-		if (!cJSON_IsTrue(cJSON_GetObjectItem(j, "ok"))) {
-			err = esc_str(j, "error");
-			if (err != NULL && strcmp(err, "name_taken") == 0)
-				r = OK;	/* made by an earlier run or a person */
-			else {
-				if (err == NULL)
-					err = "not an API answer";
-				set_error_from(d, "slack: ", err, strlen(err));
-				r = strcmp(err, "ratelimited") == 0 ?
-				    RETRY : PERMANENT;
-			}
-		}
-		cJSON_Delete(j);
-		return r;
+	d->http_status = t->code;
+	if (t->code >= 200 && t->code < 300)
+		return ESC_TRY_OK;
+	answer_error(d, t);
+	if (t->code == 429 || t->code == 408 || t->code >= 500) {
+		t->wait = t->retry_after;
+		return ESC_TRY_RETRY;
 	}
-	answer_error(d, code);
-	if (code == 429 || code == 408 || code >= 500) {
-		if (curl_easy_getinfo(d->easy, CURLINFO_RETRY_AFTER, &ra) ==
-		    CURLE_OK && ra > 0) {
-			int64_t max = (left_ms > 0 ? left_ms : 0) / 1000 + 1;
-
-			if (max > RETRY_MAX_S)
-				max = RETRY_MAX_S;
-			if (ra > max)
-				ra = max;
-			*after_ms = (int64_t)ra * 1000;
-		}
-		return RETRY;
-	}
-	return PERMANENT;
+	return ESC_TRY_PERMANENT;
 }
 
-static void
-finish(struct engine *e, struct esc_delivery *d, int status)
+/*
+ * The provider judges what came of the try.  A Retry-After it takes is
+ * cut to just past the left_ms before the deadline (a longer wait kills
+ * the delivery just the same) before it is turned into milliseconds: a
+ * provider's number is not trusted to be small.
+ */
+static int
+judge(struct esc_xfer *x, CURLcode rc, long code, int64_t left_ms,
+    int64_t *after_ms)
 {
-	d->status = status;
-	e->left--;
-	if (d->waiter != NULL && d->waiter->status == ESC_DL_PENDING)
-		enqueue(&e->ready[d->waiter->channel], d->waiter);
-	if (e->done)
-		e->done(d, e->arg);
-}
-
-static void
-completed(struct engine *e, CURLMsg *m, int64_t now)
-{
-	struct esc_delivery *d = NULL;
-	long code = 0;
-	int64_t after, delay;
+	struct esc_try t = { .result = rc, .code = code, .body = x->resp.s,
+	    .len = x->resp.len, .retry_after = -1, .wait = -1 };
+	curl_off_t ra = -1;
+	int64_t max;
 	int v;
 
-	curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&d);
-	curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-	v = judge(d, m->data.result, code, d->deadline_ms - now, &after);
-	curl_multi_remove_handle(e->multi, m->easy_handle);
-	curl_slist_free_all(d->slist);
-	d->slist = NULL;
-	e->idle[e->nidle++] = m->easy_handle;
-	d->easy = NULL;
-	e->running--;
-	if (v == OK) {
-		free(d->error);
-		d->error = NULL;
-		finish(e, d, ESC_DL_DELIVERED);
-		return;
+	if (curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &ra) ==
+	    CURLE_OK && ra > 0)
+		t.retry_after = ra > LONG_MAX ? LONG_MAX : (long)ra;
+	v = esc_providers[x->d->channel]->answer(x->d, &t);
+	*after_ms = -1;
+	if (v == ESC_TRY_RETRY && t.wait > 0) {
+		max = (left_ms > 0 ? left_ms : 0) / 1000 + 1;
+		if (max > RETRY_MAX_S)
+			max = RETRY_MAX_S;
+		*after_ms = (t.wait > max ? max : t.wait) * 1000;
 	}
-	if (v == PERMANENT) {
-		finish(e, d, ESC_DL_FAILED);
-		return;
-	}
-	delay = e->c->base_ms;
-	for (v = 1; v < d->attempts && delay < e->c->cap_ms; v++)
+	return v;
+}
+
+static void
+finish(struct engine *e, struct esc_xfer *x, int status)
+{
+	x->d->status = status;
+	e->left--;
+	if (x->waiter != NULL && x->waiter->d->status == ESC_DL_PENDING)
+		enqueue(&e->ready[x->waiter->d->channel], x->waiter);
+	if (e->done)
+		e->done(x->d, e->arg);
+}
+
+/* When to try again, or dead when that is past the deadline. */
+static void
+retry(struct engine *e, struct esc_xfer *x, int64_t after, int64_t now)
+{
+	int64_t delay = e->c->base_ms;
+	int i;
+
+	for (i = 1; i < x->d->attempts && delay < e->c->cap_ms; i++)
 		delay *= 2;
 	if (delay > e->c->cap_ms)
 		delay = e->c->cap_ms;
@@ -434,12 +410,39 @@ completed(struct engine *e, CURLMsg *m, int64_t now)
 	if (after > delay)
 		delay = after;
 	/* Compared as a difference: both sides stay small. */
-	if (delay > d->deadline_ms - now) {
-		finish(e, d, ESC_DL_DEAD);
+	if (delay > x->deadline_ms - now) {
+		finish(e, x, ESC_DL_DEAD);
 		return;
 	}
-	d->next_ms = now + delay;
-	heap_push(e, d);
+	x->next_ms = now + delay;
+	heap_push(e, x);
+}
+
+static void
+completed(struct engine *e, CURLMsg *m, int64_t now)
+{
+	struct esc_xfer *x = NULL;
+	long code = 0;
+	int64_t after;
+	int v;
+
+	curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+	curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+	v = judge(x, m->data.result, code, x->deadline_ms - now, &after);
+	curl_multi_remove_handle(e->multi, m->easy_handle);
+	curl_slist_free_all(x->slist);
+	x->slist = NULL;
+	e->idle[e->nidle++] = m->easy_handle;
+	x->easy = NULL;
+	e->running--;
+	if (v == ESC_TRY_OK) {
+		free(x->d->error);
+		x->d->error = NULL;
+		finish(e, x, ESC_DL_DELIVERED);
+	} else if (v == ESC_TRY_PERMANENT)
+		finish(e, x, ESC_DL_FAILED);
+	else
+		retry(e, x, after, now);
 }
 
 /* Starts what may start now; returns ms until something may. */
@@ -450,9 +453,9 @@ launch(struct engine *e, int64_t now)
 	int ch, progress;
 
 	while (e->nheap > 0 && e->heap[0]->next_ms <= now) {
-		struct esc_delivery *d = heap_pop(e);
+		struct esc_xfer *x = heap_pop(e);
 
-		enqueue(&e->ready[d->channel], d);
+		enqueue(&e->ready[x->d->channel], x);
 	}
 	if (e->nheap > 0 && e->heap[0]->next_ms < wake)
 		wake = e->heap[0]->next_ms;
@@ -477,15 +480,79 @@ launch(struct engine *e, int64_t now)
 	return wake > now ? (long)(wake - now) : 0;
 }
 
+/* The pending deliveries of dl into the ready queues, each behind the
+ * one it must not overtake; how many. */
+static int
+admit(struct engine *e, struct esc_delivery **dl, int n, struct esc_xfer *x)
+{
+	int i, left = 0;
+
+	for (i = 0; i < n; i++) {
+		x[i].d = dl[i];
+		dl[i]->xfer = &x[i];
+	}
+	for (i = 0; i < n; i++) {
+		if (dl[i]->status != ESC_DL_PENDING || dl[i]->channel < 0)
+			continue;
+		left++;
+		if (dl[i]->after != NULL && dl[i]->after->xfer != NULL &&
+		    dl[i]->after->status == ESC_DL_PENDING) {
+			dl[i]->after->xfer->waiter = &x[i];
+			continue;
+		}
+		enqueue(&e->ready[dl[i]->channel], &x[i]);
+	}
+	return left;
+}
+
+static void
+run(struct engine *e)
+{
+	int still, nmsg;
+	CURLMsg *m;
+	long wait;
+
+	while (e->left > 0) {
+		/* Start what is due before the transfers move; the wait
+		 * comes from the second launch, after the completions. */
+		launch(e, mono_ms());
+		curl_multi_perform(e->multi, &still);
+		while ((m = curl_multi_info_read(e->multi, &nmsg)) != NULL)
+			if (m->msg == CURLMSG_DONE)
+				completed(e, m, mono_ms());
+		if (e->done)
+			e->done(NULL, e->arg);
+		if (e->left == 0)
+			break;
+		wait = launch(e, mono_ms());
+		if (e->running > 0 || wait > 0)
+			curl_multi_poll(e->multi, NULL, 0,
+			    (int)(wait > 1000 ? 1000 : wait), NULL);
+	}
+}
+
+static void
+buckets(struct engine *e, const struct esc_channels *c)
+{
+	int64_t now = mono_ms();
+	int ch;
+
+	for (ch = 0; ch < ESC_NCHAN; ch++) {
+		e->b[ch].rate = c->rate[ch];
+		e->b[ch].cap = c->rate[ch] > 1 ? c->rate[ch] : 1;
+		e->b[ch].tokens = e->b[ch].cap;
+		e->b[ch].last = now;
+	}
+}
+
 int
 esc_deliver(struct esc_delivery **dl, int n, const struct esc_channels *c,
     const struct esc_policy *p, int jobs,
     void (*done)(struct esc_delivery *, void *), void *arg)
 {
 	struct engine e;
-	int i, still, nmsg, ch;
-	int64_t now;
-	CURLMsg *m;
+	struct esc_xfer *x;
+	int i, ch, rc = 0;
 
 	memset(&e, 0, sizeof e);
 	e.c = c;
@@ -494,57 +561,30 @@ esc_deliver(struct esc_delivery **dl, int n, const struct esc_channels *c,
 	e.done = done;
 	e.arg = arg;
 	srand48((long)mono_ms() ^ (long)getpid());
-	now = mono_ms();
-	for (ch = 0; ch < ESC_NCHAN; ch++) {
-		e.b[ch].rate = c->rate[ch];
-		e.b[ch].cap = c->rate[ch] > 1 ? c->rate[ch] : 1;
-		e.b[ch].tokens = e.b[ch].cap;
-		e.b[ch].last = now;
+	buckets(&e, c);
+	x = esc_calloc(n > 0 ? (size_t)n : 1, sizeof *x);
+	if ((e.left = admit(&e, dl, n, x)) == 0)
+		goto out;
+	if ((e.multi = curl_multi_init()) == NULL) {
+		rc = esc_seterr("curl_multi_init failed");
+		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		if (dl[i]->status != ESC_DL_PENDING || dl[i]->channel < 0)
-			continue;
-		e.left++;
-		if (dl[i]->after != NULL &&
-		    dl[i]->after->status == ESC_DL_PENDING) {
-			dl[i]->after->waiter = dl[i];
-			continue;
-		}
-		enqueue(&e.ready[dl[i]->channel], dl[i]);
-	}
-	if (e.left == 0)
-		return 0;
-	if ((e.multi = curl_multi_init()) == NULL)
-		return esc_seterr("curl_multi_init failed");
 	curl_multi_setopt(e.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)e.jobs);
 	curl_multi_setopt(e.multi, CURLMOPT_MAXCONNECTS, (long)e.jobs);
 	e.idle = esc_calloc((size_t)e.jobs, sizeof *e.idle);
-	while (e.left > 0) {
-		long wait;
-
-		/* Start what is due before the transfers move; the wait
-		 * comes from the second launch, after the completions. */
-		launch(&e, mono_ms());
-		curl_multi_perform(e.multi, &still);
-		while ((m = curl_multi_info_read(e.multi, &nmsg)) != NULL)
-			if (m->msg == CURLMSG_DONE)
-				completed(&e, m, mono_ms());
-		if (done)
-			done(NULL, arg);
-		if (e.left == 0)
-			break;
-		now = mono_ms();
-		wait = launch(&e, now);
-		if (e.running > 0 || wait > 0)
-			curl_multi_poll(e.multi, NULL, 0,
-			    (int)(wait > 1000 ? 1000 : wait), NULL);
-	}
+	run(&e);
 	for (i = 0; i < e.nidle; i++)
 		curl_easy_cleanup(e.idle[i]);
 	free(e.idle);
+	curl_multi_cleanup(e.multi);
+out:
 	for (ch = 0; ch < ESC_NCHAN; ch++)
 		free(e.ready[ch].q);
 	free(e.heap);
-	curl_multi_cleanup(e.multi);
-	return 0;
+	for (i = 0; i < n; i++) {
+		esc_buf_free(&x[i].resp);
+		dl[i]->xfer = NULL;
+	}
+	free(x);
+	return rc;
 }

@@ -285,10 +285,20 @@ int esc_fsync_dir(const char *path);
 /* ---- the policy (policy.c) ---- */
 
 enum esc_sev { ESC_SEV_INFO, ESC_SEV_WARNING, ESC_SEV_CRITICAL, ESC_NSEV };
-enum esc_chan {
-	ESC_CH_PAGERDUTY, ESC_CH_SLACK, ESC_CH_EMAIL, ESC_CH_SMS,
-	ESC_CH_WEBHOOK, ESC_NCHAN
-};
+/*
+ * The delivery channels, one line each: ESC_CH_<ID>, and the name of the
+ * channel in records, policies and the channels file, which is also its
+ * provider's (lib/chan-<name>.c, esc_prov_<name>).  esc-route's state
+ * file keeps the numbers: a new channel goes at the end.
+ */
+#define ESC_CHANNELS(X) \
+	X(PAGERDUTY, pagerduty) \
+	X(SLACK, slack) \
+	X(EMAIL, email) \
+	X(SMS, sms) \
+	X(WEBHOOK, webhook)
+#define ESC_CH_ENUM_(id, name)	ESC_CH_##id,
+enum esc_chan { ESC_CHANNELS(ESC_CH_ENUM_) ESC_NCHAN };
 enum esc_cond { ESC_COND_UNRESOLVED, ESC_COND_UNACKED, ESC_COND_UPGRADED };
 
 const char *esc_sev_name(int sev);		/* "critical", ... */

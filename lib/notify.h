@@ -6,12 +6,12 @@
 
 #include "esc.h"
 
-/* ---- notify (channels.c, notify.c, spool.c, deliver.c) ---- */
+/* ---- notify (channels.c, notify.c, spool.c, deliver.c; a provider
+ * each in chan-*.c, chan.h) ---- */
 
 /* Secrets are registered as they are loaded; esc_mask() returns a copy of
  * s with each of them replaced by "***".  A secret URL keeps its scheme
  * and host, its path, query and user:password are the secret. */
-void esc_secret_add(const char *s, int is_url);
 char *esc_mask(const char *s);
 void esc_secrets_free(void);
 
@@ -19,15 +19,7 @@ void esc_secrets_free(void);
 struct esc_channels {
 	char	*path;
 	char	*why[ESC_NCHAN];	/* why a channel is unusable; NULL: ok */
-	struct { char *url, *routing_key; } pd;
-	struct {
-		char	**names, **urls, **whys;	/* webhook per channel */
-		int	  n;
-		char	 *api_url, *token, *handoff_channel;
-	} slack;
-	struct { char *url, *from, *user, *password; int starttls; } email;
-	struct { char *url, *sid, *token, *from; } sms;
-	struct { char *url; } webhook;
+	void	*conf[ESC_NCHAN];	/* each provider's section (chan-*.c) */
 	double	 rate[ESC_NCHAN];	/* deliveries a second; 0: no limit */
 	long	 retry_ms[ESC_NSEV];	/* -1: the policy's retry_for */
 	long	 base_ms, cap_ms;	/* backoff: first delay, longest */
@@ -69,15 +61,11 @@ struct esc_delivery {
 	int	 attempts;
 	long	 http_status;		/* 0: none */
 	char	*error;			/* masked */
-	/* the engine's */
-	int64_t	 first_ms, next_ms, deadline_ms;
-	struct esc_buf resp;
-	size_t	 upos;
-	void	*easy, *slist;
-	int	 spooled;
+	int	 spooled;		/* esc-notify's: in the spool */
 	/* Same dedup_key and recipient, earlier in the input: a resolve
 	 * must not overtake its trigger. */
-	struct esc_delivery *after, *waiter;
+	struct esc_delivery *after;
+	struct esc_xfer *xfer;		/* the engine's, in esc_deliver() */
 };
 
 struct esc_notify_list {
@@ -92,7 +80,6 @@ int esc_notify_build(struct esc_notify_list *l, const cJSON *rec, int idx,
 void esc_delivery_free(struct esc_delivery *d);
 /* The request as --dry-run shows it, secrets masked. */
 void esc_delivery_print(FILE *f, const struct esc_delivery *d);
-int esc_email_ok(const char *addr);
 
 /* Makes the pending deliveries of dl, jobs at a time; done(d) after each
  * outcome, done(NULL) after each batch of them.  -1 only when libcurl

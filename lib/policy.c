@@ -16,9 +16,8 @@
 #define POLICY_DURATION_MAX	(3650 * 86400LL)	/* ten years */
 
 static const char *sevnames[ESC_NSEV] = { "info", "warning", "critical" };
-static const char *channames[ESC_NCHAN] = {
-	"pagerduty", "slack", "email", "sms", "webhook"
-};
+#define CHANNAME(id, name)	#name,
+static const char *channames[ESC_NCHAN] = { ESC_CHANNELS(CHANNAME) };
 
 const char *
 esc_sev_name(int sev)

@@ -1,0 +1,591 @@
+/*
+ * chan-slack.c - Slack: Block Kit messages to a channel's incoming
+ * webhook; with a bot token, incident channels created and posted to
+ * through the Web API (conversations.create, chat.postMessage), else
+ * announced on the critical channel.  Handoffs go to a handoff channel.
+ *
+ * Alert data is hostile: anything from labels, annotations or a summary
+ * is escaped (&, <, >), so it can neither mention anyone nor forge a
+ * link; only the roster's member ids become mentions.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "esc.h"
+#include "chan.h"
+
+struct slack {
+	char	**names, **urls, **whys;	/* a webhook per channel */
+	int	  n;
+	char	 *api_url, *token, *handoff_channel;
+};
+
+static void
+slack_free(void *conf)
+{
+	struct slack *s = conf;
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		free(s->names[i]);
+		free(s->urls[i]);
+		free(s->whys[i]);
+	}
+	free(s->names);
+	free(s->urls);
+	free(s->whys);
+	free(s->api_url);
+	free(s->token);
+	free(s->handoff_channel);
+	free(s);
+}
+
+/* "webhooks": a URL (or why it is missing) per channel name. */
+static int
+slack_hooks(struct esc_chload *l, const cJSON *hooks, struct slack *s)
+{
+	const cJSON *h;
+	char where[256];
+	char *url;
+
+	if (hooks != NULL && !cJSON_IsObject(hooks))
+		return esc_cfgerr(l->file, "slack.webhooks",
+		    "must be an object");
+	cJSON_ArrayForEach(h, hooks) {
+		snprintf(where, sizeof where, "slack.webhooks.%s", h->string);
+		if (h->string[0] != '#')
+			return esc_cfgerr(l->file, where,
+			    "a channel name starts with #");
+		if (esc_ch_keys(l, h, where, (const char *const[]){ "url",
+		    "url_env", "url_file", NULL }) == -1 ||
+		    esc_ch_secret(l, h, where, "url", 1, ESC_SEC_URL,
+		    &url) == -1)
+			return -1;
+		s->names = esc_realloc(s->names, (size_t)(s->n + 1) *
+		    sizeof *s->names);
+		s->urls = esc_realloc(s->urls, (size_t)(s->n + 1) *
+		    sizeof *s->urls);
+		s->whys = esc_realloc(s->whys, (size_t)(s->n + 1) *
+		    sizeof *s->whys);
+		s->names[s->n] = esc_strdup(h->string);
+		s->urls[s->n] = url;
+		s->whys[s->n] = url ? NULL : esc_strdup(l->why);
+		s->n++;
+	}
+	return 0;
+}
+
+static int
+slack_load(struct esc_chload *l, const cJSON *o, void **conf)
+{
+	struct slack *s = esc_calloc(1, sizeof *s);
+
+	*conf = s;
+	if (esc_ch_keys(l, o, "slack", (const char *const[]){ "webhooks",
+	    "api_url", "token_env", "token_file", "handoff_channel",
+	    NULL }) == -1 ||
+	    esc_ch_str(l, o, "slack", "api_url", &s->api_url) == -1 ||
+	    esc_ch_str(l, o, "slack", "handoff_channel",
+	    &s->handoff_channel) == -1 ||
+	    esc_ch_secret(l, o, "slack", "token", 0, ESC_SEC_KEY,
+	    &s->token) == -1)
+		return -1;
+	if (s->api_url == NULL)
+		s->api_url = esc_strdup("https://slack.com/api");
+	esc_ch_userinfo(l, "slack", "api_url", s->api_url);
+	/* By the keys, as for SMTP: the file is wrong before the variable
+	 * is set. */
+	if (esc_ch_has_any(o, (const char *const[]){ "token_env", "token_file",
+	    NULL }) && esc_ch_cleartext(s->api_url))
+		return esc_cfgerr(l->file, "slack.api_url", "a bot token over "
+		    "http:// needs https:// (or a loopback host)");
+	return slack_hooks(l, cJSON_GetObjectItemCaseSensitive(o, "webhooks"),
+	    s);
+}
+
+const char *
+esc_channels_slack(const struct esc_channels *c, const char *channel,
+    const char **why)
+{
+	static char buf[512];
+	const struct slack *s = c->conf[ESC_CH_SLACK];
+	int i;
+
+	if (c->why[ESC_CH_SLACK] != NULL) {
+		*why = c->why[ESC_CH_SLACK];
+		return NULL;
+	}
+	for (i = 0; i < s->n; i++) {
+		if (strcmp(s->names[i], channel) == 0) {
+			*why = s->whys[i];
+			return s->urls[i];
+		}
+	}
+	snprintf(buf, sizeof buf, "%s: no webhook for slack channel %s",
+	    c->path, channel);
+	*why = buf;
+	return NULL;
+}
+
+/* ---- the message ---- */
+
+/* The Slack text of s: &, < and > as entities. */
+static void
+slack_esc(struct esc_buf *b, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&':
+			esc_buf_puts(b, "&amp;");
+			break;
+		case '<':
+			esc_buf_puts(b, "&lt;");
+			break;
+		case '>':
+			esc_buf_puts(b, "&gt;");
+			break;
+		default:
+			esc_buf_putc(b, *s);
+		}
+	}
+}
+
+/* s escaped, between open and close, when it is not empty. */
+static void
+slack_wrap(struct esc_buf *b, const char *open, const struct esc_buf *s,
+    const char *close)
+{
+	if (s->len == 0)
+		return;
+	esc_buf_puts(b, open);
+	slack_esc(b, s->s);
+	esc_buf_puts(b, close);
+}
+
+static void
+people(struct esc_buf *b, const cJSON *rec)
+{
+	const cJSON *r, *rs = cJSON_GetObjectItem(rec, "recipients");
+	int first = 1;
+
+	cJSON_ArrayForEach(r, rs) {
+		const char *n = esc_str(r, "name");
+
+		if (n == NULL)
+			n = esc_str(r, "person");
+		if (n == NULL)
+			continue;
+		esc_buf_puts(b, first ? "" : ", ");
+		esc_buf_puts(b, n);
+		first = 0;
+	}
+}
+
+/*
+ * " (names)" of the recipients, then a mention of each whose roster entry
+ * has a Slack member id (U... or W...): the roster is trusted, alert data
+ * is not, so only an id of that exact form becomes a mention.
+ */
+static void
+slack_who(struct esc_buf *b, const cJSON *rec)
+{
+	struct esc_buf t = { 0 };
+	const cJSON *r;
+	const char *id;
+
+	people(&t, rec);
+	slack_wrap(b, " (", &t, ")");
+	esc_buf_free(&t);
+	cJSON_ArrayForEach(r, cJSON_GetObjectItem(rec, "recipients")) {
+		id = esc_str(r, "slack");
+		if (id == NULL || (id[0] != 'U' && id[0] != 'W') ||
+		    strlen(id) < 3 || strspn(id + 1,
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != strlen(id + 1))
+			continue;
+		esc_buf_printf(b, " <@%s>", id);
+	}
+}
+
+static void
+slack_handoff_text(struct esc_buf *b, const cJSON *rec)
+{
+	esc_buf_puts(b, "*On-call handoff* ");
+	slack_esc(b, esc_str(rec, "role"));
+	esc_buf_puts(b, ": ");
+	slack_esc(b, esc_str(rec, "to_person"));
+	esc_buf_puts(b, " takes over from ");
+	slack_esc(b, esc_str(rec, "from"));
+	esc_buf_puts(b, " at ");
+	slack_esc(b, esc_str(rec, "at"));
+}
+
+/* "*Task* for owner (people) @mentions: action, due ..." and the alert. */
+static void
+slack_task_text(struct esc_buf *b, const cJSON *rec)
+{
+	struct esc_buf t = { 0 };
+	const char *s;
+
+	esc_buf_puts(b, "*Task* for ");
+	slack_esc(b, esc_str(rec, "owner"));
+	slack_who(b, rec);
+	esc_buf_puts(b, ": ");
+	slack_esc(b, esc_str(rec, "action"));
+	if ((s = esc_str(rec, "due_at")) != NULL) {
+		esc_buf_puts(b, ", due ");
+		slack_esc(b, s);
+	}
+	esc_buf_puts(b, "\n");
+	esc_buf_puts(&t, "[");
+	esc_buf_upper(&t, esc_rec_sev(rec));
+	esc_buf_puts(&t, "] ");
+	esc_buf_puts(&t, esc_rec_alertname(rec));
+	slack_esc(b, t.s);
+	esc_buf_free(&t);
+}
+
+/* The headline in bold, and the text (or the summary under a subject). */
+static void
+slack_page_text(struct esc_buf *b, const cJSON *rec)
+{
+	struct esc_buf t = { 0 };
+	const char *s;
+
+	esc_rec_headline(&t, rec);
+	esc_buf_puts(b, "*");
+	slack_esc(b, t.s);
+	esc_buf_puts(b, "*");
+	esc_buf_free(&t);
+	if ((s = esc_str(rec, "text")) != NULL ||
+	    (esc_str(rec, "subject") != NULL &&
+	    (s = esc_str(rec, "summary")) != NULL)) {
+		esc_buf_puts(b, "\n");
+		slack_esc(b, s);
+	}
+}
+
+/* "Incident X, level N, to roles (people)", and the runbook as a link. */
+static void
+slack_where(struct esc_buf *b, const cJSON *rec, int task)
+{
+	struct esc_buf t = { 0 };
+	const char *s;
+
+	if ((s = esc_str(rec, "incident")) != NULL) {
+		esc_buf_puts(b, "\nIncident ");
+		slack_esc(b, s);
+		esc_buf_puts(b, ", level ");
+		esc_rec_level(b, rec);
+	}
+	esc_rec_roles(&t, rec);
+	if (t.len > 0 && !task) {
+		slack_wrap(b, ", to ", &t, "");
+		slack_who(b, rec);
+	}
+	esc_buf_free(&t);
+	if ((s = esc_str(rec, "runbook")) != NULL) {
+		esc_buf_puts(b, "\nRunbook: ");
+		if (esc_is_http_url(s)) {
+			esc_buf_puts(b, "<");
+			slack_esc(b, s);
+			esc_buf_puts(b, "|runbook>");
+		} else
+			slack_esc(b, s);
+	}
+}
+
+/* The Slack mrkdwn of a record; mention is prepended as Slack wants it. */
+static void
+slack_text(struct esc_buf *b, const cJSON *rec, const char *extra)
+{
+	const char *type = esc_type(rec), *m = esc_str(rec, "mention");
+
+	if (m != NULL && strcmp(m, "channel") == 0)
+		esc_buf_puts(b, "<!channel> ");
+	else if (m != NULL && strcmp(m, "here") == 0)
+		esc_buf_puts(b, "<!here> ");
+	if (strcmp(type, "handoff") == 0) {
+		slack_handoff_text(b, rec);
+		return;
+	}
+	if (strcmp(type, "task") == 0)
+		slack_task_text(b, rec);
+	else
+		slack_page_text(b, rec);
+	slack_where(b, rec, strcmp(type, "task") == 0);
+	if (extra != NULL) {
+		esc_buf_puts(b, "\n");
+		slack_esc(b, extra);
+	}
+}
+
+/*
+ * Slack refuses a section whose text passes 3000 characters (Block Kit):
+ * a long summary would fail the page.  The section's text is cut there,
+ * before an escape or a link the cut would split, and says so; the
+ * message's own text (the notification, up to 40000) stays whole.
+ */
+#define SLACK_SECTION_MAX	3000
+
+/* The byte offset of s's character number max, or -1 when s is shorter. */
+static long
+char_offset(const char *s, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && n++ == max)
+			return (long)i;
+	return -1;
+}
+
+static char *
+slack_section(const char *s)
+{
+	struct esc_buf b = { 0 };
+	long cut, i, open = -1;
+
+	/* The marker is 12 characters. */
+	if (char_offset(s, SLACK_SECTION_MAX) == -1 ||
+	    (cut = char_offset(s, SLACK_SECTION_MAX - 12)) == -1)
+		return esc_strdup(s);
+	for (i = cut - 1; i >= 0 && open == -1; i--)
+		if (s[i] == '>' || s[i] == ';')
+			break;
+		else if (s[i] == '<' || s[i] == '&')
+			open = i;
+	if (open != -1)
+		cut = open;
+	esc_buf_add(&b, s, (size_t)cut);
+	esc_buf_puts(&b, ESC_CUT_MARK);
+	return b.s;
+}
+
+/* The message: its text, and the same as one Block Kit section. */
+static cJSON *
+slack_doc(const cJSON *rec, const char *extra)
+{
+	struct esc_buf t = { 0 };
+	cJSON *doc = cJSON_CreateObject(), *blocks, *sec, *txt;
+	char *s;
+
+	slack_text(&t, rec, extra);
+	esc_set_str(doc, "text", t.s);
+	blocks = cJSON_AddArrayToObject(doc, "blocks");
+	sec = cJSON_CreateObject();
+	esc_set_str(sec, "type", "section");
+	txt = cJSON_CreateObject();
+	esc_set_str(txt, "type", "mrkdwn");
+	s = slack_section(t.s);
+	esc_set_str(txt, "text", s);
+	free(s);
+	esc_set(sec, "text", txt);
+	cJSON_AddItemToArray(blocks, sec);
+	esc_buf_free(&t);
+	return doc;
+}
+
+static char *
+slack_body(const cJSON *rec, const char *extra)
+{
+	cJSON *doc = slack_doc(rec, extra);
+	char *s = cJSON_PrintUnformatted(doc);
+
+	cJSON_Delete(doc);
+	return s;
+}
+
+/* ---- deliveries ---- */
+
+/* A message to channel's webhook. */
+static void
+slack_post(const struct esc_job *j, const char *channel)
+{
+	struct esc_delivery *d;
+	const char *url, *why;
+
+	d = esc_job_add(j, channel ? channel : "-", NULL);
+	if (channel == NULL) {
+		esc_dl_fail(d, "slack: no channel: the policy names none for ",
+		    esc_rec_sev(j->rec));
+		return;
+	}
+	if ((url = esc_channels_slack(j->c, channel, &why)) == NULL) {
+		esc_dl_fail(d, "slack: ", why);
+		return;
+	}
+	esc_dl_json(d, url, slack_body(j->rec, NULL));
+}
+
+/* Where an incident channel's messages go without a bot token: the
+ * critical channel's webhook, with note (may be NULL) as the text. */
+static void
+slack_fallback(const struct esc_job *j, const char *note)
+{
+	struct esc_delivery *d;
+	const char *crit = j->p->sev[ESC_SEV_CRITICAL].slack_channel;
+	const char *url, *why;
+
+	if (crit == NULL)
+		crit = "#stemedb-alerts-critical";
+	d = esc_job_add(j, crit, NULL);
+	if ((url = esc_channels_slack(j->c, crit, &why)) == NULL) {
+		esc_dl_fail(d, "slack: ", why);
+		return;
+	}
+	esc_dl_json(d, url, slack_body(j->rec, note));
+}
+
+/* A Web API call (method, e.g. "chat.postMessage") with the bot token;
+ * takes body. */
+static void
+slack_api(struct esc_delivery *d, const struct slack *s, const char *method,
+    char *body)
+{
+	struct esc_buf b = { 0 };
+
+	d->req.kind = ESC_RQ_SLACK_API;
+	esc_buf_printf(&b, "%s/%s", s->api_url, method);
+	esc_dl_json(d, b.s, body);
+	free(d->req.hdrs[0]);
+	d->req.hdrs[0] = esc_strdup("Content-Type: application/json; "
+	    "charset=utf-8");
+	b.len = 0;
+	esc_buf_printf(&b, "Authorization: Bearer %s", s->token);
+	esc_req_hdr(&d->req, b.s);
+	esc_buf_free(&b);
+}
+
+/* The incident channel: created through the Web API with a bot token,
+ * else announced on the critical channel for people to create. */
+static void
+incident_create(const struct esc_job *j, const char *channel)
+{
+	const struct slack *s = j->conf;
+	struct esc_delivery *d;
+	struct esc_buf b = { 0 };
+	cJSON *doc;
+	char *name;
+
+	if (j->c->why[ESC_CH_SLACK] == NULL && s->token != NULL) {
+		d = esc_job_add(j, channel, NULL);
+		doc = cJSON_CreateObject();
+		/* Slack channel names: lower case, no '#'. */
+		name = esc_strdup(channel + (channel[0] == '#'));
+		for (char *q = name; *q; q++)
+			*q = (char)tolower((unsigned char)*q);
+		esc_set_str(doc, "name", name);
+		free(name);
+		slack_api(d, s, "conversations.create",
+		    cJSON_PrintUnformatted(doc));
+		cJSON_Delete(doc);
+		return;
+	}
+	esc_buf_printf(&b, "Open the incident channel %s (no Slack bot token "
+	    "is configured to create it).", channel);
+	slack_fallback(j, b.s);
+	esc_buf_free(&b);
+}
+
+/* Whether channel is an incident channel: the policy's pattern up to
+ * its first conversion ("#incident-"). */
+static int
+incident_channel(const struct esc_policy *p, const char *channel)
+{
+	const char *pat = p->incident_channel ? p->incident_channel :
+	    "#incident-";
+	size_t n = strcspn(pat, "%");
+
+	return channel != NULL && n > 1 && strncmp(channel, pat, n) == 0;
+}
+
+/*
+ * A message to an incident channel, which has no webhook: through the
+ * Web API with the bot token that created it, else to the critical
+ * channel.
+ */
+static void
+incident_post(const struct esc_job *j, const char *channel)
+{
+	const struct slack *s = j->conf;
+	struct esc_delivery *d;
+	cJSON *doc;
+
+	if (s->token == NULL) {
+		slack_fallback(j, NULL);
+		return;
+	}
+	d = esc_job_add(j, channel, NULL);
+	doc = slack_doc(j->rec, NULL);
+	esc_set_str(doc, "channel", channel + (channel[0] == '#'));
+	slack_api(d, s, "chat.postMessage", cJSON_PrintUnformatted(doc));
+	cJSON_Delete(doc);
+}
+
+/* A page to the severity's channel, or the record's own, which may be an
+ * incident channel (to create, or to post to); a task to the severity's. */
+static void
+slack_build(const struct esc_job *j)
+{
+	const char *sc = j->p->sev[j->sev].slack_channel, *why;
+
+	if (strcmp(esc_type(j->rec), "page") != 0) {
+		slack_post(j, sc);
+		return;
+	}
+	if (esc_str(j->rec, "slack_channel") != NULL)
+		sc = esc_str(j->rec, "slack_channel");
+	if (cJSON_IsTrue(cJSON_GetObjectItem(j->rec, "create_channel")))
+		incident_create(j, sc);
+	else if (j->c->why[ESC_CH_SLACK] == NULL && incident_channel(j->p, sc) &&
+	    esc_channels_slack(j->c, sc, &why) == NULL)
+		incident_post(j, sc);
+	else
+		slack_post(j, sc);
+}
+
+static void
+slack_handoff(const struct esc_job *j)
+{
+	const struct slack *s = j->conf;
+
+	if (s != NULL && s->handoff_channel != NULL)
+		slack_post(j, s->handoff_channel);
+}
+
+/* The Web API answers 200 with "ok": false on errors. */
+static int
+slack_answer(struct esc_delivery *d, struct esc_try *t)
+{
+	const char *err;
+	cJSON *j;
+	int r;
+
+	if ((r = esc_http_answer(d, t)) != ESC_TRY_OK ||
+	    d->req.kind != ESC_RQ_SLACK_API)
+		return r;
+	j = cJSON_ParseWithLength(t->body ? t->body : "", t->len);
+	if (!cJSON_IsTrue(cJSON_GetObjectItem(j, "ok"))) {
+		err = esc_str(j, "error");
+		if (err != NULL && strcmp(err, "name_taken") == 0)
+			r = ESC_TRY_OK;	/* made by an earlier run or a person */
+		else {
+			if (err == NULL)
+				err = "not an API answer";
+			esc_dl_said(d, "slack: ", err, strlen(err));
+			r = strcmp(err, "ratelimited") == 0 ? ESC_TRY_RETRY :
+			    ESC_TRY_PERMANENT;
+		}
+	}
+	cJSON_Delete(j);
+	return r;
+}
+
+const struct esc_provider esc_prov_slack = {
+	.load = slack_load,
+	.free = slack_free,
+	.build = slack_build,
+	.handoff = slack_handoff,
+	.answer = slack_answer,
+};
