@@ -9,8 +9,12 @@
 #include "esc.h"
 #include "chan.h"
 
+/* Exported to the inbox and to rest mode through esc_pd_conf(). */
 struct pd {
 	char	*url, *routing_key;
+	int	 rest;			/* mode "rest": POST /incidents */
+	char	*api_url, *api_token;	/* the REST API v2 */
+	char	*from, *service;	/* rest mode: From:, service id */
 };
 
 static void
@@ -20,26 +24,84 @@ pd_free(void *conf)
 
 	free(pd->url);
 	free(pd->routing_key);
+	free(pd->api_url);
+	free(pd->api_token);
+	free(pd->from);
+	free(pd->service);
 	free(pd);
+}
+
+/* The REST API's keys: what esc-inbox reads with, what rest mode
+ * writes with. */
+static int
+pd_load_rest(struct esc_chload *l, const cJSON *o, struct pd *pd,
+    char *why, size_t n)
+{
+	char *mode = NULL;
+
+	if (esc_ch_str(l, o, "pagerduty", "mode", &mode) == -1)
+		return -1;
+	if (mode != NULL && strcmp(mode, "rest") != 0 &&
+	    strcmp(mode, "events") != 0) {
+		free(mode);
+		return esc_cfgerr(l->file, "pagerduty.mode",
+		    "\"events\" or \"rest\"");
+	}
+	pd->rest = mode != NULL && strcmp(mode, "rest") == 0;
+	free(mode);
+	if (esc_ch_str(l, o, "pagerduty", "api_url", &pd->api_url) == -1 ||
+	    esc_ch_str(l, o, "pagerduty", "from", &pd->from) == -1 ||
+	    esc_ch_str(l, o, "pagerduty", "service", &pd->service) == -1 ||
+	    esc_ch_secret(l, o, "pagerduty", "api_token", 0, ESC_SEC_KEY,
+	    &pd->api_token) == -1)
+		return -1;
+	if (pd->api_url == NULL)
+		pd->api_url = esc_strdup("https://api.pagerduty.com");
+	esc_ch_userinfo(l, "pagerduty", "api_url", pd->api_url);
+	if (esc_ch_has_any(o, (const char *const[]){ "api_token_env",
+	    "api_token_file", NULL }) && esc_ch_cleartext(pd->api_url))
+		return esc_cfgerr(l->file, "pagerduty.api_url", "an API token "
+		    "over http:// needs https:// (or a loopback host)");
+	if (!pd->rest)
+		return 0;
+	if (pd->from == NULL)
+		return esc_cfgerr(l->file, "pagerduty.from", "missing (rest "
+		    "mode: the e-mail of a PagerDuty user)");
+	if (pd->service == NULL)
+		return esc_cfgerr(l->file, "pagerduty.service", "missing "
+		    "(rest mode: the id of a PagerDuty service)");
+	if (pd->api_token == NULL)
+		snprintf(why, n, "%s", l->why);
+	return 0;
 }
 
 static int
 pd_load(struct esc_chload *l, const cJSON *o, void **conf)
 {
 	struct pd *pd = esc_calloc(1, sizeof *pd);
+	char why[512] = "";
 
 	*conf = pd;
 	if (esc_ch_keys(l, o, "pagerduty", (const char *const[]){ "url",
-	    "routing_key_env", "routing_key_file", NULL }) == -1 ||
+	    "routing_key_env", "routing_key_file", "mode", "api_url",
+	    "api_token_env", "api_token_file", "from", "service",
+	    NULL }) == -1 ||
 	    esc_ch_str(l, o, "pagerduty", "url", &pd->url) == -1 ||
 	    esc_ch_secret(l, o, "pagerduty", "routing_key", 0, ESC_SEC_KEY,
 	    &pd->routing_key) == -1)
 		return -1;
+	if (pd->routing_key == NULL)
+		snprintf(why, sizeof why, "%s", l->why);
 	if (pd->url == NULL)
 		pd->url = esc_strdup("https://events.pagerduty.com/v2/enqueue");
 	esc_ch_userinfo(l, "pagerduty", "url", pd->url);
-	if (pd->routing_key == NULL)
-		esc_ch_unusable(l, l->why);
+	if (pd_load_rest(l, o, pd, why, sizeof why) == -1)
+		return -1;
+	/* Rest mode pages through the REST API alone. */
+	if (pd->rest && pd->api_token != NULL)
+		why[0] = '\0';
+	if (why[0] != '\0')
+		esc_ch_unusable(l, why);
 	return 0;
 }
 
