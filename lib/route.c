@@ -8,7 +8,7 @@
  * run over a history emit what a run every minute would have emitted.
  *
  * Incidents are kept compact (a struct and a few strings, no cJSON tree)
- * and indexed by open-addressing tables, since a busy quarter replayed at
+ * and indexed by hash tables (esc_map with 64-bit keys), since a busy quarter replayed at
  * once holds many thousands of them.  Records are written with a small
  * JSON writer of their own for the same reason.
  */
@@ -90,13 +90,6 @@ struct held {
 	long		 lineno;
 };
 
-/* uint64 -> incident index, open addressing; keys are hashes already. */
-struct u64map {
-	uint64_t	*k;
-	uint32_t	*v;
-	size_t		 cap, n;
-};
-
 struct due {
 	esc_time_t	 t;
 	uint32_t	 i;
@@ -110,10 +103,10 @@ struct esc_router {
 	esc_reject_fn		*reject;
 	struct inc		*inc;
 	size_t			 ninc, capinc;
-	struct u64map		 bykey, byid, byalert;
+	struct esc_map		 bykey, byid, byalert;
 	struct tomb		*tomb;
 	size_t			 ntomb, captomb;
-	struct u64map		 bytomb;	/* key -> tomb index */
+	struct esc_map		 bytomb;	/* key -> tomb index */
 	struct held		*held;
 	size_t			 nheld, capheld;
 	struct due		*dh;		/* min-heap of due times */
@@ -131,75 +124,29 @@ struct esc_router {
 
 /* ---- tables ---- */
 
-static size_t
-slot(const struct u64map *m, uint64_t k)
-{
-	return (size_t)((k * 0x9e3779b97f4a7c15ULL) >> 17) & (m->cap - 1);
-}
-
-static void map_put(struct u64map *m, uint64_t k, uint32_t v);
-
+/* The tables map a 64-bit key (a hash already) to an index: of an
+ * incident, or of a tombstone.  Stored as index + 1, as a 64-bit map's
+ * values are never NULL. */
 static void
-map_grow(struct u64map *m)
+map_put(struct esc_map *m, uint64_t k, uint32_t v)
 {
-	struct u64map old = *m;
-	size_t i;
-
-	m->cap = old.cap ? old.cap * 2 : 1024;
-	m->k = esc_calloc(m->cap, sizeof *m->k);
-	m->v = esc_malloc(m->cap * sizeof *m->v);
-	memset(m->v, 0xff, m->cap * sizeof *m->v);
-	m->n = 0;
-	for (i = 0; i < old.cap; i++)
-		if (old.v[i] != UINT32_MAX)
-			map_put(m, old.k[i], old.v[i]);
-	free(old.k);
-	free(old.v);
-}
-
-static void
-map_put(struct u64map *m, uint64_t k, uint32_t v)
-{
-	size_t i;
-
-	if ((m->n + 1) * 4 > m->cap * 3)
-		map_grow(m);
-	for (i = slot(m, k); m->v[i] != UINT32_MAX; i = (i + 1) & (m->cap - 1))
-		if (m->k[i] == k) {
-			m->v[i] = v;
-			return;
-		}
-	m->k[i] = k;
-	m->v[i] = v;
-	m->n++;
+	esc_map64_put(m, k, (void *)((uintptr_t)v + 1));
 }
 
 static uint32_t
-map_idx(const struct u64map *m, uint64_t k)
+map_idx(const struct esc_map *m, uint64_t k)
 {
-	size_t i;
+	uintptr_t v = (uintptr_t)esc_map64_get(m, k);
 
-	if (m->cap == 0)
-		return UINT32_MAX;
-	for (i = slot(m, k); m->v[i] != UINT32_MAX; i = (i + 1) & (m->cap - 1))
-		if (m->k[i] == k)
-			return m->v[i];
-	return UINT32_MAX;
+	return v == 0 ? UINT32_MAX : (uint32_t)(v - 1);
 }
 
 static struct inc *
-map_get(const struct esc_router *rt, const struct u64map *m, uint64_t k)
+map_get(const struct esc_router *rt, const struct esc_map *m, uint64_t k)
 {
 	uint32_t v = map_idx(m, k);
 
 	return v == UINT32_MAX ? NULL : &rt->inc[v];
-}
-
-static void
-map_free(struct u64map *m)
-{
-	free(m->k);
-	free(m->v);
 }
 
 static uint64_t
@@ -1676,10 +1623,10 @@ esc_router_free(struct esc_router *rt)
 		free(rt->held[i].name);
 	free(rt->held);
 	free(rt->tomb);
-	map_free(&rt->bytomb);
-	map_free(&rt->bykey);
-	map_free(&rt->byid);
-	map_free(&rt->byalert);
+	esc_map_free(&rt->bytomb, NULL);
+	esc_map_free(&rt->bykey, NULL);
+	esc_map_free(&rt->byid, NULL);
+	esc_map_free(&rt->byalert, NULL);
 	esc_buf_free(&rt->out);
 	esc_buf_free(&rt->text);
 	free(rt);
