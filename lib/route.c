@@ -1,5 +1,6 @@
 /*
- * route.c - the incident state machine of esc-route(1), and its state file.
+ * route.c - the incident state machine of esc-route(1); its state file is
+ * route-state.c.
  *
  * Every decision is a function of the input records, the state and now,
  * taken in time order: input records are put in order by their own time
@@ -12,48 +13,21 @@
  * once holds many thousands of them.  Records are written with a small
  * JSON writer of their own for the same reason.
  */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "esc.h"
 #include "route.h"
+#include "route-int.h"
 
-#define NONE		ESC_TIME_NONE
 #define REORDER		65536		/* input records held for ordering */
-#define STATE_MAGIC	"esc-route-state"
-#define STATE_VERSION	2		/* 2: tombstones; 1 is read too */
-/* How long after its resolution the state remembers that an incident key
- * was resolved (a tombstone), once the incident itself is pruned. */
-#define TOMB_KEEP	(30 * 86400)
 #define TL_CHANNEL	0xff		/* trig.page of the incident channel */
 
 enum { EV_FIRING, EV_RESOLVED, EV_ACK, EV_RESOLVE, EV_UPGRADE, EV_NOTE };
 static const char *evnames[] = {
 	"alert", "alert", "ack", "resolve", "upgrade", "note"
-};
-
-/* One trigger page sent, so that a resolve can close it. */
-struct trig {
-	uint8_t	 sev, level, chan, ord, page;
-};
-
-struct inc {
-	uint64_t	 key, id, alert_h;
-	esc_time_t	 opened, path_start, acked, resolved, next_due;
-	char		*alert, *name, *summary, *runbook, *labels;
-	struct trig	*trig;
-	int		 ntrig;
-	uint64_t	*alias;			/* ids of the alerts before */
-	int		 nalias;
-	int		 lv_next, tl_next;	/* next level / timeline row */
-	int		 open_sev, sev, level;
-	int		 seen;			/* firing in this snapshot */
-	int		 warned;		/* said this run it stays */
-	const struct esc_timeline *tl;		/* the alert's, or NULL */
 };
 
 /* An input record waiting for its turn. */
@@ -70,17 +44,6 @@ struct rev {
 	long		 lineno;
 };
 
-/*
- * An incident key whose last incident was resolved and pruned: an alert
- * of that key firing with a startsAt from before the resolution is back,
- * not new (a silence longer than retain_resolved hid it), and must open a
- * new incident with a new id rather than the old one again.
- */
-struct tomb {
-	uint64_t	 key;
-	esc_time_t	 resolved;
-};
-
 /* What a rejected alert line could have been (esc_router_hold). */
 struct held {
 	uint64_t	 key, alert_h;
@@ -93,33 +56,6 @@ struct held {
 struct due {
 	esc_time_t	 t;
 	uint32_t	 i;
-};
-
-struct esc_router {
-	const struct esc_policy	*p;
-	esc_time_t		 now;
-	int			 snapshot;
-	int			 blind;		/* a poll said it failed */
-	esc_reject_fn		*reject;
-	struct inc		*inc;
-	size_t			 ninc, capinc;
-	struct esc_map		 bykey, byid, byalert;
-	struct tomb		*tomb;
-	size_t			 ntomb, captomb;
-	struct esc_map		 bytomb;	/* key -> tomb index */
-	struct held		*held;
-	size_t			 nheld, capheld;
-	struct due		*dh;		/* min-heap of due times */
-	size_t			 ndh, capdh;
-	struct rev		**eh;		/* min-heap of input records */
-	size_t			 neh, capeh;
-	struct rev		**late;		/* refused for want of an incident */
-	size_t			 nlate, caplate;
-	uint64_t		 seq;
-	int			 dirty, outerr;
-	struct esc_buf		 out, text;
-	esc_time_t		 opened_t;	/* opened_s formats it */
-	char			 opened_s[ESC_TIMELEN];
 };
 
 /* ---- tables ---- */
@@ -155,9 +91,8 @@ strhash(const char *s)
 	return esc_fnv1a(ESC_FNV_OFFSET, s, strlen(s));
 }
 
-/* An incident id is 16 hex digits; anything else names no incident. */
-static int
-parse_id(const char *s, uint64_t *out)
+int
+route_parse_id(const char *s, uint64_t *out)
 {
 	uint64_t v = 0;
 	int i;
@@ -286,31 +221,6 @@ rev_free(struct rev *e)
 
 /* ---- writing records ---- */
 
-/* esc_buf_add without the call when there is room: records are written
- * by the million in a replay. */
-static inline void
-badd(struct esc_buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 <= b->cap) {
-		memcpy(b->s + b->len, s, n);
-		b->len += n;
-		b->s[b->len] = '\0';
-	} else
-		esc_buf_add(b, s, n);
-}
-
-static inline void
-bputs(struct esc_buf *b, const char *s)
-{
-	badd(b, s, strlen(s));
-}
-
-static inline void
-bputc(struct esc_buf *b, char c)
-{
-	badd(b, &c, 1);
-}
-
 static void
 jstr(struct esc_buf *b, const char *s)
 {
@@ -362,22 +272,6 @@ jfs(struct esc_buf *b, const char *k, const char *v)	/* NULL -> null */
 		jstr(b, v);
 	else
 		bputs(b, "null");
-}
-
-/* Integers without printf: records are written by the million. */
-static void
-putnum(struct esc_buf *b, long long v)
-{
-	char buf[24], *p = buf + sizeof buf;
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
-	    (unsigned long long)v;
-
-	do
-		*--p = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (v < 0)
-		*--p = '-';
-	badd(b, p, (size_t)(buf + sizeof buf - p));
 }
 
 static void
@@ -758,8 +652,8 @@ schedule(struct esc_router *rt, struct inc *in)
 	}
 }
 
-static void
-add_trig(struct inc *in, int sev, int level, int chan, int ord, int page)
+void
+route_add_trig(struct inc *in, int sev, int level, int chan, int ord, int page)
 {
 	struct trig *t;
 
@@ -791,11 +685,11 @@ fire_level(struct esc_router *rt, struct inc *in, const struct esc_level *lv,
 		for (ord = 1, j = 0; j < k; j++)
 			ord += lv->pages[j].channel == lv->pages[k].channel;
 		slack += lv->pages[k].channel == ESC_CH_SLACK;
-		add_trig(in, in->sev, lv->level, lv->pages[k].channel, ord, k);
+		route_add_trig(in, in->sev, lv->level, lv->pages[k].channel, ord, k);
 		emit_page(rt, in, &in->trig[in->ntrig - 1], due, 0);
 	}
 	if (lv->incident_channel) {
-		add_trig(in, in->sev, lv->level, ESC_CH_SLACK, slack + 1,
+		route_add_trig(in, in->sev, lv->level, ESC_CH_SLACK, slack + 1,
 		    TL_CHANNEL);
 		emit_page(rt, in, &in->trig[in->ntrig - 1], due, 0);
 	}
@@ -954,8 +848,8 @@ take_alert(struct inc *in, const cJSON *a, uint64_t alert_h)
 	in->alert_h = alert_h;
 }
 
-static struct inc *
-new_inc(struct esc_router *rt)
+struct inc *
+route_new_inc(struct esc_router *rt)
 {
 	struct inc *in;
 
@@ -969,8 +863,8 @@ new_inc(struct esc_router *rt)
 	return in;
 }
 
-static void
-free_inc(struct inc *in)
+void
+route_free_inc(struct inc *in)
 {
 	free(in->alert);
 	free(in->name);
@@ -984,7 +878,7 @@ free_inc(struct inc *in)
 static void
 open_inc(struct esc_router *rt, const struct rev *e, const cJSON *a)
 {
-	struct inc *in = new_inc(rt);
+	struct inc *in = route_new_inc(rt);
 	char keyhex[17], ts[ESC_TIMELEN];
 	uint64_t h;
 
@@ -1022,8 +916,8 @@ tomb_resolved(const struct esc_router *rt, uint64_t key)
 	return v == UINT32_MAX ? NONE : rt->tomb[v].resolved;
 }
 
-static void
-tomb_put(struct esc_router *rt, uint64_t key, esc_time_t resolved)
+void
+route_tomb_put(struct esc_router *rt, uint64_t key, esc_time_t resolved)
 {
 	uint32_t v = map_idx(&rt->bytomb, key);
 
@@ -1152,11 +1046,11 @@ lookup(struct esc_router *rt, const struct rev *e)
 	struct inc *in = NULL;
 	uint64_t id;
 
-	if (!e->byalert && parse_id(e->ref, &id) == 0)
+	if (!e->byalert && route_parse_id(e->ref, &id) == 0)
 		in = map_get(rt, &rt->byid, id);
 	if (in == NULL)
 		in = map_get(rt, &rt->byalert, strhash(e->ref));
-	if (in == NULL && e->byalert && parse_id(e->ref, &id) == 0)
+	if (in == NULL && e->byalert && route_parse_id(e->ref, &id) == 0)
 		in = map_get(rt, &rt->byid, id);
 	/* An alert id names the newest incident of its key; an event from
 	 * before that opened belongs to the one before, if still kept.
@@ -1610,7 +1504,7 @@ esc_router_free(struct esc_router *rt)
 	if (rt == NULL)
 		return;
 	for (i = 0; i < rt->ninc; i++)
-		free_inc(&rt->inc[i]);
+		route_free_inc(&rt->inc[i]);
 	free(rt->inc);
 	while (rt->neh > 0)
 		rev_free(ev_pop(rt));
@@ -1638,487 +1532,11 @@ esc_router_dirty(const struct esc_router *rt)
 	return rt->dirty;
 }
 
-/* ---- the state file ----
- *
- * Text, one incident a line, fields separated by tabs, strings escaped
- * (\\ \t \n \r), times as epoch seconds ("-" for none); then one line per
- * tombstone, "tomb", the key and the resolution; a header with the format
- * version and a trailer with the count of lines between, so that a
- * truncated file is found corrupt rather than read short.  Format 1 had
- * no tombstones, and is read as format 2 without any.
- *
- * Every line is read back before it is committed, by the code that loads
- * it: what one run writes, the next can read, whatever the input was.
- */
-
-static void
-sput(struct esc_buf *b, const char *s)
+void
+route_index(struct esc_router *rt)
 {
-	const char *run = s;
+	size_t i;
 
-	if (s == NULL) {
-		bputs(b, "\\N\t");
-		return;
-	}
-	for (; *s; s++) {
-		const char *rep = *s == '\\' ? "\\\\" : *s == '\t' ? "\\t" :
-		    *s == '\n' ? "\\n" : *s == '\r' ? "\\r" : NULL;
-
-		if (rep == NULL)
-			continue;
-		badd(b, run, (size_t)(s - run));
-		bputs(b, rep);
-		run = s + 1;
-	}
-	badd(b, run, (size_t)(s - run));
-	bputc(b, '\t');
-}
-
-static void
-tput(struct esc_buf *b, esc_time_t t)
-{
-	if (t == NONE)
-		bputs(b, "-\t");
-	else {
-		putnum(b, t);
-		bputc(b, '\t');
-	}
-}
-
-static void
-put_inc(struct esc_buf *b, const struct inc *in)
-{
-	char hex[17];
-	int k;
-
-	esc_hex64(in->id, hex);
-	badd(b, hex, 16);
-	bputc(b, '\t');
-	esc_hex64(in->key, hex);
-	badd(b, hex, 16);
-	bputc(b, '\t');
-	esc_hex64(in->alert_h, hex);
-	badd(b, hex, 16);
-	bputc(b, '\t');
-	tput(b, in->opened);
-	tput(b, in->path_start);
-	tput(b, in->acked);
-	tput(b, in->resolved);
-	{
-		int nums[5] = { in->open_sev, in->sev, in->level,
-		    in->lv_next, in->tl_next };
-
-		for (k = 0; k < 5; k++) {
-			putnum(b, nums[k]);
-			bputc(b, '\t');
-		}
-	}
-	for (k = 0; k < in->ntrig; k++) {
-		const struct trig *t = &in->trig[k];
-
-		if (k)
-			bputc(b, ',');
-		putnum(b, t->sev);
-		bputc(b, '.');
-		putnum(b, t->level);
-		bputc(b, '.');
-		putnum(b, t->chan);
-		bputc(b, '.');
-		putnum(b, t->ord);
-		bputc(b, '.');
-		putnum(b, t->page);
-	}
-	bputs(b, in->ntrig ? "\t" : "-\t");
-	for (k = 0; k < in->nalias; k++) {
-		esc_hex64(in->alias[k], hex);
-		esc_buf_printf(b, "%s%s", k ? "," : "", hex);
-	}
-	bputs(b, in->nalias ? "\t" : "-\t");
-	sput(b, in->alert);
-	sput(b, in->name);
-	sput(b, in->summary);
-	sput(b, in->runbook);
-	sput(b, in->labels);
-	b->s[b->len - 1] = '\n';
-}
-
-static void
-put_tomb(struct esc_buf *b, const struct tomb *t)
-{
-	char hex[17];
-
-	esc_hex64(t->key, hex);
-	bputs(b, "tomb\t");
-	badd(b, hex, 16);
-	bputc(b, '\t');
-	putnum(b, t->resolved);
-	bputc(b, '\n');
-}
-
-static int parse_line(struct esc_router *, char *, struct inc *, int);
-
-/* Reads back the line b holds from start as the loader would: 0 when it
- * would load. */
-static int
-readable(struct esc_router *rt, const struct esc_buf *b, size_t start,
-    struct esc_buf *scratch)
-{
-	struct inc tmp;
-	int rc;
-
-	scratch->len = 0;
-	esc_buf_add(scratch, b->s + start, b->len - start - 1);
-	memset(&tmp, 0, sizeof tmp);
-	rc = parse_line(rt, scratch->s, &tmp, STATE_VERSION);
-	free_inc(&tmp);
-	return rc;
-}
-
-int
-esc_router_save(struct esc_router *rt, const char *path)
-{
-	struct esc_buf b = { 0 }, scratch = { 0 };
-	size_t i, start, n = 0, ndrop = 0;
-	char hex[17];
-	int rc;
-
-	esc_buf_printf(&b, "%s %d\n", STATE_MAGIC, STATE_VERSION);
-	for (i = 0; i < rt->ninc; i++) {
-		const struct inc *in = &rt->inc[i];
-
-		if (in->resolved != NONE &&
-		    in->resolved + rt->p->retain_resolved < rt->now) {
-			tomb_put(rt, in->key, in->resolved);
-			continue;
-		}
-		start = b.len;
-		put_inc(&b, in);
-		/* One incident the next run could not read would stop every
-		 * escalation: it is left out, and said. */
-		if (readable(rt, &b, start, &scratch) == -1) {
-			esc_hex64(in->id, hex);
-			esc_warnx("%s: incident %s (%s) cannot be read back: left "
-			    "out of the state", path, hex, in->name);
-			b.len = start;
-			ndrop++;
-			continue;
-		}
-		n++;
-	}
-	for (i = 0; i < rt->ntomb; i++) {
-		if (rt->tomb[i].resolved + TOMB_KEEP < rt->now)
-			continue;
-		start = b.len;
-		put_tomb(&b, &rt->tomb[i]);
-		if (readable(rt, &b, start, &scratch) == -1) {
-			b.len = start;
-			ndrop++;
-			continue;
-		}
-		n++;
-	}
-	esc_buf_printf(&b, "end %zu\n", n);
-	rc = esc_atomic_write(path, b.s, b.len);
-	esc_buf_free(&b);
-	esc_buf_free(&scratch);
-	if (rc == 0 && ndrop > 0)
-		return esc_seterr("%s: %zu record%s left out of the state", path,
-		    ndrop, ndrop == 1 ? "" : "s");
-	return rc;
-}
-
-/* Splits the next tab-separated field off *s in place. */
-static char *
-field(char **s)
-{
-	char *f = *s, *t;
-
-	if (f == NULL)
-		return NULL;
-	t = strchr(f, '\t');
-	if (t) {
-		*t = '\0';
-		*s = t + 1;
-	} else
-		*s = NULL;
-	return f;
-}
-
-static int
-num_field(char **s, long long lo, long long hi, long long *out)
-{
-	char *f = field(s), *end;
-
-	if (f == NULL || *f == '\0')
-		return -1;
-	errno = 0;
-	*out = strtoll(f, &end, 10);
-	return errno || *end || *out < lo || *out > hi ? -1 : 0;
-}
-
-static int
-time_field(char **s, esc_time_t *t)
-{
-	long long v;
-
-	if (*s && (*s)[0] == '-' && (*s)[1] == '\t') {
-		field(s);
-		*t = NONE;
-		return 0;
-	}
-	if (num_field(s, ESC_TIME_MIN, ESC_TIME_MAX, &v) == -1)
-		return -1;
-	*t = v;
-	return 0;
-}
-
-static int
-hex_field(char **s, uint64_t *out)
-{
-	char *f = field(s);
-
-	return f == NULL ? -1 : parse_id(f, out);
-}
-
-static int
-str_field(char **s, char **out)
-{
-	char *f = field(s), *w;
-
-	if (f == NULL)
-		return -1;
-	if (strcmp(f, "\\N") == 0) {
-		*out = NULL;
-		return 0;
-	}
-	*out = f;
-	for (w = f; *f; f++) {
-		if (*f == '\\') {
-			switch (*++f) {
-			case '\\': *w++ = '\\'; break;
-			case 't':  *w++ = '\t'; break;
-			case 'n':  *w++ = '\n'; break;
-			case 'r':  *w++ = '\r'; break;
-			default:   return -1;
-			}
-		} else
-			*w++ = *f;
-	}
-	*w = '\0';
-	return 0;
-}
-
-static int
-trig_field(char **s, struct inc *in)
-{
-	char *f = field(s), *p;
-
-	if (f == NULL)
-		return -1;
-	if (strcmp(f, "-") == 0)
-		return 0;
-	for (p = f; *p; ) {
-		unsigned v[5];
-		int i;
-
-		/* s.l.c.o.p: severity, level, channel, ordinal, page */
-		for (i = 0; i < 5; i++) {
-			if (*p < '0' || *p > '9')
-				return -1;
-			for (v[i] = 0; *p >= '0' && *p <= '9' && v[i] < 1000; p++)
-				v[i] = v[i] * 10 + (unsigned)(*p - '0');
-			if (i < 4 && *p++ != '.')
-				return -1;
-		}
-		if (v[0] >= ESC_NSEV || v[1] > 255 || v[2] >= ESC_NCHAN ||
-		    v[3] > 255 || v[4] > 255)
-			return -1;
-		add_trig(in, (int)v[0], (int)v[1], (int)v[2], (int)v[3],
-		    (int)v[4]);
-		if (*p == ',' && p[1] != '\0')
-			p++;
-		else if (*p != '\0')
-			return -1;
-	}
-	return 0;
-}
-
-static int
-alias_field(char **s, struct inc *in)
-{
-	char *f = field(s), *p, *comma;
-
-	if (f == NULL)
-		return -1;
-	if (strcmp(f, "-") == 0)
-		return 0;
-	for (p = f; p; p = comma ? comma + 1 : NULL) {
-		if ((comma = strchr(p, ',')) != NULL)
-			*comma = '\0';
-		in->alias = esc_realloc(in->alias, (size_t)(in->nalias + 1) *
-		    sizeof *in->alias);
-		if (parse_id(p, &in->alias[in->nalias]) == -1)
-			return -1;
-		in->nalias++;
-	}
-	return 0;
-}
-
-/* A tombstone's line after "tomb": the key and the resolution. */
-static int
-tomb_line(char *s, struct tomb *t)
-{
-	return hex_field(&s, &t->key) == -1 ||
-	    time_field(&s, &t->resolved) == -1 || t->resolved == NONE ||
-	    s != NULL ? -1 : 0;
-}
-
-/* One line of a state of format ver into in (an incident; a tombstone
- * sets in->id and in->opened to NONE and is in->key, in->resolved).
- * What it allocates is in's, also on -1. */
-static int
-parse_line(struct esc_router *rt, char *s, struct inc *in, int ver)
-{
-	long long v[5];
-	char *str[5];
-	int i;
-
-	in->acked = in->resolved = in->next_due = NONE;
-	/* Its text goes into records as it is: text every reader refuses
-	 * would make pages nobody can deliver. */
-	if (esc_utf8_check(s, strlen(s)) != 0)
-		return -1;
-	if (strncmp(s, "tomb\t", 5) == 0) {
-		struct tomb t;
-
-		if (ver < 2 || tomb_line(s + 5, &t) == -1)
-			return -1;
-		in->key = t.key;
-		in->resolved = t.resolved;
-		in->opened = NONE;
-		return 0;
-	}
-	for (i = 0; i < 5; i++)
-		str[i] = NULL;
-	if (hex_field(&s, &in->id) == -1 || hex_field(&s, &in->key) == -1 ||
-	    hex_field(&s, &in->alert_h) == -1 ||
-	    time_field(&s, &in->opened) == -1 || in->opened == NONE ||
-	    time_field(&s, &in->path_start) == -1 || in->path_start == NONE ||
-	    time_field(&s, &in->acked) == -1 ||
-	    time_field(&s, &in->resolved) == -1 ||
-	    num_field(&s, 0, ESC_NSEV - 1, &v[0]) == -1 ||
-	    num_field(&s, 0, ESC_NSEV - 1, &v[1]) == -1 ||
-	    num_field(&s, 0, 255, &v[2]) == -1 ||
-	    num_field(&s, 0, 255, &v[3]) == -1 ||
-	    num_field(&s, 0, 65535, &v[4]) == -1 ||
-	    trig_field(&s, in) == -1 || alias_field(&s, in) == -1)
-		return -1;
-	for (i = 0; i < 5; i++)
-		if (str_field(&s, &str[i]) == -1)
-			return -1;
-	if (s != NULL || str[0] == NULL || str[1] == NULL || str[2] == NULL ||
-	    str[4] == NULL)
-		return -1;
-	/* The labels go into records as they are: a state edited by hand
-	 * must not smuggle a broken or multi-line JSON value into them. */
-	{
-		/* Whole: cJSON_Parse() takes "{...}junk" and leaves the junk. */
-		cJSON *l = cJSON_ParseWithOpts(str[4], NULL, 1);
-		int ok = cJSON_IsObject(l) && strchr(str[4], '\n') == NULL;
-
-		cJSON_Delete(l);
-		if (!ok)
-			return -1;
-	}
-	in->open_sev = (int)v[0];
-	in->sev = (int)v[1];
-	in->level = (int)v[2];
-	in->lv_next = (int)v[3];
-	in->tl_next = (int)v[4];
-	in->alert = esc_strdup(str[0]);
-	in->name = esc_strdup(str[1]);
-	in->tl = esc_policy_timeline(rt->p, in->name);
-	in->summary = esc_strdup(str[2]);
-	in->runbook = str[3] ? esc_strdup(str[3]) : NULL;
-	in->labels = esc_strdup(str[4]);
-	in->seen = 0;
-	return 0;
-}
-
-static int
-load_line(struct esc_router *rt, char *s, int ver)
-{
-	struct inc tmp;
-
-	memset(&tmp, 0, sizeof tmp);
-	if (parse_line(rt, s, &tmp, ver) == -1) {
-		free_inc(&tmp);
-		return -1;
-	}
-	if (tmp.opened == NONE)
-		tomb_put(rt, tmp.key, tmp.resolved);
-	else
-		*new_inc(rt) = tmp;
-	return 0;
-}
-
-int
-esc_router_load(struct esc_router *rt, const char *path)
-{
-	size_t len, i, n = 0;
-	char *text, *s, *nl, magic[32];
-	long line = 1;
-	int ver, end = 0;
-	unsigned long long count;
-
-	/* No file yet: the first run. */
-	if (access(path, F_OK) == -1 && errno == ENOENT)
-		return 0;
-	if ((text = esc_read_file(path, &len)) == NULL)
-		return -1;
-	if (len == 0) {
-		free(text);
-		return esc_seterr("%s: corrupt state: empty file", path);
-	}
-	if (memchr(text, '\0', len) != NULL || text[len - 1] != '\n') {
-		free(text);
-		return esc_seterr("%s: corrupt state: truncated", path);
-	}
-	s = text;
-	nl = strchr(s, '\n');
-	*nl = '\0';
-	if (sscanf(s, "%31s %d", magic, &ver) != 2 ||
-	    strcmp(magic, STATE_MAGIC) != 0) {
-		free(text);
-		return esc_seterr("%s:1: not an esc-route state file", path);
-	}
-	if (ver < 1 || ver > STATE_VERSION) {
-		free(text);
-		return esc_seterr("%s:1: state format %d, this esc-route reads 1 "
-		    "to %d", path, ver, STATE_VERSION);
-	}
-	for (s = nl + 1; *s; s = nl + 1) {
-		line++;
-		nl = strchr(s, '\n');
-		*nl = '\0';
-		if (end)
-			goto corrupt;
-		if (strncmp(s, "end ", 4) == 0) {
-			if (sscanf(s + 4, "%llu", &count) != 1 || count != n)
-				goto corrupt;
-			end = 1;
-			continue;
-		}
-		if (load_line(rt, s, ver) == -1)
-			goto corrupt;
-		n++;
-	}
-	if (!end) {
-		free(text);
-		return esc_seterr("%s: corrupt state: truncated (no end line)",
-		    path);
-	}
-	free(text);
 	for (i = 0; i < rt->ninc; i++) {
 		struct inc *in = &rt->inc[i];
 
@@ -2137,8 +1555,4 @@ esc_router_load(struct esc_router *rt, const char *path)
 		}
 		schedule(rt, in);
 	}
-	return 0;
-corrupt:
-	free(text);
-	return esc_seterr("%s:%ld: corrupt state", path, line);
 }
