@@ -448,33 +448,24 @@ involved(const struct esc_router *rt, const struct inc *in, char **out,
 	}
 }
 
-/* A trigger page, or (resolve) the page that closes one. */
-static void
-emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
-    esc_time_t at, int resolve)
+/* The page spec a trigger came from: NULL for the incident channel's, or
+ * when the policy no longer has it (a trigger from the state). */
+static const struct esc_pagespec *
+page_spec(const struct esc_level *lv, const struct trig *tg)
 {
-	const struct esc_level *lv = find_level(rt->p, tg->sev, tg->level);
-	const struct esc_pagespec *ps = NULL;
-	struct esc_buf *b = &rt->out;
-	char id[17], pfx[16], chan[256], *roles[64], *lb;
-	int nroles = 0, ichan = tg->page == TL_CHANNEL;
-
-	if (lv != NULL && !ichan && tg->page < lv->npages &&
+	if (lv != NULL && tg->page != TL_CHANNEL && tg->page < lv->npages &&
 	    lv->pages[tg->page].channel == tg->chan)
-		ps = &lv->pages[tg->page];
-	esc_hex64(in->id, id);
-	head(rt, "page", in);
-	jfs(b, "event", resolve ? "resolve" : "trigger");
-	jfs(b, "severity", esc_sev_name(tg->sev));
-	jfn(b, "level", tg->level);
-	jfs(b, "channel", esc_chan_name(tg->chan));
-	if (ichan)
-		involved(rt, in, roles, &nroles, 64);
-	if (ps)
-		jfroles(b, "to", ps->to, ps->nto);
-	else
-		jfroles(b, "to", roles, nroles);
-	jft(b, "at", at);
+		return &lv->pages[tg->page];
+	return NULL;
+}
+
+/* "<incident>[-<severity>]-L<level>-<channel>[-<ordinal>]" */
+static void
+page_dedup(struct esc_buf *b, const struct inc *in, const struct trig *tg,
+    const char *id)
+{
+	char pfx[16];
+
 	jkey(b, "dedup_key");
 	bputc(b, '"');
 	bputs(b, id);
@@ -488,6 +479,15 @@ emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
 		putnum(b, tg->ord);
 	}
 	bputc(b, '"');
+}
+
+/* How late the page goes out; for a resolve, when its trigger was due. */
+static void
+page_times(struct esc_router *rt, const struct inc *in, const struct trig *tg,
+    const struct esc_level *lv, esc_time_t at, int resolve)
+{
+	struct esc_buf *b = &rt->out;
+
 	if (rt->now > at)
 		jfn(b, "late_by", (long long)(rt->now - at));
 	if (resolve && lv != NULL && lv->after >= 0) {
@@ -498,10 +498,19 @@ emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
 		jft(b, "trigger_at", (tg->sev == in->sev ? in->path_start :
 		    in->opened) + lv->after);
 	}
+}
+
+/* The channel's own fields: urgency, the Slack channel and mention (chan:
+ * the incident channel's name, for its page). */
+static void
+page_channel(struct esc_router *rt, const struct trig *tg,
+    const struct esc_pagespec *ps, const char *chan, int resolve)
+{
+	struct esc_buf *b = &rt->out;
+
 	if (ps && ps->urgency)
 		jfs(b, "urgency", ps->urgency);
-	if (ichan) {
-		chan_name(rt, in, chan, sizeof chan);
+	if (chan != NULL) {
 		jfs(b, "mention", "channel");
 		jfs(b, "slack_channel", chan);
 		if (!resolve)
@@ -511,51 +520,101 @@ emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
 		jfs(b, "slack_channel", ps && ps->slack_channel ?
 		    ps->slack_channel : rt->p->sev[tg->sev].slack_channel);
 	}
-	jkey(b, "subject");
-	{
-		struct esc_buf *s = &rt->text;
+}
 
-		s->len = 0;
-		if (resolve)
-			bputs(s, "[RESOLVED] ");
-		else {
-			bputs(s, tg->sev == ESC_SEV_CRITICAL ? "[CRITICAL L" :
-			    tg->sev == ESC_SEV_WARNING ? "[WARNING L" : "[INFO L");
-			putnum(s, tg->level);
-			bputs(s, "] ");
-		}
-		bputs(s, bounded(in->name, 1));
-		bputs(s, ": ");
-		bputs(s, bounded(in->summary, 0));
-		jstr(b, s->s);
-		s->len = 0;
-		bputs(s, bounded(in->summary, 0));
-		bputs(s, "\nIncident ");
-		bputs(s, id);
-		bputs(s, " opened ");
-		if (in->opened != rt->opened_t) {
-			esc_time_fmt(in->opened, rt->opened_s);
-			rt->opened_t = in->opened;
-		}
-		bputs(s, rt->opened_s);
-		bputs(s, ", ");
-		bputs(s, esc_sev_name(tg->sev));
-		bputs(s, " level ");
+/* "[CRITICAL L2] Name: summary", or "[RESOLVED] Name: summary". */
+static void
+page_subject(struct esc_router *rt, const struct inc *in,
+    const struct trig *tg, int resolve)
+{
+	struct esc_buf *s = &rt->text;
+
+	s->len = 0;
+	if (resolve)
+		bputs(s, "[RESOLVED] ");
+	else {
+		bputs(s, tg->sev == ESC_SEV_CRITICAL ? "[CRITICAL L" :
+		    tg->sev == ESC_SEV_WARNING ? "[WARNING L" : "[INFO L");
 		putnum(s, tg->level);
-		bputs(s, resolve ? ", resolved." : ".");
-		if (ichan && !resolve) {
-			bputs(s, "\nIncident channel: ");
-			bputs(s, chan);
-		}
-		if (lv && lv->notes && !resolve) {
-			bputc(s, '\n');
-			bputs(s, lv->notes);
-		}
-		bputs(s, "\nRunbook: ");
-		bputs(s, in->runbook ? bounded(in->runbook, 0) : "none");
-		jkey(b, "text");
-		jstr(b, s->s);
+		bputs(s, "] ");
 	}
+	bputs(s, bounded(in->name, 1));
+	bputs(s, ": ");
+	bputs(s, bounded(in->summary, 0));
+	jkey(&rt->out, "subject");
+	jstr(&rt->out, s->s);
+}
+
+/* The summary, the incident and level, the incident channel, the level's
+ * notes and the runbook, a line each. */
+static void
+page_text(struct esc_router *rt, const struct inc *in, const struct trig *tg,
+    const struct esc_level *lv, const char *id, const char *chan, int resolve)
+{
+	struct esc_buf *s = &rt->text;
+
+	s->len = 0;
+	bputs(s, bounded(in->summary, 0));
+	bputs(s, "\nIncident ");
+	bputs(s, id);
+	bputs(s, " opened ");
+	if (in->opened != rt->opened_t) {
+		esc_time_fmt(in->opened, rt->opened_s);
+		rt->opened_t = in->opened;
+	}
+	bputs(s, rt->opened_s);
+	bputs(s, ", ");
+	bputs(s, esc_sev_name(tg->sev));
+	bputs(s, " level ");
+	putnum(s, tg->level);
+	bputs(s, resolve ? ", resolved." : ".");
+	if (chan != NULL && !resolve) {
+		bputs(s, "\nIncident channel: ");
+		bputs(s, chan);
+	}
+	if (lv && lv->notes && !resolve) {
+		bputc(s, '\n');
+		bputs(s, lv->notes);
+	}
+	bputs(s, "\nRunbook: ");
+	bputs(s, in->runbook ? bounded(in->runbook, 0) : "none");
+	jkey(&rt->out, "text");
+	jstr(&rt->out, s->s);
+}
+
+/* A trigger page, or (resolve) the page that closes one. */
+static void
+emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
+    esc_time_t at, int resolve)
+{
+	const struct esc_level *lv = find_level(rt->p, tg->sev, tg->level);
+	const struct esc_pagespec *ps = page_spec(lv, tg);
+	struct esc_buf *b = &rt->out;
+	char id[17], chanbuf[256], *roles[64], *lb;
+	const char *chan = NULL;
+	int nroles = 0;
+
+	if (tg->page == TL_CHANNEL) {
+		involved(rt, in, roles, &nroles, 64);
+		chan_name(rt, in, chanbuf, sizeof chanbuf);
+		chan = chanbuf;
+	}
+	esc_hex64(in->id, id);
+	head(rt, "page", in);
+	jfs(b, "event", resolve ? "resolve" : "trigger");
+	jfs(b, "severity", esc_sev_name(tg->sev));
+	jfn(b, "level", tg->level);
+	jfs(b, "channel", esc_chan_name(tg->chan));
+	if (ps)
+		jfroles(b, "to", ps->to, ps->nto);
+	else
+		jfroles(b, "to", roles, nroles);
+	jft(b, "at", at);
+	page_dedup(b, in, tg, id);
+	page_times(rt, in, tg, lv, at, resolve);
+	page_channel(rt, tg, ps, chan, resolve);
+	page_subject(rt, in, tg, resolve);
+	page_text(rt, in, tg, lv, id, chan, resolve);
 	jfs(b, "summary", bounded(in->summary, 0));
 	jfs(b, "runbook", bounded(in->runbook, 0));
 	lb = esc_labels_bound(in->labels);
@@ -958,19 +1017,81 @@ add_alias(struct esc_router *rt, struct inc *in, uint64_t h)
 	rt->dirty = 1;
 }
 
+/* The alert of the open incident in fires again: seen in this snapshot,
+ * and an upgrade when the policy's path says so. */
+static void
+refire(struct esc_router *rt, struct inc *in, const struct rev *e)
+{
+	char id[17];
+	cJSON *a;
+	int to;
+
+	in->seen = 1;
+	if (e->alert_h != in->alert_h)
+		add_alias(rt, in, e->alert_h);
+	if ((to = alert_upgrade(rt, in, e->sev)) == -1) {
+		/* The policy keeps it where it is; a person looking at the
+		 * alert would expect otherwise. */
+		if (e->sev > in->sev && !in->warned) {
+			in->warned = 1;
+			esc_hex64(in->id, id);
+			esc_lwarn(e->file, e->lineno, "incident %s is %s; a %s "
+			    "alert does not upgrade it (use esc-upgrade)", id,
+			    esc_sev_name(in->sev), esc_sev_name(e->sev));
+		}
+		return;
+	}
+	if ((a = reparse(e)) == NULL)
+		return;
+	take_alert(in, a, e->alert_h);
+	map_put(&rt->byalert, in->alert_h, (uint32_t)(in - rt->inc));
+	upgrade(rt, in, e->t, to, NULL);
+	cJSON_Delete(a);
+}
+
+/*
+ * Firing again after its incident (in, or one pruned) was resolved (a
+ * silence that hid it expired, or it was resolved by hand while still
+ * firing), with the startsAt it had before: Alertmanager keeps that time,
+ * so it says nothing about when the alert came back.  The new incident
+ * opens when the alert is seen firing again, the time of this run; its
+ * id, and so every dedup_key, is new.  An alert that starts after the
+ * resolution opens at its startsAt like any other.  The incident may have
+ * been pruned already (hidden longer than retain_resolved): its tombstone
+ * still says when it was resolved.
+ *
+ * Returns 1 when e was put back in the input to take effect at now, -1
+ * when it changes nothing (the same second: the same id), 0 when it opens
+ * an incident at its time.
+ */
+static int
+back(struct esc_router *rt, const struct inc *in, struct rev *e)
+{
+	esc_time_t last = in ? in->resolved : NONE, tr;
+
+	if ((tr = tomb_resolved(rt, e->key)) != NONE && tr > last)
+		last = tr;
+	if (last == NONE || e->t > last)
+		return 0;
+	if (e->t < rt->now) {
+		e->t = rt->now;
+		ev_push(rt, e);
+		return 1;
+	}
+	return in && e->t == in->opened ? -1 : 0;
+}
+
 /*
  * Returns 1 when it kept e: an alert back after its incident was resolved,
  * with the startsAt of before, is put back in the input to take effect at
- * now (see below).
+ * now (see back()).
  */
 static int
 apply_alert(struct esc_router *rt, struct rev *e)
 {
 	struct inc *in = map_get(rt, &rt->bykey, e->key);
-	esc_time_t last, tr;
-	char id[17];
 	cJSON *a;
-	int to;
+	int rc;
 
 	/* A resolved alert closes the incident if it is the incident's
 	 * alert (or as severe), and not the end of an earlier firing. */
@@ -986,53 +1107,11 @@ apply_alert(struct esc_router *rt, struct rev *e)
 	if (e->suppressed)
 		return 0;
 	if (in && in->resolved == NONE) {
-		in->seen = 1;
-		if (e->alert_h != in->alert_h)
-			add_alias(rt, in, e->alert_h);
-		if ((to = alert_upgrade(rt, in, e->sev)) == -1) {
-			/* The policy keeps it where it is; a person looking
-			 * at the alert would expect otherwise. */
-			if (e->sev > in->sev && !in->warned) {
-				in->warned = 1;
-				esc_hex64(in->id, id);
-				esc_lwarn(e->file, e->lineno, "incident %s is %s; "
-				    "a %s alert does not upgrade it (use "
-				    "esc-upgrade)", id, esc_sev_name(in->sev),
-				    esc_sev_name(e->sev));
-			}
-			return 0;
-		}
-		if ((a = reparse(e)) == NULL)
-			return 0;
-		take_alert(in, a, e->alert_h);
-		map_put(&rt->byalert, in->alert_h, (uint32_t)(in - rt->inc));
-		upgrade(rt, in, e->t, to, NULL);
-		cJSON_Delete(a);
+		refire(rt, in, e);
 		return 0;
 	}
-	/*
-	 * Firing again after its incident was resolved (a silence that hid
-	 * it expired, or it was resolved by hand while still firing), with
-	 * the startsAt it had before: Alertmanager keeps that time, so it
-	 * says nothing about when the alert came back.  The new incident
-	 * opens when the alert is seen firing again, the time of this run;
-	 * its id, and so every dedup_key, is new.  An alert that starts
-	 * after the resolution opens at its startsAt like any other.  The
-	 * incident may have been pruned already (hidden longer than
-	 * retain_resolved): its tombstone still says when it was resolved.
-	 */
-	last = in ? in->resolved : NONE;
-	if ((tr = tomb_resolved(rt, e->key)) != NONE && tr > last)
-		last = tr;
-	if (last != NONE && e->t <= last) {
-		if (e->t < rt->now) {
-			e->t = rt->now;
-			ev_push(rt, e);
-			return 1;
-		}
-		if (in && e->t == in->opened)
-			return 0;	/* the same second: the same id */
-	}
+	if ((rc = back(rt, in, e)) != 0)
+		return rc == 1;
 	if ((a = reparse(e)) == NULL)
 		return 0;
 	open_inc(rt, e, a);
@@ -1090,31 +1169,13 @@ refuse(struct esc_router *rt, const struct rev *e, const char *fmt, ...)
 		rt->reject(e->file, e->lineno, msg);
 }
 
-/* 1 when the event was refused for want of an incident: tried again at
- * the end, when a later opening explains it ("before it opened"). */
-static int
-apply_op(struct esc_router *rt, struct rev *e, int last)
+/* What an operator's event does to its incident in. */
+static void
+operate(struct esc_router *rt, struct inc *in, const struct rev *e,
+    const cJSON *ev)
 {
-	struct inc *in = lookup(rt, e);
-	char ts[ESC_TIMELEN], ts2[ESC_TIMELEN], id[17];
-	cJSON *ev;
+	char id[17];
 
-	if (in == NULL) {
-		if (!last)
-			return 1;
-		refuse(rt, e, "%s: unknown incident %s", evnames[e->kind],
-		    e->ref);
-		return 0;
-	}
-	esc_hex64(in->id, id);
-	if (e->t < in->opened) {
-		refuse(rt, e, "%s at %s is before incident %s opened (%s)",
-		    evnames[e->kind], esc_time_fmt(e->t, ts), id,
-		    esc_time_fmt(in->opened, ts2));
-		return 0;
-	}
-	if ((ev = reparse(e)) == NULL)
-		return 0;
 	switch (e->kind) {
 	case EV_ACK:
 		/* A late ack of a resolved incident, or a second ack,
@@ -1133,10 +1194,11 @@ apply_op(struct esc_router *rt, struct rev *e, int last)
 	case EV_UPGRADE:
 		/* Like acks, upgrades repeat harmlessly; a downgrade is a
 		 * mistake worth saying. */
-		if (e->sev < in->sev)
+		if (e->sev < in->sev) {
+			esc_hex64(in->id, id);
 			refuse(rt, e, "upgrade: incident %s is already %s",
 			    id, esc_sev_name(in->sev));
-		else if (in->resolved == NONE && e->sev > in->sev)
+		} else if (in->resolved == NONE && e->sev > in->sev)
 			upgrade(rt, in, e->t, e->sev, ev);
 		break;
 	case EV_NOTE:
@@ -1145,6 +1207,34 @@ apply_op(struct esc_router *rt, struct rev *e, int last)
 		emit_incident(rt, in, "noted", e->t, ev);
 		break;
 	}
+}
+
+/* 1 when the event was refused for want of an incident: tried again at
+ * the end, when a later opening explains it ("before it opened"). */
+static int
+apply_op(struct esc_router *rt, struct rev *e, int last)
+{
+	struct inc *in = lookup(rt, e);
+	char ts[ESC_TIMELEN], ts2[ESC_TIMELEN], id[17];
+	cJSON *ev;
+
+	if (in == NULL) {
+		if (!last)
+			return 1;
+		refuse(rt, e, "%s: unknown incident %s", evnames[e->kind],
+		    e->ref);
+		return 0;
+	}
+	if (e->t < in->opened) {
+		esc_hex64(in->id, id);
+		refuse(rt, e, "%s at %s is before incident %s opened (%s)",
+		    evnames[e->kind], esc_time_fmt(e->t, ts), id,
+		    esc_time_fmt(in->opened, ts2));
+		return 0;
+	}
+	if ((ev = reparse(e)) == NULL)
+		return 0;
+	operate(rt, in, e, ev);
 	cJSON_Delete(ev);
 	return 0;
 }
