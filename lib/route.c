@@ -9,9 +9,9 @@
  * run over a history emit what a run every minute would have emitted.
  *
  * Incidents are kept compact (a struct and a few strings, no cJSON tree)
- * and indexed by hash tables (esc_map with 64-bit keys), since a busy quarter replayed at
- * once holds many thousands of them.  Records are written with a small
- * JSON writer of their own for the same reason.
+ * and indexed by hash tables (esc_map's 64-bit keys), since a busy
+ * quarter replayed at once holds many thousands of them.  Records are
+ * written with a small JSON writer of their own for the same reason.
  */
 #include <stdarg.h>
 #include <stdlib.h>
