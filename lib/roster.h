@@ -38,10 +38,7 @@ struct esc_rotation {
 	int64_t			 l0;		/* civil start of shift 0 */
 	struct esc_rotver	*vers;		/* oldest first */
 	int			 nvers;
-	int			 cvalid;	/* the last shift looked up */
-	int64_t			 ck;
-	esc_time_t		 cs, ce;
-};
+};	/* roster.c allocates it, with a cache of the last shift behind */
 struct esc_override {
 	int		person;		/* -1: nobody */
 	esc_time_t	start, end;
