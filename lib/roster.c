@@ -105,8 +105,8 @@ addrole(struct esc_roster *r, const char *name)
 	return ro;
 }
 
-esc_time_t
-esc_rot_boundary(const struct esc_rotation *rot, int64_t k, int *kind)
+static esc_time_t
+rot_boundary(const struct esc_rotation *rot, int64_t k, int *kind)
 {
 	int dummy;
 
@@ -119,10 +119,9 @@ static int64_t
 rot_shift(struct esc_rotation *rot, esc_time_t t, esc_time_t *s,
     esc_time_t *e)
 {
+	struct rotation *c = CACHE(rot);
 	int64_t k;
 	esc_time_t b0, b1;
-
-	struct rotation *c = CACHE(rot);
 
 	if (c->valid && t >= c->s && t < c->e) {
 		*s = c->s;
@@ -130,15 +129,15 @@ rot_shift(struct esc_rotation *rot, esc_time_t t, esc_time_t *s,
 		return c->k;
 	}
 	k = floordiv(esc_tz_civil(rot->tz, t) - rot->l0, rot->step);
-	b0 = esc_rot_boundary(rot, k, NULL);
+	b0 = rot_boundary(rot, k, NULL);
 	while (b0 > t)
-		b0 = esc_rot_boundary(rot, --k, NULL);
-	b1 = esc_rot_boundary(rot, k + 1, NULL);
+		b0 = rot_boundary(rot, --k, NULL);
+	b1 = rot_boundary(rot, k + 1, NULL);
 	/* A shift that lies wholly in a skipped hour is empty: pass it. */
 	while (b1 <= t) {
 		k++;
 		b0 = b1;
-		b1 = esc_rot_boundary(rot, k + 1, NULL);
+		b1 = rot_boundary(rot, k + 1, NULL);
 	}
 	c->k = k;
 	c->s = *s = b0;
@@ -147,16 +146,16 @@ rot_shift(struct esc_rotation *rot, esc_time_t t, esc_time_t *s,
 	return k;
 }
 
-int64_t
-esc_rot_index(struct esc_rotation *rot, esc_time_t t)
+static int64_t
+rot_index(struct esc_rotation *rot, esc_time_t t)
 {
 	esc_time_t s, e;
 
 	return rot_shift(rot, t, &s, &e);
 }
 
-int
-esc_rot_member(const struct esc_rotation *rot, int64_t k)
+static int
+rot_member(const struct esc_rotation *rot, int64_t k)
 {
 	const struct esc_rotver *v = NULL;
 	int i;
@@ -198,10 +197,10 @@ esc_roster_holder(struct esc_roster *r, int role, esc_time_t t,
 		sg.start = o->start;
 		sg.end = o->end;
 		sg.override = 1;
-		sg.k = ro->rot ? esc_rot_index(ro->rot, t) : 0;
+		sg.k = ro->rot ? rot_index(ro->rot, t) : 0;
 	} else if (ro->rot != NULL) {
 		sg.k = rot_shift(ro->rot, t, &sg.start, &sg.end);
-		sg.person = esc_rot_member(ro->rot, sg.k);
+		sg.person = rot_member(ro->rot, sg.k);
 		/* An override cuts into the shift it covers. */
 		for (i = 0; i < ro->nov; i++) {
 			if (ro->ov[i].end <= t && ro->ov[i].end > sg.start)
@@ -434,12 +433,12 @@ esc_roster_segs(struct esc_roster *r, int role, esc_time_t from,
 		*out = v;
 		return n;
 	}
-	k = esc_rot_index(ro->rot, from);
-	b0 = esc_rot_boundary(ro->rot, k, &kind);
+	k = rot_index(ro->rot, from);
+	b0 = rot_boundary(ro->rot, k, &kind);
 	for (; b0 < to; k++, b0 = b1) {
-		b1 = esc_rot_boundary(ro->rot, k + 1, &nkind);
+		b1 = rot_boundary(ro->rot, k + 1, &nkind);
 		memset(&base, 0, sizeof base);
-		base.person = esc_rot_member(ro->rot, k);
+		base.person = rot_member(ro->rot, k);
 		base.start = base.base_start = b0;
 		base.end = base.base_end = b1;
 		base.k = k;
@@ -706,8 +705,8 @@ rot_version(struct ld *l, struct esc_rotation *rot, const cJSON *cur,
 		    "(when the members change)");
 	if (s == NULL || parse_when(s, rot->tz, &t) == -1)
 		return esc_cfgerr(l->file, kp, "bad date \"%s\"", s ? s : "");
-	k = esc_rot_index(rot, t);
-	if (esc_rot_boundary(rot, k, NULL) < t)
+	k = rot_index(rot, t);
+	if (rot_boundary(rot, k, NULL) < t)
 		k++;
 	v->kfrom = k;
 	if (*prev == NULL) {
