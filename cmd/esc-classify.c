@@ -175,237 +175,345 @@ badtime(const char *taken)
 	nbadtime++;
 }
 
+/* One alert, read from its source into what the severity and hygiene
+ * step and the record builder take. */
+struct alert {
+	const cJSON	*a;		/* the alert object */
+	enum source	 src;
+	const cJSON	*labels, *ann;	/* absent: NULL */
+	cJSON		*own;		/* a plain alert's completed labels */
+	const char	*name, *summary, *runbook, *status, *fp;
+	esc_time_t	 starts, ends;
+	int		 badtime;	/* a time was not taken */
+	int		 suppressed;	/* Alertmanager API: state suppressed */
+	int		 resolved;
+	const char	*sevlabel;	/* the severity step's */
+	int		 sev;
+	char		 sevwhy[256];
+	cJSON		*hyg;
+	char		 hex[17];	/* fp, when computed */
+};
+
+/* The name: labels.alertname, or a plain alert's alertname or name. */
+static int
+alert_name(struct alert *al, const char *where)
+{
+	al->name = nonempty(esc_str(al->labels, "alertname"));
+	if (al->src == SRC_PLAIN && al->name == NULL) {
+		if (strfield(al->a, "alertname", "name", where,
+		    &al->name) == -1)
+			return -1;
+		al->name = nonempty(al->name);
+	}
+	if (al->name == NULL)
+		return fail("%sno alert name (labels.alertname%s)", where,
+		    al->src == SRC_PLAIN ? ", alertname or name" : "");
+	return 0;
+}
+
+/* startsAt and endsAt (a plain alert's may be starts_at and ends_at).  A
+ * time not taken is said, and the alert flagged bad-time; Alertmanager
+ * always sends startsAt, so from it a missing one is not taken either. */
+static void
+alert_times(struct alert *al, const char *where)
+{
+	const cJSON *a = al->a;
+	int plain = al->src == SRC_PLAIN;
+
+	if (timefield(a, plain && field(a, "starts_at", NULL) ?
+	    "starts_at" : "startsAt", where, &al->starts) == -1) {
+		badtime("the alert starts now");
+		al->badtime = 1;
+	} else if (al->starts == ESC_TIME_NONE && !plain) {
+		fail("%sstartsAt: missing", where);
+		badtime("the alert starts now");
+		al->badtime = 1;
+	}
+	if (al->starts == ESC_TIME_NONE)
+		al->starts = esc_now();
+	if (timefield(a, plain && field(a, "ends_at", NULL) ?
+	    "ends_at" : "endsAt", where, &al->ends) == -1) {
+		badtime("ignored");
+		al->badtime = 1;
+	}
+}
+
+/* The summary and runbook the annotations give. */
+static void
+annotations(struct alert *al)
+{
+	al->summary = esc_str(al->ann, "summary");
+	al->runbook = nonempty(esc_str(al->ann, "runbook_url"));
+	if (al->runbook == NULL)
+		al->runbook = nonempty(esc_str(al->ann, "runbook"));
+}
+
 /*
- * Builds the alert record from one alert object a of the given source.
- * ctx is the webhook body it came in (NULL for one-alert lines).
+ * A plain alert: its labels gain its name and severity, as Alertmanager's
+ * carry them, so that ids and incident keys are computed alike; its own
+ * summary and runbook stand in for the annotations'.
+ */
+static int
+norm_plain(struct alert *al, const char *where)
+{
+	const cJSON *a = al->a;
+	const char *ps, *s, *rb;
+
+	if (strfield(a, "severity", NULL, where, &ps) == -1)
+		return -1;
+	al->own = al->labels ? cJSON_Duplicate(al->labels, 1) :
+	    cJSON_CreateObject();
+	if (esc_str(al->own, "alertname") == NULL)
+		esc_set_str(al->own, "alertname", al->name);
+	if (ps != NULL && esc_str(al->own, "severity") == NULL)
+		esc_set_str(al->own, "severity", ps);
+	al->labels = al->own;
+	annotations(al);
+	if (strfield(a, "summary", NULL, where, &s) == -1 ||
+	    strfield(a, "runbook_url", "runbook", where, &rb) == -1 ||
+	    strfield(a, "status", NULL, where, &al->status) == -1)
+		return -1;
+	if (al->summary == NULL)
+		al->summary = s;
+	if (al->runbook == NULL)
+		al->runbook = nonempty(rb);
+	return 0;
+}
+
+/* An Alertmanager webhook or Grafana alert, whose status is a string, or
+ * an Alertmanager API one, whose status is an object (suppressed or not). */
+static int
+norm_am(struct alert *al, const char *where)
+{
+	const cJSON *st;
+	const char *s;
+
+	annotations(al);
+	if (al->src != SRC_AM_API)
+		return strfield(al->a, "status", NULL, where, &al->status);
+	st = field(al->a, "status", NULL);
+	if (st != NULL && !cJSON_IsObject(st))
+		return fail("%sstatus: expected an object, got %s", where,
+		    jtype(st));
+	s = esc_str(st, "state");
+	al->suppressed = s != NULL && strcmp(s, "suppressed") == 0;
+	return 0;
+}
+
+/* Reads alert a of source src into al: what every source has (labels,
+ * annotations, name, times), the source's own fields, then a status of
+ * firing or resolved and an id.  -1 with why set when it cannot. */
+static int
+normalize(struct alert *al, const cJSON *a, enum source src,
+    const char *where)
+{
+	memset(al, 0, sizeof *al);
+	al->a = a;
+	al->src = src;
+	al->labels = field(a, "labels", NULL);
+	al->ann = field(a, "annotations", NULL);
+	if (strmap(al->labels, "labels", where) == -1 ||
+	    strmap(al->ann, "annotations", where) == -1 ||
+	    alert_name(al, where) == -1)
+		return -1;
+	alert_times(al, where);
+	if ((src == SRC_PLAIN ? norm_plain(al, where) :
+	    norm_am(al, where)) == -1)
+		return -1;
+	if (al->status != NULL && strcmp(al->status, "firing") != 0 &&
+	    strcmp(al->status, "resolved") != 0)
+		return fail("%sstatus: \"%s\" is neither firing nor resolved",
+		    where, al->status);
+	al->resolved = (al->status != NULL &&
+	    strcmp(al->status, "resolved") == 0) ||
+	    (al->ends != ESC_TIME_NONE && al->ends <= esc_now());
+	if (strfield(a, "fingerprint", src == SRC_PLAIN ? "id" : NULL, where,
+	    &al->fp) == -1)
+		return -1;
+	if (nonempty(al->fp) == NULL) {
+		esc_hex64(esc_label_fingerprint(al->labels, NULL), al->hex);
+		al->fp = al->hex;
+	}
+	return 0;
+}
+
+/* The severity (the policy's first matching rule, then the severity
+ * label through its table, then its default) and the hygiene problems. */
+static void
+judge(struct alert *al)
+{
+	const struct esc_rule *rule = matchrule(al->labels);
+	int mapped;
+
+	al->sevlabel = esc_str(al->labels, "severity");
+	mapped = al->sevlabel != NULL ?
+	    esc_policy_map_severity(pol, al->sevlabel) : -1;
+	if (rule != NULL && rule->severity != -1) {
+		al->sev = rule->severity;
+		snprintf(al->sevwhy, sizeof al->sevwhy, "rule: %s", rule->name);
+	} else if (mapped != -1) {
+		al->sev = mapped;
+		snprintf(al->sevwhy, sizeof al->sevwhy,
+		    "severity label: %.200s", al->sevlabel);
+	} else {
+		al->sev = pol->default_severity;
+		snprintf(al->sevwhy, sizeof al->sevwhy, "default");
+	}
+	if (al->runbook == NULL && rule != NULL && rule->runbook != NULL)
+		al->runbook = rule->runbook;
+	al->hyg = cJSON_CreateArray();
+	if (al->sev == ESC_SEV_CRITICAL && al->runbook == NULL)
+		cJSON_AddItemToArray(al->hyg, cJSON_CreateString("no-runbook"));
+	if (nonempty(al->summary) == NULL)
+		cJSON_AddItemToArray(al->hyg, cJSON_CreateString("no-summary"));
+	if (al->sevlabel == NULL)
+		cJSON_AddItemToArray(al->hyg,
+		    cJSON_CreateString("no-severity"));
+	else if (mapped == -1)
+		cJSON_AddItemToArray(al->hyg,
+		    cJSON_CreateString("unknown-severity"));
+	if (al->badtime)
+		cJSON_AddItemToArray(al->hyg, cJSON_CreateString("bad-time"));
+}
+
+/* What some sources carry: Alertmanager's API status (suppressed,
+ * silenced_by, inhibited_by), the generator URL, Grafana's links. */
+static void
+source_fields(cJSON *rec, const struct alert *al)
+{
+	static const char *const g[][2] = {
+		{ "dashboardURL", "dashboard_url" },
+		{ "panelURL", "panel_url" },
+		{ "silenceURL", "silence_url" },
+		{ "valueString", "value_string" },
+	};
+	const cJSON *st, *v;
+	const char *s;
+
+	if (al->src == SRC_AM_API) {
+		st = field(al->a, "status", NULL);
+		if (al->suppressed)
+			cJSON_AddTrueToObject(rec, "suppressed");
+		v = field(st, "silencedBy", NULL);
+		if (cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0)
+			cJSON_AddItemToObject(rec, "silenced_by",
+			    cJSON_Duplicate(v, 1));
+		v = field(st, "inhibitedBy", NULL);
+		if (cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0)
+			cJSON_AddItemToObject(rec, "inhibited_by",
+			    cJSON_Duplicate(v, 1));
+	}
+	if ((s = nonempty(esc_str(al->a, "generatorURL"))) != NULL)
+		cJSON_AddStringToObject(rec, "generator_url", s);
+	for (size_t i = 0; al->src == SRC_GRAFANA && i < sizeof g / sizeof g[0];
+	    i++)
+		if ((s = nonempty(esc_str(al->a, g[i][0]))) != NULL)
+			cJSON_AddStringToObject(rec, g[i][1], s);
+}
+
+/* From the webhook body: kept under Alertmanager's names, as scripts that
+ * know its webhook look for them, and under the records' snake case. */
+static void
+context_fields(cJSON *rec, const cJSON *ctx)
+{
+	static const char *const keep[][2] = {
+		{ "groupKey", "group_key" },
+		{ "receiver", NULL },
+		{ "externalURL", "external_url" },
+	};
+	const char *s;
+
+	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+		if ((s = esc_str(ctx, keep[i][0])) == NULL)
+			continue;
+		cJSON_AddStringToObject(rec, keep[i][0], s);
+		if (keep[i][1] != NULL)
+			cJSON_AddStringToObject(rec, keep[i][1], s);
+	}
+}
+
+/* A plain alert's fields that the record has not taken are passed on. */
+static void
+plain_fields(cJSON *rec, const cJSON *a)
+{
+	static const char *const known[] = {
+		"type", "id", "name", "alertname", "status", "severity",
+		"starts_at", "startsAt", "ends_at", "endsAt", "labels",
+		"annotations", "summary", "runbook", "runbook_url",
+		"hygiene", "why", "source", "fingerprint", "generatorURL",
+		NULL
+	};
+	const char *const *k;
+	const cJSON *f;
+
+	cJSON_ArrayForEach(f, a) {
+		for (k = known; *k && strcmp(*k, f->string); k++)
+			;
+		if (*k == NULL && !cJSON_HasObjectItem(rec, f->string))
+			cJSON_AddItemToObject(rec, f->string,
+			    cJSON_Duplicate(f, 1));
+	}
+}
+
+/* The alert record (esc-records(5)); it takes al->hyg.  ctx is the
+ * webhook body the alert came in, NULL for a one-alert line. */
+static cJSON *
+build(struct alert *al, const cJSON *ctx)
+{
+	const char *summary = nonempty(al->summary);
+	cJSON *rec = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(rec, "type", "alert");
+	cJSON_AddStringToObject(rec, "id", al->fp);
+	cJSON_AddStringToObject(rec, "name", al->name);
+	cJSON_AddStringToObject(rec, "status", al->resolved ? "resolved" :
+	    "firing");
+	cJSON_AddStringToObject(rec, "severity", esc_sev_name(al->sev));
+	esc_set_time(rec, "starts_at", al->starts);
+	if (al->ends != ESC_TIME_NONE)
+		esc_set_time(rec, "ends_at", al->ends);
+	else
+		cJSON_AddNullToObject(rec, "ends_at");
+	cJSON_AddItemToObject(rec, "labels", al->labels ?
+	    cJSON_Duplicate(al->labels, 1) : cJSON_CreateObject());
+	cJSON_AddItemToObject(rec, "annotations", al->ann ?
+	    cJSON_Duplicate(al->ann, 1) : cJSON_CreateObject());
+	if (summary == NULL)
+		summary = nonempty(esc_str(al->ann, "description"));
+	esc_set_str(rec, "summary", summary ? summary : al->name);
+	esc_set_str(rec, "runbook", al->runbook);
+	cJSON_AddItemToObject(rec, "hygiene", al->hyg);
+	cJSON_AddStringToObject(rec, "why", al->sevwhy);
+	cJSON_AddStringToObject(rec, "source", srcname[al->src]);
+	source_fields(rec, al);
+	if (ctx != NULL)
+		context_fields(rec, ctx);
+	if (al->src == SRC_PLAIN)
+		plain_fields(rec, al->a);
+	/* A firing alert pages whatever it carries: what is too big for the
+	 * readers after us is cut, and said so. */
+	if (esc_alert_bound(rec) > 0)
+		cJSON_AddItemToArray(al->hyg, cJSON_CreateString("oversized"));
+	return rec;
+}
+
+/*
+ * The alert record of one alert object a of the given source: its
+ * normalizer, then the severity and hygiene, then the record.  ctx is the
+ * webhook body it came in (NULL for one-alert lines).  NULL with why set
+ * when the alert cannot be read.
  */
 static cJSON *
 classify(const cJSON *a, enum source src, const cJSON *ctx, const char *where)
 {
-	const cJSON *labels = field(a, "labels", NULL);
-	cJSON *own = NULL;		/* a plain alert's completed labels */
-	const cJSON *ann = field(a, "annotations", NULL), *st;
-	const char *name, *sevlabel, *summary, *runbook, *fp, *status, *s;
-	const struct esc_rule *rule;
-	esc_time_t starts, ends;
-	char hex[17], whybuf[256];
-	int sev, suppressed = 0, resolved, flagged = 0;
-	cJSON *rec, *hyg;
+	struct alert al;
+	cJSON *rec = NULL;
 
-	if (strmap(labels, "labels", where) == -1 ||
-	    strmap(ann, "annotations", where) == -1)
-		return NULL;
-	name = nonempty(esc_str(labels, "alertname"));
-	if (src == SRC_PLAIN && name == NULL) {
-		if (strfield(a, "alertname", "name", where, &name) == -1)
-			return NULL;
-		name = nonempty(name);
+	if (normalize(&al, a, src, where) == 0) {
+		judge(&al);
+		rec = build(&al, ctx);
 	}
-	if (name == NULL) {
-		fail("%sno alert name (labels.alertname%s)", where,
-		    src == SRC_PLAIN ? ", alertname or name" : "");
-		return NULL;
-	}
-	if (timefield(a, src == SRC_PLAIN && field(a, "starts_at", NULL) ?
-	    "starts_at" : "startsAt", where, &starts) == -1) {
-		badtime("the alert starts now");
-		flagged = 1;
-	} else if (starts == ESC_TIME_NONE && src != SRC_PLAIN) {
-		fail("%sstartsAt: missing", where);
-		badtime("the alert starts now");
-		flagged = 1;
-	}
-	if (starts == ESC_TIME_NONE)
-		starts = esc_now();
-	if (timefield(a, src == SRC_PLAIN && field(a, "ends_at", NULL) ?
-	    "ends_at" : "endsAt", where, &ends) == -1) {
-		badtime("ignored");
-		flagged = 1;
-	}
-	if (src == SRC_PLAIN) {
-		const char *ps;
-
-		if (strfield(a, "severity", NULL, where, &ps) == -1)
-			return NULL;
-		/* The labels carry the name and severity, as Alertmanager's do,
-		 * so that ids and incident keys are computed alike. */
-		own = labels ? cJSON_Duplicate(labels, 1) : cJSON_CreateObject();
-		if (esc_str(own, "alertname") == NULL)
-			esc_set_str(own, "alertname", name);
-		if (ps != NULL && esc_str(own, "severity") == NULL)
-			esc_set_str(own, "severity", ps);
-		labels = own;
-	}
-	sevlabel = esc_str(labels, "severity");
-	summary = esc_str(ann, "summary");
-	runbook = nonempty(esc_str(ann, "runbook_url"));
-	if (runbook == NULL)
-		runbook = nonempty(esc_str(ann, "runbook"));
-	status = NULL;
-	if (src == SRC_PLAIN) {
-		const char *prb;
-
-		if (strfield(a, "summary", NULL, where, &s) == -1 ||
-		    strfield(a, "runbook_url", "runbook", where, &prb) == -1 ||
-		    strfield(a, "status", NULL, where, &status) == -1) {
-			cJSON_Delete(own);
-			return NULL;
-		}
-		if (summary == NULL)
-			summary = s;
-		if (runbook == NULL)
-			runbook = nonempty(prb);
-	}
-	if (src == SRC_AM_API) {
-		st = field(a, "status", NULL);
-		s = esc_str(st, "state");
-		if (st != NULL && !cJSON_IsObject(st)) {
-			fail("%sstatus: expected an object, got %s", where,
-			    jtype(st));
-			return NULL;
-		}
-		suppressed = s != NULL && strcmp(s, "suppressed") == 0;
-	} else if (src != SRC_PLAIN &&
-	    strfield(a, "status", NULL, where, &status) == -1)
-		return NULL;
-	if (status != NULL && strcmp(status, "firing") != 0 &&
-	    strcmp(status, "resolved") != 0) {
-		fail("%sstatus: \"%s\" is neither firing nor resolved", where,
-		    status);
-		cJSON_Delete(own);
-		return NULL;
-	}
-	resolved = (status != NULL && strcmp(status, "resolved") == 0) ||
-	    (ends != ESC_TIME_NONE && ends <= esc_now());
-
-	/* Severity: the policy's rules, then the label, then the default. */
-	rule = matchrule(labels);
-	hyg = cJSON_CreateArray();
-	if (rule != NULL && rule->severity != -1) {
-		sev = rule->severity;
-		snprintf(whybuf, sizeof whybuf, "rule: %s", rule->name);
-	} else if (sevlabel != NULL &&
-	    (sev = esc_policy_map_severity(pol, sevlabel)) != -1) {
-		snprintf(whybuf, sizeof whybuf, "severity label: %.200s",
-		    sevlabel);
-	} else {
-		sev = pol->default_severity;
-		snprintf(whybuf, sizeof whybuf, "default");
-	}
-	if (runbook == NULL && rule != NULL && rule->runbook != NULL)
-		runbook = rule->runbook;
-	if (sev == ESC_SEV_CRITICAL && runbook == NULL)
-		cJSON_AddItemToArray(hyg, cJSON_CreateString("no-runbook"));
-	if (nonempty(summary) == NULL)
-		cJSON_AddItemToArray(hyg, cJSON_CreateString("no-summary"));
-	if (sevlabel == NULL)
-		cJSON_AddItemToArray(hyg, cJSON_CreateString("no-severity"));
-	else if (esc_policy_map_severity(pol, sevlabel) == -1)
-		cJSON_AddItemToArray(hyg, cJSON_CreateString("unknown-severity"));
-	if (flagged)
-		cJSON_AddItemToArray(hyg, cJSON_CreateString("bad-time"));
-
-	if (strfield(a, "fingerprint", src == SRC_PLAIN ? "id" : NULL, where,
-	    &fp) == -1) {
-		cJSON_Delete(hyg);
-		cJSON_Delete(own);
-		return NULL;
-	}
-	if (nonempty(fp) == NULL) {
-		esc_hex64(esc_label_fingerprint(labels, NULL), hex);
-		fp = hex;
-	}
-
-	rec = cJSON_CreateObject();
-	cJSON_AddStringToObject(rec, "type", "alert");
-	cJSON_AddStringToObject(rec, "id", fp);
-	cJSON_AddStringToObject(rec, "name", name);
-	cJSON_AddStringToObject(rec, "status", resolved ? "resolved" : "firing");
-	cJSON_AddStringToObject(rec, "severity", esc_sev_name(sev));
-	esc_set_time(rec, "starts_at", starts);
-	if (ends != ESC_TIME_NONE)
-		esc_set_time(rec, "ends_at", ends);
-	else
-		cJSON_AddNullToObject(rec, "ends_at");
-	cJSON_AddItemToObject(rec, "labels", labels ?
-	    cJSON_Duplicate(labels, 1) : cJSON_CreateObject());
-	cJSON_AddItemToObject(rec, "annotations",
-	    ann ? cJSON_Duplicate(ann, 1) : cJSON_CreateObject());
-	if (nonempty(summary) == NULL)
-		summary = nonempty(esc_str(ann, "description"));
-	esc_set_str(rec, "summary", summary ? summary : name);
-	esc_set_str(rec, "runbook", runbook);
-	cJSON_AddItemToObject(rec, "hygiene", hyg);
-	cJSON_AddStringToObject(rec, "why", whybuf);
-	cJSON_AddStringToObject(rec, "source", srcname[src]);
-	if (src == SRC_AM_API) {
-		st = field(a, "status", NULL);
-		if (suppressed)
-			cJSON_AddTrueToObject(rec, "suppressed");
-		if (cJSON_IsArray(field(st, "silencedBy", NULL)) &&
-		    cJSON_GetArraySize(field(st, "silencedBy", NULL)) > 0)
-			cJSON_AddItemToObject(rec, "silenced_by",
-			    cJSON_Duplicate(field(st, "silencedBy", NULL), 1));
-		if (cJSON_IsArray(field(st, "inhibitedBy", NULL)) &&
-		    cJSON_GetArraySize(field(st, "inhibitedBy", NULL)) > 0)
-			cJSON_AddItemToObject(rec, "inhibited_by",
-			    cJSON_Duplicate(field(st, "inhibitedBy", NULL), 1));
-	}
-	if ((s = nonempty(esc_str(a, "generatorURL"))) != NULL)
-		cJSON_AddStringToObject(rec, "generator_url", s);
-	if (src == SRC_GRAFANA) {
-		static const char *const g[][2] = {
-			{ "dashboardURL", "dashboard_url" },
-			{ "panelURL", "panel_url" },
-			{ "silenceURL", "silence_url" },
-			{ "valueString", "value_string" },
-		};
-		for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
-			if ((s = nonempty(esc_str(a, g[i][0]))) != NULL)
-				cJSON_AddStringToObject(rec, g[i][1], s);
-	}
-	if (ctx != NULL) {
-		/* Kept under Alertmanager's names, as scripts that know its
-		 * webhook look for them, and under the records' snake case. */
-		static const char *const keep[][2] = {
-			{ "groupKey", "group_key" },
-			{ "receiver", NULL },
-			{ "externalURL", "external_url" },
-		};
-		for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
-			if ((s = esc_str(ctx, keep[i][0])) == NULL)
-				continue;
-			cJSON_AddStringToObject(rec, keep[i][0], s);
-			if (keep[i][1] != NULL)
-				cJSON_AddStringToObject(rec, keep[i][1], s);
-		}
-	}
-	if (src == SRC_PLAIN) {
-		/* Unknown fields are kept and passed on. */
-		static const char *const known[] = {
-			"type", "id", "name", "alertname", "status", "severity",
-			"starts_at", "startsAt", "ends_at", "endsAt", "labels",
-			"annotations", "summary", "runbook", "runbook_url",
-			"hygiene", "why", "source", "fingerprint", "generatorURL",
-			NULL
-		};
-		const cJSON *f;
-
-		cJSON_ArrayForEach(f, a) {
-			const char *const *k;
-
-			for (k = known; *k && strcmp(*k, f->string); k++)
-				;
-			if (*k == NULL && !cJSON_HasObjectItem(rec, f->string))
-				cJSON_AddItemToObject(rec, f->string,
-				    cJSON_Duplicate(f, 1));
-		}
-	}
-	/* A firing alert pages whatever it carries: what is too big for the
-	 * readers after us is cut, and said so. */
-	if (esc_alert_bound(rec) > 0)
-		cJSON_AddItemToArray(hyg, cJSON_CreateString("oversized"));
-	cJSON_Delete(own);
+	cJSON_Delete(al.own);
 	return rec;
 }
 

@@ -205,9 +205,12 @@ uint64_t esc_label_fingerprint(const cJSON *labels, const char *const *skip);
 /* 16 lower-case hex digits and a NUL. */
 void esc_hex64(uint64_t v, char out[17]);
 
-/* The string-keyed hash table of the library (open addressing). */
+/* The hash table of the library (open addressing), { 0 } when empty.
+ * One map takes string keys (esc_map_slot, esc_map_get) or 64-bit keys
+ * that are hashes already (esc_map64_*), never both. */
 struct esc_map {
-	char	**keys;
+	char	**keys;		/* a slot's string key, NULL when free */
+	uint64_t *hash;		/* a slot's hash */
 	void	**vals;
 	size_t	  n, cap;
 };
@@ -215,6 +218,10 @@ struct esc_map {
  * NULL when absent and not create. */
 void **esc_map_slot(struct esc_map *m, const char *key, int create);
 void *esc_map_get(const struct esc_map *m, const char *key);
+/* A map of 64-bit keys has no keys array; its values are never NULL (a
+ * NULL value is a free slot).  Get gives NULL when key is absent. */
+void esc_map64_put(struct esc_map *m, uint64_t key, void *val);
+void *esc_map64_get(const struct esc_map *m, uint64_t key);
 void esc_map_free(struct esc_map *m, void (*freeval)(void *));
 
 /* ---- time (time.c) ---- */

@@ -1,6 +1,6 @@
 /*
  * hash.c - FNV-1a, Alertmanager's fingerprint of a label set, and the
- * string-keyed hash table every tool uses.
+ * hash table every tool uses.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -88,62 +88,97 @@ esc_hex64(uint64_t v, char out[17])
 	out[16] = '\0';
 }
 
-/* ---- the string-keyed hash table ---- */
+/* ---- the hash table ----
+ *
+ * Open addressing with linear probing.  Each slot keeps its key's hash:
+ * the FNV-1a of a string key, or a 64-bit key mixed (a bijection, so two
+ * keys never share one).  Probing compares hashes, and strings only when
+ * they are equal; growing does not hash again.  A map of 64-bit keys has
+ * no keys array: its free slots are those with a NULL value.
+ */
 
-static size_t
-slotof(const struct esc_map *m, const char *key)
+/* The 64-bit keys are hashes already (fingerprints, FNV-1a of ids), but
+ * the slot is taken from the low bits: these mix the high ones in. */
+static uint64_t
+mix64(uint64_t k)
 {
-	uint64_t h = esc_fnv1a(ESC_FNV_OFFSET, key, strlen(key));
+	k *= 0x9e3779b97f4a7c15ULL;
+	return k ^ k >> 32;
+}
+
+static int
+used(const struct esc_map *m, size_t i)
+{
+	return m->keys != NULL ? m->keys[i] != NULL : m->vals[i] != NULL;
+}
+
+/* The slot of the key of hash h (key NULL: a 64-bit map), or the free
+ * slot where it goes. */
+static size_t
+probe(const struct esc_map *m, uint64_t h, const char *key)
+{
 	size_t i = (size_t)h & (m->cap - 1);
 
-	while (m->keys[i] != NULL && strcmp(m->keys[i], key) != 0)
+	while (used(m, i) && (m->hash[i] != h ||
+	    (key != NULL && strcmp(m->keys[i], key) != 0)))
 		i = (i + 1) & (m->cap - 1);
 	return i;
 }
 
 static void
-grow(struct esc_map *m)
+grow(struct esc_map *m, int strings)
 {
 	struct esc_map old = *m;
-	size_t i;
+	size_t i, k;
 
 	m->cap = old.cap ? old.cap * 2 : 64;
-	m->keys = esc_calloc(m->cap, sizeof *m->keys);
+	m->keys = strings ? esc_calloc(m->cap, sizeof *m->keys) : NULL;
+	m->hash = esc_malloc(m->cap * sizeof *m->hash);
 	m->vals = esc_calloc(m->cap, sizeof *m->vals);
 	for (i = 0; i < old.cap; i++) {
-		if (old.keys[i] != NULL) {
-			size_t k = slotof(m, old.keys[i]);
-
+		if (!used(&old, i))
+			continue;
+		for (k = (size_t)old.hash[i] & (m->cap - 1); used(m, k);
+		    k = (k + 1) & (m->cap - 1))
+			;
+		if (strings)
 			m->keys[k] = old.keys[i];
-			m->vals[k] = old.vals[i];
-		}
+		m->hash[k] = old.hash[i];
+		m->vals[k] = old.vals[i];
 	}
 	free(old.keys);
+	free(old.hash);
 	free(old.vals);
+}
+
+/* The slot of a new key of hash h, the map grown if need be. */
+static size_t
+add(struct esc_map *m, uint64_t h, const char *key)
+{
+	size_t i;
+
+	if ((m->n + 1) * 10 > m->cap * 7)
+		grow(m, key != NULL);
+	i = probe(m, h, key);
+	if (key != NULL)
+		m->keys[i] = esc_strdup(key);
+	m->hash[i] = h;
+	m->vals[i] = NULL;
+	m->n++;
+	return i;
 }
 
 void **
 esc_map_slot(struct esc_map *m, const char *key, int create)
 {
+	uint64_t h = esc_fnv1a(ESC_FNV_OFFSET, key, strlen(key));
 	size_t i;
 
-	if (m->cap == 0) {
-		if (!create)
-			return NULL;
-		grow(m);
-	}
-	i = slotof(m, key);
-	if (m->keys[i] != NULL)
+	if (m->cap > 0 && m->keys[i = probe(m, h, key)] != NULL)
 		return &m->vals[i];
 	if (!create)
 		return NULL;
-	if ((m->n + 1) * 10 > m->cap * 7) {
-		grow(m);
-		i = slotof(m, key);
-	}
-	m->keys[i] = esc_strdup(key);
-	m->vals[i] = NULL;
-	m->n++;
+	i = add(m, h, key);		/* may move m->vals */
 	return &m->vals[i];
 }
 
@@ -154,8 +189,25 @@ esc_map_get(const struct esc_map *m, const char *key)
 
 	if (m->cap == 0)
 		return NULL;
-	i = slotof(m, key);
+	i = probe(m, esc_fnv1a(ESC_FNV_OFFSET, key, strlen(key)), key);
 	return m->keys[i] != NULL ? m->vals[i] : NULL;
+}
+
+void
+esc_map64_put(struct esc_map *m, uint64_t key, void *val)
+{
+	uint64_t h = mix64(key);
+	size_t i;
+
+	if (m->cap == 0 || m->vals[i = probe(m, h, NULL)] == NULL)
+		i = add(m, h, NULL);
+	m->vals[i] = val;
+}
+
+void *
+esc_map64_get(const struct esc_map *m, uint64_t key)
+{
+	return m->cap > 0 ? m->vals[probe(m, mix64(key), NULL)] : NULL;
 }
 
 void
@@ -164,13 +216,15 @@ esc_map_free(struct esc_map *m, void (*freeval)(void *))
 	size_t i;
 
 	for (i = 0; i < m->cap; i++) {
-		if (m->keys[i] != NULL) {
-			if (freeval != NULL)
-				freeval(m->vals[i]);
+		if (!used(m, i))
+			continue;
+		if (freeval != NULL)
+			freeval(m->vals[i]);
+		if (m->keys != NULL)
 			free(m->keys[i]);
-		}
 	}
 	free(m->keys);
+	free(m->hash);
 	free(m->vals);
 	memset(m, 0, sizeof *m);
 }

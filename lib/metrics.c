@@ -423,38 +423,46 @@ pval(const char *name, const char *labels, double v)
 		printf("%s %.15g\n", name, v);
 }
 
+static const char *const pdist[2] = { "mtta", "mttr" };
+static const char *const prate[3] = { "alert_accuracy", "escalation_rate",
+    "false_positive_rate" };
+
+/* Incidents, never acked and unresolved, per severity and for all. */
 static void
-prom(const struct row *rows)
+prom_counts(const struct row *rows)
+{
+	static const char *const name[3] = { "esc_incidents",
+	    "esc_incidents_never_acked", "esc_incidents_unresolved" };
+	static const char *const help[3] = {
+		"Incidents opened in the report window.",
+		"Incidents never acknowledged.",
+		"Incidents not resolved."
+	};
+	char l[128];
+	int s, w;
+
+	for (w = 0; w < 3; w++) {
+		phead(name[w], help[w]);
+		for (s = 0; s <= ALL; s++) {
+			long v = w == 0 ? rows[s].n : w == 1 ?
+			    rows[s].unacked : rows[s].unresolved;
+
+			snprintf(l, sizeof l, "severity=\"%s\"", rowname(s));
+			pval(name[w], l, (double)v);
+		}
+	}
+}
+
+/* MTTA and MTTR: mean, median and p90, and the policy's targets. */
+static void
+prom_times(const struct row *rows)
 {
 	static const char *const what[3] = { "mean", "median", "p90" };
-	static const char *const dn[2] = { "mtta", "mttr" };
-	static const char *const rn[3] = { "alert_accuracy", "escalation_rate",
-	    "false_positive_rate" };
-	static const char *const rh[3] = {
-		"Share of incidents an ack or resolve called actionable.",
-		"Share of incidents that reached escalation level 2 or higher.",
-		"Share of incidents an ack or resolve called not actionable."
-	};
 	char l[128], name[64];
 	int s, w, k;
 
-	phead("esc_incidents", "Incidents opened in the report window.");
-	for (s = 0; s <= ALL; s++) {
-		snprintf(l, sizeof l, "severity=\"%s\"", rowname(s));
-		pval("esc_incidents", l, (double)rows[s].n);
-	}
-	phead("esc_incidents_never_acked", "Incidents never acknowledged.");
-	for (s = 0; s <= ALL; s++) {
-		snprintf(l, sizeof l, "severity=\"%s\"", rowname(s));
-		pval("esc_incidents_never_acked", l, (double)rows[s].unacked);
-	}
-	phead("esc_incidents_unresolved", "Incidents not resolved.");
-	for (s = 0; s <= ALL; s++) {
-		snprintf(l, sizeof l, "severity=\"%s\"", rowname(s));
-		pval("esc_incidents_unresolved", l, (double)rows[s].unresolved);
-	}
 	for (w = 0; w < 2; w++) {
-		snprintf(name, sizeof name, "esc_%s_seconds", dn[w]);
+		snprintf(name, sizeof name, "esc_%s_seconds", pdist[w]);
 		phead(name, w ? "Time from opening to resolution." :
 		    "Time from opening to the first acknowledgement.");
 		for (s = 0; s <= ALL; s++) {
@@ -468,7 +476,7 @@ prom(const struct row *rows)
 				pval(name, l, v[k]);
 			}
 		}
-		snprintf(name, sizeof name, "esc_%s_target_seconds", dn[w]);
+		snprintf(name, sizeof name, "esc_%s_target_seconds", pdist[w]);
 		phead(name, "The policy's target for the mean.");
 		for (s = 0; s < ESC_NSEV; s++) {
 			const struct dist *d = distof(&rows[s], w);
@@ -478,22 +486,41 @@ prom(const struct row *rows)
 				pval(name, l, (double)d->target);
 		}
 	}
-	for (w = 0; w < 3; w++) {
-		snprintf(name, sizeof name, "esc_%s_ratio", rn[w]);
-		phead(name, rh[w]);
-		for (s = 0; s <= ALL; s++) {
-			const struct rate *r = w == 0 ? &rows[s].acc : w == 1 ?
-			    &rows[s].esc : &rows[s].fp;
+}
 
+/* Accuracy, escalation and false positive rates, and their targets. */
+static void
+prom_rates(const struct row *rows)
+{
+	static const char *const help[3] = {
+		"Share of incidents an ack or resolve called actionable.",
+		"Share of incidents that reached escalation level 2 or higher.",
+		"Share of incidents an ack or resolve called not actionable."
+	};
+	char l[128], name[64];
+	int s, w;
+
+	for (w = 0; w < 3; w++) {
+		snprintf(name, sizeof name, "esc_%s_ratio", prate[w]);
+		phead(name, help[w]);
+		for (s = 0; s <= ALL; s++) {
 			snprintf(l, sizeof l, "severity=\"%s\"", rowname(s));
-			pval(name, l, r->value);
+			pval(name, l, rateof(&rows[s], w)->value);
 		}
-		snprintf(name, sizeof name, "esc_%s_target_ratio", rn[w]);
+		snprintf(name, sizeof name, "esc_%s_target_ratio", prate[w]);
 		phead(name, w == 0 ? "The policy's floor for the share." :
 		    "The policy's ceiling for the share.");
-		pval(name, "", w == 0 ? rows[ALL].acc.target : w == 1 ?
-		    rows[ALL].esc.target : rows[ALL].fp.target);
+		pval(name, "", rateof(&rows[ALL], w)->target);
 	}
+}
+
+/* Whether each figure with a target meets it. */
+static void
+prom_pass(const struct row *rows)
+{
+	char l[128];
+	int s, w;
+
 	phead("esc_target_pass", "1 when the figure meets the policy's "
 	    "target, 0 when not.");
 	for (s = 0; s < ESC_NSEV; s++) {
@@ -501,42 +528,37 @@ prom(const struct row *rows)
 			const struct dist *d = distof(&rows[s], w);
 
 			snprintf(l, sizeof l, "metric=\"%s\",severity=\"%s\"",
-			    dn[w], rowname(s));
+			    pdist[w], rowname(s));
 			if (d->pass >= 0)
 				pval("esc_target_pass", l, d->pass);
 		}
 	}
 	for (w = 0; w < 3; w++) {
-		const struct rate *r = w == 0 ? &rows[ALL].acc : w == 1 ?
-		    &rows[ALL].esc : &rows[ALL].fp;
+		const struct rate *r = rateof(&rows[ALL], w);
 
-		snprintf(l, sizeof l, "metric=\"%s\",severity=\"all\"", rn[w]);
+		snprintf(l, sizeof l, "metric=\"%s\",severity=\"all\"",
+		    prate[w]);
 		if (r->pass >= 0)
 			pval("esc_target_pass", l, r->pass);
 	}
 }
 
-int
-esc_report_metrics(char **files, int nfiles, const struct esc_report_opt *o)
+static void
+prom(const struct row *rows)
 {
-	const struct esc_policy *p = o->policy;
-	struct esc_journal j;
-	struct row rows[ESC_NSEV + 1];
-	struct esc_inc **v;
-	size_t n, i;
-	int rc, s, pass = 1;
+	prom_counts(rows);
+	prom_times(rows);
+	prom_rates(rows);
+	prom_pass(rows);
+}
 
-	memset(&j, 0, sizeof j);
-	j.since = o->since;
-	j.until = o->until;
-	rc = esc_journal_read(&j, files, nfiles, o->maxline);
-	memset(rows, 0, sizeof rows);
-	v = esc_journal_list(&j, &n);
-	for (i = 0; i < n; i++) {
-		if (v[i]->severity >= 0)
-			tally(&rows[v[i]->severity], v[i]);
-		tally(&rows[ALL], v[i]);
-	}
+/* The figures of each row against the policy's targets (times per
+ * severity, rates for all): 1 when every one judged passes. */
+static int
+judge(struct row *rows, const struct esc_policy *p)
+{
+	int s, pass = 1;
+
 	for (s = 0; s <= ALL; s++) {
 		int64_t ta = s < ESC_NSEV ? p->targets.mtta[s] : -1;
 		int64_t tr = s < ESC_NSEV ? p->targets.mttr[s] : -1;
@@ -555,6 +577,31 @@ esc_report_metrics(char **files, int nfiles, const struct esc_report_opt *o)
 		    rows[s].fp.pass == 0)
 			pass = 0;
 	}
+	return pass;
+}
+
+int
+esc_report_metrics(char **files, int nfiles, const struct esc_report_opt *o)
+{
+	const struct esc_policy *p = o->policy;
+	struct esc_journal j;
+	struct row rows[ESC_NSEV + 1];
+	struct esc_inc **v;
+	size_t n, i;
+	int rc, s, pass;
+
+	memset(&j, 0, sizeof j);
+	j.since = o->since;
+	j.until = o->until;
+	rc = esc_journal_read(&j, files, nfiles, o->maxline);
+	memset(rows, 0, sizeof rows);
+	v = esc_journal_list(&j, &n);
+	for (i = 0; i < n; i++) {
+		if (v[i]->severity >= 0)
+			tally(&rows[v[i]->severity], v[i]);
+		tally(&rows[ALL], v[i]);
+	}
+	pass = judge(rows, p);
 	switch (o->format) {
 	case ESC_FMT_JSON:
 		json(rows, o, pass);

@@ -53,7 +53,8 @@ esc_chan_parse(const char *s)
 	return -1;
 }
 
-/* The loader's context: the file and the key path being read. */
+/* The loader's context: the file and the key path being read, which
+ * bad() gives esc_cfgerr(). */
 struct ld {
 	struct esc_policy	*p;
 	const char		*file;
@@ -72,8 +73,7 @@ bad(struct ld *l, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	return esc_seterr("%s: %s: %s", l->file, l->path[0] ? l->path : "(top)",
-	    msg);
+	return esc_cfgerr(l->file, l->path, "%s", msg);
 }
 
 /* Appends ".key" or "[i]" to the path; returns the old length. */
@@ -341,27 +341,29 @@ pagespec(struct ld *l, const cJSON *o, struct esc_pagespec *ps)
 	return 0;
 }
 
+/* "level": the level's number, in order from 1. */
 static int
-level(struct ld *l, const cJSON *o, struct esc_level *lv, int idx)
+level_number(struct ld *l, const cJSON *o, struct esc_level *lv, int idx)
 {
-	static const char *const k[] = {
-		"level", "after", "condition", "pages", "tasks",
-		"incident_channel", "upgrade_to", "notes", NULL
-	};
-	const cJSON *v, *pages;
-	char *cond;
-	size_t n;
-	int i = 0;
+	const cJSON *v = get(o, "level");
+	size_t n = push(l, "level", 0);
 
-	if (keys(l, o, k) == -1)
-		return -1;
-	v = get(o, "level");
-	n = push(l, "level", 0);
 	if (!cJSON_IsNumber(v) || v->valueint != idx + 1)
 		return bad(l, "must be %d (levels are numbered in order)",
 		    idx + 1);
 	pop(l, n);
 	lv->level = v->valueint;
+	return 0;
+}
+
+/* "condition": unacked, unresolved or upgraded. */
+static int
+level_condition(struct ld *l, const cJSON *o, struct esc_level *lv)
+{
+	char *cond;
+	size_t n;
+	int rc = 0;
+
 	if (str(l, o, "condition", 1, &cond) == -1)
 		return -1;
 	n = push(l, "condition", 0);
@@ -371,34 +373,90 @@ level(struct ld *l, const cJSON *o, struct esc_level *lv, int idx)
 		lv->cond = ESC_COND_UNACKED;
 	else if (strcmp(cond, "upgraded") == 0)
 		lv->cond = ESC_COND_UPGRADED;
-	else {
-		free(cond);
-		return bad(l, "unknown condition (unacked, unresolved, upgraded)");
-	}
+	else
+		rc = bad(l, "unknown condition (unacked, unresolved, "
+		    "upgraded)");
 	free(cond);
-	pop(l, n);
-	if (dur(l, o, "after", lv->cond != ESC_COND_UPGRADED, &lv->after) == -1 ||
-	    sevfield(l, o, "upgrade_to", lv->cond == ESC_COND_UPGRADED,
-	    &lv->upgrade_to) == -1 || str(l, o, "notes", 0, &lv->notes) == -1)
-		return -1;
+	if (rc == 0)
+		pop(l, n);
+	return rc;
+}
+
+/* "upgrade_to" goes with condition "upgraded", and such a level hands
+ * the incident to another path: pages or a delay there would be silently
+ * ignored, so they are refused. */
+static int
+level_upgrade(struct ld *l, const cJSON *o, const struct esc_level *lv)
+{
+	static const char *const never[] = {
+		"after", "pages", "tasks", "incident_channel", NULL
+	};
+	const char *const *nk;
+
 	if (lv->cond != ESC_COND_UPGRADED && lv->upgrade_to != -1) {
-		n = push(l, "upgrade_to", 0);
+		push(l, "upgrade_to", 0);
 		return bad(l, "only with condition \"upgraded\"");
 	}
-	if (lv->cond == ESC_COND_UPGRADED) {
-		/* Such a level hands the incident to another path; pages or
-		 * a delay here would be silently ignored, so they are refused. */
-		static const char *const never[] = {
-			"after", "pages", "tasks", "incident_channel", NULL
-		};
-		for (const char *const *nk = never; *nk; nk++)
-			if (get(o, *nk) != NULL) {
-				n = push(l, *nk, 0);
-				return bad(l, "not with condition \"upgraded\" "
-				    "(the %s path's levels apply)",
-				    esc_sev_name(lv->upgrade_to));
-			}
+	if (lv->cond != ESC_COND_UPGRADED)
+		return 0;
+	for (nk = never; *nk; nk++)
+		if (get(o, *nk) != NULL) {
+			push(l, *nk, 0);
+			return bad(l, "not with condition \"upgraded\" (the %s "
+			    "path's levels apply)",
+			    esc_sev_name(lv->upgrade_to));
+		}
+	return 0;
+}
+
+/* "pages": what the level sends, at most ESC_MAXITEMS. */
+static int
+level_pages(struct ld *l, const cJSON *pages, struct esc_level *lv)
+{
+	const cJSON *v;
+	size_t n;
+	int i = 0;
+
+	if (pages == NULL)
+		return 0;
+	n = push(l, "pages", 0);
+	if (!cJSON_IsArray(pages))
+		return bad(l, "must be an array");
+	lv->pages = esc_calloc((size_t)cJSON_GetArraySize(pages),
+	    sizeof *lv->pages);
+	cJSON_ArrayForEach(v, pages) {
+		size_t m = push(l, NULL, i);
+
+		if (i >= ESC_MAXITEMS)
+			return bad(l, "more than %d pages", ESC_MAXITEMS);
+		lv->npages = i + 1;
+		if (pagespec(l, v, &lv->pages[i++]) == -1)
+			return -1;
+		pop(l, m);
 	}
+	pop(l, n);
+	return 0;
+}
+
+static int
+level(struct ld *l, const cJSON *o, struct esc_level *lv, int idx)
+{
+	static const char *const k[] = {
+		"level", "after", "condition", "pages", "tasks",
+		"incident_channel", "upgrade_to", "notes", NULL
+	};
+	const cJSON *v;
+	size_t n;
+
+	if (keys(l, o, k) == -1 || level_number(l, o, lv, idx) == -1 ||
+	    level_condition(l, o, lv) == -1)
+		return -1;
+	if (dur(l, o, "after", lv->cond != ESC_COND_UPGRADED,
+	    &lv->after) == -1 || sevfield(l, o, "upgrade_to",
+	    lv->cond == ESC_COND_UPGRADED, &lv->upgrade_to) == -1 ||
+	    str(l, o, "notes", 0, &lv->notes) == -1 ||
+	    level_upgrade(l, o, lv) == -1)
+		return -1;
 	v = get(o, "incident_channel");
 	if (v != NULL) {
 		n = push(l, "incident_channel", 0);
@@ -407,25 +465,8 @@ level(struct ld *l, const cJSON *o, struct esc_level *lv, int idx)
 		lv->incident_channel = cJSON_IsTrue(v);
 		pop(l, n);
 	}
-	pages = get(o, "pages");
-	if (pages != NULL) {
-		n = push(l, "pages", 0);
-		if (!cJSON_IsArray(pages))
-			return bad(l, "must be an array");
-		lv->pages = esc_calloc((size_t)cJSON_GetArraySize(pages),
-		    sizeof *lv->pages);
-		cJSON_ArrayForEach(v, pages) {
-			size_t m = push(l, NULL, i);
-
-			if (i >= ESC_MAXITEMS)
-				return bad(l, "more than %d pages", ESC_MAXITEMS);
-			lv->npages = i + 1;
-			if (pagespec(l, v, &lv->pages[i++]) == -1)
-				return -1;
-			pop(l, m);
-		}
-		pop(l, n);
-	}
+	if (level_pages(l, get(o, "pages"), lv) == -1)
+		return -1;
 	n = push(l, "tasks", 0);
 	if (tasks(l, get(o, "tasks"), 0, &lv->tasks, &lv->ntasks) == -1)
 		return -1;
@@ -533,69 +574,57 @@ severities(struct ld *l, const cJSON *o)
 	return 0;
 }
 
+/* classification.rules[i]: label patterns, and the severity and runbook
+ * of what matches them. */
 static int
-classification(struct ld *l, const cJSON *o)
+rule(struct ld *l, const cJSON *v, struct esc_rule *r, int i)
 {
 	static const char *const rk[] = {
 		"name", "match", "severity", "runbook", NULL
 	};
+	const cJSON *m, *mv;
+	int j = 0;
+
+	if (keys(l, v, rk) == -1 || str(l, v, "name", 0, &r->name) == -1 ||
+	    sevfield(l, v, "severity", 0, &r->severity) == -1 ||
+	    str(l, v, "runbook", 0, &r->runbook) == -1)
+		return -1;
+	m = get(v, "match");
+	push(l, "match", 0);
+	if (!cJSON_IsObject(m) || cJSON_GetArraySize(m) == 0)
+		return bad(l, "must be an object of label patterns");
+	r->keys = esc_calloc((size_t)cJSON_GetArraySize(m), sizeof *r->keys);
+	r->vals = esc_calloc((size_t)cJSON_GetArraySize(m), sizeof *r->vals);
+	r->nmatch = cJSON_GetArraySize(m);
+	cJSON_ArrayForEach(mv, m) {
+		if (!cJSON_IsString(mv)) {
+			push(l, mv->string, 0);
+			return bad(l, "must be a string pattern");
+		}
+		r->keys[j] = esc_strdup(mv->string);
+		r->vals[j++] = esc_strdup(mv->valuestring);
+	}
+	if (r->name == NULL) {
+		struct esc_buf b = { 0 };
+
+		esc_buf_printf(&b, "classification.rules[%d]", i);
+		r->name = b.s;
+	}
+	return 0;
+}
+
+/* classification.severity_labels: label values (any case) to severities. */
+static int
+sevlabels(struct ld *l, const cJSON *map)
+{
 	struct esc_policy *p = l->p;
-	const cJSON *rules, *map, *v;
-	size_t n;
+	const cJSON *v;
 	int i = 0;
 
-	if (keys(l, o, (const char *const[]){ "rules", "severity_labels",
-	    "default_severity", NULL }) == -1 ||
-	    sevfield(l, o, "default_severity", 1, &p->default_severity) == -1)
-		return -1;
-	rules = get(o, "rules");
-	n = push(l, "rules", 0);
-	if (rules != NULL && !cJSON_IsArray(rules))
-		return bad(l, "must be an array");
-	p->rules = esc_calloc((size_t)cJSON_GetArraySize(rules) + 1,
-	    sizeof *p->rules);
-	cJSON_ArrayForEach(v, rules) {
-		struct esc_rule *r = &p->rules[i];
-		const cJSON *m, *mv;
-		size_t k = push(l, NULL, i);
-		int j = 0;
-
-		p->nrules = ++i;
-		if (keys(l, v, rk) == -1 || str(l, v, "name", 0, &r->name) == -1 ||
-		    sevfield(l, v, "severity", 0, &r->severity) == -1 ||
-		    str(l, v, "runbook", 0, &r->runbook) == -1)
-			return -1;
-		m = get(v, "match");
-		push(l, "match", 0);
-		if (!cJSON_IsObject(m) || cJSON_GetArraySize(m) == 0)
-			return bad(l, "must be an object of label patterns");
-		r->keys = esc_calloc((size_t)cJSON_GetArraySize(m), sizeof *r->keys);
-		r->vals = esc_calloc((size_t)cJSON_GetArraySize(m), sizeof *r->vals);
-		r->nmatch = cJSON_GetArraySize(m);
-		cJSON_ArrayForEach(mv, m) {
-			if (!cJSON_IsString(mv)) {
-				push(l, mv->string, 0);
-				return bad(l, "must be a string pattern");
-			}
-			r->keys[j] = esc_strdup(mv->string);
-			r->vals[j++] = esc_strdup(mv->valuestring);
-		}
-		if (r->name == NULL) {
-			struct esc_buf b = { 0 };
-
-			esc_buf_printf(&b, "classification.rules[%d]", i - 1);
-			r->name = b.s;
-		}
-		pop(l, k);
-	}
-	pop(l, n);
-	map = get(o, "severity_labels");
-	n = push(l, "severity_labels", 0);
 	if (map == NULL || !cJSON_IsObject(map))
 		return bad(l, "must be an object (label value -> severity)");
 	p->sevmap = esc_calloc((size_t)cJSON_GetArraySize(map) + 1,
 	    sizeof *p->sevmap);
-	i = 0;
 	cJSON_ArrayForEach(v, map) {
 		size_t k = push(l, v->string, 0);
 		char *lc;
@@ -610,6 +639,40 @@ classification(struct ld *l, const cJSON *o)
 		p->nsevmap = ++i;
 		pop(l, k);
 	}
+	return 0;
+}
+
+static int
+classification(struct ld *l, const cJSON *o)
+{
+	struct esc_policy *p = l->p;
+	const cJSON *rules, *v;
+	size_t n;
+	int i = 0;
+
+	if (keys(l, o, (const char *const[]){ "rules", "severity_labels",
+	    "default_severity", NULL }) == -1 ||
+	    sevfield(l, o, "default_severity", 1, &p->default_severity) == -1)
+		return -1;
+	rules = get(o, "rules");
+	n = push(l, "rules", 0);
+	if (rules != NULL && !cJSON_IsArray(rules))
+		return bad(l, "must be an array");
+	p->rules = esc_calloc((size_t)cJSON_GetArraySize(rules) + 1,
+	    sizeof *p->rules);
+	cJSON_ArrayForEach(v, rules) {
+		size_t k = push(l, NULL, i);
+
+		p->nrules = i + 1;
+		if (rule(l, v, &p->rules[i], i) == -1)
+			return -1;
+		i++;
+		pop(l, k);
+	}
+	pop(l, n);
+	n = push(l, "severity_labels", 0);
+	if (sevlabels(l, get(o, "severity_labels")) == -1)
+		return -1;
 	pop(l, n);
 	return 0;
 }

@@ -417,6 +417,109 @@ html(const struct rv *r)
 	esc_buf_free(&b);
 }
 
+/* Day buckets of the volume chart: at most MAXBARS over the window. */
+static void
+buckets(struct rv *r, const struct esc_report_opt *o)
+{
+	int ndays = (int)((o->window + 86399) / 86400);
+
+	r->days = (double)o->window / 86400.0;
+	r->bucket = (ndays + MAXBARS - 1) / MAXBARS;
+	r->nbars = (ndays + r->bucket - 1) / r->bucket;
+	r->perday = esc_calloc((size_t)r->nbars, sizeof *r->perday);
+}
+
+/* Each incident counts for its alert, its day and its time to ack. */
+static void
+count_incidents(struct rv *r, struct esc_inc **v, size_t n,
+    struct esc_map *stats)
+{
+	const struct esc_report_opt *o = r->o;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct esc_inc *in = v[i];
+		struct astat *s = stat(stats, in->alertname ? in->alertname :
+		    "(unnamed)");
+		long day = (long)((in->opened_at - o->since) / 86400) /
+		    r->bucket;
+
+		s->incidents++;
+		s->firings += 1 + in->reopened;
+		s->actionable += in->actionable == 1;
+		s->critical += in->severity == ESC_SEV_CRITICAL;
+		r->firings += 1 + in->reopened;
+		if (in->severity >= 0 && day >= 0 && day < r->nbars)
+			r->perday[day][in->severity] += 1 + in->reopened;
+		r->mtta[in->acked_at == ESC_TIME_NONE ? 7 :
+		    mttabin(in->acked_at - in->opened_at)]++;
+	}
+	r->nincs = (long)n;
+}
+
+/* Every alert of the rule files has a line, fired or not; one critical by
+ * its label would page without a timeline if it fired. */
+static void
+add_rules(const struct esc_map *rules, struct esc_map *stats,
+    const struct esc_policy *p)
+{
+	size_t i;
+
+	for (i = 0; i < rules->cap; i++)
+		if (rules->keys[i] != NULL) {
+			struct astat *s = stat(stats, rules->keys[i]);
+
+			if ((intptr_t)rules->vals[i] == 2 && s->critical == 0 &&
+			    esc_policy_timeline(p, rules->keys[i]) == NULL)
+				s->notimeline = 1;
+		}
+}
+
+/* The alerts by firings, each judged noisy, unused or without a timeline
+ * by the policy's tuning. */
+static void
+rank_alerts(struct rv *r, const struct esc_map *stats,
+    const struct esc_map *rules, const struct esc_policy *p)
+{
+	size_t i;
+
+	r->a = esc_calloc(stats->n + 1, sizeof *r->a);
+	for (i = 0; i < stats->cap; i++) {
+		if (stats->keys[i] == NULL)
+			continue;
+		r->a[r->na] = stats->vals[i];
+		r->a[r->na]->name = stats->keys[i];
+		r->na++;
+	}
+	qsort(r->a, r->na, sizeof *r->a, bystat);
+	for (i = 0; i < r->na; i++) {
+		struct astat *s = r->a[i];
+
+		s->noisy = s->firings / r->days > p->tuning.noisy_per_day &&
+		    rate(s) < p->tuning.low_action_rate;
+		s->unused = s->firings == 0 &&
+		    esc_map_get(rules, s->name) != NULL;
+		if (s->critical > 0 && esc_policy_timeline(p, s->name) == NULL)
+			s->notimeline = 1;
+	}
+}
+
+/* The people paged, most pages first. */
+static void
+rank_people(struct rv *r, const struct esc_journal *j)
+{
+	size_t i, k;
+
+	r->people = esc_calloc(j->paged.n + 1, sizeof *r->people);
+	for (i = 0, k = 0; i < j->paged.cap; i++)
+		if (j->paged.keys[i] != NULL) {
+			r->people[k].who = j->paged.keys[i];
+			r->people[k++].n = (long)(intptr_t)j->paged.vals[i];
+		}
+	r->npeople = k;
+	qsort(r->people, r->npeople, sizeof *r->people, bypeople);
+}
+
 int
 esc_report_review(char **files, int nfiles, const struct esc_report_opt *o)
 {
@@ -425,8 +528,8 @@ esc_report_review(char **files, int nfiles, const struct esc_report_opt *o)
 	struct esc_map stats = { 0 }, rules = { 0 };
 	struct esc_inc **v;
 	struct rv r;
-	size_t n, i, k;
-	int rc, broken = 0, ndays;
+	size_t n, i;
+	int rc, broken = 0;
 
 	memset(&j, 0, sizeof j);
 	memset(&r, 0, sizeof r);
@@ -438,66 +541,12 @@ esc_report_review(char **files, int nfiles, const struct esc_report_opt *o)
 	j.until = o->until;
 	j.people = 1;
 	rc = esc_journal_read(&j, files, nfiles, o->maxline);
-	r.days = (double)o->window / 86400.0;
-	ndays = (int)((o->window + 86399) / 86400);
-	r.bucket = (ndays + MAXBARS - 1) / MAXBARS;
-	r.nbars = (ndays + r.bucket - 1) / r.bucket;
-	r.perday = esc_calloc((size_t)r.nbars, sizeof *r.perday);
+	buckets(&r, o);
 	v = esc_journal_list(&j, &n);
-	for (i = 0; i < n; i++) {
-		struct esc_inc *in = v[i];
-		struct astat *s = stat(&stats, in->alertname ? in->alertname :
-		    "(unnamed)");
-		long day = (long)((in->opened_at - o->since) / 86400) /
-		    r.bucket;
-
-		s->incidents++;
-		s->firings += 1 + in->reopened;
-		s->actionable += in->actionable == 1;
-		s->critical += in->severity == ESC_SEV_CRITICAL;
-		r.firings += 1 + in->reopened;
-		if (in->severity >= 0 && day >= 0 && day < r.nbars)
-			r.perday[day][in->severity] += 1 + in->reopened;
-		r.mtta[in->acked_at == ESC_TIME_NONE ? 7 :
-		    mttabin(in->acked_at - in->opened_at)]++;
-	}
-	r.nincs = (long)n;
-	for (i = 0; i < rules.cap; i++)
-		if (rules.keys[i] != NULL) {
-			struct astat *s = stat(&stats, rules.keys[i]);
-
-			/* Critical by its label, and would page if it fired. */
-			if ((intptr_t)rules.vals[i] == 2 && s->critical == 0 &&
-			    esc_policy_timeline(p, rules.keys[i]) == NULL)
-				s->notimeline = 1;
-		}
-	r.a = esc_calloc(stats.n + 1, sizeof *r.a);
-	for (i = 0; i < stats.cap; i++) {
-		if (stats.keys[i] == NULL)
-			continue;
-		r.a[r.na] = stats.vals[i];
-		r.a[r.na]->name = stats.keys[i];
-		r.na++;
-	}
-	qsort(r.a, r.na, sizeof *r.a, bystat);
-	for (i = 0; i < r.na; i++) {
-		struct astat *s = r.a[i];
-
-		s->noisy = s->firings / r.days > p->tuning.noisy_per_day &&
-		    rate(s) < p->tuning.low_action_rate;
-		s->unused = s->firings == 0 &&
-		    esc_map_get(&rules, s->name) != NULL;
-		if (s->critical > 0 && esc_policy_timeline(p, s->name) == NULL)
-			s->notimeline = 1;
-	}
-	r.people = esc_calloc(j.paged.n + 1, sizeof *r.people);
-	for (i = 0, k = 0; i < j.paged.cap; i++)
-		if (j.paged.keys[i] != NULL) {
-			r.people[k].who = j.paged.keys[i];
-			r.people[k++].n = (long)(intptr_t)j.paged.vals[i];
-		}
-	r.npeople = k;
-	qsort(r.people, r.npeople, sizeof *r.people, bypeople);
+	count_incidents(&r, v, n, &stats);
+	add_rules(&rules, &stats, p);
+	rank_alerts(&r, &stats, &rules, p);
+	rank_people(&r, &j);
 	switch (o->format) {
 	case ESC_FMT_JSON:
 		json(&r);

@@ -24,22 +24,6 @@ struct ld {
 	const char		*file;
 };
 
-static int
-bad(struct ld *l, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-bad(struct ld *l, const char *key, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	return esc_seterr("%s: %s: %s", l->file, key, msg);
-}
-
 /* Key paths are for messages: a truncated one is still useful. */
 static void
 kpf(char kp[512], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -52,6 +36,27 @@ kpf(char kp[512], const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(kp, 512, fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * A rotation as the loader allocates it: what roster.h shows, and the
+ * last shift looked up (esc-rotate reads records in time order, so most
+ * lookups are that shift again).
+ */
+struct rotation {
+	struct esc_rotation	 rot;	/* first: the two share a pointer */
+	int			 valid;
+	int64_t			 k;
+	esc_time_t		 s, e;
+};
+#define CACHE(r)	((struct rotation *)(r))
+
+static struct esc_rotation *
+rot_new(void)
+{
+	struct rotation *c = esc_calloc(1, sizeof *c);
+
+	return &c->rot;
 }
 
 static int64_t
@@ -100,8 +105,8 @@ addrole(struct esc_roster *r, const char *name)
 	return ro;
 }
 
-esc_time_t
-esc_rot_boundary(const struct esc_rotation *rot, int64_t k, int *kind)
+static esc_time_t
+rot_boundary(const struct esc_rotation *rot, int64_t k, int *kind)
 {
 	int dummy;
 
@@ -114,42 +119,43 @@ static int64_t
 rot_shift(struct esc_rotation *rot, esc_time_t t, esc_time_t *s,
     esc_time_t *e)
 {
+	struct rotation *c = CACHE(rot);
 	int64_t k;
 	esc_time_t b0, b1;
 
-	if (rot->cvalid && t >= rot->cs && t < rot->ce) {
-		*s = rot->cs;
-		*e = rot->ce;
-		return rot->ck;
+	if (c->valid && t >= c->s && t < c->e) {
+		*s = c->s;
+		*e = c->e;
+		return c->k;
 	}
 	k = floordiv(esc_tz_civil(rot->tz, t) - rot->l0, rot->step);
-	b0 = esc_rot_boundary(rot, k, NULL);
+	b0 = rot_boundary(rot, k, NULL);
 	while (b0 > t)
-		b0 = esc_rot_boundary(rot, --k, NULL);
-	b1 = esc_rot_boundary(rot, k + 1, NULL);
+		b0 = rot_boundary(rot, --k, NULL);
+	b1 = rot_boundary(rot, k + 1, NULL);
 	/* A shift that lies wholly in a skipped hour is empty: pass it. */
 	while (b1 <= t) {
 		k++;
 		b0 = b1;
-		b1 = esc_rot_boundary(rot, k + 1, NULL);
+		b1 = rot_boundary(rot, k + 1, NULL);
 	}
-	rot->ck = k;
-	rot->cs = *s = b0;
-	rot->ce = *e = b1;
-	rot->cvalid = 1;
+	c->k = k;
+	c->s = *s = b0;
+	c->e = *e = b1;
+	c->valid = 1;
 	return k;
 }
 
-int64_t
-esc_rot_index(struct esc_rotation *rot, esc_time_t t)
+static int64_t
+rot_index(struct esc_rotation *rot, esc_time_t t)
 {
 	esc_time_t s, e;
 
 	return rot_shift(rot, t, &s, &e);
 }
 
-int
-esc_rot_member(const struct esc_rotation *rot, int64_t k)
+static int
+rot_member(const struct esc_rotation *rot, int64_t k)
 {
 	const struct esc_rotver *v = NULL;
 	int i;
@@ -191,10 +197,10 @@ esc_roster_holder(struct esc_roster *r, int role, esc_time_t t,
 		sg.start = o->start;
 		sg.end = o->end;
 		sg.override = 1;
-		sg.k = ro->rot ? esc_rot_index(ro->rot, t) : 0;
+		sg.k = ro->rot ? rot_index(ro->rot, t) : 0;
 	} else if (ro->rot != NULL) {
 		sg.k = rot_shift(ro->rot, t, &sg.start, &sg.end);
-		sg.person = esc_rot_member(ro->rot, sg.k);
+		sg.person = rot_member(ro->rot, sg.k);
 		/* An override cuts into the shift it covers. */
 		for (i = 0; i < ro->nov; i++) {
 			if (ro->ov[i].end <= t && ro->ov[i].end > sg.start)
@@ -345,88 +351,107 @@ segpush(struct esc_seg **v, int *n, int *cap, const struct esc_seg *s)
 	(*v)[(*n)++] = *s;
 }
 
+/* The shift base with the overrides of ro cut in: the pieces before,
+ * between and after them, and the overrides themselves. */
+static void
+cut_shift(const struct esc_role *ro, const struct esc_seg *base,
+    struct esc_seg **v, int *n, int *cap)
+{
+	esc_time_t b0 = base->start, b1 = base->end, cur = b0;
+	struct esc_seg s;
+	int i;
+
+	for (i = 0; i < ro->nov; i++) {
+		const struct esc_override *o = &ro->ov[i];
+
+		if (o->end <= b0 || o->start >= b1)
+			continue;
+		if (o->start > cur) {
+			s = *base;
+			s.start = cur;
+			s.end = o->start;
+			if (cur != b0)
+				s.kind = ESC_WALL_OK;
+			segpush(v, n, cap, &s);
+		}
+		s = *base;
+		s.start = o->start > b0 ? o->start : b0;
+		s.end = o->end < b1 ? o->end : b1;
+		s.person = o->person;
+		s.override = 1;
+		s.ovidx = i;
+		if (s.start != b0)
+			s.kind = ESC_WALL_OK;
+		segpush(v, n, cap, &s);
+		cur = s.end;
+	}
+	s = *base;
+	s.start = cur;
+	if (cur != b0)
+		s.kind = ESC_WALL_OK;
+	segpush(v, n, cap, &s);
+}
+
+/* A fixed role has shifts only where an override covers it. */
+static void
+fixed_segs(const struct esc_role *ro, esc_time_t from, esc_time_t to,
+    struct esc_seg **v, int *n, int *cap)
+{
+	struct esc_seg s;
+	int i;
+
+	for (i = 0; i < ro->nov; i++) {
+		const struct esc_override *o = &ro->ov[i];
+
+		if (o->end <= from || o->start >= to)
+			continue;
+		memset(&s, 0, sizeof s);
+		s.person = o->person;
+		s.start = s.base_start = o->start;
+		s.end = s.base_end = o->end;
+		s.override = 1;
+		s.ovidx = i;
+		segpush(v, n, cap, &s);
+	}
+}
+
 int
 esc_roster_segs(struct esc_roster *r, int role, esc_time_t from,
     esc_time_t to, struct esc_seg **out)
 {
 	struct esc_role *ro = &r->roles[role];
-	struct esc_seg *v = NULL, base, s;
-	int n = 0, cap = 0, i;
+	struct esc_seg *v = NULL, base;
+	esc_time_t b0, b1;
+	int n = 0, cap = 0, kind, nkind;
 	int64_t k;
 
 	*out = NULL;
 	if (from >= to)
 		return 0;
-	if (ro->rot != NULL) {
-		esc_time_t b0, b1;
-		int kind;
-
-		k = esc_rot_index(ro->rot, from);
-		b0 = esc_rot_boundary(ro->rot, k, &kind);
-		for (; b0 < to; k++, b0 = b1) {
-			int nkind;
-
-			b1 = esc_rot_boundary(ro->rot, k + 1, &nkind);
-			memset(&base, 0, sizeof base);
-			base.person = esc_rot_member(ro->rot, k);
-			base.start = base.base_start = b0;
-			base.end = base.base_end = b1;
-			base.k = k;
-			base.kind = kind;
-			base.ovidx = -1;
-			kind = nkind;
-			/* A shift lost in a skipped hour: the next handoff
-			 * is where it went. */
-			if (b1 <= b0) {
-				kind = ESC_WALL_SKIPPED;
-				continue;
-			}
-			esc_time_t cur = b0;
-			for (i = 0; i < ro->nov; i++) {
-				const struct esc_override *o = &ro->ov[i];
-
-				if (o->end <= b0 || o->start >= b1)
-					continue;
-				if (o->start > cur) {
-					s = base;
-					s.start = cur;
-					s.end = o->start;
-					if (cur != b0)
-						s.kind = ESC_WALL_OK;
-					segpush(&v, &n, &cap, &s);
-				}
-				s = base;
-				s.start = o->start > b0 ? o->start : b0;
-				s.end = o->end < b1 ? o->end : b1;
-				s.person = o->person;
-				s.override = 1;
-				s.ovidx = i;
-				if (s.start != b0)
-					s.kind = ESC_WALL_OK;
-				segpush(&v, &n, &cap, &s);
-				cur = s.end;
-			}
-			s = base;
-			s.start = cur;
-			if (cur != b0)
-				s.kind = ESC_WALL_OK;
-			segpush(&v, &n, &cap, &s);
+	if (ro->rot == NULL) {
+		fixed_segs(ro, from, to, &v, &n, &cap);
+		*out = v;
+		return n;
+	}
+	k = rot_index(ro->rot, from);
+	b0 = rot_boundary(ro->rot, k, &kind);
+	for (; b0 < to; k++, b0 = b1) {
+		b1 = rot_boundary(ro->rot, k + 1, &nkind);
+		memset(&base, 0, sizeof base);
+		base.person = rot_member(ro->rot, k);
+		base.start = base.base_start = b0;
+		base.end = base.base_end = b1;
+		base.k = k;
+		base.kind = kind;
+		base.ovidx = -1;
+		kind = nkind;
+		/* A shift lost in a skipped hour: the next handoff is where
+		 * it went. */
+		if (b1 <= b0) {
+			kind = ESC_WALL_SKIPPED;
+			continue;
 		}
-	} else {
-		/* A fixed role has shifts only where an override covers it. */
-		for (i = 0; i < ro->nov; i++) {
-			const struct esc_override *o = &ro->ov[i];
-
-			if (o->end <= from || o->start >= to)
-				continue;
-			memset(&s, 0, sizeof s);
-			s.person = o->person;
-			s.start = s.base_start = o->start;
-			s.end = s.base_end = o->end;
-			s.override = 1;
-			s.ovidx = i;
-			segpush(&v, &n, &cap, &s);
-		}
+		cut_shift(ro, &base, &v, &n, &cap);
 	}
 	*out = v;
 	return n;
@@ -522,176 +547,280 @@ members(struct ld *l, const cJSON *arr, const char *key, int **out, int *n)
 	int i = 0;
 
 	if (!cJSON_IsArray(arr))
-		return bad(l, key, "not an array of people");
+		return esc_cfgerr(l->file, key, "not an array of people");
 	*n = cJSON_GetArraySize(arr);
 	*out = esc_calloc((size_t)*n + 1, sizeof **out);
 	cJSON_ArrayForEach(m, arr) {
 		kpf(kp, "%s[%d]", key, i);
 		if (!cJSON_IsString(m))
-			return bad(l, kp, "not a person's name");
+			return esc_cfgerr(l->file, kp, "not a person's name");
 		if (((*out)[i] = esc_roster_person(l->r, m->valuestring)) < 0)
-			return bad(l, kp, "unknown person \"%s\"",
+			return esc_cfgerr(l->file, kp, "unknown person \"%s\"",
 			    m->valuestring);
 		i++;
 	}
 	return 0;
 }
 
+/* Every key of o is one of keys; prefix is o's key path (NULL: the top). */
 static int
-load_rotation(struct ld *l, const char *name, const cJSON *o)
+known_keys(struct ld *l, const cJSON *o, const char *const *keys,
+    const char *prefix)
 {
-	static const char *keys[] = { "members", "shift", "handoff", "start",
-	    "timezone", "effective", "previous", NULL };
-	struct esc_role *ro;
-	struct esc_rotation *rot;
-	const cJSON *c, *prev, *cur;
-	const char *s, *unit;
-	char kp[512], vp[512], vp2[512];
-	int64_t n, days;
-	int wday, hsecs, i, nv;
+	const cJSON *c;
+	char kp[512];
+	int i;
 
-	if (!cJSON_IsObject(o))
-		return bad(l, name, "not an object");
 	cJSON_ArrayForEach(c, o) {
 		for (i = 0; keys[i] && strcmp(keys[i], c->string); i++)
 			;
-		if (keys[i] == NULL) {
-			kpf(kp, "%s.%s", name, c->string);
-			return bad(l, kp, "unknown key");
-		}
+		if (keys[i] != NULL)
+			continue;
+		if (prefix == NULL)
+			return esc_cfgerr(l->file, c->string, "unknown key");
+		kpf(kp, "%s.%s", prefix, c->string);
+		return esc_cfgerr(l->file, kp, "unknown key");
 	}
-	ro = addrole(l->r, name + strlen("rotations."));
-	if (ro->rot != NULL)
-		return bad(l, name, "defined twice");
-	rot = ro->rot = esc_calloc(1, sizeof *rot);
-	s = esc_str(o, "timezone");
+	return 0;
+}
+
+/* "timezone": the rotation's zone, else the roster's. */
+static int
+rot_zone(struct ld *l, const char *name, const cJSON *o,
+    struct esc_rotation *rot)
+{
+	const char *s = esc_str(o, "timezone");
+	char kp[512];
+
 	if (cJSON_GetObjectItemCaseSensitive(o, "timezone") != NULL) {
 		kpf(kp, "%s.timezone", name);
 		if (s == NULL || esc_tz_check(s) == -1)
-			return bad(l, kp, "unknown time zone \"%s\"",
-			    s ? s : "");
+			return esc_cfgerr(l->file, kp, "unknown time zone "
+			    "\"%s\"", s ? s : "");
 	}
 	rot->tz = esc_strdup(s ? s : l->r->tz);
+	return 0;
+}
+
+/* "shift": hours, days or weeks, one unit (a weekday handoff is for
+ * weekly shifts), up to ten years. */
+static int
+rot_length(struct ld *l, const char *name, const cJSON *o,
+    struct esc_rotation *rot)
+{
+	const char *s = esc_str(o, "shift");
+	char kp[512];
+	int64_t secs;
+	size_t nd;
 
 	kpf(kp, "%s.shift", name);
-	s = esc_str(o, "shift");
 	if (s == NULL)
-		return bad(l, kp, "missing (e.g. \"1w\", \"1d\", \"12h\")");
-	n = strtoll(s, (char **)&unit, 10);
-	if (!isdigit((unsigned char)s[0]) || n < 1 || n > 100000 ||
-	    strlen(unit) != 1 || strchr("hdw", unit[0]) == NULL ||
-	    n * (unit[0] == 'h' ? 3600 : unit[0] == 'd' ? 86400 : 604800) >
-	    520 * 604800)
-		return bad(l, kp, "bad shift \"%s\" (hours, days or weeks up "
-		    "to ten years: \"12h\", \"1d\", \"1w\")", s);
-	rot->unit = unit[0];
-	rot->step = n * (unit[0] == 'h' ? 3600 : unit[0] == 'd' ? 86400 :
-	    604800);
+		return esc_cfgerr(l->file, kp, "missing (e.g. \"1w\", \"1d\", "
+		    "\"12h\")");
+	nd = strspn(s, "0123456789");
+	if (nd == 0 || s[nd] == '\0' || strchr("hdw", s[nd]) == NULL ||
+	    s[nd + 1] != '\0' || esc_duration_parse(s, &secs) == -1 ||
+	    secs < 1 || secs > 520 * 604800)
+		return esc_cfgerr(l->file, kp, "bad shift \"%s\" (hours, days "
+		    "or weeks up to ten years: \"12h\", \"1d\", \"1w\")", s);
+	rot->unit = s[nd];
+	rot->step = secs;
+	return 0;
+}
+
+/* "handoff": "Mon 09:00" (weekly shifts only) or "09:00"; midnight when
+ * absent.  *wday is -1 without a weekday. */
+static int
+rot_handoff(struct ld *l, const char *name, const cJSON *o,
+    const struct esc_rotation *rot, int *wday, int *hsecs)
+{
+	const char *s = esc_str(o, "handoff");
+	char kp[512];
 
 	kpf(kp, "%s.handoff", name);
-	s = esc_str(o, "handoff");
 	if (s == NULL)
 		s = "00:00";
-	if (parse_handoff(s, &wday, &hsecs) == -1)
-		return bad(l, kp, "bad handoff \"%s\" (\"Mon 09:00\" or "
-		    "\"09:00\")", s);
-	if (wday >= 0 && rot->unit != 'w')
-		return bad(l, kp, "a weekday is only for weekly shifts");
+	if (parse_handoff(s, wday, hsecs) == -1)
+		return esc_cfgerr(l->file, kp, "bad handoff \"%s\" (\"Mon "
+		    "09:00\" or \"09:00\")", s);
+	if (*wday >= 0 && rot->unit != 'w')
+		return esc_cfgerr(l->file, kp, "a weekday is only for weekly "
+		    "shifts");
+	return 0;
+}
+
+/* "start": shift 0 begins at the first handoff on or after that date. */
+static int
+rot_start(struct ld *l, const char *name, const cJSON *o,
+    struct esc_rotation *rot, int wday, int hsecs)
+{
+	const char *s = esc_str(o, "start");
+	char kp[512];
+	int64_t days;
 
 	kpf(kp, "%s.start", name);
-	s = esc_str(o, "start");
 	if (s == NULL || parse_date(s, &days) == -1)
-		return bad(l, kp, "%s (a date: \"2026-01-05\")",
+		return esc_cfgerr(l->file, kp, "%s (a date: \"2026-01-05\")",
 		    s ? "bad date" : "missing");
-	/* Shift 0 begins at the first handoff on or after the start date. */
 	if (wday >= 0)
 		days += ((wday - (int)(((days % 7) + 11) % 7)) + 7) % 7;
 	rot->l0 = days * 86400 + hsecs;
+	return 0;
+}
 
-	/* The member lists, newest first in the file, oldest first here. */
-	nv = 0;
-	kpf(vp, "%s", name);
-	for (cur = o, i = 0; cur != NULL; i++) {
-		char mk[512];
+/*
+ * One member list: cur is the rotation, a "previous" object in it, or the
+ * oldest list as a bare array; vp is its key path.  *prev is the list
+ * before it, NULL when cur is the oldest.  A list with an "effective"
+ * date applies from the first handoff at or after it.
+ */
+static int
+rot_version(struct ld *l, struct esc_rotation *rot, const cJSON *cur,
+    const char *vp, const cJSON **prev)
+{
+	struct esc_rotver *v;
+	const char *s;
+	char kp[512], mk[512];
+	esc_time_t t;
+	int64_t k;
 
-		rot->vers = esc_realloc(rot->vers, (size_t)(nv + 1) *
-		    sizeof *rot->vers);
-		memset(&rot->vers[nv], 0, sizeof rot->vers[nv]);
-		rot->nvers = nv + 1;	/* so a failure frees it */
-		if (i > 0)
-			kpf(vp, "%s.previous", vp2);
-		memcpy(vp2, vp, sizeof vp2);
-		kpf(mk, "%s%s", vp, cJSON_IsArray(cur) ? "" : ".members");
-		if (cJSON_IsArray(cur)) {
-			if (members(l, cur, mk, &rot->vers[nv].members,
-			    &rot->vers[nv].n) == -1)
-				return -1;
-			rot->vers[nv].kfrom = INT64_MIN;
-			nv++;
-			break;
-		}
-		if (members(l, cJSON_GetObjectItemCaseSensitive(cur,
-		    "members"), mk, &rot->vers[nv].members,
-		    &rot->vers[nv].n) == -1)
-			return -1;
-		rot->vers[nv].kfrom = INT64_MIN;
-		s = esc_str(cur, "effective");
-		prev = cJSON_GetObjectItemCaseSensitive(cur, "previous");
-		if (s != NULL || cJSON_GetObjectItemCaseSensitive(cur,
-		    "effective") != NULL) {
-			esc_time_t t;
-			int64_t k;
-
-			kpf(kp, "%s.effective", vp);
-			if (s == NULL || parse_when(s, rot->tz, &t) == -1)
-				return bad(l, kp, "bad date \"%s\"",
-				    s ? s : "");
-			/* From the first handoff at or after the date. */
-			k = esc_rot_index(rot, t);
-			if (esc_rot_boundary(rot, k, NULL) < t)
-				k++;
-			rot->vers[nv].kfrom = k;
-			if (prev == NULL) {
-				kpf(kp, "%s.previous", vp);
-				return bad(l, kp, "missing (the members "
-				    "before the effective date)");
-			}
-		} else if (prev != NULL) {
-			kpf(kp, "%s.effective", vp);
-			return bad(l, kp, "missing (when the members "
-			    "change)");
-		}
-		nv++;
-		cur = prev;
+	rot->vers = esc_realloc(rot->vers, (size_t)(rot->nvers + 1) *
+	    sizeof *rot->vers);
+	v = &rot->vers[rot->nvers++];	/* counted first: freed if half-read */
+	memset(v, 0, sizeof *v);
+	v->kfrom = INT64_MIN;
+	*prev = NULL;
+	kpf(mk, "%s%s", vp, cJSON_IsArray(cur) ? "" : ".members");
+	if (cJSON_IsArray(cur))
+		return members(l, cur, mk, &v->members, &v->n);
+	if (members(l, cJSON_GetObjectItemCaseSensitive(cur, "members"), mk,
+	    &v->members, &v->n) == -1)
+		return -1;
+	s = esc_str(cur, "effective");
+	*prev = cJSON_GetObjectItemCaseSensitive(cur, "previous");
+	kpf(kp, "%s.effective", vp);
+	if (s == NULL && cJSON_GetObjectItemCaseSensitive(cur,
+	    "effective") == NULL)
+		return *prev == NULL ? 0 : esc_cfgerr(l->file, kp, "missing "
+		    "(when the members change)");
+	if (s == NULL || parse_when(s, rot->tz, &t) == -1)
+		return esc_cfgerr(l->file, kp, "bad date \"%s\"", s ? s : "");
+	k = rot_index(rot, t);
+	if (rot_boundary(rot, k, NULL) < t)
+		k++;
+	v->kfrom = k;
+	if (*prev == NULL) {
+		kpf(kp, "%s.previous", vp);
+		return esc_cfgerr(l->file, kp, "missing (the members before "
+		    "the effective date)");
 	}
-	/* Oldest first; each version must be newer than the last. */
+	return 0;
+}
+
+/* The member lists, newest first in the file, oldest first here; each
+ * must apply from later than the one before. */
+static int
+rot_versions(struct ld *l, const char *name, const cJSON *o,
+    struct esc_rotation *rot)
+{
+	const cJSON *cur, *prev;
+	char vp[512], next[512];
+	int i, nv;
+
+	kpf(vp, "%s", name);
+	for (cur = o; cur != NULL; cur = prev) {
+		if (rot_version(l, rot, cur, vp, &prev) == -1)
+			return -1;
+		kpf(next, "%s.previous", vp);
+		memcpy(vp, next, sizeof vp);
+	}
+	nv = rot->nvers;
 	for (i = 0; i < nv / 2; i++) {
 		struct esc_rotver t = rot->vers[i];
 
 		rot->vers[i] = rot->vers[nv - 1 - i];
 		rot->vers[nv - 1 - i] = t;
 	}
-	rot->nvers = nv;
 	for (i = 1; i < nv; i++)
 		if (rot->vers[i].kfrom <= rot->vers[i - 1].kfrom) {
-			kpf(kp, "%s.effective", name);
-			return bad(l, kp, "not later than the previous "
-			    "change");
+			kpf(next, "%s.effective", name);
+			return esc_cfgerr(l->file, next, "not later than the "
+			    "previous change");
 		}
-	rot->cvalid = 0;
+	return 0;
+}
+
+static int
+load_rotation(struct ld *l, const char *name, const cJSON *o)
+{
+	static const char *const keys[] = { "members", "shift", "handoff",
+	    "start", "timezone", "effective", "previous", NULL };
+	struct esc_role *ro;
+	struct esc_rotation *rot;
+	int wday = -1, hsecs = 0;
+
+	if (!cJSON_IsObject(o))
+		return esc_cfgerr(l->file, name, "not an object");
+	if (known_keys(l, o, keys, name) == -1)
+		return -1;
+	ro = addrole(l->r, name + strlen("rotations."));
+	if (ro->rot != NULL)
+		return esc_cfgerr(l->file, name, "defined twice");
+	rot = ro->rot = rot_new();
+	if (rot_zone(l, name, o, rot) == -1 ||
+	    rot_length(l, name, o, rot) == -1 ||
+	    rot_handoff(l, name, o, rot, &wday, &hsecs) == -1 ||
+	    rot_start(l, name, o, rot, wday, hsecs) == -1 ||
+	    rot_versions(l, name, o, rot) == -1)
+		return -1;
+	/* Lookups while loading filled the cache; the rotation is whole now. */
+	CACHE(rot)->valid = 0;
+	return 0;
+}
+
+/* A person's fields as JSON members, each after ',', for the recipients
+ * of pages: all but the names a recipient object has of its own. */
+static int
+contact(struct ld *l, const cJSON *p, char **out)
+{
+	struct esc_buf b;
+	const cJSON *f;
+	char kp[512];
+
+	memset(&b, 0, sizeof b);
+	cJSON_ArrayForEach(f, p) {
+		cJSON *k;
+		char *v, *ks;
+
+		if (strcmp(f->string, "person") == 0 ||
+		    strcmp(f->string, "role") == 0 ||
+		    strcmp(f->string, "fallback") == 0) {
+			kpf(kp, "people.%s.%s", p->string, f->string);
+			esc_buf_free(&b);
+			return esc_cfgerr(l->file, kp, "reserved key");
+		}
+		v = cJSON_PrintUnformatted(f);
+		k = cJSON_CreateString(f->string);
+		ks = cJSON_PrintUnformatted(k);
+		esc_buf_printf(&b, ",%s:%s", ks, v);
+		cJSON_free(ks);
+		cJSON_Delete(k);
+		cJSON_free(v);
+	}
+	*out = b.s ? b.s : esc_strdup("");
 	return 0;
 }
 
 static int
 load_people(struct ld *l, const cJSON *people)
 {
-	const cJSON *p, *f;
+	const cJSON *p;
 	char kp[512];
-	struct esc_buf b;
 	int i;
 
 	if (!cJSON_IsObject(people))
-		return bad(l, "people", "missing or not an object");
+		return esc_cfgerr(l->file, "people", "missing or not an "
+		    "object");
 	l->r->npeople = cJSON_GetArraySize(people);
 	l->r->people = esc_calloc((size_t)l->r->npeople + 1,
 	    sizeof *l->r->people);
@@ -709,31 +838,11 @@ load_people(struct ld *l, const cJSON *people)
 		}
 		kpf(kp, "people.%s", p->string);
 		if (!cJSON_IsObject(p))
-			return bad(l, kp, "not an object");
+			return esc_cfgerr(l->file, kp, "not an object");
 		if (esc_roster_person(l->r, p->string) != i - 1)
-			return bad(l, kp, "defined twice");
-		memset(&b, 0, sizeof b);
-		cJSON_ArrayForEach(f, p) {
-			char *v;
-
-			if (strcmp(f->string, "person") == 0 ||
-			    strcmp(f->string, "role") == 0 ||
-			    strcmp(f->string, "fallback") == 0) {
-				kpf(kp, "people.%s.%s",
-				    p->string, f->string);
-				esc_buf_free(&b);
-				return bad(l, kp, "reserved key");
-			}
-			v = cJSON_PrintUnformatted(f);
-			cJSON *k = cJSON_CreateString(f->string);
-			char *ks = cJSON_PrintUnformatted(k);
-
-			esc_buf_printf(&b, ",%s:%s", ks, v);
-			cJSON_free(ks);
-			cJSON_Delete(k);
-			cJSON_free(v);
-		}
-		pe->contact = b.s ? b.s : esc_strdup("");
+			return esc_cfgerr(l->file, kp, "defined twice");
+		if (contact(l, p, &pe->contact) == -1)
+			return -1;
 		pe->name = esc_strdup(esc_str(p, "name") ? esc_str(p, "name") :
 		    pe->id);
 		pe->email = esc_str(p, "email") ? esc_strdup(esc_str(p,
@@ -741,10 +850,9 @@ load_people(struct ld *l, const cJSON *people)
 		tz = esc_str(p, "timezone");
 		if (cJSON_GetObjectItemCaseSensitive(p, "timezone") != NULL &&
 		    (tz == NULL || esc_tz_check(tz) == -1)) {
-			kpf(kp, "people.%s.timezone",
-			    p->string);
-			return bad(l, kp, "unknown time zone \"%s\"",
-			    tz ? tz : "");
+			kpf(kp, "people.%s.timezone", p->string);
+			return esc_cfgerr(l->file, kp, "unknown time zone "
+			    "\"%s\"", tz ? tz : "");
 		}
 		pe->tz = esc_strdup(tz ? tz : l->r->tz);
 	}
@@ -759,59 +867,58 @@ ovcmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/* overrides[i]: a role, a person or null (nobody), a start and an end. */
 static int
-load_overrides(struct ld *l, const cJSON *ovs)
+load_override(struct ld *l, const cJSON *o, int i)
 {
-	const cJSON *o;
+	struct esc_override ov;
+	const char *role, *person, *s;
+	struct esc_role *ro;
 	char kp[512];
-	int i = 0, j, k;
 
-	if (ovs == NULL)
-		return 0;
-	if (!cJSON_IsArray(ovs))
-		return bad(l, "overrides", "not an array");
-	cJSON_ArrayForEach(o, ovs) {
-		struct esc_override ov;
-		const char *role, *person, *s;
-		struct esc_role *ro;
-		const cJSON *pj;
-
-		memset(&ov, 0, sizeof ov);
-		kpf(kp, "overrides[%d]", i);
-		if (!cJSON_IsObject(o))
-			return bad(l, kp, "not an object");
-		role = esc_str(o, "role");
-		if (role == NULL || esc_roster_role(l->r, role) < 0) {
-			kpf(kp, "overrides[%d].role", i);
-			return bad(l, kp, "unknown role \"%s\"",
-			    role ? role : "");
-		}
-		pj = cJSON_GetObjectItemCaseSensitive(o, "person");
-		person = esc_str(o, "person");
-		ov.person = -1;
-		if (!cJSON_IsNull(pj) && (person == NULL ||
-		    (ov.person = esc_roster_person(l->r, person)) < 0)) {
-			kpf(kp, "overrides[%d].person", i);
-			return bad(l, kp, "unknown person \"%s\" (null: "
-			    "nobody)", person ? person : "");
-		}
-		kpf(kp, "overrides[%d].start", i);
-		s = esc_str(o, "start");
-		if (s == NULL || parse_when(s, l->r->tz, &ov.start) == -1)
-			return bad(l, kp, "bad time \"%s\"", s ? s : "");
-		kpf(kp, "overrides[%d].end", i);
-		s = esc_str(o, "end");
-		if (s == NULL || parse_when(s, l->r->tz, &ov.end) == -1)
-			return bad(l, kp, "bad time \"%s\"", s ? s : "");
-		if (ov.end <= ov.start)
-			return bad(l, kp, "not after the start");
-		ov.index = i;
-		ro = &l->r->roles[esc_roster_role(l->r, role)];
-		ro->ov = esc_realloc(ro->ov, (size_t)(ro->nov + 1) *
-		    sizeof *ro->ov);
-		ro->ov[ro->nov++] = ov;
-		i++;
+	memset(&ov, 0, sizeof ov);
+	kpf(kp, "overrides[%d]", i);
+	if (!cJSON_IsObject(o))
+		return esc_cfgerr(l->file, kp, "not an object");
+	role = esc_str(o, "role");
+	if (role == NULL || esc_roster_role(l->r, role) < 0) {
+		kpf(kp, "overrides[%d].role", i);
+		return esc_cfgerr(l->file, kp, "unknown role \"%s\"",
+		    role ? role : "");
 	}
+	person = esc_str(o, "person");
+	ov.person = -1;
+	if (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "person")) &&
+	    (person == NULL ||
+	    (ov.person = esc_roster_person(l->r, person)) < 0)) {
+		kpf(kp, "overrides[%d].person", i);
+		return esc_cfgerr(l->file, kp, "unknown person \"%s\" (null: "
+		    "nobody)", person ? person : "");
+	}
+	kpf(kp, "overrides[%d].start", i);
+	s = esc_str(o, "start");
+	if (s == NULL || parse_when(s, l->r->tz, &ov.start) == -1)
+		return esc_cfgerr(l->file, kp, "bad time \"%s\"", s ? s : "");
+	kpf(kp, "overrides[%d].end", i);
+	s = esc_str(o, "end");
+	if (s == NULL || parse_when(s, l->r->tz, &ov.end) == -1)
+		return esc_cfgerr(l->file, kp, "bad time \"%s\"", s ? s : "");
+	if (ov.end <= ov.start)
+		return esc_cfgerr(l->file, kp, "not after the start");
+	ov.index = i;
+	ro = &l->r->roles[esc_roster_role(l->r, role)];
+	ro->ov = esc_realloc(ro->ov, (size_t)(ro->nov + 1) * sizeof *ro->ov);
+	ro->ov[ro->nov++] = ov;
+	return 0;
+}
+
+/* Each role's overrides by start; two of one role may not overlap. */
+static int
+sort_overrides(struct ld *l)
+{
+	char kp[512];
+	int j, k;
+
 	for (k = 0; k < l->r->nroles; k++) {
 		struct esc_role *ro = &l->r->roles[k];
 
@@ -819,15 +926,32 @@ load_overrides(struct ld *l, const cJSON *ovs)
 			qsort(ro->ov, (size_t)ro->nov, sizeof *ro->ov, ovcmp);
 		for (j = 1; j < ro->nov; j++)
 			if (ro->ov[j].start < ro->ov[j - 1].end) {
-				int a = ro->ov[j - 1].index, b = ro->ov[j].index;
+				int a = ro->ov[j - 1].index;
+				int b = ro->ov[j].index;
 
-				kpf(kp, "overrides[%d]",
-				    a > b ? a : b);
-				return bad(l, kp, "overlaps overrides[%d] for "
-				    "role %s", a < b ? a : b, ro->name);
+				kpf(kp, "overrides[%d]", a > b ? a : b);
+				return esc_cfgerr(l->file, kp, "overlaps "
+				    "overrides[%d] for role %s", a < b ? a : b,
+				    ro->name);
 			}
 	}
 	return 0;
+}
+
+static int
+load_overrides(struct ld *l, const cJSON *ovs)
+{
+	const cJSON *o;
+	int i = 0;
+
+	if (ovs == NULL)
+		return 0;
+	if (!cJSON_IsArray(ovs))
+		return esc_cfgerr(l->file, "overrides", "not an array");
+	cJSON_ArrayForEach(o, ovs)
+		if (load_override(l, o, i++) == -1)
+			return -1;
+	return sort_overrides(l);
 }
 
 /* One chain: an array of roles the roster defines, not the role itself. */
@@ -840,7 +964,7 @@ load_chain(struct ld *l, const cJSON *arr, const char *key,
 	int i = 0;
 
 	if (!cJSON_IsArray(arr))
-		return bad(l, key, "not an array of roles");
+		return esc_cfgerr(l->file, key, "not an array of roles");
 	ch->roles = esc_calloc((size_t)cJSON_GetArraySize(arr) + 1,
 	    sizeof *ch->roles);
 	cJSON_ArrayForEach(c, arr) {
@@ -849,14 +973,14 @@ load_chain(struct ld *l, const cJSON *arr, const char *key,
 		    esc_roster_role(l->r, c->valuestring) < 0) {
 			char *s = cJSON_IsString(c) ? NULL :
 			    cJSON_PrintUnformatted(c);
-			int rc = bad(l, kp, "unknown role \"%s\"",
+			int rc = esc_cfgerr(l->file, kp, "unknown role \"%s\"",
 			    s ? s : c->valuestring);
 
 			cJSON_free(s);
 			return rc;
 		}
 		if (ch->role != NULL && strcmp(ch->role, c->valuestring) == 0)
-			return bad(l, kp, "the role itself");
+			return esc_cfgerr(l->file, kp, "the role itself");
 		ch->roles[i++] = esc_strdup(c->valuestring);
 		ch->nroles = i;
 	}
@@ -883,8 +1007,8 @@ load_fallback(struct ld *l, const cJSON *fb)
 		return load_chain(l, fb, "fallback", &r->fallback[0]);
 	}
 	if (!cJSON_IsObject(fb))
-		return bad(l, "fallback", "not an array of roles, or an "
-		    "object of them by role");
+		return esc_cfgerr(l->file, "fallback", "not an array of roles, "
+		    "or an object of them by role");
 	r->fallback = esc_calloc((size_t)cJSON_GetArraySize(fb) + 1,
 	    sizeof *r->fallback);
 	cJSON_ArrayForEach(c, fb) {
@@ -893,12 +1017,12 @@ load_fallback(struct ld *l, const cJSON *fb)
 
 		kpf(kp, "fallback.%s", c->string);
 		if (!star && esc_roster_role(r, c->string) < 0)
-			return bad(l, kp, "unknown role");
+			return esc_cfgerr(l->file, kp, "unknown role");
 		for (k = 0; k < r->nfallback - 1; k++)
 			if ((r->fallback[k].role == NULL && star) ||
 			    (r->fallback[k].role != NULL &&
 			    strcmp(r->fallback[k].role, c->string) == 0))
-				return bad(l, kp, "defined twice");
+				return esc_cfgerr(l->file, kp, "defined twice");
 		ch->role = star ? NULL : esc_strdup(c->string);
 		if (load_chain(l, c, kp, ch) == -1)
 			return -1;
@@ -906,51 +1030,21 @@ load_fallback(struct ld *l, const cJSON *fb)
 	return 0;
 }
 
+/* "fixed": a role held by one person, or by a list (then backups).  A
+ * role that is also a rotation is kept for --audit (an overlap). */
 static int
-load(struct ld *l, const cJSON *j)
+load_fixed(struct ld *l, const cJSON *fixed)
 {
-	static const char *keys[] = { "timezone", "people", "rotations",
-	    "fixed", "overrides", "fallback", "name", NULL };
 	struct esc_roster *r = l->r;
-	const cJSON *c, *rots, *fixed;
-	const char *tz;
+	struct esc_role *ro;
+	const cJSON *c;
 	char kp[512];
-	int i;
 
-	if (!cJSON_IsObject(j))
-		return esc_seterr("%s: not a JSON object", l->file);
-	cJSON_ArrayForEach(c, j) {
-		for (i = 0; keys[i] && strcmp(keys[i], c->string); i++)
-			;
-		if (keys[i] == NULL)
-			return bad(l, c->string, "unknown key");
-	}
-	tz = esc_str(j, "timezone");
-	if (cJSON_GetObjectItemCaseSensitive(j, "timezone") != NULL &&
-	    (tz == NULL || esc_tz_check(tz) == -1))
-		return bad(l, "timezone", "unknown time zone \"%s\"",
-		    tz ? tz : "");
-	r->tz = esc_strdup(tz ? tz : "UTC");
-	if (load_people(l, cJSON_GetObjectItemCaseSensitive(j, "people")) ==
-	    -1)
-		return -1;
-	rots = cJSON_GetObjectItemCaseSensitive(j, "rotations");
-	if (rots != NULL && !cJSON_IsObject(rots))
-		return bad(l, "rotations", "not an object");
-	cJSON_ArrayForEach(c, rots) {
-		kpf(kp, "rotations.%s", c->string);
-		if (load_rotation(l, kp, c) == -1)
-			return -1;
-	}
-	fixed = cJSON_GetObjectItemCaseSensitive(j, "fixed");
 	if (fixed != NULL && !cJSON_IsObject(fixed))
-		return bad(l, "fixed", "not an object");
+		return esc_cfgerr(l->file, "fixed", "not an object");
 	cJSON_ArrayForEach(c, fixed) {
-		struct esc_role *ro;
-
 		kpf(kp, "fixed.%s", c->string);
 		if (esc_roster_role(r, c->string) >= 0) {
-			/* Kept for --audit, which reports it as an overlap. */
 			r->roles[esc_roster_role(r, c->string)].both = 1;
 			continue;
 		}
@@ -960,11 +1054,48 @@ load(struct ld *l, const cJSON *j)
 			ro->nfixed = 1;
 			if ((ro->fixed[0] = esc_roster_person(r,
 			    c->valuestring)) < 0)
-				return bad(l, kp, "unknown person \"%s\"",
-				    c->valuestring);
+				return esc_cfgerr(l->file, kp, "unknown person "
+				    "\"%s\"", c->valuestring);
 		} else if (members(l, c, kp, &ro->fixed, &ro->nfixed) == -1)
 			return -1;
 	}
+	return 0;
+}
+
+static int
+load(struct ld *l, const cJSON *j)
+{
+	static const char *const keys[] = { "timezone", "people",
+	    "rotations", "fixed", "overrides", "fallback", "name", NULL };
+	struct esc_roster *r = l->r;
+	const cJSON *c, *rots;
+	const char *tz;
+	char kp[512];
+	int i;
+
+	if (!cJSON_IsObject(j))
+		return esc_seterr("%s: not a JSON object", l->file);
+	if (known_keys(l, j, keys, NULL) == -1)
+		return -1;
+	tz = esc_str(j, "timezone");
+	if (cJSON_GetObjectItemCaseSensitive(j, "timezone") != NULL &&
+	    (tz == NULL || esc_tz_check(tz) == -1))
+		return esc_cfgerr(l->file, "timezone", "unknown time zone "
+		    "\"%s\"", tz ? tz : "");
+	r->tz = esc_strdup(tz ? tz : "UTC");
+	if (load_people(l, cJSON_GetObjectItemCaseSensitive(j, "people")) ==
+	    -1)
+		return -1;
+	rots = cJSON_GetObjectItemCaseSensitive(j, "rotations");
+	if (rots != NULL && !cJSON_IsObject(rots))
+		return esc_cfgerr(l->file, "rotations", "not an object");
+	cJSON_ArrayForEach(c, rots) {
+		kpf(kp, "rotations.%s", c->string);
+		if (load_rotation(l, kp, c) == -1)
+			return -1;
+	}
+	if (load_fixed(l, cJSON_GetObjectItemCaseSensitive(j, "fixed")) == -1)
+		return -1;
 	if (load_fallback(l, cJSON_GetObjectItemCaseSensitive(j,
 	    "fallback")) == -1)
 		return -1;

@@ -38,10 +38,7 @@ struct esc_rotation {
 	int64_t			 l0;		/* civil start of shift 0 */
 	struct esc_rotver	*vers;		/* oldest first */
 	int			 nvers;
-	int			 cvalid;	/* the last shift looked up */
-	int64_t			 ck;
-	esc_time_t		 cs, ce;
-};
+};	/* roster.c allocates it, with a cache of the last shift behind */
 struct esc_override {
 	int		person;		/* -1: nobody */
 	esc_time_t	start, end;
@@ -91,10 +88,6 @@ int esc_roster_role(const struct esc_roster *r, const char *name);
 int esc_roster_person(const struct esc_roster *r, const char *id);
 /* An RFC 3339 time, or a date: midnight in the roster's zone. */
 int esc_roster_when(const struct esc_roster *r, const char *s, esc_time_t *t);
-esc_time_t esc_rot_boundary(const struct esc_rotation *rot, int64_t k,
-    int *kind);
-int64_t esc_rot_index(struct esc_rotation *rot, esc_time_t t);
-int esc_rot_member(const struct esc_rotation *rot, int64_t k);
 /* Who holds role (an index) at t, overrides applied: a person or -1. */
 int esc_roster_holder(struct esc_roster *r, int role, esc_time_t t,
     struct esc_seg *seg);

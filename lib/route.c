@@ -1,5 +1,6 @@
 /*
- * route.c - the incident state machine of esc-route(1), and its state file.
+ * route.c - the incident state machine of esc-route(1); its state file is
+ * route-state.c.
  *
  * Every decision is a function of the input records, the state and now,
  * taken in time order: input records are put in order by their own time
@@ -8,52 +9,25 @@
  * run over a history emit what a run every minute would have emitted.
  *
  * Incidents are kept compact (a struct and a few strings, no cJSON tree)
- * and indexed by open-addressing tables, since a busy quarter replayed at
- * once holds many thousands of them.  Records are written with a small
- * JSON writer of their own for the same reason.
+ * and indexed by hash tables (esc_map's 64-bit keys), since a busy
+ * quarter replayed at once holds many thousands of them.  Records are
+ * written with a small JSON writer of their own for the same reason.
  */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "esc.h"
 #include "route.h"
+#include "route-int.h"
 
-#define NONE		ESC_TIME_NONE
 #define REORDER		65536		/* input records held for ordering */
-#define STATE_MAGIC	"esc-route-state"
-#define STATE_VERSION	2		/* 2: tombstones; 1 is read too */
-/* How long after its resolution the state remembers that an incident key
- * was resolved (a tombstone), once the incident itself is pruned. */
-#define TOMB_KEEP	(30 * 86400)
 #define TL_CHANNEL	0xff		/* trig.page of the incident channel */
 
 enum { EV_FIRING, EV_RESOLVED, EV_ACK, EV_RESOLVE, EV_UPGRADE, EV_NOTE };
 static const char *evnames[] = {
 	"alert", "alert", "ack", "resolve", "upgrade", "note"
-};
-
-/* One trigger page sent, so that a resolve can close it. */
-struct trig {
-	uint8_t	 sev, level, chan, ord, page;
-};
-
-struct inc {
-	uint64_t	 key, id, alert_h;
-	esc_time_t	 opened, path_start, acked, resolved, next_due;
-	char		*alert, *name, *summary, *runbook, *labels;
-	struct trig	*trig;
-	int		 ntrig;
-	uint64_t	*alias;			/* ids of the alerts before */
-	int		 nalias;
-	int		 lv_next, tl_next;	/* next level / timeline row */
-	int		 open_sev, sev, level;
-	int		 seen;			/* firing in this snapshot */
-	int		 warned;		/* said this run it stays */
-	const struct esc_timeline *tl;		/* the alert's, or NULL */
 };
 
 /* An input record waiting for its turn. */
@@ -70,17 +44,6 @@ struct rev {
 	long		 lineno;
 };
 
-/*
- * An incident key whose last incident was resolved and pruned: an alert
- * of that key firing with a startsAt from before the resolution is back,
- * not new (a silence longer than retain_resolved hid it), and must open a
- * new incident with a new id rather than the old one again.
- */
-struct tomb {
-	uint64_t	 key;
-	esc_time_t	 resolved;
-};
-
 /* What a rejected alert line could have been (esc_router_hold). */
 struct held {
 	uint64_t	 key, alert_h;
@@ -90,116 +53,36 @@ struct held {
 	long		 lineno;
 };
 
-/* uint64 -> incident index, open addressing; keys are hashes already. */
-struct u64map {
-	uint64_t	*k;
-	uint32_t	*v;
-	size_t		 cap, n;
-};
-
 struct due {
 	esc_time_t	 t;
 	uint32_t	 i;
 };
 
-struct esc_router {
-	const struct esc_policy	*p;
-	esc_time_t		 now;
-	int			 snapshot;
-	int			 blind;		/* a poll said it failed */
-	esc_reject_fn		*reject;
-	struct inc		*inc;
-	size_t			 ninc, capinc;
-	struct u64map		 bykey, byid, byalert;
-	struct tomb		*tomb;
-	size_t			 ntomb, captomb;
-	struct u64map		 bytomb;	/* key -> tomb index */
-	struct held		*held;
-	size_t			 nheld, capheld;
-	struct due		*dh;		/* min-heap of due times */
-	size_t			 ndh, capdh;
-	struct rev		**eh;		/* min-heap of input records */
-	size_t			 neh, capeh;
-	struct rev		**late;		/* refused for want of an incident */
-	size_t			 nlate, caplate;
-	uint64_t		 seq;
-	int			 dirty, outerr;
-	struct esc_buf		 out, text;
-	esc_time_t		 opened_t;	/* opened_s formats it */
-	char			 opened_s[ESC_TIMELEN];
-};
-
 /* ---- tables ---- */
 
-static size_t
-slot(const struct u64map *m, uint64_t k)
-{
-	return (size_t)((k * 0x9e3779b97f4a7c15ULL) >> 17) & (m->cap - 1);
-}
-
-static void map_put(struct u64map *m, uint64_t k, uint32_t v);
-
+/* The tables map a 64-bit key (a hash already) to an index: of an
+ * incident, or of a tombstone.  Stored as index + 1, as a 64-bit map's
+ * values are never NULL. */
 static void
-map_grow(struct u64map *m)
+map_put(struct esc_map *m, uint64_t k, uint32_t v)
 {
-	struct u64map old = *m;
-	size_t i;
-
-	m->cap = old.cap ? old.cap * 2 : 1024;
-	m->k = esc_calloc(m->cap, sizeof *m->k);
-	m->v = esc_malloc(m->cap * sizeof *m->v);
-	memset(m->v, 0xff, m->cap * sizeof *m->v);
-	m->n = 0;
-	for (i = 0; i < old.cap; i++)
-		if (old.v[i] != UINT32_MAX)
-			map_put(m, old.k[i], old.v[i]);
-	free(old.k);
-	free(old.v);
-}
-
-static void
-map_put(struct u64map *m, uint64_t k, uint32_t v)
-{
-	size_t i;
-
-	if ((m->n + 1) * 4 > m->cap * 3)
-		map_grow(m);
-	for (i = slot(m, k); m->v[i] != UINT32_MAX; i = (i + 1) & (m->cap - 1))
-		if (m->k[i] == k) {
-			m->v[i] = v;
-			return;
-		}
-	m->k[i] = k;
-	m->v[i] = v;
-	m->n++;
+	esc_map64_put(m, k, (void *)((uintptr_t)v + 1));
 }
 
 static uint32_t
-map_idx(const struct u64map *m, uint64_t k)
+map_idx(const struct esc_map *m, uint64_t k)
 {
-	size_t i;
+	uintptr_t v = (uintptr_t)esc_map64_get(m, k);
 
-	if (m->cap == 0)
-		return UINT32_MAX;
-	for (i = slot(m, k); m->v[i] != UINT32_MAX; i = (i + 1) & (m->cap - 1))
-		if (m->k[i] == k)
-			return m->v[i];
-	return UINT32_MAX;
+	return v == 0 ? UINT32_MAX : (uint32_t)(v - 1);
 }
 
 static struct inc *
-map_get(const struct esc_router *rt, const struct u64map *m, uint64_t k)
+map_get(const struct esc_router *rt, const struct esc_map *m, uint64_t k)
 {
 	uint32_t v = map_idx(m, k);
 
 	return v == UINT32_MAX ? NULL : &rt->inc[v];
-}
-
-static void
-map_free(struct u64map *m)
-{
-	free(m->k);
-	free(m->v);
 }
 
 static uint64_t
@@ -208,9 +91,8 @@ strhash(const char *s)
 	return esc_fnv1a(ESC_FNV_OFFSET, s, strlen(s));
 }
 
-/* An incident id is 16 hex digits; anything else names no incident. */
-static int
-parse_id(const char *s, uint64_t *out)
+int
+route_parse_id(const char *s, uint64_t *out)
 {
 	uint64_t v = 0;
 	int i;
@@ -339,31 +221,6 @@ rev_free(struct rev *e)
 
 /* ---- writing records ---- */
 
-/* esc_buf_add without the call when there is room: records are written
- * by the million in a replay. */
-static inline void
-badd(struct esc_buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 <= b->cap) {
-		memcpy(b->s + b->len, s, n);
-		b->len += n;
-		b->s[b->len] = '\0';
-	} else
-		esc_buf_add(b, s, n);
-}
-
-static inline void
-bputs(struct esc_buf *b, const char *s)
-{
-	badd(b, s, strlen(s));
-}
-
-static inline void
-bputc(struct esc_buf *b, char c)
-{
-	badd(b, &c, 1);
-}
-
 static void
 jstr(struct esc_buf *b, const char *s)
 {
@@ -415,22 +272,6 @@ jfs(struct esc_buf *b, const char *k, const char *v)	/* NULL -> null */
 		jstr(b, v);
 	else
 		bputs(b, "null");
-}
-
-/* Integers without printf: records are written by the million. */
-static void
-putnum(struct esc_buf *b, long long v)
-{
-	char buf[24], *p = buf + sizeof buf;
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
-	    (unsigned long long)v;
-
-	do
-		*--p = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (v < 0)
-		*--p = '-';
-	badd(b, p, (size_t)(buf + sizeof buf - p));
 }
 
 static void
@@ -607,33 +448,24 @@ involved(const struct esc_router *rt, const struct inc *in, char **out,
 	}
 }
 
-/* A trigger page, or (resolve) the page that closes one. */
-static void
-emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
-    esc_time_t at, int resolve)
+/* The page spec a trigger came from: NULL for the incident channel's, or
+ * when the policy no longer has it (a trigger from the state). */
+static const struct esc_pagespec *
+page_spec(const struct esc_level *lv, const struct trig *tg)
 {
-	const struct esc_level *lv = find_level(rt->p, tg->sev, tg->level);
-	const struct esc_pagespec *ps = NULL;
-	struct esc_buf *b = &rt->out;
-	char id[17], pfx[16], chan[256], *roles[64], *lb;
-	int nroles = 0, ichan = tg->page == TL_CHANNEL;
-
-	if (lv != NULL && !ichan && tg->page < lv->npages &&
+	if (lv != NULL && tg->page != TL_CHANNEL && tg->page < lv->npages &&
 	    lv->pages[tg->page].channel == tg->chan)
-		ps = &lv->pages[tg->page];
-	esc_hex64(in->id, id);
-	head(rt, "page", in);
-	jfs(b, "event", resolve ? "resolve" : "trigger");
-	jfs(b, "severity", esc_sev_name(tg->sev));
-	jfn(b, "level", tg->level);
-	jfs(b, "channel", esc_chan_name(tg->chan));
-	if (ichan)
-		involved(rt, in, roles, &nroles, 64);
-	if (ps)
-		jfroles(b, "to", ps->to, ps->nto);
-	else
-		jfroles(b, "to", roles, nroles);
-	jft(b, "at", at);
+		return &lv->pages[tg->page];
+	return NULL;
+}
+
+/* "<incident>[-<severity>]-L<level>-<channel>[-<ordinal>]" */
+static void
+page_dedup(struct esc_buf *b, const struct inc *in, const struct trig *tg,
+    const char *id)
+{
+	char pfx[16];
+
 	jkey(b, "dedup_key");
 	bputc(b, '"');
 	bputs(b, id);
@@ -647,6 +479,15 @@ emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
 		putnum(b, tg->ord);
 	}
 	bputc(b, '"');
+}
+
+/* How late the page goes out; for a resolve, when its trigger was due. */
+static void
+page_times(struct esc_router *rt, const struct inc *in, const struct trig *tg,
+    const struct esc_level *lv, esc_time_t at, int resolve)
+{
+	struct esc_buf *b = &rt->out;
+
 	if (rt->now > at)
 		jfn(b, "late_by", (long long)(rt->now - at));
 	if (resolve && lv != NULL && lv->after >= 0) {
@@ -657,10 +498,19 @@ emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
 		jft(b, "trigger_at", (tg->sev == in->sev ? in->path_start :
 		    in->opened) + lv->after);
 	}
+}
+
+/* The channel's own fields: urgency, the Slack channel and mention (chan:
+ * the incident channel's name, for its page). */
+static void
+page_channel(struct esc_router *rt, const struct trig *tg,
+    const struct esc_pagespec *ps, const char *chan, int resolve)
+{
+	struct esc_buf *b = &rt->out;
+
 	if (ps && ps->urgency)
 		jfs(b, "urgency", ps->urgency);
-	if (ichan) {
-		chan_name(rt, in, chan, sizeof chan);
+	if (chan != NULL) {
 		jfs(b, "mention", "channel");
 		jfs(b, "slack_channel", chan);
 		if (!resolve)
@@ -670,51 +520,101 @@ emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
 		jfs(b, "slack_channel", ps && ps->slack_channel ?
 		    ps->slack_channel : rt->p->sev[tg->sev].slack_channel);
 	}
-	jkey(b, "subject");
-	{
-		struct esc_buf *s = &rt->text;
+}
 
-		s->len = 0;
-		if (resolve)
-			bputs(s, "[RESOLVED] ");
-		else {
-			bputs(s, tg->sev == ESC_SEV_CRITICAL ? "[CRITICAL L" :
-			    tg->sev == ESC_SEV_WARNING ? "[WARNING L" : "[INFO L");
-			putnum(s, tg->level);
-			bputs(s, "] ");
-		}
-		bputs(s, bounded(in->name, 1));
-		bputs(s, ": ");
-		bputs(s, bounded(in->summary, 0));
-		jstr(b, s->s);
-		s->len = 0;
-		bputs(s, bounded(in->summary, 0));
-		bputs(s, "\nIncident ");
-		bputs(s, id);
-		bputs(s, " opened ");
-		if (in->opened != rt->opened_t) {
-			esc_time_fmt(in->opened, rt->opened_s);
-			rt->opened_t = in->opened;
-		}
-		bputs(s, rt->opened_s);
-		bputs(s, ", ");
-		bputs(s, esc_sev_name(tg->sev));
-		bputs(s, " level ");
+/* "[CRITICAL L2] Name: summary", or "[RESOLVED] Name: summary". */
+static void
+page_subject(struct esc_router *rt, const struct inc *in,
+    const struct trig *tg, int resolve)
+{
+	struct esc_buf *s = &rt->text;
+
+	s->len = 0;
+	if (resolve)
+		bputs(s, "[RESOLVED] ");
+	else {
+		bputs(s, tg->sev == ESC_SEV_CRITICAL ? "[CRITICAL L" :
+		    tg->sev == ESC_SEV_WARNING ? "[WARNING L" : "[INFO L");
 		putnum(s, tg->level);
-		bputs(s, resolve ? ", resolved." : ".");
-		if (ichan && !resolve) {
-			bputs(s, "\nIncident channel: ");
-			bputs(s, chan);
-		}
-		if (lv && lv->notes && !resolve) {
-			bputc(s, '\n');
-			bputs(s, lv->notes);
-		}
-		bputs(s, "\nRunbook: ");
-		bputs(s, in->runbook ? bounded(in->runbook, 0) : "none");
-		jkey(b, "text");
-		jstr(b, s->s);
+		bputs(s, "] ");
 	}
+	bputs(s, bounded(in->name, 1));
+	bputs(s, ": ");
+	bputs(s, bounded(in->summary, 0));
+	jkey(&rt->out, "subject");
+	jstr(&rt->out, s->s);
+}
+
+/* The summary, the incident and level, the incident channel, the level's
+ * notes and the runbook, a line each. */
+static void
+page_text(struct esc_router *rt, const struct inc *in, const struct trig *tg,
+    const struct esc_level *lv, const char *id, const char *chan, int resolve)
+{
+	struct esc_buf *s = &rt->text;
+
+	s->len = 0;
+	bputs(s, bounded(in->summary, 0));
+	bputs(s, "\nIncident ");
+	bputs(s, id);
+	bputs(s, " opened ");
+	if (in->opened != rt->opened_t) {
+		esc_time_fmt(in->opened, rt->opened_s);
+		rt->opened_t = in->opened;
+	}
+	bputs(s, rt->opened_s);
+	bputs(s, ", ");
+	bputs(s, esc_sev_name(tg->sev));
+	bputs(s, " level ");
+	putnum(s, tg->level);
+	bputs(s, resolve ? ", resolved." : ".");
+	if (chan != NULL && !resolve) {
+		bputs(s, "\nIncident channel: ");
+		bputs(s, chan);
+	}
+	if (lv && lv->notes && !resolve) {
+		bputc(s, '\n');
+		bputs(s, lv->notes);
+	}
+	bputs(s, "\nRunbook: ");
+	bputs(s, in->runbook ? bounded(in->runbook, 0) : "none");
+	jkey(&rt->out, "text");
+	jstr(&rt->out, s->s);
+}
+
+/* A trigger page, or (resolve) the page that closes one. */
+static void
+emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
+    esc_time_t at, int resolve)
+{
+	const struct esc_level *lv = find_level(rt->p, tg->sev, tg->level);
+	const struct esc_pagespec *ps = page_spec(lv, tg);
+	struct esc_buf *b = &rt->out;
+	char id[17], chanbuf[256], *roles[64], *lb;
+	const char *chan = NULL;
+	int nroles = 0;
+
+	if (tg->page == TL_CHANNEL) {
+		involved(rt, in, roles, &nroles, 64);
+		chan_name(rt, in, chanbuf, sizeof chanbuf);
+		chan = chanbuf;
+	}
+	esc_hex64(in->id, id);
+	head(rt, "page", in);
+	jfs(b, "event", resolve ? "resolve" : "trigger");
+	jfs(b, "severity", esc_sev_name(tg->sev));
+	jfn(b, "level", tg->level);
+	jfs(b, "channel", esc_chan_name(tg->chan));
+	if (ps)
+		jfroles(b, "to", ps->to, ps->nto);
+	else
+		jfroles(b, "to", roles, nroles);
+	jft(b, "at", at);
+	page_dedup(b, in, tg, id);
+	page_times(rt, in, tg, lv, at, resolve);
+	page_channel(rt, tg, ps, chan, resolve);
+	page_subject(rt, in, tg, resolve);
+	page_text(rt, in, tg, lv, id, chan, resolve);
 	jfs(b, "summary", bounded(in->summary, 0));
 	jfs(b, "runbook", bounded(in->runbook, 0));
 	lb = esc_labels_bound(in->labels);
@@ -811,8 +711,8 @@ schedule(struct esc_router *rt, struct inc *in)
 	}
 }
 
-static void
-add_trig(struct inc *in, int sev, int level, int chan, int ord, int page)
+void
+route_add_trig(struct inc *in, int sev, int level, int chan, int ord, int page)
 {
 	struct trig *t;
 
@@ -844,11 +744,11 @@ fire_level(struct esc_router *rt, struct inc *in, const struct esc_level *lv,
 		for (ord = 1, j = 0; j < k; j++)
 			ord += lv->pages[j].channel == lv->pages[k].channel;
 		slack += lv->pages[k].channel == ESC_CH_SLACK;
-		add_trig(in, in->sev, lv->level, lv->pages[k].channel, ord, k);
+		route_add_trig(in, in->sev, lv->level, lv->pages[k].channel, ord, k);
 		emit_page(rt, in, &in->trig[in->ntrig - 1], due, 0);
 	}
 	if (lv->incident_channel) {
-		add_trig(in, in->sev, lv->level, ESC_CH_SLACK, slack + 1,
+		route_add_trig(in, in->sev, lv->level, ESC_CH_SLACK, slack + 1,
 		    TL_CHANNEL);
 		emit_page(rt, in, &in->trig[in->ntrig - 1], due, 0);
 	}
@@ -1007,8 +907,8 @@ take_alert(struct inc *in, const cJSON *a, uint64_t alert_h)
 	in->alert_h = alert_h;
 }
 
-static struct inc *
-new_inc(struct esc_router *rt)
+struct inc *
+route_new_inc(struct esc_router *rt)
 {
 	struct inc *in;
 
@@ -1022,8 +922,8 @@ new_inc(struct esc_router *rt)
 	return in;
 }
 
-static void
-free_inc(struct inc *in)
+void
+route_free_inc(struct inc *in)
 {
 	free(in->alert);
 	free(in->name);
@@ -1037,7 +937,7 @@ free_inc(struct inc *in)
 static void
 open_inc(struct esc_router *rt, const struct rev *e, const cJSON *a)
 {
-	struct inc *in = new_inc(rt);
+	struct inc *in = route_new_inc(rt);
 	char keyhex[17], ts[ESC_TIMELEN];
 	uint64_t h;
 
@@ -1075,8 +975,8 @@ tomb_resolved(const struct esc_router *rt, uint64_t key)
 	return v == UINT32_MAX ? NONE : rt->tomb[v].resolved;
 }
 
-static void
-tomb_put(struct esc_router *rt, uint64_t key, esc_time_t resolved)
+void
+route_tomb_put(struct esc_router *rt, uint64_t key, esc_time_t resolved)
 {
 	uint32_t v = map_idx(&rt->bytomb, key);
 
@@ -1117,19 +1017,81 @@ add_alias(struct esc_router *rt, struct inc *in, uint64_t h)
 	rt->dirty = 1;
 }
 
+/* The alert of the open incident in fires again: seen in this snapshot,
+ * and an upgrade when the policy's path says so. */
+static void
+refire(struct esc_router *rt, struct inc *in, const struct rev *e)
+{
+	char id[17];
+	cJSON *a;
+	int to;
+
+	in->seen = 1;
+	if (e->alert_h != in->alert_h)
+		add_alias(rt, in, e->alert_h);
+	if ((to = alert_upgrade(rt, in, e->sev)) == -1) {
+		/* The policy keeps it where it is; a person looking at the
+		 * alert would expect otherwise. */
+		if (e->sev > in->sev && !in->warned) {
+			in->warned = 1;
+			esc_hex64(in->id, id);
+			esc_lwarn(e->file, e->lineno, "incident %s is %s; a %s "
+			    "alert does not upgrade it (use esc-upgrade)", id,
+			    esc_sev_name(in->sev), esc_sev_name(e->sev));
+		}
+		return;
+	}
+	if ((a = reparse(e)) == NULL)
+		return;
+	take_alert(in, a, e->alert_h);
+	map_put(&rt->byalert, in->alert_h, (uint32_t)(in - rt->inc));
+	upgrade(rt, in, e->t, to, NULL);
+	cJSON_Delete(a);
+}
+
+/*
+ * Firing again after its incident (in, or one pruned) was resolved (a
+ * silence that hid it expired, or it was resolved by hand while still
+ * firing), with the startsAt it had before: Alertmanager keeps that time,
+ * so it says nothing about when the alert came back.  The new incident
+ * opens when the alert is seen firing again, the time of this run; its
+ * id, and so every dedup_key, is new.  An alert that starts after the
+ * resolution opens at its startsAt like any other.  The incident may have
+ * been pruned already (hidden longer than retain_resolved): its tombstone
+ * still says when it was resolved.
+ *
+ * Returns 1 when e was put back in the input to take effect at now, -1
+ * when it changes nothing (the same second: the same id), 0 when it opens
+ * an incident at its time.
+ */
+static int
+back(struct esc_router *rt, const struct inc *in, struct rev *e)
+{
+	esc_time_t last = in ? in->resolved : NONE, tr;
+
+	if ((tr = tomb_resolved(rt, e->key)) != NONE && tr > last)
+		last = tr;
+	if (last == NONE || e->t > last)
+		return 0;
+	if (e->t < rt->now) {
+		e->t = rt->now;
+		ev_push(rt, e);
+		return 1;
+	}
+	return in && e->t == in->opened ? -1 : 0;
+}
+
 /*
  * Returns 1 when it kept e: an alert back after its incident was resolved,
  * with the startsAt of before, is put back in the input to take effect at
- * now (see below).
+ * now (see back()).
  */
 static int
 apply_alert(struct esc_router *rt, struct rev *e)
 {
 	struct inc *in = map_get(rt, &rt->bykey, e->key);
-	esc_time_t last, tr;
-	char id[17];
 	cJSON *a;
-	int to;
+	int rc;
 
 	/* A resolved alert closes the incident if it is the incident's
 	 * alert (or as severe), and not the end of an earlier firing. */
@@ -1145,53 +1107,11 @@ apply_alert(struct esc_router *rt, struct rev *e)
 	if (e->suppressed)
 		return 0;
 	if (in && in->resolved == NONE) {
-		in->seen = 1;
-		if (e->alert_h != in->alert_h)
-			add_alias(rt, in, e->alert_h);
-		if ((to = alert_upgrade(rt, in, e->sev)) == -1) {
-			/* The policy keeps it where it is; a person looking
-			 * at the alert would expect otherwise. */
-			if (e->sev > in->sev && !in->warned) {
-				in->warned = 1;
-				esc_hex64(in->id, id);
-				esc_lwarn(e->file, e->lineno, "incident %s is %s; "
-				    "a %s alert does not upgrade it (use "
-				    "esc-upgrade)", id, esc_sev_name(in->sev),
-				    esc_sev_name(e->sev));
-			}
-			return 0;
-		}
-		if ((a = reparse(e)) == NULL)
-			return 0;
-		take_alert(in, a, e->alert_h);
-		map_put(&rt->byalert, in->alert_h, (uint32_t)(in - rt->inc));
-		upgrade(rt, in, e->t, to, NULL);
-		cJSON_Delete(a);
+		refire(rt, in, e);
 		return 0;
 	}
-	/*
-	 * Firing again after its incident was resolved (a silence that hid
-	 * it expired, or it was resolved by hand while still firing), with
-	 * the startsAt it had before: Alertmanager keeps that time, so it
-	 * says nothing about when the alert came back.  The new incident
-	 * opens when the alert is seen firing again, the time of this run;
-	 * its id, and so every dedup_key, is new.  An alert that starts
-	 * after the resolution opens at its startsAt like any other.  The
-	 * incident may have been pruned already (hidden longer than
-	 * retain_resolved): its tombstone still says when it was resolved.
-	 */
-	last = in ? in->resolved : NONE;
-	if ((tr = tomb_resolved(rt, e->key)) != NONE && tr > last)
-		last = tr;
-	if (last != NONE && e->t <= last) {
-		if (e->t < rt->now) {
-			e->t = rt->now;
-			ev_push(rt, e);
-			return 1;
-		}
-		if (in && e->t == in->opened)
-			return 0;	/* the same second: the same id */
-	}
+	if ((rc = back(rt, in, e)) != 0)
+		return rc == 1;
 	if ((a = reparse(e)) == NULL)
 		return 0;
 	open_inc(rt, e, a);
@@ -1205,11 +1125,11 @@ lookup(struct esc_router *rt, const struct rev *e)
 	struct inc *in = NULL;
 	uint64_t id;
 
-	if (!e->byalert && parse_id(e->ref, &id) == 0)
+	if (!e->byalert && route_parse_id(e->ref, &id) == 0)
 		in = map_get(rt, &rt->byid, id);
 	if (in == NULL)
 		in = map_get(rt, &rt->byalert, strhash(e->ref));
-	if (in == NULL && e->byalert && parse_id(e->ref, &id) == 0)
+	if (in == NULL && e->byalert && route_parse_id(e->ref, &id) == 0)
 		in = map_get(rt, &rt->byid, id);
 	/* An alert id names the newest incident of its key; an event from
 	 * before that opened belongs to the one before, if still kept.
@@ -1249,31 +1169,13 @@ refuse(struct esc_router *rt, const struct rev *e, const char *fmt, ...)
 		rt->reject(e->file, e->lineno, msg);
 }
 
-/* 1 when the event was refused for want of an incident: tried again at
- * the end, when a later opening explains it ("before it opened"). */
-static int
-apply_op(struct esc_router *rt, struct rev *e, int last)
+/* What an operator's event does to its incident in. */
+static void
+operate(struct esc_router *rt, struct inc *in, const struct rev *e,
+    const cJSON *ev)
 {
-	struct inc *in = lookup(rt, e);
-	char ts[ESC_TIMELEN], ts2[ESC_TIMELEN], id[17];
-	cJSON *ev;
+	char id[17];
 
-	if (in == NULL) {
-		if (!last)
-			return 1;
-		refuse(rt, e, "%s: unknown incident %s", evnames[e->kind],
-		    e->ref);
-		return 0;
-	}
-	esc_hex64(in->id, id);
-	if (e->t < in->opened) {
-		refuse(rt, e, "%s at %s is before incident %s opened (%s)",
-		    evnames[e->kind], esc_time_fmt(e->t, ts), id,
-		    esc_time_fmt(in->opened, ts2));
-		return 0;
-	}
-	if ((ev = reparse(e)) == NULL)
-		return 0;
 	switch (e->kind) {
 	case EV_ACK:
 		/* A late ack of a resolved incident, or a second ack,
@@ -1292,10 +1194,11 @@ apply_op(struct esc_router *rt, struct rev *e, int last)
 	case EV_UPGRADE:
 		/* Like acks, upgrades repeat harmlessly; a downgrade is a
 		 * mistake worth saying. */
-		if (e->sev < in->sev)
+		if (e->sev < in->sev) {
+			esc_hex64(in->id, id);
 			refuse(rt, e, "upgrade: incident %s is already %s",
 			    id, esc_sev_name(in->sev));
-		else if (in->resolved == NONE && e->sev > in->sev)
+		} else if (in->resolved == NONE && e->sev > in->sev)
 			upgrade(rt, in, e->t, e->sev, ev);
 		break;
 	case EV_NOTE:
@@ -1304,6 +1207,34 @@ apply_op(struct esc_router *rt, struct rev *e, int last)
 		emit_incident(rt, in, "noted", e->t, ev);
 		break;
 	}
+}
+
+/* 1 when the event was refused for want of an incident: tried again at
+ * the end, when a later opening explains it ("before it opened"). */
+static int
+apply_op(struct esc_router *rt, struct rev *e, int last)
+{
+	struct inc *in = lookup(rt, e);
+	char ts[ESC_TIMELEN], ts2[ESC_TIMELEN], id[17];
+	cJSON *ev;
+
+	if (in == NULL) {
+		if (!last)
+			return 1;
+		refuse(rt, e, "%s: unknown incident %s", evnames[e->kind],
+		    e->ref);
+		return 0;
+	}
+	if (e->t < in->opened) {
+		esc_hex64(in->id, id);
+		refuse(rt, e, "%s at %s is before incident %s opened (%s)",
+		    evnames[e->kind], esc_time_fmt(e->t, ts), id,
+		    esc_time_fmt(in->opened, ts2));
+		return 0;
+	}
+	if ((ev = reparse(e)) == NULL)
+		return 0;
+	operate(rt, in, e, ev);
 	cJSON_Delete(ev);
 	return 0;
 }
@@ -1663,7 +1594,7 @@ esc_router_free(struct esc_router *rt)
 	if (rt == NULL)
 		return;
 	for (i = 0; i < rt->ninc; i++)
-		free_inc(&rt->inc[i]);
+		route_free_inc(&rt->inc[i]);
 	free(rt->inc);
 	while (rt->neh > 0)
 		rev_free(ev_pop(rt));
@@ -1676,10 +1607,10 @@ esc_router_free(struct esc_router *rt)
 		free(rt->held[i].name);
 	free(rt->held);
 	free(rt->tomb);
-	map_free(&rt->bytomb);
-	map_free(&rt->bykey);
-	map_free(&rt->byid);
-	map_free(&rt->byalert);
+	esc_map_free(&rt->bytomb, NULL);
+	esc_map_free(&rt->bykey, NULL);
+	esc_map_free(&rt->byid, NULL);
+	esc_map_free(&rt->byalert, NULL);
 	esc_buf_free(&rt->out);
 	esc_buf_free(&rt->text);
 	free(rt);
@@ -1691,487 +1622,11 @@ esc_router_dirty(const struct esc_router *rt)
 	return rt->dirty;
 }
 
-/* ---- the state file ----
- *
- * Text, one incident a line, fields separated by tabs, strings escaped
- * (\\ \t \n \r), times as epoch seconds ("-" for none); then one line per
- * tombstone, "tomb", the key and the resolution; a header with the format
- * version and a trailer with the count of lines between, so that a
- * truncated file is found corrupt rather than read short.  Format 1 had
- * no tombstones, and is read as format 2 without any.
- *
- * Every line is read back before it is committed, by the code that loads
- * it: what one run writes, the next can read, whatever the input was.
- */
-
-static void
-sput(struct esc_buf *b, const char *s)
+void
+route_index(struct esc_router *rt)
 {
-	const char *run = s;
+	size_t i;
 
-	if (s == NULL) {
-		bputs(b, "\\N\t");
-		return;
-	}
-	for (; *s; s++) {
-		const char *rep = *s == '\\' ? "\\\\" : *s == '\t' ? "\\t" :
-		    *s == '\n' ? "\\n" : *s == '\r' ? "\\r" : NULL;
-
-		if (rep == NULL)
-			continue;
-		badd(b, run, (size_t)(s - run));
-		bputs(b, rep);
-		run = s + 1;
-	}
-	badd(b, run, (size_t)(s - run));
-	bputc(b, '\t');
-}
-
-static void
-tput(struct esc_buf *b, esc_time_t t)
-{
-	if (t == NONE)
-		bputs(b, "-\t");
-	else {
-		putnum(b, t);
-		bputc(b, '\t');
-	}
-}
-
-static void
-put_inc(struct esc_buf *b, const struct inc *in)
-{
-	char hex[17];
-	int k;
-
-	esc_hex64(in->id, hex);
-	badd(b, hex, 16);
-	bputc(b, '\t');
-	esc_hex64(in->key, hex);
-	badd(b, hex, 16);
-	bputc(b, '\t');
-	esc_hex64(in->alert_h, hex);
-	badd(b, hex, 16);
-	bputc(b, '\t');
-	tput(b, in->opened);
-	tput(b, in->path_start);
-	tput(b, in->acked);
-	tput(b, in->resolved);
-	{
-		int nums[5] = { in->open_sev, in->sev, in->level,
-		    in->lv_next, in->tl_next };
-
-		for (k = 0; k < 5; k++) {
-			putnum(b, nums[k]);
-			bputc(b, '\t');
-		}
-	}
-	for (k = 0; k < in->ntrig; k++) {
-		const struct trig *t = &in->trig[k];
-
-		if (k)
-			bputc(b, ',');
-		putnum(b, t->sev);
-		bputc(b, '.');
-		putnum(b, t->level);
-		bputc(b, '.');
-		putnum(b, t->chan);
-		bputc(b, '.');
-		putnum(b, t->ord);
-		bputc(b, '.');
-		putnum(b, t->page);
-	}
-	bputs(b, in->ntrig ? "\t" : "-\t");
-	for (k = 0; k < in->nalias; k++) {
-		esc_hex64(in->alias[k], hex);
-		esc_buf_printf(b, "%s%s", k ? "," : "", hex);
-	}
-	bputs(b, in->nalias ? "\t" : "-\t");
-	sput(b, in->alert);
-	sput(b, in->name);
-	sput(b, in->summary);
-	sput(b, in->runbook);
-	sput(b, in->labels);
-	b->s[b->len - 1] = '\n';
-}
-
-static void
-put_tomb(struct esc_buf *b, const struct tomb *t)
-{
-	char hex[17];
-
-	esc_hex64(t->key, hex);
-	bputs(b, "tomb\t");
-	badd(b, hex, 16);
-	bputc(b, '\t');
-	putnum(b, t->resolved);
-	bputc(b, '\n');
-}
-
-static int parse_line(struct esc_router *, char *, struct inc *, int);
-
-/* Reads back the line b holds from start as the loader would: 0 when it
- * would load. */
-static int
-readable(struct esc_router *rt, const struct esc_buf *b, size_t start,
-    struct esc_buf *scratch)
-{
-	struct inc tmp;
-	int rc;
-
-	scratch->len = 0;
-	esc_buf_add(scratch, b->s + start, b->len - start - 1);
-	memset(&tmp, 0, sizeof tmp);
-	rc = parse_line(rt, scratch->s, &tmp, STATE_VERSION);
-	free_inc(&tmp);
-	return rc;
-}
-
-int
-esc_router_save(struct esc_router *rt, const char *path)
-{
-	struct esc_buf b = { 0 }, scratch = { 0 };
-	size_t i, start, n = 0, ndrop = 0;
-	char hex[17];
-	int rc;
-
-	esc_buf_printf(&b, "%s %d\n", STATE_MAGIC, STATE_VERSION);
-	for (i = 0; i < rt->ninc; i++) {
-		const struct inc *in = &rt->inc[i];
-
-		if (in->resolved != NONE &&
-		    in->resolved + rt->p->retain_resolved < rt->now) {
-			tomb_put(rt, in->key, in->resolved);
-			continue;
-		}
-		start = b.len;
-		put_inc(&b, in);
-		/* One incident the next run could not read would stop every
-		 * escalation: it is left out, and said. */
-		if (readable(rt, &b, start, &scratch) == -1) {
-			esc_hex64(in->id, hex);
-			esc_warnx("%s: incident %s (%s) cannot be read back: left "
-			    "out of the state", path, hex, in->name);
-			b.len = start;
-			ndrop++;
-			continue;
-		}
-		n++;
-	}
-	for (i = 0; i < rt->ntomb; i++) {
-		if (rt->tomb[i].resolved + TOMB_KEEP < rt->now)
-			continue;
-		start = b.len;
-		put_tomb(&b, &rt->tomb[i]);
-		if (readable(rt, &b, start, &scratch) == -1) {
-			b.len = start;
-			ndrop++;
-			continue;
-		}
-		n++;
-	}
-	esc_buf_printf(&b, "end %zu\n", n);
-	rc = esc_atomic_write(path, b.s, b.len);
-	esc_buf_free(&b);
-	esc_buf_free(&scratch);
-	if (rc == 0 && ndrop > 0)
-		return esc_seterr("%s: %zu record%s left out of the state", path,
-		    ndrop, ndrop == 1 ? "" : "s");
-	return rc;
-}
-
-/* Splits the next tab-separated field off *s in place. */
-static char *
-field(char **s)
-{
-	char *f = *s, *t;
-
-	if (f == NULL)
-		return NULL;
-	t = strchr(f, '\t');
-	if (t) {
-		*t = '\0';
-		*s = t + 1;
-	} else
-		*s = NULL;
-	return f;
-}
-
-static int
-num_field(char **s, long long lo, long long hi, long long *out)
-{
-	char *f = field(s), *end;
-
-	if (f == NULL || *f == '\0')
-		return -1;
-	errno = 0;
-	*out = strtoll(f, &end, 10);
-	return errno || *end || *out < lo || *out > hi ? -1 : 0;
-}
-
-static int
-time_field(char **s, esc_time_t *t)
-{
-	long long v;
-
-	if (*s && (*s)[0] == '-' && (*s)[1] == '\t') {
-		field(s);
-		*t = NONE;
-		return 0;
-	}
-	if (num_field(s, ESC_TIME_MIN, ESC_TIME_MAX, &v) == -1)
-		return -1;
-	*t = v;
-	return 0;
-}
-
-static int
-hex_field(char **s, uint64_t *out)
-{
-	char *f = field(s);
-
-	return f == NULL ? -1 : parse_id(f, out);
-}
-
-static int
-str_field(char **s, char **out)
-{
-	char *f = field(s), *w;
-
-	if (f == NULL)
-		return -1;
-	if (strcmp(f, "\\N") == 0) {
-		*out = NULL;
-		return 0;
-	}
-	*out = f;
-	for (w = f; *f; f++) {
-		if (*f == '\\') {
-			switch (*++f) {
-			case '\\': *w++ = '\\'; break;
-			case 't':  *w++ = '\t'; break;
-			case 'n':  *w++ = '\n'; break;
-			case 'r':  *w++ = '\r'; break;
-			default:   return -1;
-			}
-		} else
-			*w++ = *f;
-	}
-	*w = '\0';
-	return 0;
-}
-
-static int
-trig_field(char **s, struct inc *in)
-{
-	char *f = field(s), *p;
-
-	if (f == NULL)
-		return -1;
-	if (strcmp(f, "-") == 0)
-		return 0;
-	for (p = f; *p; ) {
-		unsigned v[5];
-		int i;
-
-		/* s.l.c.o.p: severity, level, channel, ordinal, page */
-		for (i = 0; i < 5; i++) {
-			if (*p < '0' || *p > '9')
-				return -1;
-			for (v[i] = 0; *p >= '0' && *p <= '9' && v[i] < 1000; p++)
-				v[i] = v[i] * 10 + (unsigned)(*p - '0');
-			if (i < 4 && *p++ != '.')
-				return -1;
-		}
-		if (v[0] >= ESC_NSEV || v[1] > 255 || v[2] >= ESC_NCHAN ||
-		    v[3] > 255 || v[4] > 255)
-			return -1;
-		add_trig(in, (int)v[0], (int)v[1], (int)v[2], (int)v[3],
-		    (int)v[4]);
-		if (*p == ',' && p[1] != '\0')
-			p++;
-		else if (*p != '\0')
-			return -1;
-	}
-	return 0;
-}
-
-static int
-alias_field(char **s, struct inc *in)
-{
-	char *f = field(s), *p, *comma;
-
-	if (f == NULL)
-		return -1;
-	if (strcmp(f, "-") == 0)
-		return 0;
-	for (p = f; p; p = comma ? comma + 1 : NULL) {
-		if ((comma = strchr(p, ',')) != NULL)
-			*comma = '\0';
-		in->alias = esc_realloc(in->alias, (size_t)(in->nalias + 1) *
-		    sizeof *in->alias);
-		if (parse_id(p, &in->alias[in->nalias]) == -1)
-			return -1;
-		in->nalias++;
-	}
-	return 0;
-}
-
-/* A tombstone's line after "tomb": the key and the resolution. */
-static int
-tomb_line(char *s, struct tomb *t)
-{
-	return hex_field(&s, &t->key) == -1 ||
-	    time_field(&s, &t->resolved) == -1 || t->resolved == NONE ||
-	    s != NULL ? -1 : 0;
-}
-
-/* One line of a state of format ver into in (an incident; a tombstone
- * sets in->id and in->opened to NONE and is in->key, in->resolved).
- * What it allocates is in's, also on -1. */
-static int
-parse_line(struct esc_router *rt, char *s, struct inc *in, int ver)
-{
-	long long v[5];
-	char *str[5];
-	int i;
-
-	in->acked = in->resolved = in->next_due = NONE;
-	/* Its text goes into records as it is: text every reader refuses
-	 * would make pages nobody can deliver. */
-	if (esc_utf8_check(s, strlen(s)) != 0)
-		return -1;
-	if (strncmp(s, "tomb\t", 5) == 0) {
-		struct tomb t;
-
-		if (ver < 2 || tomb_line(s + 5, &t) == -1)
-			return -1;
-		in->key = t.key;
-		in->resolved = t.resolved;
-		in->opened = NONE;
-		return 0;
-	}
-	for (i = 0; i < 5; i++)
-		str[i] = NULL;
-	if (hex_field(&s, &in->id) == -1 || hex_field(&s, &in->key) == -1 ||
-	    hex_field(&s, &in->alert_h) == -1 ||
-	    time_field(&s, &in->opened) == -1 || in->opened == NONE ||
-	    time_field(&s, &in->path_start) == -1 || in->path_start == NONE ||
-	    time_field(&s, &in->acked) == -1 ||
-	    time_field(&s, &in->resolved) == -1 ||
-	    num_field(&s, 0, ESC_NSEV - 1, &v[0]) == -1 ||
-	    num_field(&s, 0, ESC_NSEV - 1, &v[1]) == -1 ||
-	    num_field(&s, 0, 255, &v[2]) == -1 ||
-	    num_field(&s, 0, 255, &v[3]) == -1 ||
-	    num_field(&s, 0, 65535, &v[4]) == -1 ||
-	    trig_field(&s, in) == -1 || alias_field(&s, in) == -1)
-		return -1;
-	for (i = 0; i < 5; i++)
-		if (str_field(&s, &str[i]) == -1)
-			return -1;
-	if (s != NULL || str[0] == NULL || str[1] == NULL || str[2] == NULL ||
-	    str[4] == NULL)
-		return -1;
-	/* The labels go into records as they are: a state edited by hand
-	 * must not smuggle a broken or multi-line JSON value into them. */
-	{
-		/* Whole: cJSON_Parse() takes "{...}junk" and leaves the junk. */
-		cJSON *l = cJSON_ParseWithOpts(str[4], NULL, 1);
-		int ok = cJSON_IsObject(l) && strchr(str[4], '\n') == NULL;
-
-		cJSON_Delete(l);
-		if (!ok)
-			return -1;
-	}
-	in->open_sev = (int)v[0];
-	in->sev = (int)v[1];
-	in->level = (int)v[2];
-	in->lv_next = (int)v[3];
-	in->tl_next = (int)v[4];
-	in->alert = esc_strdup(str[0]);
-	in->name = esc_strdup(str[1]);
-	in->tl = esc_policy_timeline(rt->p, in->name);
-	in->summary = esc_strdup(str[2]);
-	in->runbook = str[3] ? esc_strdup(str[3]) : NULL;
-	in->labels = esc_strdup(str[4]);
-	in->seen = 0;
-	return 0;
-}
-
-static int
-load_line(struct esc_router *rt, char *s, int ver)
-{
-	struct inc tmp;
-
-	memset(&tmp, 0, sizeof tmp);
-	if (parse_line(rt, s, &tmp, ver) == -1) {
-		free_inc(&tmp);
-		return -1;
-	}
-	if (tmp.opened == NONE)
-		tomb_put(rt, tmp.key, tmp.resolved);
-	else
-		*new_inc(rt) = tmp;
-	return 0;
-}
-
-int
-esc_router_load(struct esc_router *rt, const char *path)
-{
-	size_t len, i, n = 0;
-	char *text, *s, *nl, magic[32];
-	long line = 1;
-	int ver, end = 0;
-	unsigned long long count;
-
-	/* No file yet: the first run. */
-	if (access(path, F_OK) == -1 && errno == ENOENT)
-		return 0;
-	if ((text = esc_read_file(path, &len)) == NULL)
-		return -1;
-	if (len == 0) {
-		free(text);
-		return esc_seterr("%s: corrupt state: empty file", path);
-	}
-	if (memchr(text, '\0', len) != NULL || text[len - 1] != '\n') {
-		free(text);
-		return esc_seterr("%s: corrupt state: truncated", path);
-	}
-	s = text;
-	nl = strchr(s, '\n');
-	*nl = '\0';
-	if (sscanf(s, "%31s %d", magic, &ver) != 2 ||
-	    strcmp(magic, STATE_MAGIC) != 0) {
-		free(text);
-		return esc_seterr("%s:1: not an esc-route state file", path);
-	}
-	if (ver < 1 || ver > STATE_VERSION) {
-		free(text);
-		return esc_seterr("%s:1: state format %d, this esc-route reads 1 "
-		    "to %d", path, ver, STATE_VERSION);
-	}
-	for (s = nl + 1; *s; s = nl + 1) {
-		line++;
-		nl = strchr(s, '\n');
-		*nl = '\0';
-		if (end)
-			goto corrupt;
-		if (strncmp(s, "end ", 4) == 0) {
-			if (sscanf(s + 4, "%llu", &count) != 1 || count != n)
-				goto corrupt;
-			end = 1;
-			continue;
-		}
-		if (load_line(rt, s, ver) == -1)
-			goto corrupt;
-		n++;
-	}
-	if (!end) {
-		free(text);
-		return esc_seterr("%s: corrupt state: truncated (no end line)",
-		    path);
-	}
-	free(text);
 	for (i = 0; i < rt->ninc; i++) {
 		struct inc *in = &rt->inc[i];
 
@@ -2190,8 +1645,4 @@ esc_router_load(struct esc_router *rt, const char *path)
 		}
 		schedule(rt, in);
 	}
-	return 0;
-corrupt:
-	free(text);
-	return esc_seterr("%s:%ld: corrupt state", path, line);
 }

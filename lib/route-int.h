@@ -1,0 +1,129 @@
+/*
+ * route-int.h - what the incident state machine (route.c) and its state
+ * file (route-state.c) share.  Private to the library: no tool includes
+ * it; route.h is esc-route's interface.
+ */
+#ifndef ESC_ROUTE_INT_H
+#define ESC_ROUTE_INT_H
+
+#include <string.h>
+
+#include "esc.h"
+#include "route.h"
+
+#define NONE		ESC_TIME_NONE
+/* How long after its resolution the state remembers that an incident key
+ * was resolved (a tombstone), once the incident itself is pruned. */
+#define TOMB_KEEP	(30 * 86400)
+
+/* One trigger page sent, so that a resolve can close it. */
+struct trig {
+	uint8_t	 sev, level, chan, ord, page;
+};
+
+struct inc {
+	uint64_t	 key, id, alert_h;
+	esc_time_t	 opened, path_start, acked, resolved, next_due;
+	char		*alert, *name, *summary, *runbook, *labels;
+	struct trig	*trig;
+	int		 ntrig;
+	uint64_t	*alias;			/* ids of the alerts before */
+	int		 nalias;
+	int		 lv_next, tl_next;	/* next level / timeline row */
+	int		 open_sev, sev, level;
+	int		 seen;			/* firing in this snapshot */
+	int		 warned;		/* said this run it stays */
+	const struct esc_timeline *tl;		/* the alert's, or NULL */
+};
+
+/*
+ * An incident key whose last incident was resolved and pruned: an alert
+ * of that key firing with a startsAt from before the resolution is back,
+ * not new (a silence longer than retain_resolved hid it), and must open a
+ * new incident with a new id rather than the old one again.
+ */
+struct tomb {
+	uint64_t	 key;
+	esc_time_t	 resolved;
+};
+
+struct esc_router {
+	const struct esc_policy	*p;
+	esc_time_t		 now;
+	int			 snapshot;
+	int			 blind;		/* a poll said it failed */
+	esc_reject_fn		*reject;
+	struct inc		*inc;
+	size_t			 ninc, capinc;
+	struct esc_map		 bykey, byid, byalert;	/* -> inc index */
+	struct tomb		*tomb;
+	size_t			 ntomb, captomb;
+	struct esc_map		 bytomb;	/* key -> tomb index */
+	struct held		*held;
+	size_t			 nheld, capheld;
+	struct due		*dh;		/* min-heap of due times */
+	size_t			 ndh, capdh;
+	struct rev		**eh;		/* min-heap of input records */
+	size_t			 neh, capeh;
+	struct rev		**late;		/* refused for want of an incident */
+	size_t			 nlate, caplate;
+	uint64_t		 seq;
+	int			 dirty, outerr;
+	struct esc_buf		 out, text;
+	esc_time_t		 opened_t;	/* opened_s formats it */
+	char			 opened_s[ESC_TIMELEN];
+};
+
+/* route.c */
+struct inc *route_new_inc(struct esc_router *rt);
+void route_free_inc(struct inc *in);
+void route_add_trig(struct inc *in, int sev, int level, int chan, int ord,
+    int page);
+void route_tomb_put(struct esc_router *rt, uint64_t key, esc_time_t resolved);
+/* An incident id is 16 hex digits; anything else names no incident. */
+int route_parse_id(const char *s, uint64_t *out);
+/* Indexes the incidents the state loaded and schedules what they have due. */
+void route_index(struct esc_router *rt);
+
+/* esc_buf_add without the call when there is room: records and state
+ * lines are written by the million in a replay. */
+static inline void
+badd(struct esc_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 <= b->cap) {
+		memcpy(b->s + b->len, s, n);
+		b->len += n;
+		b->s[b->len] = '\0';
+	} else
+		esc_buf_add(b, s, n);
+}
+
+static inline void
+bputs(struct esc_buf *b, const char *s)
+{
+	badd(b, s, strlen(s));
+}
+
+static inline void
+bputc(struct esc_buf *b, char c)
+{
+	badd(b, &c, 1);
+}
+
+/* Integers without printf, for the same reason. */
+static inline void
+putnum(struct esc_buf *b, long long v)
+{
+	char buf[24], *p = buf + sizeof buf;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	badd(b, p, (size_t)(buf + sizeof buf - p));
+}
+
+#endif

@@ -1,0 +1,539 @@
+/*
+ * route-state.c - esc-route's state file: the incidents and tombstones
+ * one run leaves to the next.
+ *
+ * Text, one incident a line, fields separated by tabs, strings escaped
+ * (\\ \t \n \r), times as epoch seconds ("-" for none); then one line per
+ * tombstone, "tomb", the key and the resolution; a header with the format
+ * version and a trailer with the count of lines between, so that a
+ * truncated file is found corrupt rather than read short.  Format 1 had
+ * no tombstones, and is read as format 2 without any.
+ *
+ * Every line is read back before it is committed, by the code that loads
+ * it: what one run writes, the next can read, whatever the input was.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "esc.h"
+#include "route.h"
+#include "route-int.h"
+
+#define STATE_MAGIC	"esc-route-state"
+#define STATE_VERSION	2		/* 2: tombstones; 1 is read too */
+
+static void
+sput(struct esc_buf *b, const char *s)
+{
+	const char *run = s;
+
+	if (s == NULL) {
+		bputs(b, "\\N\t");
+		return;
+	}
+	for (; *s; s++) {
+		const char *rep = *s == '\\' ? "\\\\" : *s == '\t' ? "\\t" :
+		    *s == '\n' ? "\\n" : *s == '\r' ? "\\r" : NULL;
+
+		if (rep == NULL)
+			continue;
+		badd(b, run, (size_t)(s - run));
+		bputs(b, rep);
+		run = s + 1;
+	}
+	badd(b, run, (size_t)(s - run));
+	bputc(b, '\t');
+}
+
+static void
+tput(struct esc_buf *b, esc_time_t t)
+{
+	if (t == NONE)
+		bputs(b, "-\t");
+	else {
+		putnum(b, t);
+		bputc(b, '\t');
+	}
+}
+
+/* The trigger pages sent, s.l.c.o.p each (severity, level, channel,
+ * ordinal, page), or "-". */
+static void
+put_trigs(struct esc_buf *b, const struct inc *in)
+{
+	int k;
+
+	for (k = 0; k < in->ntrig; k++) {
+		const struct trig *t = &in->trig[k];
+
+		if (k)
+			bputc(b, ',');
+		putnum(b, t->sev);
+		bputc(b, '.');
+		putnum(b, t->level);
+		bputc(b, '.');
+		putnum(b, t->chan);
+		bputc(b, '.');
+		putnum(b, t->ord);
+		bputc(b, '.');
+		putnum(b, t->page);
+	}
+	bputs(b, in->ntrig ? "\t" : "-\t");
+}
+
+/* The ids of the incident's earlier alerts, or "-". */
+static void
+put_aliases(struct esc_buf *b, const struct inc *in)
+{
+	char hex[17];
+	int k;
+
+	for (k = 0; k < in->nalias; k++) {
+		esc_hex64(in->alias[k], hex);
+		esc_buf_printf(b, "%s%s", k ? "," : "", hex);
+	}
+	bputs(b, in->nalias ? "\t" : "-\t");
+}
+
+static void
+put_inc(struct esc_buf *b, const struct inc *in)
+{
+	char hex[17];
+	int k;
+
+	esc_hex64(in->id, hex);
+	badd(b, hex, 16);
+	bputc(b, '\t');
+	esc_hex64(in->key, hex);
+	badd(b, hex, 16);
+	bputc(b, '\t');
+	esc_hex64(in->alert_h, hex);
+	badd(b, hex, 16);
+	bputc(b, '\t');
+	tput(b, in->opened);
+	tput(b, in->path_start);
+	tput(b, in->acked);
+	tput(b, in->resolved);
+	{
+		int nums[5] = { in->open_sev, in->sev, in->level,
+		    in->lv_next, in->tl_next };
+
+		for (k = 0; k < 5; k++) {
+			putnum(b, nums[k]);
+			bputc(b, '\t');
+		}
+	}
+	put_trigs(b, in);
+	put_aliases(b, in);
+	sput(b, in->alert);
+	sput(b, in->name);
+	sput(b, in->summary);
+	sput(b, in->runbook);
+	sput(b, in->labels);
+	b->s[b->len - 1] = '\n';
+}
+
+static void
+put_tomb(struct esc_buf *b, const struct tomb *t)
+{
+	char hex[17];
+
+	esc_hex64(t->key, hex);
+	bputs(b, "tomb\t");
+	badd(b, hex, 16);
+	bputc(b, '\t');
+	putnum(b, t->resolved);
+	bputc(b, '\n');
+}
+
+static int parse_line(struct esc_router *, char *, struct inc *, int);
+
+/* Reads back the line b holds from start as the loader would: 0 when it
+ * would load. */
+static int
+readable(struct esc_router *rt, const struct esc_buf *b, size_t start,
+    struct esc_buf *scratch)
+{
+	struct inc tmp;
+	int rc;
+
+	scratch->len = 0;
+	esc_buf_add(scratch, b->s + start, b->len - start - 1);
+	memset(&tmp, 0, sizeof tmp);
+	rc = parse_line(rt, scratch->s, &tmp, STATE_VERSION);
+	route_free_inc(&tmp);
+	return rc;
+}
+
+int
+esc_router_save(struct esc_router *rt, const char *path)
+{
+	struct esc_buf b = { 0 }, scratch = { 0 };
+	size_t i, start, n = 0, ndrop = 0;
+	char hex[17];
+	int rc;
+
+	esc_buf_printf(&b, "%s %d\n", STATE_MAGIC, STATE_VERSION);
+	for (i = 0; i < rt->ninc; i++) {
+		const struct inc *in = &rt->inc[i];
+
+		if (in->resolved != NONE &&
+		    in->resolved + rt->p->retain_resolved < rt->now) {
+			route_tomb_put(rt, in->key, in->resolved);
+			continue;
+		}
+		start = b.len;
+		put_inc(&b, in);
+		/* One incident the next run could not read would stop every
+		 * escalation: it is left out, and said. */
+		if (readable(rt, &b, start, &scratch) == -1) {
+			esc_hex64(in->id, hex);
+			esc_warnx("%s: incident %s (%s) cannot be read back: left "
+			    "out of the state", path, hex, in->name);
+			b.len = start;
+			ndrop++;
+			continue;
+		}
+		n++;
+	}
+	for (i = 0; i < rt->ntomb; i++) {
+		if (rt->tomb[i].resolved + TOMB_KEEP < rt->now)
+			continue;
+		start = b.len;
+		put_tomb(&b, &rt->tomb[i]);
+		if (readable(rt, &b, start, &scratch) == -1) {
+			b.len = start;
+			ndrop++;
+			continue;
+		}
+		n++;
+	}
+	esc_buf_printf(&b, "end %zu\n", n);
+	rc = esc_atomic_write(path, b.s, b.len);
+	esc_buf_free(&b);
+	esc_buf_free(&scratch);
+	if (rc == 0 && ndrop > 0)
+		return esc_seterr("%s: %zu record%s left out of the state", path,
+		    ndrop, ndrop == 1 ? "" : "s");
+	return rc;
+}
+
+/* Splits the next tab-separated field off *s in place. */
+static char *
+field(char **s)
+{
+	char *f = *s, *t;
+
+	if (f == NULL)
+		return NULL;
+	t = strchr(f, '\t');
+	if (t) {
+		*t = '\0';
+		*s = t + 1;
+	} else
+		*s = NULL;
+	return f;
+}
+
+static int
+num_field(char **s, long long lo, long long hi, long long *out)
+{
+	char *f = field(s), *end;
+
+	if (f == NULL || *f == '\0')
+		return -1;
+	errno = 0;
+	*out = strtoll(f, &end, 10);
+	return errno || *end || *out < lo || *out > hi ? -1 : 0;
+}
+
+static int
+time_field(char **s, esc_time_t *t)
+{
+	long long v;
+
+	if (*s && (*s)[0] == '-' && (*s)[1] == '\t') {
+		field(s);
+		*t = NONE;
+		return 0;
+	}
+	if (num_field(s, ESC_TIME_MIN, ESC_TIME_MAX, &v) == -1)
+		return -1;
+	*t = v;
+	return 0;
+}
+
+static int
+hex_field(char **s, uint64_t *out)
+{
+	char *f = field(s);
+
+	return f == NULL ? -1 : route_parse_id(f, out);
+}
+
+static int
+str_field(char **s, char **out)
+{
+	char *f = field(s), *w;
+
+	if (f == NULL)
+		return -1;
+	if (strcmp(f, "\\N") == 0) {
+		*out = NULL;
+		return 0;
+	}
+	*out = f;
+	for (w = f; *f; f++) {
+		if (*f == '\\') {
+			switch (*++f) {
+			case '\\': *w++ = '\\'; break;
+			case 't':  *w++ = '\t'; break;
+			case 'n':  *w++ = '\n'; break;
+			case 'r':  *w++ = '\r'; break;
+			default:   return -1;
+			}
+		} else
+			*w++ = *f;
+	}
+	*w = '\0';
+	return 0;
+}
+
+static int
+trig_field(char **s, struct inc *in)
+{
+	char *f = field(s), *p;
+
+	if (f == NULL)
+		return -1;
+	if (strcmp(f, "-") == 0)
+		return 0;
+	for (p = f; *p; ) {
+		unsigned v[5];
+		int i;
+
+		/* s.l.c.o.p: severity, level, channel, ordinal, page */
+		for (i = 0; i < 5; i++) {
+			if (*p < '0' || *p > '9')
+				return -1;
+			for (v[i] = 0; *p >= '0' && *p <= '9' && v[i] < 1000; p++)
+				v[i] = v[i] * 10 + (unsigned)(*p - '0');
+			if (i < 4 && *p++ != '.')
+				return -1;
+		}
+		if (v[0] >= ESC_NSEV || v[1] > 255 || v[2] >= ESC_NCHAN ||
+		    v[3] > 255 || v[4] > 255)
+			return -1;
+		route_add_trig(in, (int)v[0], (int)v[1], (int)v[2], (int)v[3],
+		    (int)v[4]);
+		if (*p == ',' && p[1] != '\0')
+			p++;
+		else if (*p != '\0')
+			return -1;
+	}
+	return 0;
+}
+
+static int
+alias_field(char **s, struct inc *in)
+{
+	char *f = field(s), *p, *comma;
+
+	if (f == NULL)
+		return -1;
+	if (strcmp(f, "-") == 0)
+		return 0;
+	for (p = f; p; p = comma ? comma + 1 : NULL) {
+		if ((comma = strchr(p, ',')) != NULL)
+			*comma = '\0';
+		in->alias = esc_realloc(in->alias, (size_t)(in->nalias + 1) *
+		    sizeof *in->alias);
+		if (route_parse_id(p, &in->alias[in->nalias]) == -1)
+			return -1;
+		in->nalias++;
+	}
+	return 0;
+}
+
+/* A tombstone's line after "tomb": the key and the resolution. */
+static int
+tomb_line(char *s, struct tomb *t)
+{
+	return hex_field(&s, &t->key) == -1 ||
+	    time_field(&s, &t->resolved) == -1 || t->resolved == NONE ||
+	    s != NULL ? -1 : 0;
+}
+
+/* The labels go into records as they are: a state edited by hand must
+ * not smuggle a broken or multi-line JSON value into them. */
+static int
+labels_ok(const char *s)
+{
+	/* Whole: cJSON_Parse() takes "{...}junk" and leaves the junk. */
+	cJSON *l = cJSON_ParseWithOpts(s, NULL, 1);
+	int ok = cJSON_IsObject(l) && strchr(s, '\n') == NULL;
+
+	cJSON_Delete(l);
+	return ok;
+}
+
+/* One line of a state of format ver into in (an incident; a tombstone
+ * sets in->id and in->opened to NONE and is in->key, in->resolved).
+ * What it allocates is in's, also on -1. */
+static int
+parse_line(struct esc_router *rt, char *s, struct inc *in, int ver)
+{
+	long long v[5];
+	char *str[5];
+	int i;
+
+	in->acked = in->resolved = in->next_due = NONE;
+	/* Its text goes into records as it is: text every reader refuses
+	 * would make pages nobody can deliver. */
+	if (esc_utf8_check(s, strlen(s)) != 0)
+		return -1;
+	if (strncmp(s, "tomb\t", 5) == 0) {
+		struct tomb t;
+
+		if (ver < 2 || tomb_line(s + 5, &t) == -1)
+			return -1;
+		in->key = t.key;
+		in->resolved = t.resolved;
+		in->opened = NONE;
+		return 0;
+	}
+	for (i = 0; i < 5; i++)
+		str[i] = NULL;
+	if (hex_field(&s, &in->id) == -1 || hex_field(&s, &in->key) == -1 ||
+	    hex_field(&s, &in->alert_h) == -1 ||
+	    time_field(&s, &in->opened) == -1 || in->opened == NONE ||
+	    time_field(&s, &in->path_start) == -1 || in->path_start == NONE ||
+	    time_field(&s, &in->acked) == -1 ||
+	    time_field(&s, &in->resolved) == -1 ||
+	    num_field(&s, 0, ESC_NSEV - 1, &v[0]) == -1 ||
+	    num_field(&s, 0, ESC_NSEV - 1, &v[1]) == -1 ||
+	    num_field(&s, 0, 255, &v[2]) == -1 ||
+	    num_field(&s, 0, 255, &v[3]) == -1 ||
+	    num_field(&s, 0, 65535, &v[4]) == -1 ||
+	    trig_field(&s, in) == -1 || alias_field(&s, in) == -1)
+		return -1;
+	for (i = 0; i < 5; i++)
+		if (str_field(&s, &str[i]) == -1)
+			return -1;
+	if (s != NULL || str[0] == NULL || str[1] == NULL || str[2] == NULL ||
+	    str[4] == NULL)
+		return -1;
+	if (!labels_ok(str[4]))
+		return -1;
+	in->open_sev = (int)v[0];
+	in->sev = (int)v[1];
+	in->level = (int)v[2];
+	in->lv_next = (int)v[3];
+	in->tl_next = (int)v[4];
+	in->alert = esc_strdup(str[0]);
+	in->name = esc_strdup(str[1]);
+	in->tl = esc_policy_timeline(rt->p, in->name);
+	in->summary = esc_strdup(str[2]);
+	in->runbook = str[3] ? esc_strdup(str[3]) : NULL;
+	in->labels = esc_strdup(str[4]);
+	in->seen = 0;
+	return 0;
+}
+
+static int
+load_line(struct esc_router *rt, char *s, int ver)
+{
+	struct inc tmp;
+
+	memset(&tmp, 0, sizeof tmp);
+	if (parse_line(rt, s, &tmp, ver) == -1) {
+		route_free_inc(&tmp);
+		return -1;
+	}
+	if (tmp.opened == NONE)
+		route_tomb_put(rt, tmp.key, tmp.resolved);
+	else
+		*route_new_inc(rt) = tmp;
+	return 0;
+}
+
+/* The first line: the magic and a format this esc-route reads. */
+static int
+header(const char *path, const char *s, int *ver)
+{
+	char magic[32];
+
+	if (sscanf(s, "%31s %d", magic, ver) != 2 ||
+	    strcmp(magic, STATE_MAGIC) != 0)
+		return esc_seterr("%s:1: not an esc-route state file", path);
+	if (*ver < 1 || *ver > STATE_VERSION)
+		return esc_seterr("%s:1: state format %d, this esc-route reads 1 "
+		    "to %d", path, *ver, STATE_VERSION);
+	return 0;
+}
+
+/* The lines after the header (s, each ending in '\n'): incidents and
+ * tombstones, then the end line that counts them, and nothing after. */
+static int
+body(struct esc_router *rt, const char *path, char *s, int ver)
+{
+	unsigned long long count;
+	size_t n = 0;
+	long line = 1;
+	int end = 0;
+	char *nl;
+
+	for (; *s; s = nl + 1) {
+		line++;
+		nl = strchr(s, '\n');
+		*nl = '\0';
+		if (end)
+			goto corrupt;
+		if (strncmp(s, "end ", 4) == 0) {
+			if (sscanf(s + 4, "%llu", &count) != 1 || count != n)
+				goto corrupt;
+			end = 1;
+			continue;
+		}
+		if (load_line(rt, s, ver) == -1)
+			goto corrupt;
+		n++;
+	}
+	if (!end)
+		return esc_seterr("%s: corrupt state: truncated (no end line)",
+		    path);
+	return 0;
+corrupt:
+	return esc_seterr("%s:%ld: corrupt state", path, line);
+}
+
+int
+esc_router_load(struct esc_router *rt, const char *path)
+{
+	size_t len;
+	char *text, *nl;
+	int ver, rc;
+
+	/* No file yet: the first run. */
+	if (access(path, F_OK) == -1 && errno == ENOENT)
+		return 0;
+	if ((text = esc_read_file(path, &len)) == NULL)
+		return -1;
+	if (len == 0)
+		rc = esc_seterr("%s: corrupt state: empty file", path);
+	else if (memchr(text, '\0', len) != NULL || text[len - 1] != '\n')
+		rc = esc_seterr("%s: corrupt state: truncated", path);
+	else {
+		nl = strchr(text, '\n');
+		*nl = '\0';
+		rc = header(path, text, &ver) == -1 ||
+		    body(rt, path, nl + 1, ver) == -1 ? -1 : 0;
+	}
+	free(text);
+	if (rc == 0)
+		route_index(rt);
+	return rc;
+}
