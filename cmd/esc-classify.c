@@ -678,89 +678,61 @@ line(struct esc_reader *r, cJSON *o)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: esc-classify [-v] [-p policy] [--rejected] "
-	    "[--now time] [--max-line size] [file ...]\n");
+	fprintf(stderr, "usage: %s [-v] [-p policy] [--rejected] "
+	    "[--now time] [--max-line size] [file ...]\n", esc_progname);
 	exit(ESC_EXIT_USAGE);
+}
+
+/* A bad line is refused as any alert: with a "rejected" record too. */
+static void
+badline(void *arg, const struct esc_reader *r)
+{
+	refuse(r, NULL, -1, r->err);
+}
+
+static int
+record(void *arg, const struct esc_reader *r, cJSON *o)
+{
+	/* line() keeps r for what classify() says of the line. */
+	int nbad = line((struct esc_reader *)r, o);
+
+	cJSON_Delete(o);
+	return nbad > 0;
 }
 
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
-		{ "policy", required_argument, NULL, 'p' },
 		{ "rejected", no_argument, NULL, 'R' },
 		ESC_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *policy = NULL;
-	size_t maxline = ESC_MAXLINE_DEFAULT;
-	int c, i, status = ESC_EXIT_OK;
+	struct esc_opts eo = { .usage = usage };
+	struct esc_loop lp = { .record = record, .bad = badline };
+	int c, status;
 
 	esc_setprogname(argv[0]);
-	while ((c = getopt_long(argc, argv, "p:v", longopts, NULL)) != -1) {
+	while ((c = esc_getopt(&eo, argc, argv, ESC_SHORTOPTS, longopts)) !=
+	    -1) {
 		switch (c) {
-		case 'p':
-			policy = optarg;
-			break;
-		case 'v':
-			esc_verbose = 1;
-			break;
 		case 'R':
 			rejrecs = 1;
 			break;
 		default:
-			switch (esc_common_opt(c, optarg, &maxline)) {
-			case 1:
-				continue;
-			case 2:
-				return ESC_EXIT_OK;
-			case -1:
-				return ESC_EXIT_USAGE;
-			}
 			usage();
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (esc_now_init() == -1) {
-		esc_warnx("%s", esc_lasterr());
-		return ESC_EXIT_USAGE;
-	}
-	if ((pol = esc_policy_load(policy)) == NULL) {
-		esc_warnx("%s", esc_lasterr());
-		return ESC_EXIT_USAGE;
-	}
+	if ((pol = esc_policy_load(eo.policy)) == NULL)
+		esc_err(ESC_EXIT_USAGE, NULL);
 	esc_out_init();
-	for (i = 0; i < (argc ? argc : 1); i++) {
-		struct esc_reader r;
-		cJSON *o;
-		int rc;
-
-		if (esc_reader_open(&r, argc ? argv[i] : "-", maxline) == -1) {
-			esc_warnx("%s", esc_lasterr());
-			status = ESC_EXIT_FAIL;
-			continue;
-		}
-		while ((rc = esc_reader_next(&r, &o)) != ESC_RD_EOF) {
-			if (rc == ESC_RD_ERR) {
-				esc_lwarn(r.name, r.lineno + 1, "%s", r.err);
-				status = ESC_EXIT_FAIL;
-				break;
-			}
-			if (rc == ESC_RD_BAD) {
-				refuse(&r, NULL, -1, r.err);
-				status = ESC_EXIT_FAIL;
-				continue;
-			}
-			if (line(&r, o) > 0)
-				status = ESC_EXIT_FAIL;
-			cJSON_Delete(o);
-		}
-		esc_reader_close(&r);
-	}
+	lp.maxline = eo.maxline;
+	status = esc_loop(&lp, argv, argc);
 	esc_policy_free(pol);
 	if (esc_out_close() == -1) {
-		esc_warnx("%s", esc_lasterr());
+		esc_warn(NULL);
 		return ESC_EXIT_FAIL;
 	}
 	return status;

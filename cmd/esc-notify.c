@@ -37,6 +37,14 @@ static struct esc_policy *pol;
 static int spool_failed;
 static int incomplete;		/* an input not read, or work not done */
 
+/* The command line. */
+static struct esc_opts eo;
+static const char *copt, *sdir, *rejects;
+static int dry, jobs = 16;
+/* By default a run waits its turn however long: giving up would lose its
+ * input, which esc-route has already consumed. */
+static int lockwait = 1000000;
+
 static void
 usage(void)
 {
@@ -176,16 +184,36 @@ done(struct esc_delivery *d, void *arg)
 		return;
 	if (d == NULL) {
 		if (esc_spool_sync(spool) == -1) {
-			esc_warnx("%s", esc_lasterr());
+			esc_warn(NULL);
 			spool_failed = 1;
 		}
 		return;
 	}
 	if (d->spooled && esc_spool_finish(spool, d->dedup_key, d->event,
 	    d->recipient, d->status != ESC_DL_DELIVERED) == -1) {
-		esc_warnx("%s", esc_lasterr());
+		esc_warn(NULL);
 		spool_failed = 1;
 	}
+}
+
+/* Why a delivery failed, on one line whatever the record held; with
+ * mask, secrets masked as in a printed request. */
+static void
+tell(const struct esc_delivery *d, const char *what, int mask)
+{
+	struct esc_buf m = { 0 };
+	char *p, *masked;
+
+	esc_buf_printf(&m, "%s %s %s %s: %s: %s", d->channel >= 0 ?
+	    esc_chan_name(d->channel) : "page", d->dedup_key, d->event,
+	    d->recipient, what, d->error ? d->error : "");
+	for (p = m.s; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
+	masked = mask ? esc_mask(m.s) : NULL;
+	esc_warnx("%s", masked ? masked : m.s);
+	free(masked);
+	esc_buf_free(&m);
 }
 
 static const char *const statusname[] = {
@@ -216,44 +244,10 @@ receipt(const struct esc_delivery *d)
 		esc_set_str(r, "error", d->error);
 	rc = esc_emit(r);
 	cJSON_Delete(r);
-	if (d->status == ESC_DL_FAILED || d->status == ESC_DL_DEAD) {
-		struct esc_buf m = { 0 };
-		char *p;
-
-		/* One line each, whatever the record held. */
-		esc_buf_printf(&m, "%s %s %s %s: %s%s", d->channel >= 0 ?
-		    esc_chan_name(d->channel) : "page", d->dedup_key, d->event,
-		    d->recipient, d->status == ESC_DL_DEAD ?
-		    "dead after retries: " : "failed: ",
-		    d->error ? d->error : "");
-		for (p = m.s; *p; p++)
-			if ((unsigned char)*p < 0x20)
-				*p = ' ';
-		esc_warnx("%s", m.s);
-		esc_buf_free(&m);
-	}
+	if (d->status == ESC_DL_FAILED || d->status == ESC_DL_DEAD)
+		tell(d, d->status == ESC_DL_DEAD ? "dead after retries" :
+		    "failed", 0);
 	return rc;
-}
-
-/* --dry-run: a delivery that could not even be built says why on
- * standard error too, so the exit status 1 is never unexplained; one
- * line, secrets masked as in the printed request. */
-static void
-dryfail(const struct esc_delivery *d)
-{
-	struct esc_buf m = { 0 };
-	char *p, *masked;
-
-	esc_buf_printf(&m, "%s %s %s %s: not sent: %s", d->channel >= 0 ?
-	    esc_chan_name(d->channel) : "page", d->dedup_key, d->event,
-	    d->recipient, d->error ? d->error : "");
-	for (p = m.s; *p; p++)
-		if ((unsigned char)*p < 0x20)
-			*p = ' ';
-	masked = esc_mask(m.s);
-	esc_warnx("%s", masked);
-	free(masked);
-	esc_buf_free(&m);
 }
 
 static int
@@ -265,62 +259,41 @@ deliverable(const cJSON *o)
 	    !strcmp(t, "handoff"));
 }
 
+/* A record read: kept, and its deliveries admitted. */
 static int
-readall(int argc, char **argv, size_t maxline)
+take(void *arg, const struct esc_reader *r, cJSON *o)
 {
-	int i, rc, status = 0, from;
-	struct esc_reader r;
 	char why[64];
-	cJSON *o;
+	int from = dl.n;
 
-	for (i = 0; i < (argc ? argc : 1); i++) {
-		if (esc_reader_open(&r, argc ? argv[i] : "-", maxline) == -1) {
-			esc_warnx("%s", esc_lasterr());
-			status = 1;
-			incomplete = 1;
-			continue;
-		}
-		while ((rc = esc_reader_next(&r, &o)) != ESC_RD_EOF) {
-			if (rc == ESC_RD_ERR) {
-				esc_lwarn(r.name, r.lineno + 1, "%s", r.err);
-				status = 1;
-				incomplete = 1;
-				break;
-			}
-			if (rc == ESC_RD_BAD) {
-				esc_lwarn(r.name, r.lineno, "%s", r.err);
-				esc_reject(r.name, r.lineno, r.err);
-				status = 1;
-				continue;
-			}
-			from = dl.n;
-			if (deliverable(o) && (esc_str(o, "dedup_key") == NULL ||
-			    *esc_str(o, "dedup_key") == '\0')) {
-				/* Without its key a delivery could be neither
-				 * deduplicated nor spooled. */
-				esc_lwarn(r.name, r.lineno, "%s without a "
-				    "dedup_key: not delivered", esc_type(o));
-				snprintf(why, sizeof why, "%s without a "
-				    "dedup_key", esc_type(o));
-				esc_reject(r.name, r.lineno, why);
-				status = 1;
-				addrec(esc_strndup(r.line, r.len), o, 0);
-				continue;
-			}
-			addrec(esc_strndup(r.line, r.len), o, 1);
-			admit(from);
-		}
-		esc_reader_close(&r);
+	if (deliverable(o) && (esc_str(o, "dedup_key") == NULL ||
+	    *esc_str(o, "dedup_key") == '\0')) {
+		/* Without its key a delivery could be neither deduplicated
+		 * nor spooled. */
+		esc_lwarn(r->name, r->lineno, "%s without a dedup_key: not "
+		    "delivered", esc_type(o));
+		snprintf(why, sizeof why, "%s without a dedup_key",
+		    esc_type(o));
+		esc_reject(r->name, r->lineno, why);
+		addrec(esc_strndup(r->line, r->len), o, 0);
+		return 1;
 	}
-	return status;
+	addrec(esc_strndup(r->line, r->len), o, 1);
+	admit(from);
+	return 0;
 }
 
-int
-main(int argc, char *argv[])
+static void
+unread(void *arg)
+{
+	incomplete = 1;
+}
+
+static void
+getopts(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "channels", required_argument, NULL, 'c' },
-		{ "policy", required_argument, NULL, 'p' },
 		{ "spool", required_argument, NULL, 's' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "jobs", required_argument, NULL, 'j' },
@@ -329,22 +302,15 @@ main(int argc, char *argv[])
 		ESC_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *copt = NULL, *popt = NULL, *sdir = NULL, *rejects = NULL;
-	size_t maxline = ESC_MAXLINE_DEFAULT;
-	int c, i, dry = 0, jobs = 16, status = ESC_EXIT_OK;
-	/* By default a run waits its turn however long: giving up would lose
-	 * its input, which esc-route has already consumed. */
-	int wait = 1000000;
 	char *end;
+	int c;
 
-	esc_setprogname(argv[0]);
-	while ((c = getopt_long(argc, argv, "c:p:j:v", longopts, NULL)) != -1) {
+	eo.usage = usage;
+	while ((c = esc_getopt(&eo, argc, argv, ESC_SHORTOPTS "c:j:",
+	    longopts)) != -1) {
 		switch (c) {
 		case 'c':
 			copt = optarg;
-			break;
-		case 'p':
-			popt = optarg;
 			break;
 		case 's':
 			sdir = optarg;
@@ -354,46 +320,33 @@ main(int argc, char *argv[])
 			break;
 		case 'j':
 			jobs = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || jobs < 1 || jobs > 1024) {
-				esc_warnx("-j: not a number from 1 to 1024: %s",
-				    optarg);
-				return ESC_EXIT_USAGE;
-			}
+			if (*end != '\0' || jobs < 1 || jobs > 1024)
+				esc_errx(ESC_EXIT_USAGE, "-j: not a number "
+				    "from 1 to 1024: %s", optarg);
 			break;
 		case 'w':
-			wait = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || wait < 0) {
-				esc_warnx("--lock-wait: not seconds: %s", optarg);
-				return ESC_EXIT_USAGE;
-			}
+			lockwait = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || lockwait < 0)
+				esc_errx(ESC_EXIT_USAGE, "--lock-wait: not "
+				    "seconds: %s", optarg);
 			break;
 		case 'J':
 			rejects = optarg;
 			break;
-		case 'v':
-			esc_verbose = 1;
-			break;
 		default:
-			switch (esc_common_opt(c, optarg, &maxline)) {
-			case 1:
-				continue;
-			case 2:
-				return ESC_EXIT_OK;
-			case -1:
-				return ESC_EXIT_USAGE;
-			}
 			usage();
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (esc_now_init() == -1) {
-		esc_warnx("%s", esc_lasterr());
-		return ESC_EXIT_USAGE;
-	}
 	if (sdir == NULL && getenv("ESC_SPOOL") && *getenv("ESC_SPOOL"))
 		sdir = getenv("ESC_SPOOL");
-	if ((pol = esc_policy_load(popt)) == NULL ||
+}
+
+/* The policy, the channels (with their secrets) and --rejects; -1 when
+ * one cannot be had (said, and all freed). */
+static int
+load(void)
+{
+	if ((pol = esc_policy_load(eo.policy)) == NULL ||
 	    (chans = esc_channels_load(copt)) == NULL) {
 		char *m = esc_mask(esc_lasterr());
 
@@ -401,66 +354,84 @@ main(int argc, char *argv[])
 		free(m);
 		esc_policy_free(pol);
 		esc_secrets_free();
-		return ESC_EXIT_USAGE;
+		return -1;
 	}
 	if (rejects != NULL && esc_rejects_open(rejects) == -1) {
-		esc_warnx("%s", esc_lasterr());
+		esc_warn(NULL);
 		esc_channels_free(chans);
 		esc_policy_free(pol);
 		esc_secrets_free();
-		return ESC_EXIT_USAGE;
+		return -1;
 	}
-	/* A provider that hangs up must fail one delivery, not the run. */
-	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (!dry && sdir != NULL) {
-		cJSON **pend;
-		int npend;
+	return 0;
+}
 
-		esc_note("spool: %s", sdir);
-		if ((spool = esc_spool_open(sdir, wait)) == NULL ||
-		    esc_spool_pending(spool, &pend, &npend) == -1) {
-			esc_warnx("%s", esc_lasterr());
-			/* Another run holding the spool is work not done, not
-			 * a configuration error. */
-			status = esc_lock_busy ? ESC_EXIT_FAIL : ESC_EXIT_USAGE;
-			incomplete = 1;
-			goto out;
-		}
-		if (npend > 0)
-			esc_note("spool: finishing %d undone deliveries", npend);
-		for (i = 0; i < npend; i++)
-			recover(pend[i]);
-		free(pend);
+/* The spool, locked, and the deliveries a run that died left undone.
+ * Returns the exit status so far. */
+static int
+open_spool(void)
+{
+	cJSON **pend;
+	int i, npend;
+
+	esc_note("spool: %s", sdir);
+	if ((spool = esc_spool_open(sdir, lockwait)) == NULL ||
+	    esc_spool_pending(spool, &pend, &npend) == -1) {
+		esc_warn(NULL);
+		/* Another run holding the spool is work not done, not a
+		 * configuration error. */
+		incomplete = 1;
+		return esc_lock_busy ? ESC_EXIT_FAIL : ESC_EXIT_USAGE;
 	}
-	if (readall(argc, argv, maxline) != 0)
-		status = ESC_EXIT_FAIL;
-	esc_out_init();
-	if (dry) {
-		for (i = 0; i < dl.n; i++) {
-			if (dl.d[i]->status == ESC_DL_SKIPPED)
-				continue;
-			esc_delivery_print(stdout, dl.d[i]);
-			if (dl.d[i]->status == ESC_DL_FAILED) {
-				dryfail(dl.d[i]);
-				status = ESC_EXIT_FAIL;
-			}
+	if (npend > 0)
+		esc_note("spool: finishing %d undone deliveries", npend);
+	for (i = 0; i < npend; i++)
+		recover(pend[i]);
+	free(pend);
+	return ESC_EXIT_OK;
+}
+
+/* --dry-run: the requests instead of the deliveries. */
+static int
+dry_run(void)
+{
+	int i, status = ESC_EXIT_OK;
+
+	for (i = 0; i < dl.n; i++) {
+		if (dl.d[i]->status == ESC_DL_SKIPPED)
+			continue;
+		esc_delivery_print(stdout, dl.d[i]);
+		/* A delivery that could not even be built says why on
+		 * standard error too, so the exit status 1 is never
+		 * unexplained. */
+		if (dl.d[i]->status == ESC_DL_FAILED) {
+			tell(dl.d[i], "not sent", 1);
+			status = ESC_EXIT_FAIL;
 		}
-		goto out;
 	}
+	return status;
+}
+
+/* Tries every delivery admitted, once the spool has them on disk. */
+static int
+deliver(void)
+{
+	int i, status = ESC_EXIT_OK;
+
 	if (spool != NULL && esc_spool_sync(spool) == -1) {
 		/* Not durable: nothing may be tried. */
-		esc_warnx("%s", esc_lasterr());
+		esc_warn(NULL);
 		status = ESC_EXIT_FAIL;
 		incomplete = 1;
 		for (i = 0; i < dl.n; i++)
 			if (dl.d[i]->status == ESC_DL_PENDING) {
 				dl.d[i]->status = ESC_DL_FAILED;
-				dl.d[i]->error = esc_strdup("spool not durable");
+				dl.d[i]->error = esc_strdup(
+				    "spool not durable");
 			}
 	}
 	if (esc_deliver(dl.d, dl.n, chans, pol, jobs, done, NULL) == -1) {
-		esc_warnx("%s", esc_lasterr());
+		esc_warn(NULL);
 		status = ESC_EXIT_FAIL;
 		incomplete = 1;
 	}
@@ -468,9 +439,16 @@ main(int argc, char *argv[])
 		status = ESC_EXIT_FAIL;
 		incomplete = 1;
 	}
-	for (i = 0; i < nrec; i++) {
-		int k;
+	return status;
+}
 
+/* Every record as it came, each followed by its receipts. */
+static int
+receipts(void)
+{
+	int i, k, status = ESC_EXIT_OK;
+
+	for (i = 0; i < nrec; i++) {
 		if (recs[i].raw != NULL &&
 		    esc_emit_raw(recs[i].raw, strlen(recs[i].raw)) == -1)
 			break;
@@ -485,14 +463,22 @@ main(int argc, char *argv[])
 			receipt(d);
 		}
 	}
-out:
+	return status;
+}
+
+/* Closes the output and --rejects, frees everything; the exit status. */
+static int
+finish(int status)
+{
+	int i;
+
 	if (status != ESC_EXIT_USAGE && esc_out_close() == -1) {
-		esc_warnx("%s", esc_lasterr());
+		esc_warn(NULL);
 		status = ESC_EXIT_FAIL;
 		incomplete = 1;
 	}
 	if (esc_rejects_close(status != ESC_EXIT_USAGE && !incomplete) == -1) {
-		esc_warnx("%s", esc_lasterr());
+		esc_warn(NULL);
 		status = ESC_EXIT_FAIL;
 	}
 	for (i = 0; i < nrec; i++) {
@@ -511,4 +497,35 @@ out:
 	esc_secrets_free();
 	curl_global_cleanup();
 	return status;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct esc_loop lp = { .record = take, .unread = unread };
+	int status = ESC_EXIT_OK;
+
+	esc_setprogname(argv[0]);
+	getopts(argc, argv);
+	argc -= optind;
+	argv += optind;
+	if (load() == -1)
+		return ESC_EXIT_USAGE;
+	/* A provider that hangs up must fail one delivery, not the run. */
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (!dry && sdir != NULL && (status = open_spool()) != ESC_EXIT_OK)
+		return finish(status);
+	lp.maxline = eo.maxline;
+	if (esc_loop(&lp, argv, argc) != ESC_EXIT_OK)
+		status = ESC_EXIT_FAIL;
+	esc_out_init();
+	/* Each step gives ESC_EXIT_OK or ESC_EXIT_FAIL. */
+	if (dry)
+		status |= dry_run();
+	else {
+		status |= deliver();
+		status |= receipts();
+	}
+	return finish(status);
 }

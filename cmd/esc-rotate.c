@@ -17,77 +17,90 @@
 enum { M_FILTER, M_ONCALL, M_SHIFTS, M_ICAL, M_AUDIT, M_LEDGER, M_HANDOFF };
 
 static struct esc_roster *ros;
+static struct esc_policy *pol;	/* --audit and --ledger */
 static int rc;
 static int incomplete;		/* an input not read to its end */
+
+/* The command line. */
+static struct esc_opts eo;
+static int mode = M_FILTER;
+static const char *rpath, *role, *person, *at_s, *from_s, *to_s, *rejects;
+static const char *hz = "1y";
+
+/* What it means: the times (dates in the roster's zone), the role and
+ * person by number. */
+static esc_time_t at, from, to;
+static int ri = -1, pi = -1;
 
 static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: esc-rotate [-r roster] [--now time] [--rejects file] "
+	    "usage: %s [-r roster] [--now time] [--rejects file] "
 	    "[file ...]\n"
-	    "       esc-rotate [-r roster] --oncall | --handoff [--at time] "
+	    "       %s [-r roster] --oncall | --handoff [--at time] "
 	    "[--role role]\n"
-	    "       esc-rotate [-r roster] --shifts | --ical --from time "
+	    "       %s [-r roster] --shifts | --ical --from time "
 	    "--to time\n"
 	    "                  [--role role] [--person person]\n"
-	    "       esc-rotate [-r roster] [-p policy] --audit "
+	    "       %s [-r roster] [-p policy] --audit "
 	    "[--at time] [--horizon span]\n"
-	    "       esc-rotate [-r roster] [-p policy] --ledger --from time "
-	    "--to time [journal ...]\n");
+	    "       %s [-r roster] [-p policy] --ledger --from time "
+	    "--to time [journal ...]\n", esc_progname, esc_progname,
+	    esc_progname, esc_progname, esc_progname);
 	exit(ESC_EXIT_USAGE);
 }
 
-static void
-filter(const char *path, size_t maxline)
+/* The last record's tree is gone before the next is parsed. */
+static int
+fresh(void *arg, struct esc_reader *r, cJSON **rec)
 {
-	struct esc_reader r;
-	struct esc_buf out = { 0 };
-	cJSON *rec;
-	int st;
+	esc_arena_reset();
+	return esc_reader_parse(r, rec);
+}
 
-	if (esc_reader_open(&r, path, maxline) == -1) {
-		esc_warnx("%s", esc_lasterr());
+static int
+fill(void *out, const struct esc_reader *r, cJSON *rec)
+{
+	struct esc_buf *b = out;
+	int bad = esc_rotate_record(ros, rec, r->line, r->len, r->name,
+	    r->lineno, b) == -1;
+
+	/* Empty only when cJSON could not print the record, which esc_emit
+	 * skips too. */
+	if (b->len > 0)
+		esc_emit_raw(b->s, b->len);
+	cJSON_Delete(rec);
+	return bad;
+}
+
+static void
+unread(void *arg)
+{
+	incomplete = 1;
+}
+
+/* Fills in the recipients of the records of the files. */
+static void
+filter(char *files[], int nfiles)
+{
+	struct esc_buf out = { 0 };
+	struct esc_loop lp = { .maxline = eo.maxline, .arg = &out,
+	    .record = fill, .parse = fresh, .unread = unread };
+
+	esc_arena_begin();
+	if (esc_loop(&lp, files, nfiles) != ESC_EXIT_OK)
 		rc = ESC_EXIT_FAIL;
-		incomplete = 1;
-		return;
-	}
-	for (;;) {
-		/* The last record's tree is gone before the next is read. */
-		esc_arena_reset();
-		if ((st = esc_reader_next(&r, &rec)) == ESC_RD_EOF)
-			break;
-		if (st == ESC_RD_ERR) {
-			esc_lwarn(r.name, r.lineno + 1, "%s", r.err);
-			rc = ESC_EXIT_FAIL;
-			incomplete = 1;
-			break;
-		}
-		if (st == ESC_RD_BAD) {
-			esc_lwarn(r.name, r.lineno, "%s", r.err);
-			esc_reject(r.name, r.lineno, r.err);
-			rc = ESC_EXIT_FAIL;
-			continue;
-		}
-		if (esc_rotate_record(ros, rec, r.line, r.len, r.name,
-		    r.lineno, &out) == -1)
-			rc = ESC_EXIT_FAIL;
-		/* Empty only when cJSON could not print the record, which
-		 * esc_emit skips too. */
-		if (out.len > 0)
-			esc_emit_raw(out.s, out.len);
-		cJSON_Delete(rec);
-	}
-	esc_reader_close(&r);
+	esc_arena_end();
 	esc_buf_free(&out);
 }
 
 static void
-ical(esc_time_t from, esc_time_t to, int role, int person)
+ical(void)
 {
 	struct esc_buf b = { 0 };
 	struct esc_rseg *v;
-	int n = esc_roster_collect(ros, from, to, role, person, &v);
+	int n = esc_roster_collect(ros, from, to, ri, pi, &v);
 
 	esc_ical_shifts(&b, ros, v, n, esc_now());
 	fwrite(b.s, 1, b.len, stdout);
@@ -95,12 +108,11 @@ ical(esc_time_t from, esc_time_t to, int role, int person)
 	free(v);
 }
 
-int
-main(int argc, char *argv[])
+static void
+getopts(int argc, char *argv[])
 {
 	static const struct option lopts[] = {
 		{ "roster", required_argument, NULL, 'r' },
-		{ "policy", required_argument, NULL, 'p' },
 		{ "oncall", no_argument, NULL, M_ONCALL + 0x200 },
 		{ "shifts", no_argument, NULL, M_SHIFTS + 0x200 },
 		{ "ical", no_argument, NULL, M_ICAL + 0x200 },
@@ -114,25 +126,16 @@ main(int argc, char *argv[])
 		{ "person", required_argument, NULL, 'P' },
 		{ "horizon", required_argument, NULL, 'H' },
 		{ "rejects", required_argument, NULL, 'J' },
-		{ "help", no_argument, NULL, 'h' },
 		ESC_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *rpath = NULL, *ppath = NULL, *role = NULL, *person = NULL;
-	const char *at_s = NULL, *from_s = NULL, *to_s = NULL, *hz = "1y";
-	const char *rejects = NULL;
-	esc_time_t at, from = 0, to = 0;
-	int64_t horizon = 0;
-	size_t maxline = 0;
-	int mode = M_FILTER, c, ri = -1, pi = -1, i;
-	struct esc_policy *pol = NULL;
-	static char *stdin_only[] = { NULL };
+	int c;
 
-	esc_setprogname(argv[0]);
-	while ((c = getopt_long(argc, argv, "r:p:h", lopts, NULL)) != -1) {
+	eo.usage = usage;
+	while ((c = esc_getopt(&eo, argc, argv, ESC_SHORTOPTS "r:", lopts)) !=
+	    -1) {
 		switch (c) {
 		case 'r': rpath = optarg; break;
-		case 'p': ppath = optarg; break;
 		case 'a': at_s = optarg; break;
 		case 'f': from_s = optarg; break;
 		case 't': to_s = optarg; break;
@@ -141,36 +144,28 @@ main(int argc, char *argv[])
 		case 'H': hz = optarg; break;
 		case 'J': rejects = optarg; break;
 		default:
-			if (c >= 0x200 && c < 0x200 + 16) {
-				if (mode != M_FILTER && mode != c - 0x200) {
-					esc_warnx("only one of --oncall, "
-					    "--shifts, --ical, --audit, "
-					    "--ledger, --handoff");
-					usage();
-				}
-				mode = c - 0x200;
-				break;
+			if (c < 0x200 || c >= 0x200 + 16)
+				usage();
+			if (mode != M_FILTER && mode != c - 0x200) {
+				esc_warnx("only one of --oncall, --shifts, "
+				    "--ical, --audit, --ledger, --handoff");
+				usage();
 			}
-			switch (esc_common_opt(c, optarg, &maxline)) {
-			case 1: break;
-			case 2: return ESC_EXIT_OK;
-			case -1: return ESC_EXIT_USAGE;
-			default: usage();
-			}
+			mode = c - 0x200;
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (esc_now_init() == -1) {
-		esc_warnx("%s", esc_lasterr());
-		return ESC_EXIT_USAGE;
-	}
+}
+
+/* What each mode needs and refuses. */
+static void
+checkmode(int nfiles)
+{
 	if ((mode == M_SHIFTS || mode == M_ICAL || mode == M_LEDGER) &&
 	    (from_s == NULL || to_s == NULL)) {
 		esc_warnx("this needs --from and --to");
 		usage();
 	}
-	if (mode != M_FILTER && mode != M_LEDGER && argc > 0) {
+	if (mode != M_FILTER && mode != M_LEDGER && nfiles > 0) {
 		esc_warnx("no files with this mode");
 		usage();
 	}
@@ -178,22 +173,18 @@ main(int argc, char *argv[])
 		esc_warnx("--rejects only with records to fill in");
 		usage();
 	}
-	if (mode == M_AUDIT && esc_horizon_parse(hz, &horizon) == -1) {
-		esc_warnx("--horizon: %s", esc_lasterr());
-		return ESC_EXIT_USAGE;
-	}
-	if ((ros = esc_roster_load(rpath)) == NULL) {
-		esc_warnx("%s", esc_lasterr());
-		return ESC_EXIT_USAGE;
-	}
-	/* Dates are midnight in the roster's zone, so they need it. */
+}
+
+/* --at, --from and --to; dates are midnight in the roster's zone. */
+static int
+when(int64_t horizon)
+{
 	at = esc_now();
 	if ((at_s && esc_roster_when(ros, at_s, &at) == -1) ||
 	    (from_s && esc_roster_when(ros, from_s, &from) == -1) ||
 	    (to_s && esc_roster_when(ros, to_s, &to) == -1)) {
-		esc_warnx("%s", esc_lasterr());
-		esc_roster_free(ros);
-		return ESC_EXIT_USAGE;
+		esc_warn(NULL);
+		return -1;
 	}
 	if (mode == M_AUDIT) {
 		if (from_s == NULL)
@@ -203,38 +194,52 @@ main(int argc, char *argv[])
 	}
 	if ((from_s || to_s) && to <= from) {
 		esc_warnx("--to is not after --from");
-		esc_roster_free(ros);
-		return ESC_EXIT_USAGE;
+		return -1;
 	}
+	return 0;
+}
+
+/* The roster, the policy and what the options name in them; -1 when
+ * they do not fit (said). */
+static int
+setup(void)
+{
+	int64_t horizon = 0;
+
+	if (mode == M_AUDIT && esc_horizon_parse(hz, &horizon) == -1)
+		esc_err(ESC_EXIT_USAGE, "--horizon");
+	if ((ros = esc_roster_load(rpath)) == NULL)
+		esc_err(ESC_EXIT_USAGE, NULL);
+	if (when(horizon) == -1)
+		return -1;
 	if ((role && (ri = esc_roster_role(ros, role)) < 0) ||
 	    (person && (pi = esc_roster_person(ros, person)) < 0)) {
 		if (role && ri < 0)
 			esc_warnx("unknown role: %s", role);
 		else
 			esc_warnx("unknown person: %s", person);
-		esc_roster_free(ros);
-		return ESC_EXIT_USAGE;
+		return -1;
 	}
 	if ((mode == M_AUDIT || mode == M_LEDGER) &&
-	    (pol = esc_policy_load(ppath)) == NULL) {
-		esc_warnx("%s", esc_lasterr());
-		esc_roster_free(ros);
-		return ESC_EXIT_USAGE;
+	    (pol = esc_policy_load(eo.policy)) == NULL) {
+		esc_warn(NULL);
+		return -1;
 	}
 	if (rejects != NULL && esc_rejects_open(rejects) == -1) {
-		esc_warnx("%s", esc_lasterr());
-		esc_roster_free(ros);
-		return ESC_EXIT_USAGE;
+		esc_warn(NULL);
+		return -1;
 	}
-	esc_out_init();
+	return 0;
+}
+
+static void
+run(char *argv[], int argc)
+{
+	static char *stdin_only[] = { NULL };
+
 	switch (mode) {
 	case M_FILTER:
-		esc_arena_begin();
-		if (argc == 0)
-			filter(NULL, maxline);
-		for (i = 0; i < argc; i++)
-			filter(argv[i], maxline);
-		esc_arena_end();
+		filter(argv, argc);
 		break;
 	case M_ONCALL:
 		if (esc_rotate_oncall(ros, at, ri, esc_emit) == -1)
@@ -247,7 +252,7 @@ main(int argc, char *argv[])
 		esc_rotate_shifts(ros, from, to, ri, pi, esc_emit);
 		break;
 	case M_ICAL:
-		ical(from, to, ri, pi);
+		ical();
 		break;
 	case M_AUDIT:
 		if (esc_rotate_audit(ros, pol, from, to, esc_emit) == -1)
@@ -258,20 +263,37 @@ main(int argc, char *argv[])
 		 * one"; a NULL journal is standard input. */
 		if (argc == 0 && !isatty(0))
 			argv = stdin_only, argc = 1;
-		if (esc_rotate_ledger(ros, pol, from, to, argv, argc, maxline,
-		    esc_emit) == -1)
+		if (esc_rotate_ledger(ros, pol, from, to, argv, argc,
+		    eo.maxline, esc_emit) == -1)
 			rc = ESC_EXIT_FAIL;
 		break;
 	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	esc_setprogname(argv[0]);
+	getopts(argc, argv);
+	argc -= optind;
+	argv += optind;
+	checkmode(argc);
+	if (setup() == -1) {
+		esc_policy_free(pol);
+		esc_roster_free(ros);
+		return ESC_EXIT_USAGE;
+	}
+	esc_out_init();
+	run(argv, argc);
 	esc_policy_free(pol);
 	esc_roster_free(ros);
 	if (esc_out_close() == -1) {
-		esc_warnx("%s", esc_lasterr());
+		esc_warn(NULL);
 		incomplete = 1;
 		rc = ESC_EXIT_FAIL;
 	}
 	if (esc_rejects_close(!incomplete) == -1) {
-		esc_warnx("%s", esc_lasterr());
+		esc_warn(NULL);
 		rc = ESC_EXIT_FAIL;
 	}
 	return rc;

@@ -6,11 +6,12 @@
  * route.h (esc-route), roster.h (esc-rotate), notify.h (esc-notify),
  * report.h (esc-report); lib/README maps behaviours to files.
  *
- * Library functions never exit (running out of memory aborts).  They
- * return -1 (or NULL) on failure and leave a message for esc_lasterr().
- * They print only where printing is their job: the esc_warnx family on
- * standard error, esc_emit and the report commands of report.h on
- * standard output.
+ * Library functions never exit (running out of memory aborts), but for
+ * the tool skeleton's esc_err, esc_errx and esc_getopt, which only main
+ * calls.  They return -1 (or NULL) on failure and leave a message for
+ * esc_lasterr().  They print only where printing is their job: the
+ * esc_warnx family on standard error, esc_emit and the report commands
+ * of report.h on standard output.
  */
 #ifndef ESC_H
 #define ESC_H
@@ -41,6 +42,9 @@ int esc_cfgerr(const char *file, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* "prog: msg" */
 void esc_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog: msg: " then esc_lasterr(); fmt NULL: "prog: " then esc_lasterr(),
+ * what the library call that failed said. */
+void esc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: file:line: msg"; line 0 leaves the line out. */
 void esc_lwarn(const char *file, long line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -106,6 +110,9 @@ int esc_reader_line(struct esc_reader *r);
  * UTF-8, a JSON syntax error, nesting too deep or a value that is not an
  * object are ESC_RD_BAD with r->err set. */
 int esc_reader_next(struct esc_reader *r, cJSON **obj);
+/* The line esc_reader_line returned, parsed as esc_reader_next parses
+ * it: ESC_RD_OK with *obj, or ESC_RD_BAD with r->err set. */
+int esc_reader_parse(struct esc_reader *r, cJSON **obj);
 
 /* Checks UTF-8 (RFC 3629: no overlongs, surrogates, or > U+10FFFF).
  * Returns 0 or the 1-based byte offset of the first bad byte. */
@@ -426,22 +433,67 @@ const struct esc_timeline *esc_policy_timeline(const struct esc_policy *p,
  * the policy's table; -1 when unknown. */
 int esc_policy_map_severity(const struct esc_policy *p, const char *label);
 
-/* ---- command-line conventions (util.c) ---- */
+/* ---- the tool skeleton: exits, options, input (util.c, tool.c) ---- */
 
-/* Options every tool takes, as getopt_long entries.  Returns 1 when opt
- * was one of them and handled, 0 when not, -1 on a bad value (message
- * printed). */
+/* For main only: esc_warn or esc_warnx, then exit(status). */
+void esc_err(int status, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
+void esc_errx(int status, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
+
+/*
+ * The options every tool takes, the same in each: -h (--help) prints the
+ * usage, -v (--verbose) says which files are used, -p (--policy) names
+ * the policy, --now sets the clock, --max-line bounds input lines,
+ * --version prints the version.  A tool's optstring starts with
+ * ESC_SHORTOPTS and its table holds ESC_LONGOPTS.
+ */
 #define ESC_OPT_NOW	0x100
-#define ESC_OPT_VERBOSE	0x101
-#define ESC_OPT_MAXLINE	0x102
-#define ESC_OPT_VERSION	0x103
-/* --version prints and returns 2: the caller exits 0. */
-int esc_common_opt(int opt, const char *arg, size_t *maxline);
-/* The long options above, to append to a tool's table. */
+#define ESC_OPT_MAXLINE	0x101
+#define ESC_OPT_VERSION	0x102
+#define ESC_SHORTOPTS	"hp:v"
 #define ESC_LONGOPTS \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "policy", required_argument, NULL, 'p' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "now", required_argument, NULL, ESC_OPT_NOW }, \
-	{ "verbose", no_argument, NULL, ESC_OPT_VERBOSE }, \
 	{ "max-line", required_argument, NULL, ESC_OPT_MAXLINE }, \
 	{ "version", no_argument, NULL, ESC_OPT_VERSION }
+struct option;
+struct esc_opts {
+	void		(*usage)(void);	/* the tool's: prints, exits 2 */
+	const char	*policy;	/* -p; NULL: ESC_POLICY, the default */
+	size_t		 maxline;	/* --max-line; 0: ESC_MAXLINE_DEFAULT */
+};
+/* getopt_long(3) that takes the common options itself: -h and an unknown
+ * option call o->usage, a bad value is "prog: --now: ..." and exit 2,
+ * --version prints and exits 0.  Returns the tool's next option, or -1
+ * after the last, once the clock is set (a bad ESC_NOW: exit 2). */
+int esc_getopt(struct esc_opts *o, int argc, char *const argv[],
+    const char *optstring, const struct option *longopts);
+
+/* What esc_loop does with its input; the hooks get arg. */
+struct esc_loop {
+	size_t	 maxline;	/* 0: ESC_MAXLINE_DEFAULT */
+	void	*arg;
+	/* A line read as a JSON object, which is the hook's to free or keep;
+	 * returns 0, or 1 when it refused the record (and said why). */
+	int	(*record)(void *arg, const struct esc_reader *r, cJSON *obj);
+	/* Optional: parses a line in place of esc_reader_parse; *obj NULL
+	 * with ESC_RD_OK passes over the line. */
+	int	(*parse)(void *arg, struct esc_reader *r, cJSON **obj);
+	/* Optional: says why a line is bad in place of the usual warning
+	 * ("prog: file:line: why") and --rejects line. */
+	void	(*bad)(void *arg, const struct esc_reader *r);
+	/* Optional: an input could not be opened or read to its end (said
+	 * already). */
+	void	(*unread)(void *arg);
+	long	 nbad;		/* counted: bad lines and refused records */
+};
+/* Reads the files in order (none: standard input; "-" or NULL is
+ * standard input too), each line to lp->record; a bad line is said and
+ * skipped, a file that cannot be read is said and the next one read.
+ * ESC_EXIT_OK, or ESC_EXIT_FAIL when anything was bad or unread. */
+int esc_loop(struct esc_loop *lp, char *const files[], int nfiles);
 
 #endif

@@ -643,18 +643,25 @@ skippable(const struct esc_journal *j, const char *s, size_t n)
 	return seen;
 }
 
-/* The line as a JSON object, with esc_reader_next's checks and words. */
-static cJSON *
-parse(struct esc_reader *r)
+/*
+ * The line as a JSON object, with esc_reader_next's checks in its own
+ * words; a line skippable() passes is not parsed at all (*obj NULL).
+ */
+static int
+parse(void *arg, struct esc_reader *r, cJSON **obj)
 {
+	struct esc_journal *j = arg;
 	const char *end = NULL;
 	size_t bad;
 	cJSON *v;
 
+	j->lines++;
+	if (skippable(j, r->line, r->len))
+		return ESC_RD_OK;
 	if ((bad = esc_utf8_check(r->line, r->len)) != 0) {
 		snprintf(r->err, sizeof r->err, "invalid UTF-8 at byte %zu",
 		    bad);
-		return NULL;
+		return ESC_RD_BAD;
 	}
 	v = cJSON_ParseWithLengthOpts(r->line, r->len, &end, 0);
 	if (v == NULL) {
@@ -666,7 +673,7 @@ parse(struct esc_reader *r)
 		else
 			snprintf(r->err, sizeof r->err,
 			    "not JSON: syntax error at byte %zu", off + 1);
-		return NULL;
+		return ESC_RD_BAD;
 	}
 	for (; end != NULL && end < r->line + r->len; end++) {
 		if (*end != ' ' && *end != '\t') {
@@ -674,73 +681,40 @@ parse(struct esc_reader *r)
 			    "not JSON: text after the value at byte %zu",
 			    (size_t)(end - r->line) + 1);
 			cJSON_Delete(v);
-			return NULL;
+			return ESC_RD_BAD;
 		}
 	}
 	if (!cJSON_IsObject(v)) {
 		snprintf(r->err, sizeof r->err, "not a JSON object");
 		cJSON_Delete(v);
-		return NULL;
+		return ESC_RD_BAD;
 	}
-	return v;
+	*obj = v;
+	return ESC_RD_OK;
+}
+
+static int
+take(void *arg, const struct esc_reader *r, cJSON *o)
+{
+	int rc = record(arg, o);
+
+	if (rc == -1)
+		esc_lwarn(r->name, r->lineno, "%s", esc_lasterr());
+	cJSON_Delete(o);
+	return rc == -1;
 }
 
 int
 esc_journal_read(struct esc_journal *j, char **files, int nfiles,
     size_t maxline)
 {
-	static char dash[] = "-";
-	static char *stdinonly[] = { dash };
-	int i, rc = 0;
+	/* A journal that cannot be read is input rejected, as for every
+	 * tool (exit 1); the others are still read. */
+	struct esc_loop lp = { .maxline = maxline, .arg = j, .parse = parse,
+	    .record = take };
+	int rc = esc_loop(&lp, files, nfiles);
 
-	if (nfiles == 0) {
-		files = stdinonly;
-		nfiles = 1;
-	}
-	for (i = 0; i < nfiles; i++) {
-		struct esc_reader r;
-
-		/* A journal that cannot be read is input rejected, as for
-		 * every tool (exit 1); the others are still read. */
-		if (esc_reader_open(&r, files[i], maxline) == -1) {
-			esc_warnx("%s", esc_lasterr());
-			rc = 1;
-			continue;
-		}
-		for (;;) {
-			cJSON *o = NULL;
-			int k = esc_reader_line(&r);
-
-			if (k == ESC_RD_EOF)
-				break;
-			if (k == ESC_RD_ERR) {
-				esc_lwarn(r.name, r.lineno + 1, "%s", r.err);
-				rc = 1;
-				break;
-			}
-			if (k == ESC_RD_OK) {
-				j->lines++;
-				if (skippable(j, r.line, r.len))
-					continue;
-				if ((o = parse(&r)) == NULL)
-					k = ESC_RD_BAD;
-			}
-			if (k == ESC_RD_BAD) {
-				esc_lwarn(r.name, r.lineno, "%s", r.err);
-				j->bad++;
-				rc = 1;
-				continue;
-			}
-			if (record(j, o) == -1) {
-				esc_lwarn(r.name, r.lineno, "%s",
-				    esc_lasterr());
-				j->bad++;
-				rc = 1;
-			}
-			cJSON_Delete(o);
-		}
-		esc_reader_close(&r);
-	}
+	j->bad += lp.nbad;
 	return rc;
 }
 

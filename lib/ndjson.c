@@ -191,14 +191,22 @@ unclosed(const char *s, size_t n, long *maxdepth)
 int
 esc_reader_next(struct esc_reader *r, cJSON **obj)
 {
-	const char *end = NULL;
-	size_t bad;
-	cJSON *v;
 	int rc;
 
 	*obj = NULL;
 	if ((rc = esc_reader_line(r)) != ESC_RD_OK)
 		return rc;
+	return esc_reader_parse(r, obj);
+}
+
+int
+esc_reader_parse(struct esc_reader *r, cJSON **obj)
+{
+	const char *end = NULL;
+	size_t bad;
+	cJSON *v;
+
+	*obj = NULL;
 	if ((bad = esc_utf8_check(r->line, r->len)) != 0) {
 		snprintf(r->err, sizeof r->err,
 		    "invalid UTF-8 at byte %zu", bad);

@@ -54,8 +54,8 @@ struct esc_journal {
 	long		 lines, bad;
 };
 /* Reads the journals (none: standard input).  Bad lines are reported
- * with file:line and skipped.  Returns 0, 1 when a line was bad, 2 when
- * a file could not be read. */
+ * with file:line and skipped, a file that cannot be read is reported and
+ * the next one read.  Returns 0, or 1 when either happened. */
 int esc_journal_read(struct esc_journal *j, char **files, int nfiles,
     size_t maxline);
 void esc_journal_free(struct esc_journal *j);

@@ -433,59 +433,50 @@ paged(const struct esc_roster *r, struct incs *in,
 	in[p].v[in[p].n++] = esc_strdup(incident);
 }
 
+/* What the ledger reads the journals for. */
+struct ledger {
+	struct esc_roster	*r;
+	struct incs		*in;
+	const struct esc_bhours	*bh;
+	esc_time_t		 from, to;
+};
+
+/* A page of the window: who it reached after hours. */
 static int
-journal(struct esc_roster *r, struct incs *in, const struct esc_bhours *bh,
-    const char *path, esc_time_t from, esc_time_t to, size_t maxline)
+journal(void *arg, const struct esc_reader *rd, cJSON *rec)
 {
-	struct esc_reader rd;
-	cJSON *rec;
-	int st, fb, via, p, ok = 0;
+	struct ledger *l = arg;
+	const cJSON *rs, *e;
+	const char *inc, *ev, *type;
+	esc_time_t at;
+	int fb, via, p;
 
-	if (esc_reader_open(&rd, path, maxline) == -1) {
-		esc_warnx("%s", esc_lasterr());
-		return -1;
-	}
-	while ((st = esc_reader_next(&rd, &rec)) != ESC_RD_EOF) {
-		const cJSON *rs, *e;
-		const char *inc, *ev, *type;
-		esc_time_t at;
-
-		if (st == ESC_RD_ERR || st == ESC_RD_BAD) {
-			esc_lwarn(rd.name, rd.lineno + (st == ESC_RD_ERR),
-			    "%s", rd.err);
-			ok = -1;
-			if (st == ESC_RD_ERR)
-				break;
-			continue;
-		}
-		type = esc_type(rec);
-		ev = esc_str(rec, "event");
-		inc = esc_str(rec, "incident");
-		if (type == NULL || strcmp(type, "page") != 0 || inc == NULL ||
-		    (ev && strcmp(ev, "resolve") == 0) ||
-		    esc_time_parse(esc_str(rec, "at"), &at) == -1 ||
-		    at < from || at >= to) {
-			cJSON_Delete(rec);
-			continue;
-		}
-		/* Who was reached, else who the roster says held the role. */
-		rs = cJSON_GetObjectItemCaseSensitive(rec, "recipients");
-		if (cJSON_IsArray(rs)) {
-			cJSON_ArrayForEach(e, rs)
-				if ((p = esc_roster_person(r,
-				    esc_str(e, "person"))) >= 0)
-					paged(r, in, bh, p, at, inc);
-		} else {
-			rs = cJSON_GetObjectItemCaseSensitive(rec, "to");
-			cJSON_ArrayForEach(e, rs)
-				if (cJSON_IsString(e) && (p = esc_roster_resolve(
-				    r, e->valuestring, at, &fb, &via)) >= 0)
-					paged(r, in, bh, p, at, inc);
-		}
+	type = esc_type(rec);
+	ev = esc_str(rec, "event");
+	inc = esc_str(rec, "incident");
+	if (type == NULL || strcmp(type, "page") != 0 || inc == NULL ||
+	    (ev && strcmp(ev, "resolve") == 0) ||
+	    esc_time_parse(esc_str(rec, "at"), &at) == -1 ||
+	    at < l->from || at >= l->to) {
 		cJSON_Delete(rec);
+		return 0;
 	}
-	esc_reader_close(&rd);
-	return ok;
+	/* Who was reached, else who the roster says held the role. */
+	rs = cJSON_GetObjectItemCaseSensitive(rec, "recipients");
+	if (cJSON_IsArray(rs)) {
+		cJSON_ArrayForEach(e, rs)
+			if ((p = esc_roster_person(l->r,
+			    esc_str(e, "person"))) >= 0)
+				paged(l->r, l->in, l->bh, p, at, inc);
+	} else {
+		rs = cJSON_GetObjectItemCaseSensitive(rec, "to");
+		cJSON_ArrayForEach(e, rs)
+			if (cJSON_IsString(e) && (p = esc_roster_resolve(l->r,
+			    e->valuestring, at, &fb, &via)) >= 0)
+				paged(l->r, l->in, l->bh, p, at, inc);
+	}
+	cJSON_Delete(rec);
+	return 0;
 }
 
 /* The policy's oncall.<role>.days_off_per_week, or none. */
@@ -509,13 +500,16 @@ esc_rotate_ledger(struct esc_roster *r, const struct esc_policy *pol,
 	double *wk = esc_calloc((size_t)(r->npeople * r->nroles) + 1,
 	    sizeof *wk);
 	struct esc_bhours bh;
+	struct ledger l = { r, in, &bh, from, to };
+	struct esc_loop lp = { .maxline = maxline, .arg = &l,
+	    .record = journal };
 	int i, p, any, ok = 0;
 
 	esc_bhours_init(&bh, pol->json);
 	esc_roster_weeks(r, from, to, wk);
-	for (i = 0; i < njournals; i++)
-		if (journal(r, in, &bh, journals[i], from, to, maxline) == -1)
-			ok = -1;
+	/* None (at a terminal) is none, not standard input. */
+	if (njournals > 0 && esc_loop(&lp, journals, njournals) != ESC_EXIT_OK)
+		ok = -1;
 	for (p = 0; p < r->npeople; p++) {
 		double *w = wk + p * r->nroles, off = 0;
 		cJSON *o, *wo;

@@ -1,6 +1,5 @@
 /*
- * util.c - messages, allocation, growable strings, the options every tool
- * shares.
+ * util.c - messages, allocation, growable strings.
  */
 #include <errno.h>
 #include <limits.h>
@@ -55,16 +54,61 @@ esc_lasterr(void)
 	return lasterr[0] ? lasterr : "unknown error";
 }
 
+/* "prog: msg", with last ": " and esc_lasterr() (fmt NULL: that alone). */
+static void say(const char *, va_list, int)
+    __attribute__((format(printf, 1, 0)));
+
+static void
+say(const char *fmt, va_list ap, int last)
+{
+	fprintf(stderr, "%s: ", esc_progname);
+	if (fmt != NULL)
+		vfprintf(stderr, fmt, ap);
+	if (last)
+		fprintf(stderr, "%s%s", fmt != NULL ? ": " : "", esc_lasterr());
+	fputc('\n', stderr);
+}
+
 void
 esc_warnx(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", esc_progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(fmt, ap, 0);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+void
+esc_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(fmt, ap, 1);
+	va_end(ap);
+}
+
+void
+esc_errx(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(fmt, ap, 0);
+	va_end(ap);
+	exit(status);
+}
+
+void
+esc_err(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(fmt, ap, 1);
+	va_end(ap);
+	exit(status);
 }
 
 void
@@ -89,11 +133,9 @@ esc_note(const char *fmt, ...)
 
 	if (!esc_verbose)
 		return;
-	fprintf(stderr, "%s: ", esc_progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(fmt, ap, 0);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void *
@@ -243,31 +285,5 @@ esc_parse_size(const char *s, size_t *out)
 	if (*end != '\0' || v == 0 || v > SIZE_LIMIT / mul)
 		return -1;
 	*out = (size_t)(v * mul);
-	return 0;
-}
-
-int
-esc_common_opt(int opt, const char *arg, size_t *maxline)
-{
-	switch (opt) {
-	case ESC_OPT_NOW:
-		if (esc_set_now(arg) == -1) {
-			esc_warnx("--now: %s", esc_lasterr());
-			return -1;
-		}
-		return 1;
-	case ESC_OPT_VERBOSE:
-		esc_verbose = 1;
-		return 1;
-	case ESC_OPT_MAXLINE:
-		if (maxline == NULL || esc_parse_size(arg, maxline) == -1) {
-			esc_warnx("--max-line: not a size from 1 to 1G: %s", arg);
-			return -1;
-		}
-		return 1;
-	case ESC_OPT_VERSION:
-		printf("%s %s\n", esc_progname, ESC_VERSION);
-		return 2;
-	}
 	return 0;
 }
