@@ -36,6 +36,19 @@ esc_sev_parse(const char *s)
 	return -1;
 }
 
+/* "pagerduty, slack, ...", for messages: the channels are one list. */
+static const char *
+chanlist(void)
+{
+	static struct esc_buf b;
+	int i;
+
+	if (b.len == 0)
+		for (i = 0; i < ESC_NCHAN; i++)
+			esc_buf_printf(&b, "%s%s", i ? ", " : "", channames[i]);
+	return b.s;
+}
+
 const char *
 esc_chan_name(int chan)
 {
@@ -307,7 +320,7 @@ pagespec(struct ld *l, const cJSON *o, struct esc_pagespec *ps)
 	ps->channel = esc_chan_parse(ch);
 	free(ch);
 	if (ps->channel == -1)
-		return bad(l, "unknown channel (pagerduty, slack, email, sms, webhook)");
+		return bad(l, "unknown channel (%s)", chanlist());
 	pop(l, n);
 	if (str(l, o, "urgency", 0, &ps->urgency) == -1 ||
 	    str(l, o, "mention", 0, &ps->mention) == -1 ||
@@ -904,7 +917,7 @@ load(struct ld *l, const cJSON *doc)
 		p->task_channel = esc_chan_parse(ch);
 		free(ch);
 		if (p->task_channel == -1)
-			return bad(l, "unknown channel (pagerduty, slack, email, sms, webhook)");
+			return bad(l, "unknown channel (%s)", chanlist());
 		pop(l, n);
 	}
 	return 0;

@@ -38,7 +38,7 @@ esc_seterr(const char *fmt, ...)
 int
 esc_cfgerr(const char *file, const char *key, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[sizeof lasterr];
 	va_list ap;
 
 	va_start(ap, fmt);
