@@ -643,18 +643,54 @@ skippable(const struct esc_journal *j, const char *s, size_t n)
 	return seen;
 }
 
-/* The line as a JSON object, by esc_reader_parse; a line skippable()
- * passes is not parsed at all (*obj NULL). */
+/*
+ * The line as a JSON object, with esc_reader_next's checks in its own
+ * words; a line skippable() passes is not parsed at all (*obj NULL).
+ */
 static int
 parse(void *arg, struct esc_reader *r, cJSON **obj)
 {
 	struct esc_journal *j = arg;
+	const char *end = NULL;
+	size_t bad;
+	cJSON *v;
 
 	j->lines++;
-	*obj = NULL;
 	if (skippable(j, r->line, r->len))
 		return ESC_RD_OK;
-	return esc_reader_parse(r, obj);
+	if ((bad = esc_utf8_check(r->line, r->len)) != 0) {
+		snprintf(r->err, sizeof r->err, "invalid UTF-8 at byte %zu",
+		    bad);
+		return ESC_RD_BAD;
+	}
+	v = cJSON_ParseWithLengthOpts(r->line, r->len, &end, 0);
+	if (v == NULL) {
+		size_t off = end ? (size_t)(end - r->line) : 0;
+
+		if (off >= r->len)
+			snprintf(r->err, sizeof r->err,
+			    "truncated JSON (ends inside a value)");
+		else
+			snprintf(r->err, sizeof r->err,
+			    "not JSON: syntax error at byte %zu", off + 1);
+		return ESC_RD_BAD;
+	}
+	for (; end != NULL && end < r->line + r->len; end++) {
+		if (*end != ' ' && *end != '\t') {
+			snprintf(r->err, sizeof r->err,
+			    "not JSON: text after the value at byte %zu",
+			    (size_t)(end - r->line) + 1);
+			cJSON_Delete(v);
+			return ESC_RD_BAD;
+		}
+	}
+	if (!cJSON_IsObject(v)) {
+		snprintf(r->err, sizeof r->err, "not a JSON object");
+		cJSON_Delete(v);
+		return ESC_RD_BAD;
+	}
+	*obj = v;
+	return ESC_RD_OK;
 }
 
 static int
