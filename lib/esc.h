@@ -197,8 +197,6 @@ char *esc_read_file(const char *path, size_t *len);
  * --verbose. */
 const char *esc_config_path(const char *opt, const char *env,
     const char *deflt, const char *what);
-/* Where share/esc is installed; ESC_SHAREDIR overrides. */
-const char *esc_sharedir(void);
 
 /* ---- hashing (hash.c) ---- */
 

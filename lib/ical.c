@@ -8,8 +8,10 @@
 #include "esc.h"
 #include "roster.h"
 
-void
-esc_ical_prop(struct esc_buf *b, const char *name, const char *value,
+/* An RFC 5545 content line "NAME:value" with CRLF, folded at 75 octets;
+ * text escapes , ; \ and newlines. */
+static void
+ical_prop(struct esc_buf *b, const char *name, const char *value,
     int text)
 {
 	struct esc_buf l;
@@ -59,8 +61,9 @@ esc_ical_prop(struct esc_buf *b, const char *name, const char *value,
 }
 
 /* 20260105T140000Z */
-char *
-esc_ical_time(esc_time_t t, char out[ESC_TIMELEN])
+/* ...T...Z */
+static char *
+ical_time(esc_time_t t, char out[ESC_TIMELEN])
 {
 	char s[ESC_TIMELEN];
 	size_t i, j;
@@ -81,11 +84,11 @@ esc_ical_shifts(struct esc_buf *b, const struct esc_roster *r,
 	char ts[ESC_TIMELEN], st[ESC_TIMELEN];
 	int i;
 
-	esc_ical_time(stamp, st);
+	ical_time(stamp, st);
 	esc_buf_puts(b, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"
 	    "PRODID:-//esc//esc-rotate " ESC_VERSION "//EN\r\n"
 	    "CALSCALE:GREGORIAN\r\nMETHOD:PUBLISH\r\n");
-	esc_ical_prop(b, "X-WR-CALNAME", "On-call", 1);
+	ical_prop(b, "X-WR-CALNAME", "On-call", 1);
 	for (i = 0; i < n; i++) {
 		const struct esc_person *pe = &r->people[v[i].s.person];
 		const char *rn = r->roles[v[i].role].name;
@@ -94,22 +97,22 @@ esc_ical_shifts(struct esc_buf *b, const struct esc_roster *r,
 		/* Role and start name the slot: a reassignment updates it. */
 		t.len = 0;
 		esc_buf_printf(&t, "%s-%s@esc-rotate", rn,
-		    esc_ical_time(v[i].s.start, ts));
-		esc_ical_prop(b, "UID", t.s, 0);
-		esc_ical_prop(b, "DTSTAMP", st, 0);
-		esc_ical_prop(b, "DTSTART", esc_ical_time(v[i].s.start, ts), 0);
-		esc_ical_prop(b, "DTEND", esc_ical_time(v[i].s.end, ts), 0);
+		    ical_time(v[i].s.start, ts));
+		ical_prop(b, "UID", t.s, 0);
+		ical_prop(b, "DTSTAMP", st, 0);
+		ical_prop(b, "DTSTART", ical_time(v[i].s.start, ts), 0);
+		ical_prop(b, "DTEND", ical_time(v[i].s.end, ts), 0);
 		t.len = 0;
 		esc_buf_printf(&t, "%s on-call: %s", rn, pe->name);
-		esc_ical_prop(b, "SUMMARY", t.s, 1);
+		ical_prop(b, "SUMMARY", t.s, 1);
 		t.len = 0;
 		esc_buf_printf(&t, "Role: %s\nPerson: %s (%s)%s%s%s", rn,
 		    pe->name, pe->id, pe->email ? "\nE-mail: " : "",
 		    pe->email ? pe->email : "",
 		    v[i].s.override ? "\nOverride" : "");
-		esc_ical_prop(b, "DESCRIPTION", t.s, 1);
-		esc_ical_prop(b, "CATEGORIES", rn, 1);
-		esc_ical_prop(b, "TRANSP", "TRANSPARENT", 0);
+		ical_prop(b, "DESCRIPTION", t.s, 1);
+		ical_prop(b, "CATEGORIES", rn, 1);
+		ical_prop(b, "TRANSP", "TRANSPARENT", 0);
 		esc_buf_puts(b, "END:VEVENT\r\n");
 	}
 	esc_buf_puts(b, "END:VCALENDAR\r\n");

@@ -271,14 +271,6 @@ sharedir(const char **what)
 }
 
 const char *
-esc_sharedir(void)
-{
-	const char *what;
-
-	return sharedir(&what);
-}
-
-const char *
 esc_config_path(const char *opt, const char *env, const char *deflt,
     const char *what)
 {

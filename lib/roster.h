@@ -12,7 +12,6 @@
 /* 0 when name is a zone of the system's data (TZDIR or
  * /usr/share/zoneinfo); -1 with a message when not. */
 int esc_tz_check(const char *name);
-long esc_tz_offset(const char *tz, esc_time_t t);	/* seconds east */
 int64_t esc_tz_civil(const char *tz, esc_time_t t);
 void esc_tz_local(const char *tz, esc_time_t t, struct esc_civil *c);
 /* The instant of a local wall-clock time.  A time skipped by a change is
@@ -107,11 +106,6 @@ void esc_roster_recipient(struct esc_buf *b, const struct esc_roster *r,
 int esc_roster_segs(struct esc_roster *r, int role, esc_time_t from,
     esc_time_t to, struct esc_seg **out);
 
-/* An RFC 5545 content line "NAME:value" with CRLF, folded at 75 octets;
- * text escapes , ; \\ and newlines. */
-void esc_ical_prop(struct esc_buf *b, const char *name, const char *value,
-    int text);
-char *esc_ical_time(esc_time_t t, char out[ESC_TIMELEN]);	/* ...T...Z */
 
 /* A shift of some role. */
 struct esc_rseg {

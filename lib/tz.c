@@ -64,8 +64,9 @@ usetz(const char *name)
 	tzset();
 }
 
-long
-esc_tz_offset(const char *tz, esc_time_t t)
+/* Seconds east of UTC. */
+static long
+tz_offset(const char *tz, esc_time_t t)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -79,7 +80,7 @@ esc_tz_offset(const char *tz, esc_time_t t)
 int64_t
 esc_tz_civil(const char *tz, esc_time_t t)
 {
-	return t + esc_tz_offset(tz, t);
+	return t + tz_offset(tz, t);
 }
 
 void
@@ -96,12 +97,12 @@ esc_tz_utc(const char *tz, int64_t cs, int *kind)
 	int okb, oka;
 
 	/* The offsets a day either side bracket any change near cs. */
-	ob = esc_tz_offset(tz, cs - 86400);
-	oa = esc_tz_offset(tz, cs + 86400);
+	ob = tz_offset(tz, cs - 86400);
+	oa = tz_offset(tz, cs + 86400);
 	tb = cs - ob;
 	ta = cs - oa;
-	okb = esc_tz_offset(tz, tb) == ob;
-	oka = esc_tz_offset(tz, ta) == oa;
+	okb = tz_offset(tz, tb) == ob;
+	oka = tz_offset(tz, ta) == oa;
 	if (okb && oka) {
 		if (tb == ta) {
 			*kind = ESC_WALL_OK;
@@ -125,7 +126,7 @@ esc_tz_utc(const char *tz, int64_t cs, int *kind)
 	while (lo < hi) {
 		esc_time_t mid = lo + (hi - lo) / 2;
 
-		if (esc_tz_offset(tz, mid) == oa)
+		if (tz_offset(tz, mid) == oa)
 			hi = mid;
 		else
 			lo = mid + 1;
