@@ -196,26 +196,27 @@ command(int argc, char *argv[])
 	return NULL;
 }
 
+static struct option lopts[] = {
+	{ "format", required_argument, NULL, 'f' },
+	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "until", required_argument, NULL, OPT_UNTIL },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "window", required_argument, NULL, OPT_WINDOW },
+	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "dir", required_argument, NULL, OPT_DIR },
+	{ "fail-on", required_argument, NULL, OPT_FAILON },
+	ESC_LONGOPTS,
+	{ NULL, 0, NULL, 0 }
+};
+
 /* The options after the command (argv[0] here). */
 static void
 getopts(const struct cmd *cmd, int argc, char *argv[])
 {
-	/* hygiene's --policy is a switch; elsewhere it names the file. */
-	static struct option lopts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "since", required_argument, NULL, OPT_SINCE },
-		{ "until", required_argument, NULL, OPT_UNTIL },
-		{ "check", no_argument, NULL, OPT_CHECK },
-		{ "window", required_argument, NULL, OPT_WINDOW },
-		{ "rules", required_argument, NULL, OPT_RULES },
-		{ "dir", required_argument, NULL, OPT_DIR },
-		{ "fail-on", required_argument, NULL, OPT_FAILON },
-		ESC_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
 	struct option *l;
 	int c;
 
+	/* hygiene's --policy is a switch; elsewhere it names the file. */
 	for (l = lopts; cmd->opt == opt_hygiene && l->name != NULL; l++)
 		if (strcmp(l->name, "policy") == 0) {
 			l->has_arg = no_argument;
