@@ -462,7 +462,8 @@ journal(struct esc_roster *r, struct incs *in, const struct esc_bhours *bh,
 		ev = esc_str(rec, "event");
 		inc = esc_str(rec, "incident");
 		if (type == NULL || strcmp(type, "page") != 0 || inc == NULL ||
-		    (ev && strcmp(ev, "resolve") == 0) ||
+		    (ev && (strcmp(ev, "resolve") == 0 ||
+		    strcmp(ev, "acknowledge") == 0)) ||
 		    esc_time_parse(esc_str(rec, "at"), &at) == -1 ||
 		    at < from || at >= to) {
 			cJSON_Delete(rec);

@@ -607,6 +607,10 @@ involved(const struct esc_router *rt, const struct inc *in, char **out,
 	}
 }
 
+/* emit_page's resolve: the page that acknowledges a trigger (to
+ * PagerDuty: an ack made elsewhere), like the one that closes it. */
+#define PAGE_ACK	2
+
 /* A trigger page, or (resolve) the page that closes one. */
 static void
 emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
@@ -623,7 +627,8 @@ emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
 		ps = &lv->pages[tg->page];
 	esc_hex64(in->id, id);
 	head(rt, "page", in);
-	jfs(b, "event", resolve ? "resolve" : "trigger");
+	jfs(b, "event", resolve == PAGE_ACK ? "acknowledge" : resolve ?
+	    "resolve" : "trigger");
 	jfs(b, "severity", esc_sev_name(tg->sev));
 	jfn(b, "level", tg->level);
 	jfs(b, "channel", esc_chan_name(tg->chan));
@@ -676,7 +681,8 @@ emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
 
 		s->len = 0;
 		if (resolve)
-			bputs(s, "[RESOLVED] ");
+			bputs(s, resolve == PAGE_ACK ? "[ACKNOWLEDGED] " :
+			    "[RESOLVED] ");
 		else {
 			bputs(s, tg->sev == ESC_SEV_CRITICAL ? "[CRITICAL L" :
 			    tg->sev == ESC_SEV_WARNING ? "[WARNING L" : "[INFO L");
@@ -701,7 +707,8 @@ emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
 		bputs(s, esc_sev_name(tg->sev));
 		bputs(s, " level ");
 		putnum(s, tg->level);
-		bputs(s, resolve ? ", resolved." : ".");
+		bputs(s, resolve == PAGE_ACK ? ", acknowledged." : resolve ?
+		    ", resolved." : ".");
 		if (ichan && !resolve) {
 			bputs(s, "\nIncident channel: ");
 			bputs(s, chan);
@@ -1251,6 +1258,26 @@ refuse(struct esc_router *rt, const struct rev *e, const char *fmt, ...)
 
 /* 1 when the event was refused for want of an incident: tried again at
  * the end, when a later opening explains it ("before it opened"). */
+/*
+ * An ack made outside PagerDuty (esc-ack, an SMS reply) goes to each
+ * PagerDuty page of the incident, so that PagerDuty stops its own
+ * re-notifications; one read from PagerDuty is not sent back.
+ */
+static void
+mirror_ack(struct esc_router *rt, const struct inc *in, esc_time_t t,
+    const cJSON *ev)
+{
+	const char *src = esc_str(ev, "source");
+	int k;
+
+	if (src != NULL && strcmp(src, "pagerduty") == 0)
+		return;
+	for (k = 0; k < in->ntrig; k++)
+		if (in->trig[k].chan == ESC_CH_PAGERDUTY &&
+		    in->trig[k].page != TL_CHANNEL)
+			emit_page(rt, in, &in->trig[k], t, PAGE_ACK);
+}
+
 static int
 apply_op(struct esc_router *rt, struct rev *e, int last)
 {
@@ -1282,6 +1309,7 @@ apply_op(struct esc_router *rt, struct rev *e, int last)
 			in->acked = e->t;
 			rt->dirty = 1;
 			emit_incident(rt, in, "acked", e->t, ev);
+			mirror_ack(rt, in, e->t, ev);
 			schedule(rt, in);
 		}
 		break;

@@ -175,3 +175,89 @@ POST /incidents 400"
 	run jq -s length "$PROV_LOG"
 	assert_output 0
 }
+
+# ack MIN [jq object to add]: an ack of the incident at minute MIN, through
+# esc-route, esc-rotate and esc-notify; esc-route's records to
+# $BATS_TEST_TMPDIR/routed, the rest to $BATS_TEST_TMPDIR/out.
+ack_through() {
+	local now id
+	now=$(tm "$1")
+	id=$(jq -r 'select(.type == "incident") | .incident' "$BATS_TEST_TMPDIR/first" | head -1)
+	jq -nc --arg id "$id" --arg at "$now" --argjson more "${2:-{\}}" \
+	    '{type: "ack", incident: $id, by: "alice", at: $at} + $more' |
+	    esc-route -s "$ST" --now "$now" >"$BATS_TEST_TMPDIR/routed"
+	esc-rotate --now "$now" <"$BATS_TEST_TMPDIR/routed" |
+	    esc-notify --spool "$SP" --now "$now" >"$BATS_TEST_TMPDIR/out"
+}
+
+@test "mirror: esc-ack makes esc-route emit an acknowledge page; PagerDuty (events mode) gets event_action acknowledge" {
+	channels
+	tick 0
+	cp "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/first"
+	key=$(jq -r 'select(.type == "page" and .channel == "pagerduty") | .dedup_key' "$BATS_TEST_TMPDIR/first")
+	id=$(jq -r 'select(.type == "incident") | .incident' "$BATS_TEST_TMPDIR/first")
+	# esc-ack writes the ack with no source: a person at the shell.
+	run --separate-stderr esc-ack "$id" --by alice -s "$ST" --now "$(tm 2)"
+	assert_success
+	routed=$output
+	run jq -c 'select(.type == "page") | [.event, .channel, .dedup_key, .level, .subject]' <<<"$routed"
+	assert_output "[\"acknowledge\",\"pagerduty\",\"$key\",1,\"[ACKNOWLEDGED] StemeDBAPIDown: StemeDB API is down\"]"
+	printf '%s\n' "$routed" | esc-rotate --now "$(tm 2)" |
+	    esc-notify --spool "$SP" --now "$(tm 2)" >"$BATS_TEST_TMPDIR/out"
+	run jq -c 'select(.kind == "pagerduty") | .body | fromjson | [.event_action, .dedup_key, .routing_key, .payload]' "$PROV_LOG"
+	assert_line --index 1 "[\"acknowledge\",\"$key\",\"$ESC_PAGERDUTY_ROUTING_KEY\",null]"
+	assert_equal "${#lines[@]}" 2
+	run jq -c '[.pagerduty.incidents[] | .status]' <<<"$(state)"
+	assert_output '["acknowledged"]'
+	run jq -c 'select(.type == "receipt" and .channel == "pagerduty") | [.event, .dedup_key, .recipient, .status]' "$BATS_TEST_TMPDIR/out"
+	assert_output "[\"acknowledge\",\"$key\",\"pagerduty\",\"delivered\"]"
+}
+
+@test "mirror: an ack read from PagerDuty (source pagerduty) is not sent back; one from SMS is" {
+	channels
+	tick 0
+	cp "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/first"
+	ack_through 2 '{"source": "pagerduty"}'
+	run jq -c 'select(.type == "incident") | .event' "$BATS_TEST_TMPDIR/routed"
+	assert_output '"acked"'
+	run jq -c 'select(.type == "page")' "$BATS_TEST_TMPDIR/routed"
+	assert_output ''
+	run jq -s '[.[] | select(.kind == "pagerduty")] | length' "$PROV_LOG"
+	assert_output 1
+}
+
+@test "mirror: an SMS ack goes to PagerDuty; a second ack sends nothing more" {
+	channels
+	tick 0
+	cp "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/first"
+	ack_through 2 '{"source": "sms"}'
+	run jq -c 'select(.type == "page") | .event' "$BATS_TEST_TMPDIR/routed"
+	assert_output '"acknowledge"'
+	ack_through 3
+	run jq -c 'select(.type == "page")' "$BATS_TEST_TMPDIR/routed"
+	assert_output ''
+	run jq -c 'select(.kind == "pagerduty") | .body | fromjson | .event_action' "$PROV_LOG"
+	assert_output '"trigger"
+"acknowledge"'
+}
+
+@test "mirror: in rest mode an ack is PUT acknowledged on the key's triggered incidents" {
+	tick 0
+	cp "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/first"
+	tick 5
+	ack_through 6
+	run jq -c 'select(.type == "page") | [.event, .level]' "$BATS_TEST_TMPDIR/routed"
+	assert_output '["acknowledge",1]
+["acknowledge",2]'
+	run rest_calls
+	assert_line --regexp '^GET /incidents\?incident_key=[0-9a-f]{16}-L2-pagerduty&statuses%5B%5D=triggered&limit=100 200$'
+	assert_equal "$(grep -c '^PUT /incidents 200$' <<<"$output")" 2
+	run jq -c 'select(.kind == "pagerduty_rest" and .method == "PUT") | [.headers.From, (.body | fromjson | .incidents[] | .status)]' "$PROV_LOG"
+	assert_output '["esc-bot@example.com","acknowledged"]
+["esc-bot@example.com","acknowledged"]'
+	run jq -c '[.pagerduty.incidents[] | [.status, .acknowledgements[0].acknowledger.id]]' <<<"$(state)"
+	assert_output '[["acknowledged","PESCBOT"],["acknowledged","PESCBOT"]]'
+	run jq -c 'select(.type == "receipt") | [.event, .status, .attempts]' "$BATS_TEST_TMPDIR/out"
+	assert_output '["acknowledge","delivered",2]
+["acknowledge","delivered",2]'
+}
