@@ -261,3 +261,13 @@ ack_through() {
 	assert_output '["acknowledge","delivered",2]
 ["acknowledge","delivered",2]'
 }
+
+@test "an acknowledge page for a channel other than pagerduty fails, saying so" {
+	channels
+	deliver slack '.event = "acknowledge"'
+	assert_failure 1
+	run jq -c 'select(.type == "receipt") | [.event, .status, .error]' <<<"$output"
+	assert_output '["acknowledge","failed","slack: takes no acknowledge event (only pagerduty does)"]'
+	run jq -s length "$PROV_LOG"
+	assert_output 0
+}
