@@ -278,10 +278,11 @@ rest_incident(const struct esc_job *j, const struct pd *pd)
 		u = strcmp(esc_rec_sev(j->rec), "critical") == 0 ? "high" :
 		    "low";
 	esc_set_str(in, "urgency", u);
-	/* No recipients at all (esc-rotate did not run): the service's
-	 * escalation policy assigns it. */
-	if (cJSON_GetObjectItem(j->rec, "recipients") == NULL ||
-	    rest_assignees(j, cJSON_AddArrayToObject(in, "assignments")) > 0) {
+	/* No recipients at all (esc-rotate did not run, or nobody holds
+	 * the roles): the service's escalation policy assigns it. */
+	if (cJSON_GetArraySize(cJSON_GetObjectItem(j->rec,
+	    "recipients")) == 0 || rest_assignees(j,
+	    cJSON_AddArrayToObject(in, "assignments")) > 0) {
 		o = cJSON_AddObjectToObject(in, "body");
 		esc_set_str(o, "type", "incident_body");
 		t.len = 0;

@@ -271,3 +271,13 @@ ack_through() {
 	run jq -s length "$PROV_LOG"
 	assert_output 0
 }
+
+@test "pagerduty rest: a page without recipients is left to the service's escalation policy" {
+	page pagerduty 'del(.recipients)' >"$BATS_TEST_TMPDIR/in"
+	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/in"
+	assert_success
+	run jq -c 'select(.kind == "pagerduty_rest") | .body | fromjson | .incident | [.incident_key, has("assignments")]' "$PROV_LOG"
+	assert_output '["inc-20261127-1000-abcd-L1-pagerduty",false]'
+	run jq -c '[.pagerduty.incidents[] | .assigned_via]' <<<"$(state)"
+	assert_output '["escalation_policy"]'
+}
