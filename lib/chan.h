@@ -46,8 +46,19 @@ struct esc_try {
 	long		 retry_after;	/* its Retry-After in seconds; -1: none */
 	long		 wait;		/* set by the judge: seconds at least
 					 * before the next try; -1: backoff */
+	const void	*conf;		/* the provider's section */
 };
-enum { ESC_TRY_OK, ESC_TRY_RETRY, ESC_TRY_PERMANENT };
+/*
+ * ESC_TRY_NEXT: the answer calls for another request of the same
+ * delivery (find, then act on what was found): the judge has put it in
+ * d->req (esc_req_free() first) and the engine makes it at once, as
+ * d->step + 1, within the delivery's deadline.  A retry of a later step
+ * repeats that step.  At most ESC_STEPS_MAX steps; a run that dies
+ * between two starts again from the first (so the first must be safe to
+ * repeat), and --dry-run shows the first alone.
+ */
+enum { ESC_TRY_OK, ESC_TRY_RETRY, ESC_TRY_PERMANENT, ESC_TRY_NEXT };
+#define ESC_STEPS_MAX	4
 
 struct esc_provider {
 	/* Reads the channel's section o into *conf, set before anything
@@ -62,6 +73,8 @@ struct esc_provider {
 	void	(*handoff)(const struct esc_job *j);
 	/* Judges a try: ESC_TRY_*, with d->error set when not OK. */
 	int	(*answer)(struct esc_delivery *d, struct esc_try *t);
+	/* Takes page records of event "acknowledge" (else they fail). */
+	int	 acks;
 };
 
 #define ESC_PROV_DECL_(id, name) extern const struct esc_provider esc_prov_##name;
@@ -141,11 +154,14 @@ void esc_dl_fail(struct esc_delivery *d, const char *a, const char *b);
 /* A JSON POST of body (taken) to url. */
 void esc_dl_json(struct esc_delivery *d, const char *url, char *body);
 void esc_req_hdr(struct esc_req *r, const char *h);
+/* Frees what r holds and clears it, for the next step's request. */
+void esc_req_free(struct esc_req *r);
 
 /* ---- reading answers (deliver.c) ---- */
 
 /* The judge of an HTTP provider: 2xx is delivered; a failed transfer,
- * 408, 429 and 5xx are tried again (after Retry-After), the rest fail. */
+ * 408, 429 and 5xx are tried again (after Retry-After, else the
+ * ratelimit-reset seconds PagerDuty sends), the rest fail. */
 int esc_http_answer(struct esc_delivery *d, struct esc_try *t);
 /* Sets d's error to msg, masked. */
 void esc_dl_error(struct esc_delivery *d, const char *msg);

@@ -227,9 +227,15 @@ setup_http(CURL *c, struct esc_xfer *x)
 		h = curl_slist_append(h, r->hdrs[i]);
 	h = curl_slist_append(h, "Expect:");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)r->bodylen);
+	if (r->method != NULL && strcmp(r->method, "GET") == 0)
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	else {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)r->bodylen);
+		if (r->method != NULL && strcmp(r->method, "POST") != 0)
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
+	}
 	if (r->userpwd != NULL) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERPWD, r->userpwd);
@@ -352,6 +358,26 @@ esc_http_answer(struct esc_delivery *d, struct esc_try *t)
 	return ESC_TRY_PERMANENT;
 }
 
+/* PagerDuty's REST API says when to come back from a 429 in
+ * ratelimit-reset (seconds), not Retry-After (it sends the header with
+ * every answer: a 5xx does not wait for it); -1 when there is none. */
+static long
+ratelimit_reset(CURL *c)
+{
+	struct curl_header *h;
+	char *end;
+	long v;
+
+	if (curl_easy_header(c, "ratelimit-reset", 0, CURLH_HEADER, -1,
+	    &h) != CURLHE_OK)
+		return -1;
+	errno = 0;
+	v = strtol(h->value, &end, 10);
+	if (errno != 0 || end == h->value || *end != '\0' || v <= 0)
+		return -1;
+	return v;
+}
+
 /*
  * The provider judges what came of the try.  A Retry-After it takes is
  * cut to just past the left_ms before the deadline (a longer wait kills
@@ -360,10 +386,10 @@ esc_http_answer(struct esc_delivery *d, struct esc_try *t)
  */
 static int
 judge(struct esc_xfer *x, CURLcode rc, long code, int64_t left_ms,
-    int64_t *after_ms)
+    const void *conf, int64_t *after_ms)
 {
 	struct esc_try t = { .result = rc, .code = code, .body = x->resp.s,
-	    .len = x->resp.len, .retry_after = -1, .wait = -1 };
+	    .len = x->resp.len, .retry_after = -1, .wait = -1, .conf = conf };
 	curl_off_t ra = -1;
 	int64_t max;
 	int v;
@@ -371,6 +397,8 @@ judge(struct esc_xfer *x, CURLcode rc, long code, int64_t left_ms,
 	if (curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &ra) ==
 	    CURLE_OK && ra > 0)
 		t.retry_after = ra > LONG_MAX ? LONG_MAX : (long)ra;
+	else if (code == 429)
+		t.retry_after = ratelimit_reset(x->easy);
 	v = esc_providers[x->d->channel]->answer(x->d, &t);
 	*after_ms = -1;
 	if (v == ESC_TRY_RETRY && t.wait > 0) {
@@ -418,6 +446,20 @@ retry(struct engine *e, struct esc_xfer *x, int64_t after, int64_t now)
 	heap_push(e, x);
 }
 
+/* The provider set the next request of the delivery: made at once. */
+static void
+next_step(struct engine *e, struct esc_xfer *x)
+{
+	free(x->d->error);
+	x->d->error = NULL;
+	if (++x->d->step >= ESC_STEPS_MAX) {
+		x->d->error = esc_strdup("too many steps in one delivery");
+		finish(e, x, ESC_DL_FAILED);
+		return;
+	}
+	enqueue(&e->ready[x->d->channel], x);
+}
+
 static void
 completed(struct engine *e, CURLMsg *m, int64_t now)
 {
@@ -428,7 +470,8 @@ completed(struct engine *e, CURLMsg *m, int64_t now)
 
 	curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 	curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-	v = judge(x, m->data.result, code, x->deadline_ms - now, &after);
+	v = judge(x, m->data.result, code, x->deadline_ms - now,
+	    e->c->conf[x->d->channel], &after);
 	curl_multi_remove_handle(e->multi, m->easy_handle);
 	curl_slist_free_all(x->slist);
 	x->slist = NULL;
@@ -439,7 +482,9 @@ completed(struct engine *e, CURLMsg *m, int64_t now)
 		free(x->d->error);
 		x->d->error = NULL;
 		finish(e, x, ESC_DL_DELIVERED);
-	} else if (v == ESC_TRY_PERMANENT)
+	} else if (v == ESC_TRY_NEXT)
+		next_step(e, x);
+	else if (v == ESC_TRY_PERMANENT)
 		finish(e, x, ESC_DL_FAILED);
 	else
 		retry(e, x, after, now);

@@ -494,7 +494,9 @@ page(struct esc_journal *j, const cJSON *o)
 
 	if (gettime(o, "at", &at, 1) == -1)
 		return -1;
-	if (ev != NULL && strcmp(ev, "resolve") == 0)
+	/* The all-clear and the mirror of an ack page nobody. */
+	if (ev != NULL && (strcmp(ev, "resolve") == 0 ||
+	    strcmp(ev, "acknowledge") == 0))
 		return 0;
 	if (j->people && inwindow(j, at) && cJSON_IsArray(rcp)) {
 		cJSON_ArrayForEach(r, rcp) {

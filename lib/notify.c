@@ -22,6 +22,29 @@ unknown_channel(struct esc_job *j)
 	esc_dl_fail(d, "unknown channel: ", ch ? ch : "(none)");
 }
 
+/* trigger, resolve or acknowledge (esc-route's mirror of an ack). */
+static const char *
+page_event(const cJSON *rec)
+{
+	const char *e = esc_str(rec, "event");
+
+	if (esc_rec_resolving(rec))
+		return "resolve";
+	return e && strcmp(e, "acknowledge") == 0 ? "acknowledge" : "trigger";
+}
+
+/* An acknowledge page for a channel that has no acknowledgement. */
+static void
+no_acks(struct esc_job *j, int ch)
+{
+	struct esc_delivery *d;
+
+	j->ch = ch;
+	d = esc_job_add(j, esc_chan_name(ch), NULL);
+	esc_dl_fail(d, esc_chan_name(ch), ": takes no acknowledge event "
+	    "(only pagerduty does)");
+}
+
 static void
 build_on(struct esc_job *j, int ch)
 {
@@ -56,9 +79,12 @@ esc_notify_build(struct esc_notify_list *l, const cJSON *rec, int idx,
 		return 0;
 	j.sev = esc_sev_parse(esc_rec_sev(rec));
 	if (strcmp(type, "page") == 0) {
-		j.event = esc_rec_resolving(rec) ? "resolve" : "trigger";
+		j.event = page_event(rec);
 		if ((ch = esc_chan_parse(esc_str(rec, "channel"))) == -1)
 			unknown_channel(&j);
+		else if (strcmp(j.event, "acknowledge") == 0 &&
+		    !esc_providers[ch]->acks)
+			no_acks(&j, ch);
 		else
 			build_on(&j, ch);
 	} else if (strcmp(type, "task") == 0) {
@@ -72,10 +98,28 @@ esc_notify_build(struct esc_notify_list *l, const cJSON *rec, int idx,
 }
 
 void
+esc_req_free(struct esc_req *r)
+{
+	int i, kind = r->kind;
+
+	free(r->url);
+	for (i = 0; i < r->nhdrs; i++)
+		free(r->hdrs[i]);
+	free(r->hdrs);
+	free(r->body);
+	free(r->userpwd);
+	free(r->mail_from);
+	free(r->rcpt);
+	free(r->user);
+	free(r->password);
+	memset(r, 0, sizeof *r);
+	r->kind = kind;
+	r->method = "POST";
+}
+
+void
 esc_delivery_free(struct esc_delivery *d)
 {
-	int i;
-
 	if (d == NULL)
 		return;
 	free(d->dedup_key);
@@ -84,16 +128,7 @@ esc_delivery_free(struct esc_delivery *d)
 	free(d->person);
 	free(d->incident);
 	free(d->error);
-	free(d->req.url);
-	for (i = 0; i < d->req.nhdrs; i++)
-		free(d->req.hdrs[i]);
-	free(d->req.hdrs);
-	free(d->req.body);
-	free(d->req.userpwd);
-	free(d->req.mail_from);
-	free(d->req.rcpt);
-	free(d->req.user);
-	free(d->req.password);
+	esc_req_free(&d->req);
 	free(d);
 }
 

@@ -38,7 +38,7 @@ enum { ESC_DL_PENDING, ESC_DL_DELIVERED, ESC_DL_FAILED, ESC_DL_DEAD,
 /* One request to a provider, secrets in it (print it through esc_mask). */
 struct esc_req {
 	int	 kind;			/* ESC_RQ_* */
-	const char *method;
+	const char *method;		/* "POST", "PUT" or "GET" */
 	char	*url;
 	char	**hdrs;			/* "Name: value" */
 	int	 nhdrs;
@@ -59,6 +59,7 @@ struct esc_delivery {
 	struct esc_req req;
 	int	 status;		/* ESC_DL_* */
 	int	 attempts;
+	int	 step;			/* of a multi-step exchange (chan.h) */
 	long	 http_status;		/* 0: none */
 	char	*error;			/* masked */
 	int	 spooled;		/* esc-notify's: in the spool */

@@ -455,7 +455,8 @@ journal(void *arg, const struct esc_reader *rd, cJSON *rec)
 	ev = esc_str(rec, "event");
 	inc = esc_str(rec, "incident");
 	if (type == NULL || strcmp(type, "page") != 0 || inc == NULL ||
-	    (ev && strcmp(ev, "resolve") == 0) ||
+	    (ev && (strcmp(ev, "resolve") == 0 ||
+	    strcmp(ev, "acknowledge") == 0)) ||
 	    esc_time_parse(esc_str(rec, "at"), &at) == -1 ||
 	    at < l->from || at >= l->to) {
 		cJSON_Delete(rec);

@@ -481,6 +481,11 @@ page_dedup(struct esc_buf *b, const struct inc *in, const struct trig *tg,
 	bputc(b, '"');
 }
 
+/* The resolve argument of the page steps: the page that acknowledges a
+ * trigger (to PagerDuty: an ack made elsewhere), like the one that
+ * closes it. */
+#define PAGE_ACK	2
+
 /* How late the page goes out; for a resolve, when its trigger was due. */
 static void
 page_times(struct esc_router *rt, const struct inc *in, const struct trig *tg,
@@ -531,7 +536,8 @@ page_subject(struct esc_router *rt, const struct inc *in,
 
 	s->len = 0;
 	if (resolve)
-		bputs(s, "[RESOLVED] ");
+		bputs(s, resolve == PAGE_ACK ? "[ACKNOWLEDGED] " :
+		    "[RESOLVED] ");
 	else {
 		bputs(s, tg->sev == ESC_SEV_CRITICAL ? "[CRITICAL L" :
 		    tg->sev == ESC_SEV_WARNING ? "[WARNING L" : "[INFO L");
@@ -567,7 +573,8 @@ page_text(struct esc_router *rt, const struct inc *in, const struct trig *tg,
 	bputs(s, esc_sev_name(tg->sev));
 	bputs(s, " level ");
 	putnum(s, tg->level);
-	bputs(s, resolve ? ", resolved." : ".");
+	bputs(s, resolve == PAGE_ACK ? ", acknowledged." : resolve ?
+	    ", resolved." : ".");
 	if (chan != NULL && !resolve) {
 		bputs(s, "\nIncident channel: ");
 		bputs(s, chan);
@@ -601,7 +608,8 @@ emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
 	}
 	esc_hex64(in->id, id);
 	head(rt, "page", in);
-	jfs(b, "event", resolve ? "resolve" : "trigger");
+	jfs(b, "event", resolve == PAGE_ACK ? "acknowledge" : resolve ?
+	    "resolve" : "trigger");
 	jfs(b, "severity", esc_sev_name(tg->sev));
 	jfn(b, "level", tg->level);
 	jfs(b, "channel", esc_chan_name(tg->chan));
@@ -1169,6 +1177,26 @@ refuse(struct esc_router *rt, const struct rev *e, const char *fmt, ...)
 		rt->reject(e->file, e->lineno, msg);
 }
 
+/*
+ * An ack made outside PagerDuty (esc-ack, an SMS reply) goes to each
+ * PagerDuty page of the incident, so that PagerDuty stops its own
+ * re-notifications; one read from PagerDuty is not sent back.
+ */
+static void
+mirror_ack(struct esc_router *rt, const struct inc *in, esc_time_t t,
+    const cJSON *ev)
+{
+	const char *src = esc_str(ev, "source");
+	int k;
+
+	if (src != NULL && strcmp(src, "pagerduty") == 0)
+		return;
+	for (k = 0; k < in->ntrig; k++)
+		if (in->trig[k].chan == ESC_CH_PAGERDUTY &&
+		    in->trig[k].page != TL_CHANNEL)
+			emit_page(rt, in, &in->trig[k], t, PAGE_ACK);
+}
+
 /* What an operator's event does to its incident in. */
 static void
 operate(struct esc_router *rt, struct inc *in, const struct rev *e,
@@ -1184,6 +1212,7 @@ operate(struct esc_router *rt, struct inc *in, const struct rev *e,
 			in->acked = e->t;
 			rt->dirty = 1;
 			emit_incident(rt, in, "acked", e->t, ev);
+			mirror_ack(rt, in, e->t, ev);
 			schedule(rt, in);
 		}
 		break;

@@ -26,8 +26,9 @@ open_critical() {
 @test "an ack by alert id; a second ack changes nothing" {
 	open_critical
 	run route 6 <<<"$(event ack alert StemeDBAPIDown-db1-critical 5 '{"by":"bob"}')"
-	# The ack at exactly 5:00 came before level 2: it is not paged.
-	assert_equal "$(jq -r 'select(.type == "page") | .level' <<<"$output" | uniq)" ""
+	# The ack at exactly 5:00 came before level 2: it is not paged.  The
+	# ack goes to PagerDuty's level 1 page (issue 12).
+	assert_equal "$(jq -r 'select(.type == "page") | "\(.event) \(.level)"' <<<"$output" | uniq)" "acknowledge 1"
 	assert_equal "$(jq -c 'select(.type == "incident") | [.event, .level, .by]' <<<"$output")" \
 	    '["acked",1,"bob"]'
 	run route 7 <<<"$(event ack incident "$ID" 6)"
@@ -38,7 +39,8 @@ open_critical() {
 @test "an ack exactly when level 2 is due wins; one second later it does not" {
 	open_critical
 	run route 5 <<<"$(event ack incident "$ID" 5)"
-	refute_output --partial '"type":"page"'
+	refute_output --partial '"event":"trigger"'
+	assert_output --partial '"event":"acknowledge"'
 	ST="$BATS_TEST_TMPDIR/s2" route 0 <<<"$(alert StemeDBAPIDown critical firing 0)" >/dev/null
 	ST="$BATS_TEST_TMPDIR/s2" run route 6 <<<"$(event ack incident "$ID" 5 1)"
 	assert_equal "$(jq -r 'select(.type == "page") | .level' <<<"$output" | uniq)" 2
