@@ -15,6 +15,8 @@
 
 #include "notify.h"
 
+struct esc_inbox;
+
 /* The channels file being loaded, for the providers' loaders. */
 struct esc_chload {
 	const char		*file;
@@ -62,6 +64,10 @@ struct esc_provider {
 	void	(*handoff)(const struct esc_job *j);
 	/* Judges a try: ESC_TRY_*, with d->error set when not OK. */
 	int	(*answer)(struct esc_delivery *d, struct esc_try *t);
+	/* esc-inbox (inbox.h): whether the section asks for replies to be
+	 * read, and one read of them; NULL: the channel carries none. */
+	int	(*wants)(const void *conf);
+	int	(*poll)(const void *conf, struct esc_inbox *ib);
 };
 
 #define ESC_PROV_DECL_(id, name) extern const struct esc_provider esc_prov_##name;
