@@ -159,8 +159,11 @@ esc_inbox_get(const struct esc_inbox *ib, const char *url,
 	}
 	esc_buf_add(&a.body, "", 1);
 	if (code == -1) {
+		char why[256];
+
+		snprintf(why, sizeof why, "%s", esc_lasterr());
 		u = esc_mask(url);
-		esc_seterr("%s: %s", u, esc_lasterr());
+		esc_seterr("%s: %s", u, why);
 		free(u);
 	} else if (code < 200 || code > 299)
 		said(url, code, &a);

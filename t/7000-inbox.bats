@@ -136,7 +136,7 @@ OUT
 	run --separate-stderr esc-inbox --now 2026-11-27T10:05:00Z poll
 	assert_failure 1
 	assert_equal "$(jq -c '[.type, .by]' <<<"$output")" '["ack","bob"]'
-	[[ $stderr == *'esc-inbox: pagerduty: http://127.0.0.1:1/log_entries?since='*'; its cursor stays'* ]]
+	[[ $stderr == *'esc-inbox: pagerduty: http://127.0.0.1:1/log_entries?since='*'&offset=0: Couldn'"'"'t connect to server; its cursor stays'* ]]
 	[ ! -e "$ESC_DIR/inbox/pagerduty.cursor" ]
 	[ -e "$ESC_DIR/inbox/sms.cursor" ]
 	inbox_channels
