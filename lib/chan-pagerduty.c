@@ -207,6 +207,8 @@ struct pdq {
 	struct esc_inbox	*ib;
 	struct esc_map		 esc;	/* PagerDuty incident -> esc id, "" */
 	struct esc_map		 who;	/* PagerDuty user -> by */
+	struct esc_map		 read;	/* entries read: pages shift as
+					 * new ones arrive */
 };
 
 static int
@@ -346,8 +348,9 @@ pd_entry(struct pdq *q, const cJSON *e)
 
 	eid = esc_str(e, "id");
 	if (eid == NULL || esc_time_parse(esc_str(e, "created_at"), &t) == -1 ||
-	    esc_inbox_seen(q->ib, t, eid))
+	    esc_inbox_seen(q->ib, t, eid) || esc_map_get(&q->read, eid))
 		return 0;
+	*esc_map_slot(&q->read, eid, 1) = (void *)"";
 	esc_inbox_advance(q->ib, t, eid);
 	if (type == NULL || strcmp(esc_rec_or(agent, "type"),
 	    "user_reference") != 0)
@@ -406,6 +409,7 @@ pd_poll(const void *conf, struct esc_inbox *ib)
 	esc_buf_free(&path);
 	esc_map_free(&q.esc, free);
 	esc_map_free(&q.who, free);
+	esc_map_free(&q.read, NULL);
 	return rc;
 }
 
