@@ -154,7 +154,9 @@ esc_inbox_get(const struct esc_inbox *ib, const char *url,
 		/* Neither tells us to wait long: a tick comes again. */
 		if (a.wait < 1 || a.wait > WAIT_MAX)
 			a.wait = a.wait < 1 ? 1 : WAIT_MAX;
-		esc_note("%s: HTTP 429, waiting %lds", url, a.wait);
+		u = esc_mask(url);
+		esc_note("%s: HTTP 429, waiting %lds", u, a.wait);
+		free(u);
 		nanosleep(&(struct timespec){ .tv_sec = a.wait }, NULL);
 	}
 	esc_buf_add(&a.body, "", 1);
