@@ -143,9 +143,10 @@ OUT
 	prov_ctl '{"mode": "500", "path": "/2010-04-01/"}'
 	sms +15550102 "$CODE" 2026-11-27T10:06:00Z
 	cp "$ESC_DIR/inbox/sms.cursor" "$BATS_TEST_TMPDIR/before"
-	run --separate-stderr esc-inbox --now 2026-11-27T10:07:00Z poll
+	run --separate-stderr esc-inbox --verbose --now 2026-11-27T10:07:00Z poll
 	assert_failure 1
-	[[ $stderr == *'esc-inbox: sms: http://127.0.0.1:'*'HTTP 500: {"code": 20500'* ]]
+	[[ $stderr == *'esc-inbox: sms: http://127.0.0.1:'*'/Accounts/***/Messages.json?To=%2B15550100&DateSent%3E=2026-11-27&PageSize=100: HTTP 500: {"code": 20500'* ]]
+	for s in $SECRETS t0ken; do [[ $stderr$output != *$s* ]]; done
 	cmp "$ESC_DIR/inbox/sms.cursor" "$BATS_TEST_TMPDIR/before"
 	# A full output moves no cursor either.
 	prov_ctl '{"mode": "clear"}'
