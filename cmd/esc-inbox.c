@@ -299,34 +299,33 @@ main(int argc, char *argv[])
 		state = sp.s;
 	}
 	esc_note("state: %s", state);
-	if ((ru.chans = esc_channels_load(copt)) == NULL) {
-		esc_warnx("%s", esc_lasterr());
-		return ESC_EXIT_USAGE;
-	}
+	ros = NULL;
+	rc = ESC_EXIT_USAGE;
+	if ((ru.chans = esc_channels_load(copt)) == NULL)
+		goto fail;
 	/* Nothing to read: no roster needed (esc-tick runs it always). */
 	for (c = 0; c < ESC_NCHAN && !esc_inbox_wants(ru.chans, c); c++)
 		;
-	ros = NULL;
-	if (c < ESC_NCHAN && (ros = esc_roster_load(ropt)) == NULL) {
-		esc_warnx("%s", esc_lasterr());
-		return ESC_EXIT_USAGE;
-	}
-	if (read_state(state, &known, &codes) == -1) {
-		esc_warnx("%s", esc_lasterr());
-		return ESC_EXIT_USAGE;
-	}
+	if ((c < ESC_NCHAN && (ros = esc_roster_load(ropt)) == NULL) ||
+	    read_state(state, &known, &codes) == -1)
+		goto fail;
 	tmpl.roster = ros;
 	tmpl.known = &known;
 	tmpl.codes = &codes;
 	tmpl.connect_ms = ru.chans->connect_ms;
 	tmpl.timeout_ms = ru.chans->timeout_ms;
 	rc = inbox_poll(&ru, &tmpl, dir, out);
+	if (0) {
+fail:
+		esc_warnx("%s", esc_lasterr());
+	}
 	esc_map_free(&known, NULL);
 	esc_map_free(&codes, free);
 	esc_buf_free(&sp);
 	if (ros != NULL)
 		esc_roster_free(ros);
-	esc_channels_free(ru.chans);
+	if (ru.chans != NULL)
+		esc_channels_free(ru.chans);
 	esc_secrets_free();
 	return rc;
 }
