@@ -16,6 +16,7 @@
 
 #include "esc.h"
 #include "chan.h"
+#include "inbox.h"
 
 /* Exported to the inbox and to rest mode through esc_pd_conf(). */
 struct pd {
@@ -455,10 +456,228 @@ pd_answer(struct esc_delivery *d, struct esc_try *t)
 	return v;
 }
 
+
+/* ---- esc-inbox: acks, resolves and notes from the REST API ---- */
+
+#define PD_PAGES	100	/* of 100 log entries: PagerDuty's 10000 */
+
+struct pdq {
+	const struct pd		*pd;
+	struct esc_inbox	*ib;
+	struct esc_map		 esc;	/* PagerDuty incident -> esc id, "" */
+	struct esc_map		 who;	/* PagerDuty user -> by */
+	struct esc_map		 read;	/* entries read: pages shift as
+					 * new ones arrive */
+};
+
+static int
+pd_wants(const void *conf)
+{
+	const struct pd *pd = conf;
+
+	return pd->api_token != NULL;
+}
+
+/* GET of path (with its query) from the REST API. */
+static cJSON *
+pd_get(struct pdq *q, const char *path)
+{
+	struct esc_buf u = { 0 }, auth = { 0 };
+	size_t n = strlen(q->pd->api_url);
+	cJSON *doc;
+
+	while (n > 0 && q->pd->api_url[n - 1] == '/')
+		n--;
+	esc_buf_add(&u, q->pd->api_url, n);
+	esc_buf_puts(&u, path);
+	esc_buf_printf(&auth, "Authorization: Token token=%s",
+	    q->pd->api_token);
+	doc = esc_inbox_get(q->ib, u.s, (const char *const[]){ auth.s,
+	    "Accept: application/vnd.pagerduty+json;version=2", NULL },
+	    NULL);
+	esc_buf_free(&u);
+	esc_buf_free(&auth);
+	return doc;
+}
+
+/* esc's incident id in a page's dedup key: 16 hex digits, then '-'. */
+static int
+pd_esc_key(const char *k, char id[17])
+{
+	if (k == NULL || strspn(k, "0123456789abcdef") != 16 || k[16] != '-')
+		return 0;
+	memcpy(id, k, 16);
+	id[16] = '\0';
+	return 1;
+}
+
+/* The esc incident of a PagerDuty incident, "" when none: its own key,
+ * else (made by the Events API) its alerts' keys.  NULL: not read. */
+static const char *
+pd_esc_of(struct pdq *q, const cJSON *inc)
+{
+	const char *pid = esc_str(inc, "id");
+	struct esc_buf path = { 0 };
+	const cJSON *a;
+	void **slot;
+	cJSON *doc;
+	char id[17] = "";
+
+	if (pid == NULL)
+		return "";
+	if ((slot = esc_map_slot(&q->esc, pid, 1)) && *slot != NULL)
+		return *slot;
+	if (!pd_esc_key(esc_str(inc, "incident_key"), id)) {
+		esc_buf_printf(&path, "/incidents/%s/alerts?limit=100", pid);
+		doc = pd_get(q, path.s);
+		esc_buf_free(&path);
+		if (doc == NULL)
+			return NULL;
+		cJSON_ArrayForEach(a, cJSON_GetObjectItem(doc, "alerts"))
+			if (pd_esc_key(esc_str(a, "alert_key"), id))
+				break;
+		cJSON_Delete(doc);
+	}
+	if (id[0] != '\0' && esc_map_get(q->ib->known, id) == NULL) {
+		esc_note("pagerduty: %s: esc incident %s is not in the state",
+		    pid, id);
+		id[0] = '\0';
+	}
+	*slot = esc_strdup(id);
+	return *slot;
+}
+
+/* The roster's person of a PagerDuty user (the field "pagerduty", then
+ * the user's e-mail), else PagerDuty's name for them.  NULL: not read. */
+static const char *
+pd_who(struct pdq *q, const cJSON *agent)
+{
+	const char *uid = esc_str(agent, "id"), *by;
+	struct esc_buf path = { 0 };
+	void **slot;
+	cJSON *doc;
+
+	if (uid == NULL)
+		return esc_rec_or(agent, "summary");
+	if ((slot = esc_map_slot(&q->who, uid, 1)) && *slot != NULL)
+		return *slot;
+	if ((by = esc_inbox_person(q->ib, "pagerduty", uid)) != NULL) {
+		*slot = esc_strdup(by);
+		return *slot;
+	}
+	esc_buf_printf(&path, "/users/%s", uid);
+	doc = pd_get(q, path.s);
+	esc_buf_free(&path);
+	if (doc == NULL)
+		return NULL;
+	by = esc_inbox_person(q->ib, "email",
+	    esc_str(cJSON_GetObjectItem(doc, "user"), "email"));
+	if (by == NULL)
+		by = esc_str(cJSON_GetObjectItem(doc, "user"), "name");
+	*slot = esc_strdup(by ? by : uid);
+	cJSON_Delete(doc);
+	return *slot;
+}
+
+static const char *
+pd_type(const char *t)
+{
+	if (t == NULL)
+		return NULL;
+	if (strcmp(t, "acknowledge_log_entry") == 0)
+		return "ack";
+	if (strcmp(t, "resolve_log_entry") == 0)
+		return "resolve";
+	if (strcmp(t, "annotate_log_entry") == 0)
+		return "note";
+	return NULL;
+}
+
+/* One log entry: a record when a person acted on an esc page.  The
+ * Events API's own acks and resolves (agent a service) are esc's pages
+ * echoing back, or another tool: they are not a responder's. */
+static int
+pd_entry(struct pdq *q, const cJSON *e)
+{
+	const cJSON *agent = cJSON_GetObjectItem(e, "agent"),
+	    *inc = cJSON_GetObjectItem(e, "incident");
+	const char *type = pd_type(esc_str(e, "type")), *id, *by, *eid, *s;
+	esc_time_t t;
+	cJSON *r;
+
+	eid = esc_str(e, "id");
+	if (eid == NULL || esc_time_parse(esc_str(e, "created_at"), &t) == -1 ||
+	    esc_inbox_seen(q->ib, t, eid) || esc_map_get(&q->read, eid))
+		return 0;
+	*esc_map_slot(&q->read, eid, 1) = (void *)"";
+	esc_inbox_advance(q->ib, t, eid);
+	if (type == NULL || strcmp(esc_rec_or(agent, "type"),
+	    "user_reference") != 0)
+		return 0;
+	if ((id = pd_esc_of(q, inc)) == NULL || (id[0] != '\0' &&
+	    (by = pd_who(q, agent)) == NULL))
+		return -1;
+	if (id[0] == '\0')
+		return 0;
+	r = esc_inbox_rec(q->ib, type, id, by, t, "pagerduty");
+	esc_set_str(r, "pagerduty_incident", esc_str(inc, "id"));
+	esc_set_str(r, "pagerduty_log_entry", eid);
+	if (strcmp(type, "note") == 0) {
+		if ((s = esc_str(e, "note")) == NULL)
+			s = esc_str(cJSON_GetObjectItem(e, "channel"),
+			    "summary");
+		esc_set_str(r, "note", s ? s : "");
+	}
+	return 0;
+}
+
+/* The log entries since the cursor (a day back without one), every
+ * page, then the records oldest first. */
+static int
+pd_poll(const void *conf, struct esc_inbox *ib)
+{
+	struct pdq q = { .pd = conf, .ib = ib };
+	struct esc_buf path = { 0 };
+	esc_time_t since = esc_inbox_since(ib);
+	char ts[ESC_TIMELEN];
+	const cJSON *e;
+	cJSON *doc = NULL;
+	int page, rc = 0, more = 1;
+
+	if (since == ESC_TIME_NONE)
+		since = esc_now() - 86400;
+	esc_time_fmt(since, ts);
+	for (page = 0; rc == 0 && more && page < PD_PAGES; page++) {
+		path.len = 0;
+		esc_buf_printf(&path, "/log_entries?since=%s&time_zone=UTC"
+		    "&include%%5B%%5D=incidents&limit=100&offset=%d", ts,
+		    page * 100);
+		if ((doc = pd_get(&q, path.s)) == NULL) {
+			rc = -1;
+			break;
+		}
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "log_entries"))
+			if ((rc = pd_entry(&q, e)) == -1)
+				break;
+		more = cJSON_IsTrue(cJSON_GetObjectItem(doc, "more"));
+		cJSON_Delete(doc);
+	}
+	if (rc == 0 && more)
+		rc = esc_seterr("pagerduty: more than %d log entries since %s",
+		    PD_PAGES * 100, ts);
+	esc_buf_free(&path);
+	esc_map_free(&q.esc, free);
+	esc_map_free(&q.who, free);
+	esc_map_free(&q.read, NULL);
+	return rc;
+}
+
 const struct esc_provider esc_prov_pagerduty = {
 	.load = pd_load,
 	.free = pd_free,
 	.build = pd_build,
 	.answer = pd_answer,
 	.acks = 1,
+	.wants = pd_wants,
+	.poll = pd_poll,
 };

@@ -3,6 +3,7 @@
  * 160 characters per recipient with a phone number in the roster, as a
  * form POST with the account's SID and auth token.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,9 +11,11 @@
 
 #include "esc.h"
 #include "chan.h"
+#include "inbox.h"
 
 struct sms {
 	char	*url, *sid, *token, *from;
+	int	 replies;		/* read replies: esc-inbox */
 };
 
 static void
@@ -49,16 +52,21 @@ static int
 sms_load(struct esc_chload *l, const cJSON *o, void **conf)
 {
 	struct sms *s = esc_calloc(1, sizeof *s);
+	const cJSON *r;
 	char why[512] = "";
 
 	*conf = s;
 	if (esc_ch_keys(l, o, "sms", (const char *const[]){ "url", "from",
 	    "account_sid_env", "account_sid_file", "auth_token_env",
-	    "auth_token_file", NULL }) == -1 ||
+	    "auth_token_file", "replies", NULL }) == -1 ||
 	    esc_ch_str(l, o, "sms", "url", &s->url) == -1 ||
 	    esc_ch_str(l, o, "sms", "from", &s->from) == -1 ||
 	    sms_secrets(l, o, s, why, sizeof why) == -1)
 		return -1;
+	if ((r = cJSON_GetObjectItem(o, "replies")) != NULL &&
+	    !cJSON_IsBool(r))
+		return esc_cfgerr(l->file, "sms.replies", "true or false");
+	s->replies = cJSON_IsTrue(r);
 	if (s->url == NULL)
 		s->url = esc_strdup("https://api.twilio.com/2010-04-01/"
 		    "Accounts/{account_sid}/Messages.json");
@@ -76,10 +84,11 @@ sms_load(struct esc_chload *l, const cJSON *o, void **conf)
 	return 0;
 }
 
-/* A short SMS: severity, alert, incident, runbook; the summary gets
- * whatever room is left of 160 characters. */
+/* A short SMS: severity, alert, incident, runbook, and (replies read)
+ * how to answer; the summary gets whatever room is left of 160
+ * characters. */
 static char *
-sms_text(const cJSON *rec)
+sms_text(const cJSON *rec, int replies)
 {
 	struct esc_buf head = { 0 }, tail = { 0 }, b = { 0 };
 	const char *s;
@@ -102,6 +111,14 @@ sms_text(const cJSON *rec)
 		esc_buf_printf(&head, " %s", s);
 	if ((s = esc_str(rec, "runbook")) != NULL)
 		esc_buf_printf(&tail, " %s", s);
+	if (replies && !esc_rec_resolving(rec) &&
+	    (s = esc_str(rec, "incident")) != NULL) {
+		char code[ESC_CODE_LEN + 1];
+
+		esc_sms_code(s, code);
+		esc_buf_printf(&tail, " Reply %s to ack, %s%c to resolve",
+		    code, code, ESC_CODE_RESOLVE);
+	}
 	esc_buf_add(&tail, "", 0);
 	esc_buf_puts(&b, head.s);
 	s = esc_str(rec, "summary");
@@ -179,7 +196,7 @@ sms_rcpt(const struct esc_job *j, struct esc_delivery *d, const cJSON *r,
 		esc_dl_fail(d, "not an E.164 phone number: ", addr);
 		return;
 	}
-	text = sms_text(j->rec);
+	text = sms_text(j->rec, s->replies);
 	d->req.url = sms_url(s);
 	d->req.body = form((const char *const[]){ "To", d->recipient,
 	    "From", s->from, "Body", text, NULL });
@@ -196,9 +213,184 @@ sms_build(const struct esc_job *j)
 	esc_job_people(j, "phone", e164, sms_rcpt);
 }
 
+
+/* ---- esc-inbox: replies to the sending number ---- */
+
+#define SMS_PAGES	50	/* of 100 messages */
+
+static int
+sms_wants(const void *conf)
+{
+	const struct sms *s = conf;
+
+	return s->replies;
+}
+
+/* Twilio's date_sent, RFC 2822: "Fri, 27 Nov 2026 10:01:00 +0000". */
+static int
+rfc2822(const char *s, esc_time_t *t)
+{
+	static const char mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	char mon[4], zone[6];
+	const char *m;
+	int d, y, h, mi, sec, off;
+
+	if (s == NULL || sscanf(s, "%*3s, %d %3s %d %d:%d:%d %5s", &d, mon,
+	    &y, &h, &mi, &sec, zone) != 7 || strlen(mon) != 3 ||
+	    (m = strstr(mons, mon)) == NULL || (m - mons) % 3 != 0 ||
+	    (zone[0] != '+' && zone[0] != '-') || strlen(zone) != 5 ||
+	    strspn(zone + 1, "0123456789") != 4)
+		return -1;
+	off = atoi(zone + 1);
+	off = (off / 100 * 60 + off % 100) * 60;
+	*t = esc_civil_days(y, (int)(m - mons) / 3 + 1, d) * 86400 +
+	    h * 3600 + mi * 60 + sec - (zone[0] == '-' ? -off : off);
+	return 0;
+}
+
+/* A rejected record, said on standard error too. */
+static void
+sms_reject(struct esc_inbox *ib, const cJSON *m, esc_time_t t,
+    const char *reason)
+{
+	cJSON *r = esc_inbox_rec(ib, "rejected", NULL, NULL, t, "sms");
+
+	esc_set_str(r, "reason", reason);
+	esc_set_str(r, "from", esc_str(m, "from"));
+	esc_set_str(r, "sms_sid", esc_str(m, "sid"));
+	esc_warnx("sms: %s from %s at %s: %s", esc_str(m, "sid"),
+	    esc_str(m, "from"), esc_rec_or(m, "date_sent"), reason);
+}
+
+/* The body, trimmed, upper case: a code, or a code and R. */
+static const char *
+sms_code_of(const struct esc_inbox *ib, const char *body, int *resolve)
+{
+	char b[16];
+	size_t n;
+	const char *id;
+
+	body += strspn(body, " \t\r\n");
+	for (n = strlen(body); n > 0 && strchr(" \t\r\n.!", body[n - 1]); )
+		n--;
+	if (n < ESC_CODE_LEN || n > ESC_CODE_LEN + 1)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		b[i] = (char)toupper((unsigned char)body[i]);
+	b[n] = '\0';
+	*resolve = n == ESC_CODE_LEN + 1;
+	if (*resolve && b[ESC_CODE_LEN] != ESC_CODE_RESOLVE)
+		return NULL;
+	b[ESC_CODE_LEN] = '\0';
+	if ((id = esc_map_get(ib->codes, b)) == NULL)
+		return NULL;
+	return id;
+}
+
+static void
+sms_message(struct esc_inbox *ib, const cJSON *m)
+{
+	const char *sid = esc_str(m, "sid"), *by, *id;
+	esc_time_t t;
+	int resolve = 0;
+	cJSON *r;
+
+	if (sid == NULL || rfc2822(esc_str(m, "date_sent"), &t) == -1 ||
+	    strcmp(esc_rec_or(m, "direction"), "inbound") != 0 ||
+	    esc_inbox_seen(ib, t, sid))
+		return;
+	esc_inbox_advance(ib, t, sid);
+	if ((by = esc_inbox_person(ib, "phone", esc_str(m, "from"))) == NULL)
+		sms_reject(ib, m, t, "unknown number");
+	else if ((id = sms_code_of(ib, esc_rec_or(m, "body"), &resolve)) ==
+	    NULL)
+		sms_reject(ib, m, t, "not the code of an open incident");
+	else if (id[0] == '\0')
+		sms_reject(ib, m, t, "a code two open incidents share: "
+		    "use esc-ack");
+	else {
+		r = esc_inbox_rec(ib, resolve ? "resolve" : "ack", id, by, t,
+		    "sms");
+		esc_set_str(r, "sms_sid", sid);
+		esc_set_str(r, "from", esc_str(m, "from"));
+	}
+}
+
+/* The first page's URL: messages to the sending number since the day of
+ * the cursor (Twilio filters by day). */
+static char *
+sms_list_url(const struct sms *s, esc_time_t since)
+{
+	struct esc_buf b = { 0 };
+	char *u = sms_url(s), *to, ts[ESC_TIMELEN];
+	CURL *h = curl_easy_init();
+
+	to = curl_easy_escape(h, s->from, 0);
+	esc_time_fmt(since, ts);
+	ts[10] = '\0';
+	esc_buf_printf(&b, "%s%cTo=%s&DateSent%%3E=%s&PageSize=100", u,
+	    strchr(u, '?') ? '&' : '?', to, ts);
+	curl_free(to);
+	curl_easy_cleanup(h);
+	free(u);
+	return b.s;
+}
+
+/* next_page_uri is relative to the API's host. */
+static char *
+sms_next(const char *url, const char *next)
+{
+	struct esc_buf b = { 0 };
+	const char *p = strstr(url, "://");
+
+	p = p ? p + 3 : url;
+	esc_buf_add(&b, url, strcspn(p, "/") + (size_t)(p - url));
+	esc_buf_puts(&b, next);
+	return b.s;
+}
+
+static int
+sms_poll(const void *conf, struct esc_inbox *ib)
+{
+	const struct sms *s = conf;
+	esc_time_t since = esc_inbox_since(ib);
+	struct esc_buf auth = { 0 };
+	const cJSON *m;
+	const char *nx = NULL;
+	char *url, *u;
+	cJSON *doc;
+	int page, rc = 0;
+
+	if (since == ESC_TIME_NONE)
+		since = esc_now() - 86400;
+	url = sms_list_url(s, since);
+	esc_buf_printf(&auth, "%s:%s", s->sid, s->token);
+	for (page = 0; url != NULL && page < SMS_PAGES; page++) {
+		if ((doc = esc_inbox_get(ib, url, NULL, auth.s)) == NULL) {
+			rc = -1;
+			break;
+		}
+		cJSON_ArrayForEach(m, cJSON_GetObjectItem(doc, "messages"))
+			sms_message(ib, m);
+		nx = esc_str(doc, "next_page_uri");
+		u = nx ? sms_next(url, nx) : NULL;
+		free(url);
+		url = u;
+		cJSON_Delete(doc);
+	}
+	if (rc == 0 && url != NULL)
+		rc = esc_seterr("more than %d messages in one poll",
+		    SMS_PAGES * 100);
+	free(url);
+	esc_buf_free(&auth);
+	return rc;
+}
+
 const struct esc_provider esc_prov_sms = {
 	.load = sms_load,
 	.free = sms_free,
 	.build = sms_build,
 	.answer = esc_http_answer,
+	.wants = sms_wants,
+	.poll = sms_poll,
 };

@@ -15,6 +15,8 @@
 
 #include "notify.h"
 
+struct esc_inbox;
+
 /* The channels file being loaded, for the providers' loaders. */
 struct esc_chload {
 	const char		*file;
@@ -75,6 +77,10 @@ struct esc_provider {
 	int	(*answer)(struct esc_delivery *d, struct esc_try *t);
 	/* Takes page records of event "acknowledge" (else they fail). */
 	int	 acks;
+	/* esc-inbox (inbox.h): whether the section asks for replies to be
+	 * read, and one read of them; NULL: the channel carries none. */
+	int	(*wants)(const void *conf);
+	int	(*poll)(const void *conf, struct esc_inbox *ib);
 };
 
 #define ESC_PROV_DECL_(id, name) extern const struct esc_provider esc_prov_##name;

@@ -1,0 +1,322 @@
+/*
+ * esc-inbox - what responders did where the pages landed.
+ *
+ * "esc-inbox poll" reads each provider whose channels section asks for
+ * it once (PagerDuty's REST API log entries; Twilio's list of the SMS
+ * replies) and writes the operator records esc-route consumes: ack,
+ * resolve and note, with "source" and the provider's ids, and a
+ * "rejected" record for an SMS reply that changes nothing.  The open
+ * incidents come from esc-route's state file, read only.  A cursor per
+ * provider ($ESC_DIR/inbox/NAME.cursor) moves only once the records are
+ * written, so an action is read again after a crash, never lost.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "esc.h"
+#include "inbox.h"
+
+#define LOCK_TIMEOUT	60	/* seconds a poll waits for another */
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: %s [-c channels] [-r roster] [-d dir] "
+	    "[-s state] [-o file] [--now time] poll\n"
+	    "       %s code incident ...\n", esc_progname, esc_progname);
+	exit(ESC_EXIT_USAGE);
+}
+
+/* Each line of the state file but its first, its tombstones and its end
+ * line is an incident: its id, tab, ..., its 7th field "-" while open
+ * (esc-route's format 1 and 2). */
+static int
+read_state(const char *path, struct esc_map *known, struct esc_map *codes)
+{
+	char *text, *s, *nl, *f[8], code[ESC_CODE_LEN + 1];
+	size_t len;
+	void **slot;
+	int i;
+
+	if ((text = esc_read_file(path, &len)) == NULL)
+		return access(path, F_OK) == -1 ? 0 : -1;
+	for (s = strchr(text, '\n'); s != NULL && *++s; s = nl) {
+		if ((nl = strchr(s, '\n')) != NULL)
+			*nl = '\0';
+		for (i = 0; i < 8 && s != NULL; i++)
+			f[i] = strsep(&s, "\t");
+		if (i < 8 || strlen(f[0]) != 16 || strncmp(f[0], "tomb", 4) == 0)
+			continue;
+		*esc_map_slot(known, f[0], 1) = (void *)"";
+		if (strcmp(f[6], "-") != 0)
+			continue;
+		esc_sms_code(f[0], code);
+		slot = esc_map_slot(codes, code, 1);
+		if (*slot == NULL)
+			*slot = esc_strdup(f[0]);
+		else if (strcmp(*slot, f[0]) != 0) {
+			free(*slot);
+			*slot = esc_strdup("");
+		}
+		if (nl == NULL)
+			break;
+	}
+	free(text);
+	return 0;
+}
+
+static cJSON *
+read_cursor(const char *path)
+{
+	char *text;
+	cJSON *c;
+
+	if ((text = esc_read_file(path, NULL)) == NULL)
+		return NULL;
+	c = cJSON_Parse(text);
+	free(text);
+	if (!cJSON_IsObject(c)) {
+		esc_warnx("%s: not a cursor; reading the last day again", path);
+		cJSON_Delete(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int
+by_time(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+	int c = strcmp(esc_str(x, "at"), esc_str(y, "at"));
+
+	return c != 0 ? c : (x < y ? -1 : x > y);
+}
+
+/* The records, oldest first, to standard output or (durably) to out. */
+static int
+write_out(cJSON *all, const char *out)
+{
+	int n = cJSON_GetArraySize(all), i, rc = 0;
+	cJSON **v = esc_calloc((size_t)n + 1, sizeof *v), *r;
+	struct esc_buf b = { 0 };
+	char *line;
+
+	i = 0;
+	cJSON_ArrayForEach(r, all)
+		v[i++] = r;
+	qsort(v, (size_t)n, sizeof *v, by_time);
+	esc_buf_add(&b, "", 0);
+	for (i = 0; i < n; i++) {
+		if (out == NULL) {
+			rc |= esc_emit(v[i]);
+			continue;
+		}
+		line = cJSON_PrintUnformatted(v[i]);
+		esc_buf_printf(&b, "%s\n", line);
+		cJSON_free(line);
+	}
+	if (out != NULL)
+		rc = esc_atomic_write(out, b.s, b.len);
+	else if (esc_out_close() == -1)
+		rc = -1;
+	esc_buf_free(&b);
+	free(v);
+	return rc;
+}
+
+struct run {
+	struct esc_channels	*chans;
+	struct esc_inbox	 ib[ESC_NCHAN];
+	int			 polled[ESC_NCHAN], failed[ESC_NCHAN];
+	struct esc_buf		 cur[ESC_NCHAN];	/* cursor paths */
+};
+
+/* Polls every provider that asks for it; 1 when one could not be read. */
+static int
+poll_all(struct run *ru, const struct esc_inbox *tmpl, const char *dir,
+    cJSON *all)
+{
+	struct esc_inbox *ib;
+	cJSON *r;
+	int ch, bad = 0;
+
+	for (ch = 0; ch < ESC_NCHAN; ch++) {
+		if (!esc_inbox_wants(ru->chans, ch))
+			continue;
+		ib = &ru->ib[ch];
+		*ib = *tmpl;
+		ib->out = cJSON_CreateArray();
+		esc_buf_printf(&ru->cur[ch], "%s/inbox/%s.cursor", dir,
+		    esc_chan_name(ch));
+		ib->cursor = read_cursor(ru->cur[ch].s);
+		ru->polled[ch] = 1;
+		if (esc_inbox_poll(ru->chans, ch, ib) == -1) {
+			esc_warnx("%s: %s; its cursor stays", esc_chan_name(ch),
+			    esc_lasterr());
+			ru->failed[ch] = bad = 1;
+		}
+		while ((r = cJSON_DetachItemFromArray(ib->out, 0)) != NULL)
+			cJSON_AddItemToArray(all, r);
+	}
+	return bad;
+}
+
+/* Moves the cursors of the providers read whole; frees the polls. */
+static int
+save_cursors(struct run *ru, int write)
+{
+	char *text;
+	int ch, bad = 0;
+
+	for (ch = 0; ch < ESC_NCHAN; ch++) {
+		if (write && ru->polled[ch] && !ru->failed[ch] &&
+		    ru->ib[ch].next != NULL) {
+			text = cJSON_PrintUnformatted(ru->ib[ch].next);
+			if (esc_atomic_write(ru->cur[ch].s, text,
+			    strlen(text)) == -1) {
+				esc_warnx("%s", esc_lasterr());
+				bad = 1;
+			}
+			cJSON_free(text);
+		}
+		cJSON_Delete(ru->ib[ch].cursor);
+		cJSON_Delete(ru->ib[ch].next);
+		cJSON_Delete(ru->ib[ch].out);
+		esc_buf_free(&ru->cur[ch]);
+	}
+	return bad;
+}
+
+/* Polls, writes, moves the cursors: the exit status. */
+static int
+inbox_poll(struct run *ru, struct esc_inbox *tmpl, const char *dir,
+    const char *out)
+{
+	struct esc_buf lock = { 0 };
+	cJSON *all = cJSON_CreateArray();
+	int fd, bad;
+
+	esc_buf_printf(&lock, "%s/inbox", dir);
+	if (esc_mkdirs(lock.s) == -1) {
+		esc_warnx("%s", esc_lasterr());
+		esc_buf_free(&lock);
+		return ESC_EXIT_USAGE;
+	}
+	esc_buf_puts(&lock, "/poll.lock");
+	if ((fd = esc_lock(lock.s, LOCK_TIMEOUT)) == -1) {
+		esc_warnx("%s", esc_lasterr());
+		esc_buf_free(&lock);
+		return esc_lock_busy ? ESC_EXIT_FAIL : ESC_EXIT_USAGE;
+	}
+	esc_buf_free(&lock);
+	if (out == NULL)
+		esc_out_init();
+	bad = poll_all(ru, tmpl, dir, all);
+	if (write_out(all, out) == -1) {
+		esc_warnx("%s; no cursor moved", esc_lasterr());
+		save_cursors(ru, 0);
+		bad = 1;
+	} else
+		bad |= save_cursors(ru, 1);
+	cJSON_Delete(all);
+	esc_unlock(fd);
+	return bad ? ESC_EXIT_FAIL : ESC_EXIT_OK;
+}
+
+static const char *
+env_or(const char *opt, const char *env)
+{
+	const char *v;
+
+	if (opt != NULL)
+		return opt;
+	return (v = getenv(env)) != NULL && *v != '\0' ? v : NULL;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "channels", required_argument, NULL, 'c' },
+		{ "roster", required_argument, NULL, 'r' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "state", required_argument, NULL, 's' },
+		{ "output", required_argument, NULL, 'o' },
+		ESC_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *copt = NULL, *ropt = NULL, *dir = NULL, *state = NULL,
+	    *out = NULL;
+	struct esc_map known = { 0 }, codes = { 0 };
+	struct esc_buf sp = { 0 };
+	struct esc_inbox tmpl = { 0 };
+	struct esc_roster *ros;
+	struct run ru = { 0 };
+	struct esc_opts eo = { .usage = usage };
+	int c, rc;
+
+	esc_setprogname(argv[0]);
+	while ((c = esc_getopt(&eo, argc, argv, ESC_SHORTOPTS "c:r:d:s:o:",
+	    longopts)) != -1) {
+		switch (c) {
+		case 'c': copt = optarg; break;
+		case 'r': ropt = optarg; break;
+		case 'd': dir = optarg; break;
+		case 's': state = optarg; break;
+		case 'o': out = optarg; break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1 && strcmp(argv[0], "code") == 0) {
+		char code[ESC_CODE_LEN + 1];
+
+		for (c = 1; c < argc; c++) {
+			esc_sms_code(argv[c], code);
+			printf("%s %s\n", argv[c], code);
+		}
+		return fclose(stdout) == 0 ? ESC_EXIT_OK : ESC_EXIT_FAIL;
+	}
+	if (argc != 1 || strcmp(argv[0], "poll") != 0)
+		usage();
+	if ((dir = env_or(dir, "ESC_DIR")) == NULL)
+		dir = "/var/lib/esc";
+	if ((state = env_or(state, "ESC_STATE")) == NULL) {
+		esc_buf_printf(&sp, "%s/state.json", dir);
+		state = sp.s;
+	}
+	esc_note("state: %s", state);
+	ros = NULL;
+	rc = ESC_EXIT_USAGE;
+	if ((ru.chans = esc_channels_load(copt)) == NULL)
+		goto fail;
+	/* Nothing to read: no roster needed (esc-tick runs it always). */
+	for (c = 0; c < ESC_NCHAN && !esc_inbox_wants(ru.chans, c); c++)
+		;
+	if ((c < ESC_NCHAN && (ros = esc_roster_load(ropt)) == NULL) ||
+	    read_state(state, &known, &codes) == -1)
+		goto fail;
+	tmpl.roster = ros;
+	tmpl.known = &known;
+	tmpl.codes = &codes;
+	tmpl.connect_ms = ru.chans->connect_ms;
+	tmpl.timeout_ms = ru.chans->timeout_ms;
+	rc = inbox_poll(&ru, &tmpl, dir, out);
+	if (0) {
+fail:
+		esc_warn(NULL);
+	}
+	esc_map_free(&known, NULL);
+	esc_map_free(&codes, free);
+	esc_buf_free(&sp);
+	if (ros != NULL)
+		esc_roster_free(ros);
+	if (ru.chans != NULL)
+		esc_channels_free(ru.chans);
+	esc_secrets_free();
+	return rc;
+}

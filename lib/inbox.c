@@ -1,0 +1,303 @@
+/*
+ * inbox.c - what the providers' polls share (inbox.h): a bounded GET
+ * that waits out 429, the cursor, the roster's people by a contact
+ * field, the SMS reply code.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "inbox.h"
+#include "chan.h"
+
+#define GET_MAX		(8 * 1024 * 1024)	/* bytes of one answer */
+#define WAIT_TRIES	3		/* 429s waited out per request */
+#define WAIT_MAX	30		/* seconds of one wait */
+
+void
+esc_sms_code(const char *incident, char out[ESC_CODE_LEN + 1])
+{
+	static const char a[] = ESC_CODE_ALPHABET;
+	uint64_t h = esc_fnv1a(ESC_FNV_OFFSET, incident, strlen(incident));
+	int i;
+
+	for (i = 0; i < ESC_CODE_LEN; i++) {
+		out[i] = a[h % (sizeof a - 1)];
+		h /= sizeof a - 1;
+	}
+	out[i] = '\0';
+}
+
+int
+esc_inbox_wants(const struct esc_channels *c, int ch)
+{
+	const struct esc_provider *pv = esc_providers[ch];
+
+	return pv->wants != NULL && c->conf[ch] != NULL &&
+	    pv->wants(c->conf[ch]);
+}
+
+int
+esc_inbox_poll(const struct esc_channels *c, int ch, struct esc_inbox *ib)
+{
+	if (c->why[ch] != NULL)
+		return esc_seterr("%s", c->why[ch]);
+	return esc_providers[ch]->poll(c->conf[ch], ib);
+}
+
+struct answer {
+	struct esc_buf	 body;
+	long		 wait;		/* seconds the provider asked for */
+};
+
+static size_t
+on_body(char *p, size_t sz, size_t n, void *arg)
+{
+	struct answer *a = arg;
+
+	if (a->body.len + sz * n > GET_MAX)
+		return 0;
+	esc_buf_add(&a->body, p, sz * n);
+	return sz * n;
+}
+
+/* ratelimit-reset (PagerDuty) and Retry-After: seconds to wait. */
+static size_t
+on_header(char *p, size_t sz, size_t n, void *arg)
+{
+	struct answer *a = arg;
+	static const char *const names[] = { "ratelimit-reset:",
+	    "retry-after:", NULL };
+	size_t len = sz * n, k;
+	int i;
+
+	for (i = 0; names[i] != NULL; i++) {
+		k = strlen(names[i]);
+		if (len > k && strncasecmp(p, names[i], k) == 0 &&
+		    isdigit((unsigned char)p[k + strspn(p + k, " \t")]))
+			a->wait = strtol(p + k, NULL, 10);
+	}
+	return len;
+}
+
+static long
+get_once(const struct esc_inbox *ib, const char *url,
+    struct curl_slist *hl, const char *userpwd, struct answer *a)
+{
+	CURL *h = curl_easy_init();
+	long code = 0;
+	CURLcode rc;
+
+	if (h == NULL)
+		return esc_seterr("curl_easy_init failed");
+	a->body.len = 0;
+	a->wait = -1;
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ib->connect_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ib->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, a);
+	if (userpwd != NULL)
+		curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
+	rc = curl_easy_perform(h);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(h);
+	if (rc != CURLE_OK)
+		return esc_seterr("%s", curl_easy_strerror(rc));
+	return code;
+}
+
+/* What the provider said, for a message: the first line, masked. */
+static int
+said(const char *url, long code, const struct answer *a)
+{
+	char *u = esc_mask(url), *t;
+	size_t n = strcspn(a->body.s ? a->body.s : "", "\n");
+
+	t = esc_mask(a->body.s ? a->body.s : "");
+	if (n > 200)
+		n = 200;
+	if (strlen(t) > n)
+		t[n] = '\0';
+	esc_seterr("%s: HTTP %ld: %s", u, code, t);
+	free(u);
+	free(t);
+	return -1;
+}
+
+cJSON *
+esc_inbox_get(const struct esc_inbox *ib, const char *url,
+    const char *const *hdrs, const char *userpwd)
+{
+	struct curl_slist *hl = NULL;
+	struct answer a = { 0 };
+	cJSON *doc = NULL;
+	long code;
+	int tries = 0;
+	char *u;
+
+	for (; hdrs != NULL && *hdrs != NULL; hdrs++)
+		hl = curl_slist_append(hl, *hdrs);
+	esc_buf_add(&a.body, "", 0);
+	while ((code = get_once(ib, url, hl, userpwd, &a)) == 429 &&
+	    tries++ < WAIT_TRIES) {
+		/* Neither tells us to wait long: a tick comes again. */
+		if (a.wait < 1 || a.wait > WAIT_MAX)
+			a.wait = a.wait < 1 ? 1 : WAIT_MAX;
+		u = esc_mask(url);
+		esc_note("%s: HTTP 429, waiting %lds", u, a.wait);
+		free(u);
+		nanosleep(&(struct timespec){ .tv_sec = a.wait }, NULL);
+	}
+	esc_buf_add(&a.body, "", 1);
+	if (code == -1) {
+		char why[256];
+
+		snprintf(why, sizeof why, "%s", esc_lasterr());
+		u = esc_mask(url);
+		esc_seterr("%s: %s", u, why);
+		free(u);
+	} else if (code < 200 || code > 299)
+		said(url, code, &a);
+	else if ((doc = cJSON_Parse(a.body.s)) == NULL ||
+	    !cJSON_IsObject(doc)) {
+		cJSON_Delete(doc);
+		doc = NULL;
+		u = esc_mask(url);
+		esc_seterr("%s: the answer is not a JSON object", u);
+		free(u);
+	}
+	curl_slist_free_all(hl);
+	esc_buf_free(&a.body);
+	return doc;
+}
+
+esc_time_t
+esc_inbox_since(const struct esc_inbox *ib)
+{
+	esc_time_t t;
+
+	if (ib->cursor == NULL ||
+	    esc_time_parse(esc_str(ib->cursor, "at"), &t) == -1)
+		return ESC_TIME_NONE;
+	return t;
+}
+
+static int
+has_id(const cJSON *cur, const char *id)
+{
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, cJSON_GetObjectItem(cur, "ids"))
+		if (cJSON_IsString(v) && strcmp(v->valuestring, id) == 0)
+			return 1;
+	return 0;
+}
+
+int
+esc_inbox_seen(const struct esc_inbox *ib, esc_time_t t, const char *id)
+{
+	esc_time_t c = esc_inbox_since(ib);
+
+	return c != ESC_TIME_NONE && (t < c || (t == c &&
+	    has_id(ib->cursor, id)));
+}
+
+void
+esc_inbox_advance(struct esc_inbox *ib, esc_time_t t, const char *id)
+{
+	esc_time_t c = ESC_TIME_NONE;
+	cJSON *ids;
+
+	if (ib->next == NULL && ib->cursor != NULL)
+		ib->next = cJSON_Duplicate(ib->cursor, 1);
+	if (ib->next != NULL)
+		esc_time_parse(esc_str(ib->next, "at"), &c);
+	if (c != ESC_TIME_NONE && t < c)
+		return;
+	if (c == ESC_TIME_NONE || t > c) {
+		cJSON_Delete(ib->next);
+		ib->next = cJSON_CreateObject();
+		esc_set_time(ib->next, "at", t);
+		cJSON_AddArrayToObject(ib->next, "ids");
+	}
+	if (!has_id(ib->next, id)) {
+		ids = cJSON_GetObjectItem(ib->next, "ids");
+		cJSON_AddItemToArray(ids, cJSON_CreateString(id));
+	}
+}
+
+/* "+1-555-0101" and "+15550101" are the same number. */
+static void
+digits(const char *s, char *out, size_t n)
+{
+	size_t i = 0;
+
+	for (; *s && i + 1 < n; s++)
+		if (isdigit((unsigned char)*s))
+			out[i++] = *s;
+	out[i] = '\0';
+}
+
+static int
+same(const char *key, const char *a, const char *b)
+{
+	char da[64], db[64];
+
+	if (strcmp(key, "phone") != 0)
+		return strcasecmp(a, b) == 0;
+	digits(a, da, sizeof da);
+	digits(b, db, sizeof db);
+	return da[0] != '\0' && strcmp(da, db) == 0;
+}
+
+const char *
+esc_inbox_person(const struct esc_inbox *ib, const char *key,
+    const char *val)
+{
+	const struct esc_person *pe;
+	const char *v, *found = NULL;
+	struct esc_buf b = { 0 };
+	cJSON *o;
+	int i;
+
+	for (i = 0; val != NULL && found == NULL &&
+	    i < ib->roster->npeople; i++) {
+		pe = &ib->roster->people[i];
+		b.len = 0;
+		esc_buf_printf(&b, "{\"id\":0%s}", pe->contact);
+		o = cJSON_Parse(b.s);
+		if ((v = esc_str(o, key)) != NULL && same(key, v, val))
+			found = pe->id;
+		cJSON_Delete(o);
+	}
+	esc_buf_free(&b);
+	return found;
+}
+
+cJSON *
+esc_inbox_rec(struct esc_inbox *ib, const char *type, const char *incident,
+    const char *by, esc_time_t t, const char *source)
+{
+	cJSON *r = cJSON_CreateObject();
+
+	esc_set_str(r, "type", type);
+	if (incident != NULL)
+		esc_set_str(r, "incident", incident);
+	if (by != NULL)
+		esc_set_str(r, "by", by);
+	esc_set_time(r, "at", t);
+	esc_set_str(r, "source", source);
+	cJSON_AddItemToArray(ib->out, r);
+	return r;
+}

@@ -1,0 +1,64 @@
+/*
+ * inbox.h - esc-inbox: what responders did where the pages landed, read
+ * back from the providers (a poll in each provider's file, chan-*.c) and
+ * written as the operator records esc-route consumes.
+ */
+#ifndef ESC_INBOX_H
+#define ESC_INBOX_H
+
+#include "notify.h"
+#include "roster.h"
+
+/* SMS reply codes: ESC_CODE_LEN characters of ESC_CODE_ALPHABET, from
+ * the incident id; the code and ESC_CODE_RESOLVE resolves.  The alphabet
+ * has no 0/O, 1/I/L, 2/Z, 5/S, 8/B and no R, so the resolve suffix can
+ * never be read as part of a code. */
+#define ESC_CODE_ALPHABET	"34679ACDEFGHJKMNPQTUVWXY"
+#define ESC_CODE_LEN		4
+#define ESC_CODE_RESOLVE	'R'
+void esc_sms_code(const char *incident, char out[ESC_CODE_LEN + 1]);
+
+/* One poll of one provider. */
+struct esc_inbox {
+	const struct esc_roster	*roster;
+	struct esc_map		*known;		/* esc incident ids in the state */
+	struct esc_map		*codes;		/* SMS code -> open incident id,
+						 * "" when two share it */
+	long			 connect_ms, timeout_ms;
+	/* In: the cursor, the provider's last time read and the ids seen
+	 * at that second (a JSON document); NULL when none. */
+	cJSON			*cursor;
+	/* Out: the records (an array, oldest first) and the new cursor
+	 * (NULL: unchanged). */
+	cJSON			*out;
+	cJSON			*next;
+};
+
+/* Whether a provider reads replies, and its poll; -1 with a message when
+ * the provider could not be read (ib->out may hold what was read). */
+int esc_inbox_wants(const struct esc_channels *c, int ch);
+int esc_inbox_poll(const struct esc_channels *c, int ch, struct esc_inbox *ib);
+
+/* ---- for the providers' polls (inbox.c) ---- */
+
+/* A GET of url with the headers (NULL-ended) and basic auth userpwd
+ * (may be NULL); 429 waited out (ratelimit-reset, Retry-After) a few
+ * times, boundedly.  The answer, parsed, or NULL with a message. */
+cJSON *esc_inbox_get(const struct esc_inbox *ib, const char *url,
+    const char *const *hdrs, const char *userpwd);
+/* Whether (t, id) was read before: at or before the cursor. */
+int esc_inbox_seen(const struct esc_inbox *ib, esc_time_t t, const char *id);
+/* Moves the new cursor to (t, id) when it is later or equal. */
+void esc_inbox_advance(struct esc_inbox *ib, esc_time_t t, const char *id);
+/* The cursor's time; ESC_TIME_NONE when none. */
+esc_time_t esc_inbox_since(const struct esc_inbox *ib);
+/* The roster's person whose string field key is val (phone: compared as
+ * digits); NULL when none. */
+const char *esc_inbox_person(const struct esc_inbox *ib, const char *key,
+    const char *val);
+/* A new record {type, incident, by, at: t, source} appended to ib->out
+ * (incident and by left out when NULL). */
+cJSON *esc_inbox_rec(struct esc_inbox *ib, const char *type,
+    const char *incident, const char *by, esc_time_t t, const char *source);
+
+#endif
