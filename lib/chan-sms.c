@@ -66,7 +66,9 @@ sms_load(struct esc_chload *l, const cJSON *o, void **conf)
 	if ((r = cJSON_GetObjectItem(o, "replies")) != NULL &&
 	    !cJSON_IsBool(r))
 		return esc_cfgerr(l->file, "sms.replies", "true or false");
-	s->replies = cJSON_IsTrue(r);
+	/* Every SMS page says how to answer it, and esc-inbox reads the
+	 * answers, unless the file says "replies": false. */
+	s->replies = r == NULL || cJSON_IsTrue(r);
 	if (s->url == NULL)
 		s->url = esc_strdup("https://api.twilio.com/2010-04-01/"
 		    "Accounts/{account_sid}/Messages.json");

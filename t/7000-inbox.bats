@@ -172,7 +172,8 @@ OUT
 	run esc-inbox poll
 	assert_failure 2
 	assert_output "esc-inbox: $CH: sms.replies: true or false"
-	channels
+	# SMS replies are read by default; "replies": false turns them off.
+	channels '.sms.replies = false'
 	run --separate-stderr esc-inbox -r /nonexistent poll
 	assert_success
 	assert_output ''
