@@ -601,7 +601,8 @@ pd_entry(struct pdq *q, const cJSON *e)
 {
 	const cJSON *agent = cJSON_GetObjectItem(e, "agent"),
 	    *inc = cJSON_GetObjectItem(e, "incident");
-	const char *type = pd_type(esc_str(e, "type")), *id, *by, *eid, *s;
+	const char *type = pd_type(esc_str(e, "type")), *id, *eid, *s;
+	const char *by = NULL;
 	esc_time_t t;
 	cJSON *r;
 
