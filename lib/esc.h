@@ -215,7 +215,7 @@ void esc_hex64(uint64_t v, char out[17]);
  * that are hashes already (esc_map64_*), never both. */
 struct esc_map {
 	char	**keys;		/* a slot's string key, NULL when free */
-	uint64_t *hash;		/* a slot's hash */
+	uint64_t *hash;		/* a 64-bit map's keys, mixed */
 	void	**vals;
 	size_t	  n, cap;
 };

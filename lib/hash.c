@@ -90,12 +90,18 @@ esc_hex64(uint64_t v, char out[17])
 
 /* ---- the hash table ----
  *
- * Open addressing with linear probing.  Each slot keeps its key's hash:
- * the FNV-1a of a string key, or a 64-bit key mixed (a bijection, so two
- * keys never share one).  Probing compares hashes, and strings only when
- * they are equal; growing does not hash again.  A map of 64-bit keys has
- * no keys array: its free slots are those with a NULL value.
+ * Open addressing with linear probing, from the slot the low bits of the
+ * key's hash give: the FNV-1a of a string key, or a 64-bit key mixed (a
+ * bijection, so two keys never share one).  A map of 64-bit keys keeps
+ * the mixed keys in hash and no keys array; its free slots are those with
+ * a NULL value.
  */
+
+static uint64_t
+strhash(const char *key)
+{
+	return esc_fnv1a(ESC_FNV_OFFSET, key, strlen(key));
+}
 
 /* The 64-bit keys are hashes already (fingerprints, FNV-1a of ids), but
  * the slot is taken from the low bits: these mix the high ones in. */
@@ -112,15 +118,15 @@ used(const struct esc_map *m, size_t i)
 	return m->keys != NULL ? m->keys[i] != NULL : m->vals[i] != NULL;
 }
 
-/* The slot of the key of hash h (key NULL: a 64-bit map), or the free
- * slot where it goes. */
+/* The slot of the key of hash h (key NULL: a 64-bit map's, h its key
+ * mixed), or the free slot where it goes. */
 static size_t
 probe(const struct esc_map *m, uint64_t h, const char *key)
 {
 	size_t i = (size_t)h & (m->cap - 1);
 
-	while (used(m, i) && (m->hash[i] != h ||
-	    (key != NULL && strcmp(m->keys[i], key) != 0)))
+	while (used(m, i) && (key != NULL ? strcmp(m->keys[i], key) != 0 :
+	    m->hash[i] != h))
 		i = (i + 1) & (m->cap - 1);
 	return i;
 }
@@ -133,17 +139,18 @@ grow(struct esc_map *m, int strings)
 
 	m->cap = old.cap ? old.cap * 2 : 64;
 	m->keys = strings ? esc_calloc(m->cap, sizeof *m->keys) : NULL;
-	m->hash = esc_malloc(m->cap * sizeof *m->hash);
+	m->hash = strings ? NULL : esc_malloc(m->cap * sizeof *m->hash);
 	m->vals = esc_calloc(m->cap, sizeof *m->vals);
 	for (i = 0; i < old.cap; i++) {
 		if (!used(&old, i))
 			continue;
-		for (k = (size_t)old.hash[i] & (m->cap - 1); used(m, k);
-		    k = (k + 1) & (m->cap - 1))
+		k = (size_t)(strings ? strhash(old.keys[i]) : old.hash[i]);
+		for (k &= m->cap - 1; used(m, k); k = (k + 1) & (m->cap - 1))
 			;
 		if (strings)
 			m->keys[k] = old.keys[i];
-		m->hash[k] = old.hash[i];
+		else
+			m->hash[k] = old.hash[i];
 		m->vals[k] = old.vals[i];
 	}
 	free(old.keys);
@@ -162,7 +169,8 @@ add(struct esc_map *m, uint64_t h, const char *key)
 	i = probe(m, h, key);
 	if (key != NULL)
 		m->keys[i] = esc_strdup(key);
-	m->hash[i] = h;
+	else
+		m->hash[i] = h;
 	m->vals[i] = NULL;
 	m->n++;
 	return i;
@@ -171,7 +179,7 @@ add(struct esc_map *m, uint64_t h, const char *key)
 void **
 esc_map_slot(struct esc_map *m, const char *key, int create)
 {
-	uint64_t h = esc_fnv1a(ESC_FNV_OFFSET, key, strlen(key));
+	uint64_t h = strhash(key);
 	size_t i;
 
 	if (m->cap > 0 && m->keys[i = probe(m, h, key)] != NULL)
@@ -189,7 +197,7 @@ esc_map_get(const struct esc_map *m, const char *key)
 
 	if (m->cap == 0)
 		return NULL;
-	i = probe(m, esc_fnv1a(ESC_FNV_OFFSET, key, strlen(key)), key);
+	i = probe(m, strhash(key), key);
 	return m->keys[i] != NULL ? m->vals[i] : NULL;
 }
 
