@@ -28,9 +28,9 @@ B	= build/std
 SAN	=
 endif
 
-PKGS	= libcjson libcurl yaml-0.1
+PKGS	= libcjson libcurl yaml-0.1 libmicrohttpd libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcjson -lcurl -lyaml)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcjson -lcurl -lyaml -lmicrohttpd -lcrypto)
 
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
 	  -DESC_SHAREDIR='"$(SHAREDIR)/esc"' -Ilib $(PKG_CFLAGS) \

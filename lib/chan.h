@@ -16,6 +16,8 @@
 #include "notify.h"
 
 struct esc_inbox;
+struct esc_hreq;
+struct esc_hres;
 
 /* The channels file being loaded, for the providers' loaders. */
 struct esc_chload {
@@ -81,6 +83,13 @@ struct esc_provider {
 	 * read, and one read of them; NULL: the channel carries none. */
 	int	(*wants)(const void *conf);
 	int	(*poll)(const void *conf, struct esc_inbox *ib);
+	/* esc-inbox serve (inbox.h): the path the provider posts to,
+	 * whether the section has the secret that verifies its requests,
+	 * and one request (esc_hook()); NULL: the channel takes none. */
+	const char *hook_path;
+	int	(*hook_ready)(const void *conf);
+	int	(*hook)(const void *conf, struct esc_inbox *ib,
+		    const struct esc_hreq *rq, struct esc_hres *rs);
 };
 
 #define ESC_PROV_DECL_(id, name) extern const struct esc_provider esc_prov_##name;

@@ -542,6 +542,33 @@ esc_ch_unusable(struct esc_chload *l, const char *why)
 	l->c->why[l->ch] = esc_strdup(why);
 }
 
+/* What esc-inbox serve takes: the token, the public URL (no slash at
+ * its end, as the paths are added to it). */
+static int
+load_inbox(struct esc_chload *l, struct esc_channels *c, const cJSON *o)
+{
+	size_t n;
+
+	if (!cJSON_IsObject(o))
+		return esc_cfgerr(l->file, "inbox", "must be an object");
+	if (esc_ch_keys(l, o, "inbox", (const char *const[]){ "token_env",
+	    "token_file", "public_url", NULL }) == -1 ||
+	    esc_ch_secret(l, o, "inbox", "token", 0, ESC_SEC_KEY,
+	    &c->inbox_token) == -1 ||
+	    esc_ch_str(l, o, "inbox", "public_url", &c->public_url) == -1)
+		return -1;
+	if (c->public_url != NULL) {
+		if (strncmp(c->public_url, "https://", 8) != 0 &&
+		    strncmp(c->public_url, "http://", 7) != 0)
+			return esc_cfgerr(l->file, "inbox.public_url",
+			    "not an http:// or https:// URL");
+		n = strlen(c->public_url);
+		while (n > 0 && c->public_url[n - 1] == '/')
+			c->public_url[--n] = '\0';
+	}
+	return 0;
+}
+
 /* Each channel's section, by its provider; a channel without one cannot
  * be used. */
 static int
@@ -572,7 +599,7 @@ load_sections(struct esc_chload *l, const cJSON *doc)
 static int
 load(struct esc_chload *l, struct esc_channels *c, const cJSON *doc)
 {
-	const char *top[ESC_NCHAN + 4];
+	const char *top[ESC_NCHAN + 5];
 	const cJSON *v;
 	int ch;
 
@@ -581,6 +608,7 @@ load(struct esc_chload *l, struct esc_channels *c, const cJSON *doc)
 	top[ch++] = "limits";
 	top[ch++] = "retry";
 	top[ch++] = "timeouts";
+	top[ch++] = "inbox";
 	top[ch] = NULL;
 	if (esc_ch_keys(l, doc, "(top)", top) == -1 ||
 	    load_sections(l, doc) == -1)
@@ -596,6 +624,9 @@ load(struct esc_chload *l, struct esc_channels *c, const cJSON *doc)
 	    "transfer", NULL }) == -1 ||
 	    ms(l, v, "timeouts", "connect", &c->connect_ms) == -1 ||
 	    ms(l, v, "timeouts", "transfer", &c->timeout_ms) == -1))
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(doc, "inbox")) != NULL &&
+	    load_inbox(l, c, v) == -1)
 		return -1;
 	return 0;
 }
@@ -688,5 +719,7 @@ esc_channels_free(struct esc_channels *c)
 			esc_providers[i]->free(c->conf[i]);
 		free(c->why[i]);
 	}
+	free(c->inbox_token);
+	free(c->public_url);
 	free(c);
 }

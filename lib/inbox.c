@@ -49,6 +49,32 @@ esc_inbox_poll(const struct esc_channels *c, int ch, struct esc_inbox *ib)
 	return esc_providers[ch]->poll(c->conf[ch], ib);
 }
 
+const char *
+esc_hook_path(int ch)
+{
+	return esc_providers[ch]->hook_path;
+}
+
+int
+esc_hook_ready(const struct esc_channels *c, int ch)
+{
+	const struct esc_provider *pv = esc_providers[ch];
+
+	return pv->hook != NULL && c->conf[ch] != NULL &&
+	    pv->hook_ready(c->conf[ch]);
+}
+
+int
+esc_hook(const struct esc_channels *c, int ch, struct esc_inbox *ib,
+    const struct esc_hreq *rq, struct esc_hres *rs)
+{
+	if (!esc_hook_ready(c, ch)) {
+		rs->log = "no secret configured to verify it";
+		return 404;
+	}
+	return esc_providers[ch]->hook(c->conf[ch], ib, rq, rs);
+}
+
 struct answer {
 	struct esc_buf	 body;
 	long		 wait;		/* seconds the provider asked for */

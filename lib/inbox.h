@@ -39,7 +39,66 @@ struct esc_inbox {
 int esc_inbox_wants(const struct esc_channels *c, int ch);
 int esc_inbox_poll(const struct esc_channels *c, int ch, struct esc_inbox *ib);
 
-/* ---- for the providers' polls (inbox.c) ---- */
+/* ---- esc-inbox serve: one request a provider sent (serve.c) ---- */
+
+/* A request, its body read whole (at most ESC_HOOK_MAX bytes). */
+#define ESC_HOOK_MAX	(1024 * 1024)
+struct esc_hreq {
+	const char	*path;		/* "/slack" */
+	const char	*url;		/* inbox.public_url + path: what Twilio
+					 * signs; NULL when not configured */
+	const char	*body;		/* len bytes and a NUL */
+	size_t		 len;
+	esc_time_t	 now;
+	/* A header's value (the name in any case); NULL when absent. */
+	const char	*(*header)(const struct esc_hreq *rq, const char *name);
+	void		*conn;		/* the server's, for header() */
+};
+/* The answer.  After a 2xx has gone out, a provider's follow-up (Slack's
+ * response_url) is POSTed: after_url, JSON after. */
+struct esc_hres {
+	const char	*type;		/* of body; NULL: text/plain */
+	struct esc_buf	 body;
+	char		*after_url, *after;
+	const char	*log;		/* why, for the log, when not 2xx (no
+					 * secret in it) */
+};
+/*
+ * The path a channel's provider takes requests at ("/pagerduty"), NULL
+ * when none, and whether its section has the secret that verifies them.
+ */
+const char *esc_hook_path(int ch);
+int esc_hook_ready(const struct esc_channels *c, int ch);
+/*
+ * A request to a channel's path: the HTTP status.  The records it made
+ * are in ib->out; serve writes and syncs them before a 2xx goes out, and
+ * writes nothing otherwise.  401 when the request's signature is wrong.
+ */
+int esc_hook(const struct esc_channels *c, int ch, struct esc_inbox *ib,
+    const struct esc_hreq *rq, struct esc_hres *rs);
+
+/* ---- verifying and reading requests (hook.c) ---- */
+
+/* HMAC-SHA256 or (sha1) HMAC-SHA1 of data with key into out (32 or 20
+ * bytes); its length. */
+size_t esc_hmac(int sha1, const char *key, const void *data, size_t len,
+    unsigned char *out);
+/* Lower-case hex (2n + 1 bytes) and base64 (4 * ((n + 2) / 3) + 1). */
+void esc_hex(const unsigned char *p, size_t n, char *out);
+void esc_base64(const unsigned char *p, size_t n, char *out);
+/* Whether a equals b, in a time that does not depend on where they
+ * differ (a signature against the one computed). */
+int esc_ct_equal(const char *a, const char *b);
+/* application/x-www-form-urlencoded: the pairs, decoded, in order. */
+struct esc_form {
+	char	**k, **v;
+	int	  n;
+};
+int esc_form_parse(const char *s, size_t len, struct esc_form *f);
+const char *esc_form_get(const struct esc_form *f, const char *k);
+void esc_form_free(struct esc_form *f);
+
+/* ---- for the providers' polls and hooks (inbox.c) ---- */
 
 /* A GET of url with the headers (NULL-ended) and basic auth userpwd
  * (may be NULL); 429 waited out (ratelimit-reset, Retry-After) a few

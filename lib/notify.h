@@ -24,6 +24,9 @@ struct esc_channels {
 	long	 retry_ms[ESC_NSEV];	/* -1: the policy's retry_for */
 	long	 base_ms, cap_ms;	/* backoff: first delay, longest */
 	long	 connect_ms, timeout_ms;
+	/* "inbox" (esc-inbox serve): the bearer token Alertmanager sends,
+	 * and the URL the providers post to, as they sign it. */
+	char	*inbox_token, *public_url;
 };
 struct esc_channels *esc_channels_load(const char *path);
 void esc_channels_free(struct esc_channels *c);
