@@ -40,7 +40,7 @@ load test_helper
 	for p in esc-classify esc-route esc-rotate esc-notify esc-report esc-tick esc-page esc-deliver esc-ack esc-resolve esc-upgrade esc-deadman; do
 		[ -x "$d/usr/bin/$p" ] || fail "$p not installed"
 	done
-	for f in policy.json roster.example.json channels.example.json prometheus/esc-rules.yml cron/esc.crontab systemd/esc-tick.timer; do
+	for f in policy.json roster.example.json channels.example.json prometheus/esc-rules.yml cron/esc.crontab systemd/esc-tick.timer systemd/esc-tick.path systemd/esc-inbox.socket systemd/esc-inbox.service; do
 		[ -f "$d/usr/share/esc/$f" ] || fail "share/esc/$f not installed"
 	done
 	[ -f "$d/usr/share/man/man1/esc-route.1" ] && [ -f "$d/usr/share/man/man5/esc-policy.5" ] && [ -f "$d/usr/share/man/man7/esc.7" ]
