@@ -108,6 +108,25 @@ post() {
 	assert_equal "$(cd "$ESC_DIR" && ls -d watch.* tick.?????? 2>/dev/null)" ''
 }
 
+@test "esc-tick --watch: with no ring, the next tick 60 s after the last began (this test takes a minute)" {
+	watch
+	wait_until ticked 1
+	t0=$EPOCHSECONDS
+	# Bounded: 75 s at most.
+	for i in $(seq 1 300); do
+		ticked 2 && break
+		sleep 0.25
+	done
+	dt=$((EPOCHSECONDS - t0))
+	assert_equal "$(heartbeats)" 2
+	# The first tick's heartbeat came at the end of that tick, less than
+	# 60 s after its start; the second tick begins 60 s after it.
+	[ "$dt" -ge 45 ] && [ "$dt" -le 70 ] || fail "the second tick ${dt}s after the first"
+	kill -TERM "$W"
+	stopped
+	assert_equal "$ws" 0
+}
+
 @test "esc-tick --watch: an ack written to inbox/pending/ with a ring is applied at once" {
 	post
 	watch
