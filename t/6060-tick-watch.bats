@@ -81,7 +81,7 @@ stopped() {
 	W=
 }
 
-post() {
+post_alert() {
 	am_post '[{"labels":{"alertname":"StemeDBAPIDown","severity":"critical","instance":"api-1","job":"stemedb"},
 	  "annotations":{"summary":"API down"}}]'
 }
@@ -128,7 +128,7 @@ post() {
 }
 
 @test "esc-tick --watch: an ack written to inbox/pending/ with a ring is applied at once" {
-	post
+	post_alert
 	watch
 	wait_until ticked 1
 	inc=$(jq -r 'select(.type == "incident" and .event == "opened") | .incident' "$J")
@@ -220,7 +220,7 @@ post() {
 }
 
 @test "esc-tick --watch and esc-tick from cron at once: they queue on the lock, each page goes out once" {
-	post
+	post_alert
 	watch
 	wait_until ticked 1
 	for i in 1 2 3; do
