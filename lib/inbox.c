@@ -51,13 +51,18 @@ esc_inbox_state(const char *path, struct esc_map *known, struct esc_map *codes)
 			*nl = '\0';
 		for (i = 0; i < 8 && s != NULL; i++)
 			f[i] = strsep(&s, "\t");
-		if (i < 8 || strlen(f[0]) != 16 || strncmp(f[0], "tomb", 4) == 0)
+		/* An id is 16 hex digits (a tombstone's line is not one),
+		 * and the state has it once: were it there twice, the
+		 * first line would say it. */
+		if (i < 8 || strlen(f[0]) != 16 ||
+		    strspn(f[0], "0123456789abcdef") != 16 ||
+		    *(slot = esc_map_slot(known, f[0], 1)) != NULL)
 			continue;
 		if (strcmp(f[6], "-") != 0) {
-			*esc_map_slot(known, f[0], 1) = (void *)"closed";
+			*slot = (void *)"closed";
 			continue;
 		}
-		*esc_map_slot(known, f[0], 1) = (void *)"open";
+		*slot = (void *)"open";
 		esc_sms_code(f[0], code);
 		slot = esc_map_slot(codes, code, 1);
 		if (*slot == NULL)
