@@ -29,7 +29,7 @@ setup() {
 teardown() {
 	# A gated tick goes on, so that the watcher's SIGTERM ends it.
 	[ -z "${GATE:-}" ] || : >"$GATE/go"
-	reap $W
+	reap $W ${INBOX_PID:-}
 	am_stop
 	stop_servers
 }
@@ -71,6 +71,7 @@ heartbeats() {
 }
 ticked() { [ "$(heartbeats)" -ge "$1" ]; }
 entered() { [ -f "$GATE/entered" ] && [ "$(wc -l <"$GATE/entered")" -ge "$1" ]; }
+paged() { [ -n "$(jq -c 'select(.kind == "pagerduty")' "$PROV_LOG")" ]; }
 gone() { ! kill -0 "$1" 2>/dev/null; }
 
 # stopped: waits (bounded) for the watcher to end; its status in ws.
@@ -242,6 +243,53 @@ post_alert() {
 	# Every line of the journal is whole, and PagerDuty got one trigger.
 	jq -e . "$J" >/dev/null
 	assert_equal "$(jq -c 'select(.kind == "pagerduty") | .body | fromjson | .event_action' "$PROV_LOG")" '"trigger"'
+}
+
+@test "Alertmanager's webhook through esc-inbox serve: esc-tick --watch pages within seconds, not at the minute" {
+	export ESC_INBOX_TOKEN=door-s3cret-token
+	channels '.pagerduty += {api_url: ("http://127.0.0.1:'"$PROV_PORT"'"),
+	    api_token_env: "ESC_PD_API_TOKEN"} | .inbox = {token_env: "ESC_INBOX_TOKEN"}'
+	start_inbox -c "$ESC_CHANNELS"
+	# Alertmanager again, its webhook to the server with the bearer token.
+	am_stop
+	printf '%s' "$ESC_INBOX_TOKEN" >"$BATS_TEST_TMPDIR/am.token"
+	cat >"$BATS_TEST_TMPDIR/am.yml" <<EOF
+route:
+  receiver: esc
+  group_by: ['alertname', 'instance']
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: esc
+    webhook_configs:
+      - url: http://127.0.0.1:@HOOK_PORT@/alertmanager
+        send_resolved: true
+        http_config:
+          authorization:
+            credentials_file: $BATS_TEST_TMPDIR/am.token
+EOF
+	HOOK_PORT=$INBOX_PORT am_start "$BATS_TEST_TMPDIR/am.yml"
+	export ESC_ALERTMANAGER_URL=$AM_URL
+	watch
+	wait_until ticked 1
+	t0=$EPOCHSECONDS
+	post_alert
+	# Bounded: 20 s.
+	wait_until paged || wait_until paged ||
+	    fail "no page: $(cat "$BATS_TEST_TMPDIR/watch.err" "$INBOX_LOG")"
+	dt=$((EPOCHSECONDS - t0))
+	# group_wait 1s, the ring, a tick: seconds; the minute's tick would
+	# come 60 s after the first.
+	[ "$dt" -le 20 ] || fail "paged ${dt}s after the alert"
+	assert_equal "$(jq -r 'select(.kind == "pagerduty") | .body | fromjson | .event_action' "$PROV_LOG")" trigger
+	# The tick the ring made, not the minute's.
+	wait_until ticked 2
+	assert_equal "$(heartbeats)" 2
+	echo "# paged ${dt}s after the alert was posted" >&3
+	kill -TERM "$W"
+	stopped
+	assert_equal "$ws" 0
 }
 
 @test "esc-tick: a tick removes the doorbell, even when Alertmanager is down" {
