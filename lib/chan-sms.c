@@ -598,10 +598,12 @@ sms_hook(const void *conf, struct esc_inbox *ib, const struct esc_hreq *rq,
 	struct esc_form f;
 	int status;
 
+	/* Configuration, not the request, is wrong: a 5xx, and the
+	 * server's are 503. */
 	if (rq->url == NULL) {
 		rs->log = "twilio: inbox.public_url is needed to verify "
 		    "X-Twilio-Signature (Twilio signs the URL it posts to)";
-		return 500;
+		return 503;
 	}
 	if (sig == NULL) {
 		rs->log = "twilio: no X-Twilio-Signature";
