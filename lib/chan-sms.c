@@ -12,6 +12,7 @@
 #include "esc.h"
 #include "chan.h"
 #include "inbox.h"
+#include "report.h"
 
 struct sms {
 	char	*url, *sid, *token, *from;
@@ -483,34 +484,6 @@ sms_signed(const struct sms *s, const char *url, const struct esc_form *f,
 	return esc_ct_equal(sig, want);
 }
 
-/* s as XML character data; the control characters XML 1.0 cannot carry
- * are left out. */
-static void
-xml_puts(struct esc_buf *b, const char *s)
-{
-	for (; *s != '\0'; s++)
-		switch (*s) {
-		case '&':
-			esc_buf_puts(b, "&amp;");
-			break;
-		case '<':
-			esc_buf_puts(b, "&lt;");
-			break;
-		case '>':
-			esc_buf_puts(b, "&gt;");
-			break;
-		case '"':
-			esc_buf_puts(b, "&quot;");
-			break;
-		case '\'':
-			esc_buf_puts(b, "&apos;");
-			break;
-		default:
-			if ((unsigned char)*s >= 0x20 || strchr("\t\n\r", *s))
-				esc_buf_putc(b, *s);
-		}
-}
-
 /* What the responder is told in TwiML; a stranger is told nothing. */
 static void
 sms_twiml(struct esc_buf *b, int did, const cJSON *r, const char *body)
@@ -524,7 +497,11 @@ sms_twiml(struct esc_buf *b, int did, const cJSON *r, const char *body)
 		return;
 	}
 	if (did == SMS_NOCODE) {
+		/* XML 1.0 cannot carry control characters. */
 		cut = esc_utf8_trunc(body, 40);
+		for (char *c = cut; *c != '\0'; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = ' ';
 		esc_buf_printf(&t, "esc: \"%s\" is not the code of an open "
 		    "incident; nothing changed.", cut);
 		free(cut);
@@ -541,7 +518,7 @@ sms_twiml(struct esc_buf *b, int did, const cJSON *r, const char *body)
 		    esc_str(r, "by"), code, ESC_CODE_RESOLVE);
 	}
 	esc_buf_puts(b, "<Response><Message>");
-	xml_puts(b, t.s);
+	esc_buf_html(b, t.s);
 	esc_buf_puts(b, "</Message></Response>");
 	esc_buf_free(&t);
 }

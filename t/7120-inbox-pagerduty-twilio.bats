@@ -195,9 +195,9 @@ $TWIML_HEAD<Response/>"
 	assert_output '{"type":"rejected","at":"'"$NOW"'","source":"sms","reason":"unknown number","from":"+15559999","sms_sid":"SM0001"}'
 	grep -q "sms: SM0001 from +15559999 at $NOW: unknown number" "$INBOX_LOG"
 	rm "$ESC_DIR"/inbox/pending/*
-	run tw_post "$(sms_form +15550102 "<b>ack & \"go\"</b>")"
+	run tw_post "$(sms_form +15550102 $'<b>ack & \'go\'</b>\t')"
 	assert_output "200
-$TWIML_HEAD<Response><Message>esc: &quot;&lt;b&gt;ack &amp; &quot;go&quot;&lt;/b&gt;&quot; is not the code of an open incident; nothing changed.</Message></Response>"
+$TWIML_HEAD<Response><Message>esc: &quot;&lt;b&gt;ack &amp; &#39;go&#39;&lt;/b&gt; &quot; is not the code of an open incident; nothing changed.</Message></Response>"
 	run pending
 	assert_output --partial '"reason":"not the code of an open incident","from":"+15550102"'
 }

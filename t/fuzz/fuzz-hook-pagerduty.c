@@ -23,31 +23,17 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	struct esc_hreq rq = { .path = "/pagerduty", .header = hook_header };
 	struct esc_hres rs = { 0 };
 	unsigned char mac[32];
-	char hex[65], hdr[160], *line = NULL, *body;
-	const char *p, *nl;
+	char hex[65], hdr[160], *line, *body;
+	size_t size;
 	int mode, st;
 
-	if (size == 0)
+	if (hook_input(data, len, &mode, &line, &body, &size) == -1)
 		return 0;
-	mode = data[0] % 4;
-	p = (const char *)data + 1;
-	size--;
-	if (mode == 2 && (nl = memchr(p, '\n', size)) != NULL) {
-		line = esc_malloc((size_t)(nl - p) + 1);
-		memcpy(line, p, (size_t)(nl - p));
-		line[nl - p] = '\0';
-		size -= (size_t)(nl - p) + 1;
-		p = nl + 1;
-	}
-	/* The server's body: len bytes and a NUL. */
-	body = esc_malloc(size + 1);
-	memcpy(body, p, size);
-	body[size] = '\0';
 	rq.body = body;
 	rq.len = size;
 	esc_time_parse(FUZZ_NOW, &rq.now);
@@ -56,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    "abcdef0123456789abcdef0123456789abcdef0123456789abcdef, " : "",
 	    hex);
 	hook_hname = mode == 3 ? NULL : "X-PagerDuty-Signature";
-	hook_hval = mode == 2 ? (line != NULL ? line : "") : hdr;
+	hook_hval = mode == 2 ? line : hdr;
 	st = hook_run(ESC_CH_PAGERDUTY, &rq, &rs, "pagerduty");
 	FUZZ_ASSERT(mode >= 2 || st != 401, "signed, refused: %s", rs.log);
 	FUZZ_ASSERT(mode != 3 || st == 401, "unsigned, status %d", st);

@@ -149,31 +149,18 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	struct esc_hreq rq = { .path = "/twilio", .header = hook_header,
 	    .url = URL };
 	struct esc_hres rs = { 0 };
 	struct esc_form f;
-	char sig[29] = "", *line = NULL, *body;
-	const char *p, *nl;
+	char sig[29] = "", *line, *body;
+	size_t size;
 	int mode, st, form;
 
-	if (size == 0)
+	if (hook_input(data, len, &mode, &line, &body, &size) == -1)
 		return 0;
-	mode = data[0] % 4;
-	p = (const char *)data + 1;
-	size--;
-	if (mode == 2 && (nl = memchr(p, '\n', size)) != NULL) {
-		line = esc_malloc((size_t)(nl - p) + 1);
-		memcpy(line, p, (size_t)(nl - p));
-		line[nl - p] = '\0';
-		size -= (size_t)(nl - p) + 1;
-		p = nl + 1;
-	}
-	body = esc_malloc(size + 1);
-	memcpy(body, p, size);
-	body[size] = '\0';
 	form_again(body, size);
 	if ((form = esc_form_parse(body, size, &f)) == 0) {
 		sign("12345", URL, &f, sig);
@@ -185,7 +172,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (mode == 1)
 		rq.url = NULL;
 	hook_hname = mode == 3 ? NULL : "X-Twilio-Signature";
-	hook_hval = mode == 2 ? (line != NULL ? line : "") : sig;
+	hook_hval = mode == 2 ? line : sig;
 	st = hook_run(ESC_CH_SMS, &rq, &rs, "sms");
 	FUZZ_ASSERT(mode != 1 || st == 503, "no public_url, status %d", st);
 	FUZZ_ASSERT(mode != 3 || st == 401, "unsigned, status %d", st);

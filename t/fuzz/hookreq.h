@@ -67,6 +67,38 @@ hook_setup(void)
 }
 
 /*
+ * An input as a request: its first byte the mode (0 to 3), then, in mode
+ * 2, the header's value up to a newline (*line, "" when none), then the
+ * body (*body, NUL-ended as the server's, *len bytes).  -1 when empty.
+ */
+static int
+hook_input(const uint8_t *data, size_t size, int *mode, char **line,
+    char **body, size_t *len)
+{
+	const char *p = (const char *)data + 1, *nl;
+
+	if (size == 0)
+		return -1;
+	*mode = data[0] % 4;
+	size--;
+	*line = NULL;
+	if (*mode == 2 && (nl = memchr(p, '\n', size)) != NULL) {
+		*line = esc_malloc((size_t)(nl - p) + 1);
+		memcpy(*line, p, (size_t)(nl - p));
+		(*line)[nl - p] = '\0';
+		size -= (size_t)(nl - p) + 1;
+		p = nl + 1;
+	}
+	if (*line == NULL)
+		*line = esc_strdup("");
+	*body = esc_malloc(size + 1);
+	memcpy(*body, p, size);
+	(*body)[size] = '\0';
+	*len = size;
+	return 0;
+}
+
+/*
  * One request to channel ch: its status, checked.  A hook answers one of
  * the statuses it documents, says why in the log when it refuses, and
  * makes records only when it takes the request; those are NDJSON esc
