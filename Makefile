@@ -163,6 +163,8 @@ $(FUZZ_B)/fuzz-%: t/fuzz/fuzz-%.c t/fuzz/fuzz.h $(FUZZ_B)/libesc.a $(HDRS)
 
 # esc-classify's reading is in the tool: its harness includes it.
 $(FUZZ_B)/fuzz-classify: cmd/esc-classify.c
+# The provider hooks' harnesses share a request and its checks.
+$(FUZZ_B)/fuzz-hook-pagerduty $(FUZZ_B)/fuzz-hook-twilio: t/fuzz/hookreq.h
 
 fuzz-build: $(FUZZ_PROGS)
 

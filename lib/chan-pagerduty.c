@@ -24,6 +24,7 @@ struct pd {
 	int	 rest;			/* mode "rest": POST /incidents */
 	char	*api_url, *api_token;	/* the REST API v2 */
 	char	*from, *service;	/* rest mode: From:, service id */
+	char	*hook_secret;		/* v3 webhooks' signing secret */
 };
 
 static void
@@ -37,6 +38,7 @@ pd_free(void *conf)
 	free(pd->api_token);
 	free(pd->from);
 	free(pd->service);
+	free(pd->hook_secret);
 	free(pd);
 }
 
@@ -94,7 +96,7 @@ pd_load(struct esc_chload *l, const cJSON *o, void **conf)
 	if (esc_ch_keys(l, o, "pagerduty", (const char *const[]){ "url",
 	    "routing_key_env", "routing_key_file", "mode", "api_url",
 	    "api_token_env", "api_token_file", "from", "service",
-	    NULL }) == -1 ||
+	    "webhook_secret_env", "webhook_secret_file", NULL }) == -1 ||
 	    esc_ch_str(l, o, "pagerduty", "url", &pd->url) == -1 ||
 	    esc_ch_secret(l, o, "pagerduty", "routing_key", 0, ESC_SEC_KEY,
 	    &pd->routing_key) == -1)
@@ -104,7 +106,9 @@ pd_load(struct esc_chload *l, const cJSON *o, void **conf)
 	if (pd->url == NULL)
 		pd->url = esc_strdup("https://events.pagerduty.com/v2/enqueue");
 	esc_ch_userinfo(l, "pagerduty", "url", pd->url);
-	if (pd_load_rest(l, o, pd, why, sizeof why) == -1)
+	if (pd_load_rest(l, o, pd, why, sizeof why) == -1 ||
+	    esc_ch_secret(l, o, "pagerduty", "webhook_secret", 0, ESC_SEC_KEY,
+	    &pd->hook_secret) == -1)
 		return -1;
 	/* Rest mode pages through the REST API alone. */
 	if (pd->rest && pd->api_token != NULL)
@@ -512,7 +516,8 @@ pd_esc_key(const char *k, char id[17])
 }
 
 /* The esc incident of a PagerDuty incident, "" when none: its own key,
- * else (made by the Events API) its alerts' keys.  NULL: not read. */
+ * else (made by the Events API) its alerts' keys when the REST API is
+ * configured.  NULL: not read. */
 static const char *
 pd_esc_of(struct pdq *q, const cJSON *inc)
 {
@@ -527,7 +532,9 @@ pd_esc_of(struct pdq *q, const cJSON *inc)
 		return "";
 	if ((slot = esc_map_slot(&q->esc, pid, 1)) && *slot != NULL)
 		return *slot;
-	if (!pd_esc_key(esc_str(inc, "incident_key"), id)) {
+	/* Without the REST API (a webhook alone), the key must say it. */
+	if (!pd_esc_key(esc_str(inc, "incident_key"), id) &&
+	    q->pd->api_token != NULL) {
 		esc_buf_printf(&path, "/incidents/%s/alerts?limit=100", pid);
 		doc = pd_get(q, path.s);
 		esc_buf_free(&path);
@@ -548,7 +555,8 @@ pd_esc_of(struct pdq *q, const cJSON *inc)
 }
 
 /* The roster's person of a PagerDuty user (the field "pagerduty", then
- * the user's e-mail), else PagerDuty's name for them.  NULL: not read. */
+ * the user's e-mail through the REST API when configured), else
+ * PagerDuty's name for them.  NULL: not read. */
 static const char *
 pd_who(struct pdq *q, const cJSON *agent)
 {
@@ -563,6 +571,10 @@ pd_who(struct pdq *q, const cJSON *agent)
 		return *slot;
 	if ((by = esc_inbox_person(q->ib, "pagerduty", uid)) != NULL) {
 		*slot = esc_strdup(by);
+		return *slot;
+	}
+	if (q->pd->api_token == NULL) {
+		*slot = esc_strdup(esc_rec_or(agent, "summary"));
 		return *slot;
 	}
 	esc_buf_printf(&path, "/users/%s", uid);
@@ -593,6 +605,36 @@ pd_type(const char *t)
 	return NULL;
 }
 
+/*
+ * What agent did (type: ack, resolve, note; NULL: nothing esc reads) to
+ * the PagerDuty incident inc at t, the poll's and the webhook's: *r the
+ * record, NULL when it is not a person's act on an esc page.  -1 when
+ * the REST API could not be read.
+ */
+static int
+pd_act(struct pdq *q, const char *type, const cJSON *inc,
+    const cJSON *agent, esc_time_t t, cJSON **r)
+{
+	const char *id, *by = NULL;
+	struct esc_buf name = { 0 };
+
+	*r = NULL;
+	if (type == NULL || strcmp(esc_rec_or(agent, "type"),
+	    "user_reference") != 0)
+		return 0;
+	if ((id = pd_esc_of(q, inc)) == NULL || (id[0] != '\0' &&
+	    (by = pd_who(q, agent)) == NULL))
+		return -1;
+	if (id[0] == '\0')
+		return 0;
+	/* PagerDuty's name for someone the roster does not know. */
+	esc_buf_cut(&name, by, ESC_FIELD_MAX, 0);
+	*r = esc_inbox_rec(q->ib, type, id, name.s, t, "pagerduty");
+	esc_set_str(*r, "pagerduty_incident", esc_str(inc, "id"));
+	esc_buf_free(&name);
+	return 0;
+}
+
 /* One log entry: a record when a person acted on an esc page.  The
  * Events API's own acks and resolves (agent a service) are esc's pages
  * echoing back, or another tool: they are not a responder's. */
@@ -601,8 +643,7 @@ pd_entry(struct pdq *q, const cJSON *e)
 {
 	const cJSON *agent = cJSON_GetObjectItem(e, "agent"),
 	    *inc = cJSON_GetObjectItem(e, "incident");
-	const char *type = pd_type(esc_str(e, "type")), *id, *eid, *s;
-	const char *by = NULL;
+	const char *type = pd_type(esc_str(e, "type")), *eid, *s;
 	esc_time_t t;
 	cJSON *r;
 
@@ -612,16 +653,10 @@ pd_entry(struct pdq *q, const cJSON *e)
 		return 0;
 	*esc_map_slot(&q->read, eid, 1) = (void *)"";
 	esc_inbox_advance(q->ib, t, eid);
-	if (type == NULL || strcmp(esc_rec_or(agent, "type"),
-	    "user_reference") != 0)
-		return 0;
-	if ((id = pd_esc_of(q, inc)) == NULL || (id[0] != '\0' &&
-	    (by = pd_who(q, agent)) == NULL))
+	if (pd_act(q, type, inc, agent, t, &r) == -1)
 		return -1;
-	if (id[0] == '\0')
+	if (r == NULL)
 		return 0;
-	r = esc_inbox_rec(q->ib, type, id, by, t, "pagerduty");
-	esc_set_str(r, "pagerduty_incident", esc_str(inc, "id"));
 	esc_set_str(r, "pagerduty_log_entry", eid);
 	if (strcmp(type, "note") == 0) {
 		if ((s = esc_str(e, "note")) == NULL)
@@ -673,6 +708,137 @@ pd_poll(const void *conf, struct esc_inbox *ib)
 	return rc;
 }
 
+/* ---- esc-inbox serve: v3 webhooks ---- */
+
+static int
+pd_hook_ready(const void *conf)
+{
+	const struct pd *pd = conf;
+
+	return pd->hook_secret != NULL;
+}
+
+/*
+ * Whether one of the comma-separated v1=<hex> signatures of the header
+ * is the body's HMAC-SHA256 with the secret: during a rotation PagerDuty
+ * signs with each secret it holds.
+ */
+static int
+pd_signed(const struct pd *pd, const struct esc_hreq *rq, const char *hdr)
+{
+	unsigned char mac[32];
+	char want[3 + 64 + 1], got[sizeof want];
+	const char *p = hdr;
+	size_t n;
+	int ok = 0;
+
+	memcpy(want, "v1=", 3);
+	esc_hex(mac, esc_hmac(0, pd->hook_secret, rq->body, rq->len, mac),
+	    want + 3);
+	while (*p != '\0') {
+		p += strspn(p, " \t,");
+		n = strcspn(p, ",");
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		/* Others (another version) are not ours to judge. */
+		if (n == sizeof want - 1) {
+			memcpy(got, p, n);
+			got[n] = '\0';
+			ok |= esc_ct_equal(got, want);
+		}
+		p += strcspn(p, ",");
+	}
+	return ok;
+}
+
+/* An id a record can carry: PagerDuty's are short. */
+static int
+pd_id(const char *s)
+{
+	return s != NULL && strlen(s) <= 256;
+}
+
+/* The record of an incident's ack or resolve; 200 too when esc does not
+ * know the incident (PagerDuty would send it again), 503 when the REST
+ * API could not be read (it will). */
+static int
+pd_hook_event(const struct pd *pd, struct esc_inbox *ib, const cJSON *ev,
+    const char *type, struct esc_hres *rs)
+{
+	struct pdq q = { .pd = pd, .ib = ib };
+	const cJSON *inc = cJSON_GetObjectItem(ev, "data");
+	esc_time_t t;
+	cJSON *r;
+	int status = 200;
+
+	if (!cJSON_IsObject(inc) || !pd_id(esc_str(inc, "id")) ||
+	    !pd_id(esc_str(ev, "id")) ||
+	    esc_time_parse(esc_str(ev, "occurred_at"), &t) == -1) {
+		rs->log = "pagerduty: an incident event without an id, a "
+		    "data.id (at most 256 bytes each) or occurred_at";
+		return 400;
+	}
+	if (pd_act(&q, type, inc, cJSON_GetObjectItem(ev, "agent"), t,
+	    &r) == -1) {
+		char why[512];
+
+		snprintf(why, sizeof why, "%s", esc_lasterr());
+		esc_seterr("pagerduty: %s: %s", esc_str(inc, "id"), why);
+		rs->log = esc_lasterr();
+		status = 503;
+	} else if (r != NULL)
+		esc_set_str(r, "pagerduty_webhook_event", esc_str(ev, "id"));
+	esc_map_free(&q.esc, free);
+	esc_map_free(&q.who, free);
+	return status;
+}
+
+/*
+ * A v3 webhook: {"event": {id, event_type, resource_type, occurred_at,
+ * agent, data}}.  incident.acknowledged and incident.resolved become
+ * what the poll makes of the same acts; anything else (pagey.ping, the
+ * other event types) is taken and changes nothing.  PagerDuty sends
+ * again after a 5xx or 429 only.
+ */
+static int
+pd_hook(const void *conf, struct esc_inbox *ib, const struct esc_hreq *rq,
+    struct esc_hres *rs)
+{
+	const struct pd *pd = conf;
+	const char *sig = rq->header(rq, "X-PagerDuty-Signature"), *et;
+	const cJSON *ev;
+	cJSON *doc;
+	int status = 200;
+
+	if (sig == NULL) {
+		rs->log = "pagerduty: no X-PagerDuty-Signature";
+		return 401;
+	}
+	if (!pd_signed(pd, rq, sig)) {
+		rs->log = "pagerduty: X-PagerDuty-Signature: no v1 signature "
+		    "matches the body with pagerduty.webhook_secret";
+		return 401;
+	}
+	/* What esc writes, esc reads: its records are UTF-8. */
+	if (esc_utf8_check(rq->body, rq->len) != 0) {
+		rs->log = "pagerduty: the body is not UTF-8";
+		return 400;
+	}
+	doc = cJSON_ParseWithLength(rq->body, rq->len);
+	ev = cJSON_GetObjectItem(doc, "event");
+	if (!cJSON_IsObject(ev) || esc_str(ev, "id") == NULL ||
+	    (et = esc_str(ev, "event_type")) == NULL) {
+		rs->log = "pagerduty: not a v3 webhook (an \"event\" with "
+		    "\"id\" and \"event_type\")";
+		status = 400;
+	} else if (strcmp(et, "incident.acknowledged") == 0)
+		status = pd_hook_event(pd, ib, ev, "ack", rs);
+	else if (strcmp(et, "incident.resolved") == 0)
+		status = pd_hook_event(pd, ib, ev, "resolve", rs);
+	cJSON_Delete(doc);
+	return status;
+}
+
 const struct esc_provider esc_prov_pagerduty = {
 	.load = pd_load,
 	.free = pd_free,
@@ -681,4 +847,7 @@ const struct esc_provider esc_prov_pagerduty = {
 	.acks = 1,
 	.wants = pd_wants,
 	.poll = pd_poll,
+	.hook_path = "/pagerduty",
+	.hook_ready = pd_hook_ready,
+	.hook = pd_hook,
 };

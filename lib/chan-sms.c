@@ -12,6 +12,7 @@
 #include "esc.h"
 #include "chan.h"
 #include "inbox.h"
+#include "report.h"
 
 struct sms {
 	char	*url, *sid, *token, *from;
@@ -250,18 +251,25 @@ rfc2822(const char *s, esc_time_t *t)
 	return 0;
 }
 
+/* A reply as the poll and the hook read it; when is its time as the
+ * provider wrote it, for the message on standard error. */
+struct reply {
+	const char	*sid, *from, *body, *when;
+	esc_time_t	 t;
+};
+
 /* A rejected record, said on standard error too. */
-static void
-sms_reject(struct esc_inbox *ib, const cJSON *m, esc_time_t t,
-    const char *reason)
+static cJSON *
+sms_reject(struct esc_inbox *ib, const struct reply *m, const char *reason)
 {
-	cJSON *r = esc_inbox_rec(ib, "rejected", NULL, NULL, t, "sms");
+	cJSON *r = esc_inbox_rec(ib, "rejected", NULL, NULL, m->t, "sms");
 
 	esc_set_str(r, "reason", reason);
-	esc_set_str(r, "from", esc_str(m, "from"));
-	esc_set_str(r, "sms_sid", esc_str(m, "sid"));
-	esc_warnx("sms: %s from %s at %s: %s", esc_str(m, "sid"),
-	    esc_str(m, "from"), esc_rec_or(m, "date_sent"), reason);
+	esc_set_str(r, "from", m->from);
+	esc_set_str(r, "sms_sid", m->sid);
+	esc_warnx("sms: %s from %s at %s: %s", m->sid,
+	    m->from ? m->from : "?", m->when, reason);
+	return r;
 }
 
 /* The body, trimmed, upper case: a code, or a code and R. */
@@ -289,33 +297,54 @@ sms_code_of(const struct esc_inbox *ib, const char *body, int *resolve)
 	return id;
 }
 
+/* What a reply did. */
+enum { SMS_STRANGER, SMS_NOCODE, SMS_SHARED, SMS_DONE };
+
+/*
+ * A reply: from a phone the roster holds, the code of an open incident
+ * (and R) acks (resolves) it; anything else is rejected.  *r is the
+ * record, appended to ib->out.
+ */
+static int
+sms_reply(struct esc_inbox *ib, const struct reply *m, cJSON **r)
+{
+	const char *by, *id;
+	int resolve = 0;
+
+	if ((by = esc_inbox_person(ib, "phone", m->from)) == NULL) {
+		*r = sms_reject(ib, m, "unknown number");
+		return SMS_STRANGER;
+	}
+	if ((id = sms_code_of(ib, m->body, &resolve)) == NULL) {
+		*r = sms_reject(ib, m, "not the code of an open incident");
+		return SMS_NOCODE;
+	}
+	if (id[0] == '\0') {
+		*r = sms_reject(ib, m, "a code two open incidents share: "
+		    "use esc-ack");
+		return SMS_SHARED;
+	}
+	*r = esc_inbox_rec(ib, resolve ? "resolve" : "ack", id, by, m->t,
+	    "sms");
+	esc_set_str(*r, "sms_sid", m->sid);
+	esc_set_str(*r, "from", m->from);
+	return SMS_DONE;
+}
+
 static void
 sms_message(struct esc_inbox *ib, const cJSON *m)
 {
-	const char *sid = esc_str(m, "sid"), *by, *id;
-	esc_time_t t;
-	int resolve = 0;
+	struct reply rp = { .sid = esc_str(m, "sid"),
+	    .from = esc_str(m, "from"), .body = esc_rec_or(m, "body"),
+	    .when = esc_rec_or(m, "date_sent") };
 	cJSON *r;
 
-	if (sid == NULL || rfc2822(esc_str(m, "date_sent"), &t) == -1 ||
+	if (rp.sid == NULL || rfc2822(esc_str(m, "date_sent"), &rp.t) == -1 ||
 	    strcmp(esc_rec_or(m, "direction"), "inbound") != 0 ||
-	    esc_inbox_seen(ib, t, sid))
+	    esc_inbox_seen(ib, rp.t, rp.sid))
 		return;
-	esc_inbox_advance(ib, t, sid);
-	if ((by = esc_inbox_person(ib, "phone", esc_str(m, "from"))) == NULL)
-		sms_reject(ib, m, t, "unknown number");
-	else if ((id = sms_code_of(ib, esc_rec_or(m, "body"), &resolve)) ==
-	    NULL)
-		sms_reject(ib, m, t, "not the code of an open incident");
-	else if (id[0] == '\0')
-		sms_reject(ib, m, t, "a code two open incidents share: "
-		    "use esc-ack");
-	else {
-		r = esc_inbox_rec(ib, resolve ? "resolve" : "ack", id, by, t,
-		    "sms");
-		esc_set_str(r, "sms_sid", sid);
-		esc_set_str(r, "from", esc_str(m, "from"));
-	}
+	esc_inbox_advance(ib, rp.t, rp.sid);
+	sms_reply(ib, &rp, &r);
 }
 
 /* The first page's URL: messages to the sending number since the day of
@@ -388,6 +417,189 @@ sms_poll(const void *conf, struct esc_inbox *ib)
 	return rc;
 }
 
+/* ---- esc-inbox serve: Twilio's request for an incoming message ---- */
+
+static int
+sms_hook_ready(const void *conf)
+{
+	const struct sms *s = conf;
+
+	return s->token != NULL && s->replies;
+}
+
+/* Whether two phone numbers have the same digits: "+1 555-0100" is
+ * "+15550100". */
+static int
+same_number(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		a += strcspn(a, "0123456789");
+		b += strcspn(b, "0123456789");
+		if (*a != *b)
+			return 0;
+		if (*a == '\0')
+			return 1;
+	}
+}
+
+struct pair {
+	const char	*k, *v;
+};
+
+static int
+pair_cmp(const void *a, const void *b)
+{
+	const struct pair *x = a, *y = b;
+	int c = strcmp(x->k, y->k);
+
+	return c != 0 ? c : strcmp(x->v, y->v);
+}
+
+/*
+ * X-Twilio-Signature: base64 of the HMAC-SHA1, keyed with the auth
+ * token, of the URL Twilio posted to (as configured: what it signs) and
+ * then each parameter's name and value, sorted by name.
+ */
+static int
+sms_signed(const struct sms *s, const char *url, const struct esc_form *f,
+    const char *sig)
+{
+	struct esc_buf b = { 0 };
+	unsigned char mac[20];
+	char want[4 * ((sizeof mac + 2) / 3) + 1];
+	struct pair *p = esc_calloc((size_t)f->n + 1, sizeof *p);
+	int i;
+
+	for (i = 0; i < f->n; i++)
+		p[i] = (struct pair){ f->k[i], f->v[i] };
+	qsort(p, (size_t)f->n, sizeof *p, pair_cmp);
+	esc_buf_puts(&b, url);
+	for (i = 0; i < f->n; i++) {
+		esc_buf_puts(&b, p[i].k);
+		esc_buf_puts(&b, p[i].v);
+	}
+	esc_base64(mac, esc_hmac(1, s->token, b.s, b.len, mac), want);
+	esc_buf_free(&b);
+	free(p);
+	return esc_ct_equal(sig, want);
+}
+
+/* What the responder is told in TwiML; a stranger is told nothing. */
+static void
+sms_twiml(struct esc_buf *b, int did, const cJSON *r, const char *body)
+{
+	struct esc_buf t = { 0 };
+	char code[ESC_CODE_LEN + 1], *cut;
+
+	esc_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+	if (did == SMS_STRANGER) {
+		esc_buf_puts(b, "<Response/>");
+		return;
+	}
+	if (did == SMS_NOCODE) {
+		/* XML 1.0 cannot carry control characters. */
+		cut = esc_utf8_trunc(body, 40);
+		for (char *c = cut; *c != '\0'; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = ' ';
+		esc_buf_printf(&t, "esc: \"%s\" is not the code of an open "
+		    "incident; nothing changed.", cut);
+		free(cut);
+	} else if (did == SMS_SHARED)
+		esc_buf_puts(&t, "esc: two open incidents share that code; "
+		    "nothing changed. Use esc-ack.");
+	else if (strcmp(esc_type(r), "resolve") == 0)
+		esc_buf_printf(&t, "esc: incident %s resolved by %s.",
+		    esc_str(r, "incident"), esc_str(r, "by"));
+	else {
+		esc_sms_code(esc_str(r, "incident"), code);
+		esc_buf_printf(&t, "esc: incident %s acknowledged by %s. "
+		    "Reply %s%c to resolve.", esc_str(r, "incident"),
+		    esc_str(r, "by"), code, ESC_CODE_RESOLVE);
+	}
+	esc_buf_puts(b, "<Response><Message>");
+	esc_buf_html(b, t.s);
+	esc_buf_puts(b, "</Message></Response>");
+	esc_buf_free(&t);
+}
+
+/* A form field a record can carry (or the answer quote): UTF-8, at most
+ * max bytes. */
+static int
+sms_field(const char *s, size_t max)
+{
+	size_t n;
+
+	return s != NULL && (n = strlen(s)) <= max &&
+	    esc_utf8_check(s, n) == 0;
+}
+
+/* The reply of a verified request, when it was sent to esc's number. */
+static int
+sms_hook_reply(const struct sms *s, struct esc_inbox *ib,
+    const struct esc_hreq *rq, const struct esc_form *f, struct esc_hres *rs)
+{
+	char when[ESC_TIMELEN];
+	struct reply rp = { .sid = esc_form_get(f, "MessageSid"),
+	    .from = esc_form_get(f, "From"), .body = esc_form_get(f, "Body"),
+	    .when = esc_time_fmt(rq->now, when), .t = rq->now };
+	const char *to = esc_form_get(f, "To");
+	cJSON *r = NULL;
+	int did = SMS_STRANGER;
+
+	if (!sms_field(rp.sid, 256) || !sms_field(rp.from, 256) ||
+	    !sms_field(rp.body, ESC_HOOK_MAX) || to == NULL) {
+		rs->log = "twilio: not an incoming message (From, To, Body "
+		    "and MessageSid, UTF-8)";
+		return 400;
+	}
+	/* Another number of the account: not a reply to a page. */
+	if (same_number(to, s->from))
+		did = sms_reply(ib, &rp, &r);
+	rs->type = "text/xml";
+	sms_twiml(&rs->body, did, r, rp.body);
+	return 200;
+}
+
+/*
+ * An incoming message, as Twilio posts it to the number's webhook (a
+ * form: From, To, Body, MessageSid...): read as the poll reads a reply,
+ * at the time it arrives (Twilio sends no date), and answered in TwiML.
+ */
+static int
+sms_hook(const void *conf, struct esc_inbox *ib, const struct esc_hreq *rq,
+    struct esc_hres *rs)
+{
+	const struct sms *s = conf;
+	const char *sig = rq->header(rq, "X-Twilio-Signature");
+	struct esc_form f;
+	int status;
+
+	/* Configuration, not the request, is wrong: a 5xx, and the
+	 * server's are 503. */
+	if (rq->url == NULL) {
+		rs->log = "twilio: inbox.public_url is needed to verify "
+		    "X-Twilio-Signature (Twilio signs the URL it posts to)";
+		return 503;
+	}
+	if (sig == NULL) {
+		rs->log = "twilio: no X-Twilio-Signature";
+		return 401;
+	}
+	if (esc_form_parse(rq->body, rq->len, &f) == -1) {
+		rs->log = "twilio: not a form";
+		return 400;
+	}
+	if (!sms_signed(s, rq->url, &f, sig)) {
+		rs->log = "twilio: X-Twilio-Signature does not match "
+		    "inbox.public_url and the form with sms.auth_token";
+		status = 401;
+	} else
+		status = sms_hook_reply(s, ib, rq, &f, rs);
+	esc_form_free(&f);
+	return status;
+}
+
 const struct esc_provider esc_prov_sms = {
 	.load = sms_load,
 	.free = sms_free,
@@ -395,4 +607,7 @@ const struct esc_provider esc_prov_sms = {
 	.answer = esc_http_answer,
 	.wants = sms_wants,
 	.poll = sms_poll,
+	.hook_path = "/twilio",
+	.hook_ready = sms_hook_ready,
+	.hook = sms_hook,
 };

@@ -103,3 +103,23 @@ post() {
 	    "$@" "$INBOX$path"
 	cat "$BATS_TEST_TMPDIR/post.body"
 }
+
+# pd_sign SECRET < BODY: PagerDuty's X-PagerDuty-Signature of the body,
+# v1= and the hex HMAC-SHA256 with the webhook secret.
+pd_sign() {
+	printf 'v1=%s' "$(openssl dgst -sha256 -hmac "$1" -r | cut -d' ' -f1)"
+}
+
+# twilio_sign TOKEN URL FORM: Twilio's X-Twilio-Signature of a POST of
+# the (urlencoded) FORM to URL: the base64 HMAC-SHA1, keyed with the auth
+# token, of the URL and each parameter's name and value, sorted by name.
+twilio_sign() {
+	"$PY" - "$@" <<'PYEOF'
+import base64, hashlib, hmac, sys, urllib.parse
+token, url, form = sys.argv[1:4]
+pairs = sorted(urllib.parse.parse_qsl(form, keep_blank_values=True))
+data = url + "".join(k + v for k, v in pairs)
+mac = hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()
+print(base64.b64encode(mac).decode())
+PYEOF
+}
