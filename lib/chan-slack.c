@@ -14,11 +14,17 @@
 
 #include "esc.h"
 #include "chan.h"
+#include "inbox.h"
+
+/* The action_id of the buttons (esc-inbox serve reads them back). */
+#define SLACK_ACK	"esc_ack"
+#define SLACK_RESOLVE	"esc_resolve"
 
 struct slack {
 	char	**names, **urls, **whys;	/* a webhook per channel */
 	int	  n;
 	char	 *api_url, *token, *handoff_channel;
+	char	 *signing_secret;	/* verifies clicks: esc-inbox serve */
 };
 
 static void
@@ -38,6 +44,7 @@ slack_free(void *conf)
 	free(s->api_url);
 	free(s->token);
 	free(s->handoff_channel);
+	free(s->signing_secret);
 	free(s);
 }
 
@@ -84,12 +91,14 @@ slack_load(struct esc_chload *l, const cJSON *o, void **conf)
 	*conf = s;
 	if (esc_ch_keys(l, o, "slack", (const char *const[]){ "webhooks",
 	    "api_url", "token_env", "token_file", "handoff_channel",
-	    NULL }) == -1 ||
+	    "signing_secret_env", "signing_secret_file", NULL }) == -1 ||
 	    esc_ch_str(l, o, "slack", "api_url", &s->api_url) == -1 ||
 	    esc_ch_str(l, o, "slack", "handoff_channel",
 	    &s->handoff_channel) == -1 ||
 	    esc_ch_secret(l, o, "slack", "token", 0, ESC_SEC_KEY,
-	    &s->token) == -1)
+	    &s->token) == -1 ||
+	    esc_ch_secret(l, o, "slack", "signing_secret", 0, ESC_SEC_KEY,
+	    &s->signing_secret) == -1)
 		return -1;
 	if (s->api_url == NULL)
 		s->api_url = esc_strdup("https://slack.com/api");
@@ -362,9 +371,60 @@ slack_section(const char *s)
 	return b.s;
 }
 
-/* The message: its text, and the same as one Block Kit section. */
+/* Whether s is an esc incident id: 16 lower-case hex digits. */
+static int
+incident_id(const char *s)
+{
+	return s != NULL && strlen(s) == 16 &&
+	    strspn(s, "0123456789abcdef") == 16;
+}
+
 static cJSON *
-slack_doc(const cJSON *rec, const char *extra)
+button(const char *text, const char *action, const char *id,
+    const char *style)
+{
+	cJSON *b = cJSON_CreateObject(), *t = cJSON_CreateObject();
+
+	esc_set_str(b, "type", "button");
+	esc_set_str(t, "type", "plain_text");
+	esc_set_str(t, "text", text);
+	esc_set(b, "text", t);
+	esc_set_str(b, "action_id", action);
+	esc_set_str(b, "value", id);
+	esc_set_str(b, "style", style);
+	return b;
+}
+
+/*
+ * The "Acknowledge" and "Resolve" buttons of a page that opens or
+ * escalates an esc incident, when a signing secret lets esc-inbox serve
+ * verify the clicks (Slack posts them to its /slack); none otherwise,
+ * nor on a resolve, a task or a handoff.
+ */
+static void
+slack_buttons(cJSON *blocks, const cJSON *rec, const struct slack *s)
+{
+	const char *ev = esc_str(rec, "event"), *id = esc_str(rec, "incident");
+	cJSON *act, *el;
+
+	if (s == NULL || s->signing_secret == NULL ||
+	    strcmp(esc_type(rec), "page") != 0 ||
+	    (ev != NULL && strcmp(ev, "trigger") != 0) || !incident_id(id))
+		return;
+	act = cJSON_CreateObject();
+	esc_set_str(act, "type", "actions");
+	el = cJSON_AddArrayToObject(act, "elements");
+	cJSON_AddItemToArray(el, button("Acknowledge", SLACK_ACK, id,
+	    "primary"));
+	cJSON_AddItemToArray(el, button("Resolve", SLACK_RESOLVE, id,
+	    "danger"));
+	cJSON_AddItemToArray(blocks, act);
+}
+
+/* The message: its text, the same as one Block Kit section, and the
+ * buttons of a page. */
+static cJSON *
+slack_doc(const cJSON *rec, const char *extra, const struct slack *sl)
 {
 	struct esc_buf t = { 0 };
 	cJSON *doc = cJSON_CreateObject(), *blocks, *sec, *txt;
@@ -382,14 +442,15 @@ slack_doc(const cJSON *rec, const char *extra)
 	free(s);
 	esc_set(sec, "text", txt);
 	cJSON_AddItemToArray(blocks, sec);
+	slack_buttons(blocks, rec, sl);
 	esc_buf_free(&t);
 	return doc;
 }
 
 static char *
-slack_body(const cJSON *rec, const char *extra)
+slack_body(const cJSON *rec, const char *extra, const struct slack *sl)
 {
-	cJSON *doc = slack_doc(rec, extra);
+	cJSON *doc = slack_doc(rec, extra, sl);
 	char *s = cJSON_PrintUnformatted(doc);
 
 	cJSON_Delete(doc);
@@ -415,7 +476,7 @@ slack_post(const struct esc_job *j, const char *channel)
 		esc_dl_fail(d, "slack: ", why);
 		return;
 	}
-	esc_dl_json(d, url, slack_body(j->rec, NULL));
+	esc_dl_json(d, url, slack_body(j->rec, NULL, j->conf));
 }
 
 /* Where an incident channel's messages go without a bot token: the
@@ -434,7 +495,7 @@ slack_fallback(const struct esc_job *j, const char *note)
 		esc_dl_fail(d, "slack: ", why);
 		return;
 	}
-	esc_dl_json(d, url, slack_body(j->rec, note));
+	esc_dl_json(d, url, slack_body(j->rec, note, j->conf));
 }
 
 /* A Web API call (method, e.g. "chat.postMessage") with the bot token;
@@ -517,7 +578,7 @@ incident_post(const struct esc_job *j, const char *channel)
 		return;
 	}
 	d = esc_job_add(j, channel, NULL);
-	doc = slack_doc(j->rec, NULL);
+	doc = slack_doc(j->rec, NULL, s);
 	esc_set_str(doc, "channel", channel + (channel[0] == '#'));
 	slack_api(d, s, "chat.postMessage", cJSON_PrintUnformatted(doc));
 	cJSON_Delete(doc);
