@@ -49,7 +49,9 @@ read_state(const char *path, struct esc_map *known, struct esc_map *codes)
 			f[i] = strsep(&s, "\t");
 		if (i < 8 || strlen(f[0]) != 16 || strncmp(f[0], "tomb", 4) == 0)
 			continue;
-		*esc_map_slot(known, f[0], 1) = (void *)"";
+		/* Open: "", resolved: "resolved" (a Slack click says so). */
+		*esc_map_slot(known, f[0], 1) = (void *)(strcmp(f[6],
+		    "-") == 0 ? "" : "resolved");
 		if (strcmp(f[6], "-") != 0)
 			continue;
 		esc_sms_code(f[0], code);

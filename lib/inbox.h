@@ -21,7 +21,8 @@ void esc_sms_code(const char *incident, char out[ESC_CODE_LEN + 1]);
 /* One poll of one provider. */
 struct esc_inbox {
 	const struct esc_roster	*roster;
-	struct esc_map		*known;		/* esc incident ids in the state */
+	struct esc_map		*known;		/* esc incident ids in the state:
+						 * "" while open, "resolved" */
 	struct esc_map		*codes;		/* SMS code -> open incident id,
 						 * "" when two share it */
 	long			 connect_ms, timeout_ms;
