@@ -25,48 +25,11 @@ usage(void)
 {
 	fprintf(stderr, "usage: %s [-c channels] [-r roster] [-d dir] "
 	    "[-s state] [-o file] [--now time] poll\n"
-	    "       %s code incident ...\n", esc_progname, esc_progname);
+	    "       %s [-c channels] [-r roster] [-d dir] [-s state] "
+	    "[-l addr:port] serve\n"
+	    "       %s code incident ...\n", esc_progname, esc_progname,
+	    esc_progname);
 	exit(ESC_EXIT_USAGE);
-}
-
-/* Each line of the state file but its first, its tombstones and its end
- * line is an incident: its id, tab, ..., its 7th field "-" while open
- * (esc-route's format 1 and 2). */
-static int
-read_state(const char *path, struct esc_map *known, struct esc_map *codes)
-{
-	char *text, *s, *nl, *f[8], code[ESC_CODE_LEN + 1];
-	size_t len;
-	void **slot;
-	int i;
-
-	if ((text = esc_read_file(path, &len)) == NULL)
-		return access(path, F_OK) == -1 ? 0 : -1;
-	for (s = strchr(text, '\n'); s != NULL && *++s; s = nl) {
-		if ((nl = strchr(s, '\n')) != NULL)
-			*nl = '\0';
-		for (i = 0; i < 8 && s != NULL; i++)
-			f[i] = strsep(&s, "\t");
-		if (i < 8 || strlen(f[0]) != 16 || strncmp(f[0], "tomb", 4) == 0)
-			continue;
-		/* Open: "", resolved: "resolved" (a Slack click says so). */
-		*esc_map_slot(known, f[0], 1) = (void *)(strcmp(f[6],
-		    "-") == 0 ? "" : "resolved");
-		if (strcmp(f[6], "-") != 0)
-			continue;
-		esc_sms_code(f[0], code);
-		slot = esc_map_slot(codes, code, 1);
-		if (*slot == NULL)
-			*slot = esc_strdup(f[0]);
-		else if (strcmp(*slot, f[0]) != 0) {
-			free(*slot);
-			*slot = esc_strdup("");
-		}
-		if (nl == NULL)
-			break;
-	}
-	free(text);
-	return 0;
 }
 
 static cJSON *
@@ -246,11 +209,12 @@ main(int argc, char *argv[])
 		{ "dir", required_argument, NULL, 'd' },
 		{ "state", required_argument, NULL, 's' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "listen", required_argument, NULL, 'l' },
 		ESC_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *copt = NULL, *ropt = NULL, *dir = NULL, *state = NULL,
-	    *out = NULL;
+	    *out = NULL, *listen = NULL;
 	struct esc_map known = { 0 }, codes = { 0 };
 	struct esc_buf sp = { 0 };
 	struct esc_inbox tmpl = { 0 };
@@ -260,7 +224,7 @@ main(int argc, char *argv[])
 	int c, rc;
 
 	esc_setprogname(argv[0]);
-	while ((c = esc_getopt(&eo, argc, argv, ESC_SHORTOPTS "c:r:d:s:o:",
+	while ((c = esc_getopt(&eo, argc, argv, ESC_SHORTOPTS "c:r:d:s:o:l:",
 	    longopts)) != -1) {
 		switch (c) {
 		case 'c': copt = optarg; break;
@@ -268,6 +232,7 @@ main(int argc, char *argv[])
 		case 'd': dir = optarg; break;
 		case 's': state = optarg; break;
 		case 'o': out = optarg; break;
+		case 'l': listen = optarg; break;
 		default:
 			usage();
 		}
@@ -283,7 +248,8 @@ main(int argc, char *argv[])
 		}
 		return fclose(stdout) == 0 ? ESC_EXIT_OK : ESC_EXIT_FAIL;
 	}
-	if (argc != 1 || strcmp(argv[0], "poll") != 0)
+	if (argc != 1 || (strcmp(argv[0], "poll") != 0 &&
+	    strcmp(argv[0], "serve") != 0))
 		usage();
 	if ((dir = env_or(dir, "ESC_DIR")) == NULL)
 		dir = "/var/lib/esc";
@@ -296,11 +262,20 @@ main(int argc, char *argv[])
 	rc = ESC_EXIT_USAGE;
 	if ((ru.chans = esc_channels_load(copt)) == NULL)
 		goto fail;
+	if (strcmp(argv[0], "serve") == 0) {
+		struct esc_serve sv = { .listen = listen, .chans = ru.chans,
+		    .dir = dir, .state = state, .roster = esc_config_path(ropt,
+		    "ESC_ROSTER", "roster.example.json", "roster") };
+
+		if ((rc = esc_serve(&sv)) != ESC_EXIT_OK)
+			goto fail;
+		goto done;
+	}
 	/* Nothing to read: no roster needed (esc-tick runs it always). */
 	for (c = 0; c < ESC_NCHAN && !esc_inbox_wants(ru.chans, c); c++)
 		;
 	if ((c < ESC_NCHAN && (ros = esc_roster_load(ropt)) == NULL) ||
-	    read_state(state, &known, &codes) == -1)
+	    esc_inbox_state(state, &known, &codes) == -1)
 		goto fail;
 	tmpl.roster = ros;
 	tmpl.known = &known;
@@ -312,6 +287,7 @@ main(int argc, char *argv[])
 fail:
 		esc_warn(NULL);
 	}
+done:
 	esc_map_free(&known, NULL);
 	esc_map_free(&codes, free);
 	esc_buf_free(&sp);

@@ -820,7 +820,7 @@ slack_reply(const struct slack *s, struct esc_hres *rs, const char *url,
 /*
  * Why a click changes nothing (NULL: it counts), with what Slack shows
  * the user in say; *by is the roster's person.  An incident the state
- * holds is known: "" while open, "resolved" once closed (esc-inbox).
+ * holds is known, "open" or "closed" (esc_inbox_state()).
  */
 static const char *
 click_why(struct esc_inbox *ib, const struct click *k, const char **by,
@@ -845,7 +845,7 @@ click_why(struct esc_inbox *ib, const struct click *k, const char **by,
 		    "changed.");
 		return "not an incident esc knows";
 	}
-	if (strcmp(st, "resolved") == 0) {
+	if (strcmp(st, "closed") == 0) {
 		esc_buf_printf(say, "Incident %s is resolved already: nothing "
 		    "changed.", k->id);
 		return "incident resolved already";

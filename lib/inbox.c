@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -30,6 +31,46 @@ esc_sms_code(const char *incident, char out[ESC_CODE_LEN + 1])
 		h /= sizeof a - 1;
 	}
 	out[i] = '\0';
+}
+
+/* Each line of the state file but its first, its tombstones and its end
+ * line is an incident: its id, tab, ..., its 7th field "-" while open
+ * (esc-route's format 1 and 2). */
+int
+esc_inbox_state(const char *path, struct esc_map *known, struct esc_map *codes)
+{
+	char *text, *s, *nl, *f[8], code[ESC_CODE_LEN + 1];
+	size_t len;
+	void **slot;
+	int i;
+
+	if ((text = esc_read_file(path, &len)) == NULL)
+		return access(path, F_OK) == -1 ? 0 : -1;
+	for (s = strchr(text, '\n'); s != NULL && *++s; s = nl) {
+		if ((nl = strchr(s, '\n')) != NULL)
+			*nl = '\0';
+		for (i = 0; i < 8 && s != NULL; i++)
+			f[i] = strsep(&s, "\t");
+		if (i < 8 || strlen(f[0]) != 16 || strncmp(f[0], "tomb", 4) == 0)
+			continue;
+		if (strcmp(f[6], "-") != 0) {
+			*esc_map_slot(known, f[0], 1) = (void *)"closed";
+			continue;
+		}
+		*esc_map_slot(known, f[0], 1) = (void *)"open";
+		esc_sms_code(f[0], code);
+		slot = esc_map_slot(codes, code, 1);
+		if (*slot == NULL)
+			*slot = esc_strdup(f[0]);
+		else if (strcmp(*slot, f[0]) != 0) {
+			free(*slot);
+			*slot = esc_strdup("");
+		}
+		if (nl == NULL)
+			break;
+	}
+	free(text);
+	return 0;
 }
 
 int

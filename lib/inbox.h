@@ -21,8 +21,7 @@ void esc_sms_code(const char *incident, char out[ESC_CODE_LEN + 1]);
 /* One poll of one provider. */
 struct esc_inbox {
 	const struct esc_roster	*roster;
-	struct esc_map		*known;		/* esc incident ids in the state:
-						 * "" while open, "resolved" */
+	struct esc_map		*known;		/* esc incident ids in the state */
 	struct esc_map		*codes;		/* SMS code -> open incident id,
 						 * "" when two share it */
 	long			 connect_ms, timeout_ms;
@@ -40,7 +39,32 @@ struct esc_inbox {
 int esc_inbox_wants(const struct esc_channels *c, int ch);
 int esc_inbox_poll(const struct esc_channels *c, int ch, struct esc_inbox *ib);
 
-/* ---- esc-inbox serve: one request a provider sent (serve.c) ---- */
+/*
+ * The incidents of esc-route's state file (read only): known holds every
+ * id ("open" or "closed"), codes the SMS code of each open one ("" when
+ * two share it).  No file: none.  -1 with a message.
+ */
+int esc_inbox_state(const char *path, struct esc_map *known,
+    struct esc_map *codes);
+
+/* ---- esc-inbox serve (serve.c) ---- */
+
+struct esc_serve {
+	const char		*listen;	/* ADDR:PORT; NULL: the socket
+						 * systemd passes */
+	struct esc_channels	*chans;
+	const char		*dir;		/* $ESC_DIR */
+	const char		*state;		/* esc-route's state */
+	const char		*roster;	/* its path */
+};
+/*
+ * Serves until SIGTERM or SIGINT, a line on standard error for each
+ * request refused or written (and for each with --verbose): the exit
+ * status.  ESC_EXIT_USAGE with a message when it cannot start.
+ */
+int esc_serve(const struct esc_serve *sv);
+
+/* ---- one request a provider sent ---- */
 
 /* A request, its body read whole (at most ESC_HOOK_MAX bytes). */
 #define ESC_HOOK_MAX	(1024 * 1024)

@@ -77,3 +77,29 @@ clean = pat.sub(lambda m: m.group(0) if m.group(0).startswith('"') else " ", tex
 print(json.dumps(json.loads(clean), indent=2))
 PYEOF
 }
+
+# start_inbox [OPTION...]: esc-inbox serve on a free port of 127.0.0.1,
+# its log in $BATS_TEST_TMPDIR/inbox.log; sets INBOX_PID, INBOX_PORT and
+# INBOX (its URL).  The options go before "serve" (-c, -r, -d, --now).
+start_inbox() {
+	INBOX_LOG=$BATS_TEST_TMPDIR/inbox.log
+	esc-inbox "$@" -l 127.0.0.1:0 serve 2>>"$INBOX_LOG" &
+	INBOX_PID=$!
+	wait_until grep -q 'listening on' "$INBOX_LOG" || {
+		cat "$INBOX_LOG" >&2
+		return 1
+	}
+	INBOX_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\);.*/\1/p' "$INBOX_LOG" | tail -n 1)
+	INBOX=http://127.0.0.1:$INBOX_PORT
+	export INBOX_PID INBOX_PORT INBOX INBOX_LOG
+}
+
+# post PATH [CURL-OPTION...]: POSTs to esc-inbox serve; prints the status
+# code, then the body.
+post() {
+	local path=$1
+	shift
+	curl -s -o "$BATS_TEST_TMPDIR/post.body" -w '%{http_code}\n' -X POST \
+	    "$@" "$INBOX$path"
+	cat "$BATS_TEST_TMPDIR/post.body"
+}

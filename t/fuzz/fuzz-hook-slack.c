@@ -60,8 +60,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    NULL || (ros = esc_roster_load(ESC_SHAREDIR
 	    "/roster.example.json")) == NULL)
 		fuzz_die(esc_lasterr());
-	*esc_map_slot(&known, OPEN, 1) = (void *)"";
-	*esc_map_slot(&known, SHUT, 1) = (void *)"resolved";
+	*esc_map_slot(&known, OPEN, 1) = (void *)"open";
+	*esc_map_slot(&known, SHUT, 1) = (void *)"closed";
 	return 0;
 }
 

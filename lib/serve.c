@@ -1,0 +1,600 @@
+/*
+ * serve.c - esc-inbox serve: what the providers post, on one port.
+ *
+ * libmicrohttpd reads the requests (one thread polling every
+ * connection, so a slow client holds a connection slot, never the
+ * others); each path is a provider's hook (esc_hook()), which verifies
+ * the request's signature and makes the records, or /alertmanager, the
+ * doorbell.  The records are written and synced into
+ * $ESC_DIR/inbox/pending/ before the 2xx goes out, and the doorbell
+ * ($ESC_DIR/inbox/doorbell) is rung so that a watching esc-tick runs at
+ * once: a provider that got its 2xx can forget the request, and one
+ * that did not sends it again (ack and resolve repeat harmlessly).
+ *
+ * The hooks run in the server's one thread, the library's state (its
+ * last error, the masked secrets) is the process's, and the main thread
+ * only waits for a signal: so nothing here needs a lock.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <microhttpd.h>
+
+#include "inbox.h"
+
+#define CONN_MAX	256	/* connections at once */
+#define CONN_TIMEOUT	10	/* seconds a connection may be idle */
+#define AFTER_MS	3000	/* a follow-up's whole transfer */
+
+enum { R_NONE = -2, R_ALERTMANAGER = -1 };	/* else a channel */
+
+struct srv {
+	const struct esc_serve	*cf;
+	struct esc_roster	*ros;
+	struct stat		 ros_st, state_st;
+	struct esc_map		 known, codes;
+	unsigned long		 seq;
+	int			 failpoint;	/* ESC_FAILPOINT=inbox-written */
+};
+
+/* One request, from its URI to its end. */
+struct rq {
+	char		*uri;		/* as sent, with its query */
+	char		 method[8];
+	int		 started, too_big, route;
+	struct esc_buf	 body;
+	struct MHD_Connection *conn;
+	char		*after_url, *after;
+};
+
+static void
+logf_(const struct rq *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* One line a request that was refused or wrote something: the path,
+ * never its query (a secret may be in it), masked all the same. */
+static void
+logf_(const struct rq *r, int status, const char *fmt, ...)
+{
+	char buf[1024], *m;
+	va_list ap;
+	size_t n = strcspn(r->uri ? r->uri : "?", "?");
+	int k;
+
+	k = snprintf(buf, sizeof buf, "%s %.*s %d: ", r->method,
+	    (int)(n > 200 ? 200 : n), r->uri ? r->uri : "?", status);
+	va_start(ap, fmt);
+	vsnprintf(buf + k, sizeof buf - (size_t)k, fmt, ap);
+	va_end(ap);
+	m = esc_mask(buf);
+	esc_warnx("%s", m);
+	free(m);
+}
+
+static enum MHD_Result
+answer(struct rq *r, int status, const char *type, const char *body,
+    size_t len)
+{
+	struct MHD_Response *rs;
+	enum MHD_Result ok;
+
+	rs = MHD_create_response_from_buffer(len, (void *)body,
+	    MHD_RESPMEM_MUST_COPY);
+	if (rs == NULL)
+		return MHD_NO;
+	MHD_add_response_header(rs, "Content-Type",
+	    type ? type : "text/plain; charset=utf-8");
+	if (status == 405)
+		MHD_add_response_header(rs, "Allow", "POST");
+	if (status == 401 && r->route == R_ALERTMANAGER)
+		MHD_add_response_header(rs, "WWW-Authenticate", "Bearer");
+	ok = MHD_queue_response(r->conn, (unsigned)status, rs);
+	MHD_destroy_response(rs);
+	return ok;
+}
+
+/* A refusal: its status line as the body, its reason in the log. */
+static enum MHD_Result
+refuse(struct rq *r, int status, const char *why)
+{
+	const char *text;
+
+	switch (status) {
+	case 400: text = "400 bad request\n"; break;
+	case 401: text = "401 unauthorized\n"; break;
+	case 404: text = "404 not found\n"; break;
+	case 405: text = "405 method not allowed\n"; break;
+	case 413: text = "413 request too large\n"; break;
+	default: text = "503 service unavailable\n"; status = 503; break;
+	}
+	logf_(r, status, "%s", why);
+	return answer(r, status, NULL, text, strlen(text));
+}
+
+static int
+route_of(const char *path)
+{
+	const char *p;
+	int ch;
+
+	if (strcmp(path, "/alertmanager") == 0)
+		return R_ALERTMANAGER;
+	for (ch = 0; ch < ESC_NCHAN; ch++)
+		if ((p = esc_hook_path(ch)) != NULL && strcmp(p, path) == 0)
+			return ch;
+	return R_NONE;
+}
+
+/* Rings: a watching esc-tick (or esc-tick.path) runs a tick. */
+static int
+ring(const struct srv *s)
+{
+	struct esc_buf p = { 0 };
+	int fd, rc = 0;
+
+	esc_buf_printf(&p, "%s/inbox/doorbell", s->cf->dir);
+	fd = open(p.s, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK, 0600);
+	if (fd == -1 || futimens(fd, NULL) == -1)
+		rc = esc_seterr("%s: %s", p.s, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	esc_buf_free(&p);
+	return rc;
+}
+
+/* The records, one file, synced, under a name that sorts by time. */
+static int
+write_records(struct srv *s, const cJSON *out, esc_time_t now)
+{
+	struct esc_buf p = { 0 }, b = { 0 };
+	char ts[ESC_TIMELEN], *line;
+	const cJSON *r;
+	int i, j, rc;
+
+	esc_time_fmt(now, ts);
+	for (i = j = 0; ts[i] != '\0'; i++)
+		if (ts[i] != '-' && ts[i] != ':')
+			ts[j++] = ts[i];
+	ts[j] = '\0';
+	esc_buf_printf(&p, "%s/inbox/pending/%s.%ld.%lu.ndjson", s->cf->dir,
+	    ts, (long)getpid(), ++s->seq);
+	cJSON_ArrayForEach(r, out) {
+		line = cJSON_PrintUnformatted(r);
+		esc_buf_printf(&b, "%s\n", line);
+		cJSON_free(line);
+	}
+	rc = esc_atomic_write(p.s, b.s, b.len);
+	esc_buf_free(&p);
+	esc_buf_free(&b);
+	return rc;
+}
+
+/* The file changed since st (and st is now its status): 1, 0, or -1
+ * when it cannot be read. */
+static int
+changed(const char *path, struct stat *st)
+{
+	struct stat now;
+
+	if (stat(path, &now) == -1) {
+		if (errno != ENOENT)
+			return esc_seterr("%s: %s", path, strerror(errno));
+		memset(&now, 0, sizeof now);
+	}
+	if (now.st_ino == st->st_ino && now.st_dev == st->st_dev &&
+	    now.st_size == st->st_size &&
+	    now.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+	    now.st_mtim.tv_nsec == st->st_mtim.tv_nsec && st->st_ino != 0)
+		return 0;
+	*st = now;
+	return 1;
+}
+
+/* The state's incidents and the roster, read again when they change:
+ * a new incident's page may be answered a second after it went out. */
+static int
+refresh(struct srv *s)
+{
+	struct esc_roster *r;
+	int c;
+
+	if ((c = changed(s->cf->state, &s->state_st)) == -1)
+		return -1;
+	if (c) {
+		esc_map_free(&s->known, NULL);
+		esc_map_free(&s->codes, free);
+		if (esc_inbox_state(s->cf->state, &s->known, &s->codes) == -1)
+			return -1;
+	}
+	if ((c = changed(s->cf->roster, &s->ros_st)) == -1)
+		return -1;
+	if (c || s->ros == NULL) {
+		if ((r = esc_roster_load(s->cf->roster)) == NULL) {
+			s->ros_st.st_ino = 0;	/* again next time */
+			return -1;
+		}
+		if (s->ros != NULL)
+			esc_roster_free(s->ros);
+		s->ros = r;
+	}
+	return 0;
+}
+
+static const char *
+header(const struct esc_hreq *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
+/* Alertmanager's webhook: the bearer token, a JSON object with its
+ * alerts; then the doorbell.  The tick reads Alertmanager's API. */
+static enum MHD_Result
+doorbell(struct srv *s, struct rq *r)
+{
+	const char *a = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "Authorization"), *tok = s->cf->chans->inbox_token;
+	cJSON *doc;
+	int ok;
+
+	if (tok == NULL)
+		return refuse(r, 404, "no inbox.token_env or inbox.token_file "
+		    "is set");
+	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
+		return refuse(r, 401, "no bearer token");
+	if (!esc_ct_equal(a + 7 + strspn(a + 7, " "), tok))
+		return refuse(r, 401, "wrong bearer token");
+	doc = cJSON_ParseWithLength(r->body.s, r->body.len);
+	ok = cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "alerts"));
+	cJSON_Delete(doc);
+	if (!ok)
+		return refuse(r, 400, "not an Alertmanager webhook (a JSON "
+		    "object with \"alerts\")");
+	if (ring(s) == -1)
+		return refuse(r, 503, esc_lasterr());
+	if (esc_verbose)
+		logf_(r, 200, "rung");
+	return answer(r, 200, NULL, "ok\n", 3);
+}
+
+/* A provider's request, through its hook. */
+static enum MHD_Result
+hooked(struct srv *s, struct rq *r)
+{
+	const struct esc_channels *chans = s->cf->chans;
+	struct esc_buf url = { 0 };
+	struct esc_hreq rq = { 0 };
+	struct esc_hres rs = { 0 };
+	struct esc_inbox ib = { 0 };
+	enum MHD_Result ok;
+	int status, n;
+
+	if (refresh(s) == -1)
+		return refuse(r, 503, esc_lasterr());
+	rq.path = esc_hook_path(r->route);
+	if (chans->public_url != NULL) {
+		esc_buf_printf(&url, "%s%s", chans->public_url, r->uri);
+		rq.url = url.s;
+	}
+	rq.body = r->body.s;
+	rq.len = r->body.len;
+	rq.now = esc_now();
+	rq.header = header;
+	rq.conn = r->conn;
+	ib.roster = s->ros;
+	ib.known = &s->known;
+	ib.codes = &s->codes;
+	ib.connect_ms = chans->connect_ms;
+	ib.timeout_ms = chans->timeout_ms;
+	ib.out = cJSON_CreateArray();
+	status = esc_hook(chans, r->route, &ib, &rq, &rs);
+	n = cJSON_GetArraySize(ib.out);
+	if (status / 100 != 2)
+		ok = refuse(r, status, rs.log ? rs.log : "refused");
+	else if (n > 0 && (write_records(s, ib.out, rq.now) == -1 ||
+	    ring(s) == -1))
+		ok = refuse(r, 503, esc_lasterr());
+	else {
+		if (n > 0 && s->failpoint)
+			raise(SIGKILL);
+		if (n > 0 || esc_verbose)
+			logf_(r, status, "%d record%s", n, n == 1 ? "" : "s");
+		ok = answer(r, status, rs.type, rs.body.s ? rs.body.s : "",
+		    rs.body.len);
+		r->after_url = rs.after_url;
+		r->after = rs.after;
+		rs.after_url = rs.after = NULL;
+	}
+	free(rs.after_url);
+	free(rs.after);
+	esc_buf_free(&rs.body);
+	esc_buf_free(&url);
+	cJSON_Delete(ib.out);
+	return ok;
+}
+
+/* The start of a request: its path and method, and a declared length
+ * past the limit refused before a byte of the body is read. */
+static enum MHD_Result
+start(struct rq *r, const char *path, const char *method)
+{
+	const char *cl;
+
+	r->started = 1;
+	snprintf(r->method, sizeof r->method, "%s", method);
+	if ((r->route = route_of(path)) == R_NONE)
+		return refuse(r, 404, "no such path");
+	if (strcmp(method, "POST") != 0)
+		return refuse(r, 405, "not a POST");
+	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "Content-Length");
+	if (cl != NULL && (strlen(cl) > 9 ||
+	    strtoul(cl, NULL, 10) > ESC_HOOK_MAX)) {
+		r->too_big = 1;
+		return refuse(r, 413, "the body is over 1 MiB");
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *path,
+    const char *method, const char *version, const char *data,
+    size_t *size, void **ctx)
+{
+	struct srv *s = cls;
+	struct rq *r = *ctx;
+
+	if (r == NULL)		/* no URI callback: cannot happen */
+		return MHD_NO;
+	r->conn = conn;
+	if (!r->started)
+		return start(r, path, method);
+	if (*size > 0) {
+		if (r->body.len + *size > ESC_HOOK_MAX)
+			r->too_big = 1;
+		else if (!r->too_big)
+			esc_buf_add(&r->body, data, *size);
+		*size = 0;
+		return MHD_YES;
+	}
+	if (r->too_big)
+		return refuse(r, 413, "the body is over 1 MiB");
+	esc_buf_add(&r->body, "", 0);	/* a NUL after it */
+	if (r->route == R_ALERTMANAGER)
+		return doorbell(s, r);
+	return hooked(s, r);
+}
+
+/* The request as sent, kept whole: Twilio signs the query too. */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct rq *r = esc_calloc(1, sizeof *r);
+
+	r->uri = esc_strdup(uri);
+	r->conn = conn;
+	return r;
+}
+
+/* A provider's follow-up (Slack's response_url), once the 2xx is out. */
+static void
+follow_up(const struct rq *r, long connect_ms)
+{
+	struct curl_slist *h = NULL;
+	CURL *c;
+	CURLcode rc;
+	long code = 0;
+
+	if ((c = curl_easy_init()) == NULL)
+		return;
+	h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, r->after_url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->after);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	    connect_ms < AFTER_MS ? connect_ms : (long)AFTER_MS);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)AFTER_MS);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	if (rc != CURLE_OK || code / 100 != 2)
+		logf_(r, 200, "the follow-up failed: %s",
+		    rc != CURLE_OK ? curl_easy_strerror(rc) : "not a 2xx");
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+}
+
+static void
+on_done(void *cls, struct MHD_Connection *conn, void **ctx,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct srv *s = cls;
+	struct rq *r = *ctx;
+
+	if (r == NULL)
+		return;
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && r->after_url)
+		follow_up(r, s->cf->chans->connect_ms);
+	free(r->uri);
+	free(r->after_url);
+	free(r->after);
+	esc_buf_free(&r->body);
+	free(r);
+	*ctx = NULL;
+}
+
+static void on_log(void *, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
+/* libmicrohttpd's own complaints (a socket error, a bad request line). */
+static void
+on_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	esc_warnx("libmicrohttpd: %s", buf);
+}
+
+/* A socket listening on "host:port", "[v6]:port" or ":port" (every
+ * address); port 0 takes a free one. */
+static int
+listen_on(const char *spec)
+{
+	struct addrinfo hints = { 0 }, *ai, *a;
+	char host[256], *port;
+	int fd = -1, on = 1, e;
+
+	if (strlen(spec) >= sizeof host)
+		return esc_seterr("%s: too long for an address", spec);
+	strcpy(host, spec);
+	if ((port = strrchr(host, ':')) == NULL || port[1] == '\0')
+		return esc_seterr("%s: not ADDR:PORT", spec);
+	*port++ = '\0';
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((e = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai)) != 0)
+		return esc_seterr("%s: %s", spec, gai_strerror(e));
+	for (a = ai; a != NULL; a = a->ai_next) {
+		if ((fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
+		    a->ai_protocol)) == -1)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+		if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 &&
+		    listen(fd, 128) == 0)
+			break;
+		e = errno;
+		close(fd);
+		fd = -1;
+		errno = e;
+	}
+	if (fd == -1)
+		esc_seterr("cannot listen on %s: %s", spec, strerror(errno));
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/* The socket systemd passed (socket activation: LISTEN_PID, LISTEN_FDS,
+ * the first descriptor is 3). */
+static int
+systemd_socket(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *n = getenv("LISTEN_FDS");
+
+	if (pid == NULL || n == NULL || strtol(pid, NULL, 10) != getpid())
+		return esc_seterr("no --listen ADDR:PORT, and no socket from "
+		    "systemd (LISTEN_FDS)");
+	if (strcmp(n, "1") != 0)
+		return esc_seterr("LISTEN_FDS=%s: takes one socket", n);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	return 3;
+}
+
+/* What the log says at the start: where, and which doors are open. */
+static void
+say_listening(const struct srv *s, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char host[128] = "?", port[16] = "?";
+	struct esc_buf b = { 0 };
+	int ch;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		getnameinfo((struct sockaddr *)&ss, len, host, sizeof host,
+		    port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV);
+	esc_buf_printf(&b, "listening on %s%s%s:%s;", ss.ss_family == AF_INET6 ?
+	    "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "", port);
+	esc_buf_printf(&b, " /alertmanager %s", s->cf->chans->inbox_token ?
+	    "ready" : "off (no inbox.token)");
+	for (ch = 0; ch < ESC_NCHAN; ch++)
+		if (esc_hook_path(ch) != NULL)
+			esc_buf_printf(&b, ", %s %s", esc_hook_path(ch),
+			    esc_hook_ready(s->cf->chans, ch) ? "ready" :
+			    "off (no secret)");
+	esc_warnx("%s", b.s);
+	esc_buf_free(&b);
+}
+
+int
+esc_serve(const struct esc_serve *cf)
+{
+	struct srv s = { .cf = cf };
+	struct MHD_Daemon *d;
+	struct esc_buf p = { 0 };
+	sigset_t set;
+	int fd, sig;
+
+	esc_buf_printf(&p, "%s/inbox/pending", cf->dir);
+	if (esc_mkdirs(p.s) == -1) {
+		esc_buf_free(&p);
+		return ESC_EXIT_USAGE;
+	}
+	esc_buf_free(&p);
+	if ((fd = cf->listen ? listen_on(cf->listen) : systemd_socket()) == -1)
+		return ESC_EXIT_USAGE;
+	if (refresh(&s) == -1) {
+		close(fd);
+		return ESC_EXIT_USAGE;
+	}
+	s.failpoint = getenv("ESC_FAILPOINT") != NULL &&
+	    strcmp(getenv("ESC_FAILPOINT"), "inbox-written") == 0;
+	/* The signals are the main thread's: blocked before the server's
+	 * thread starts, which inherits the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_ERROR_LOG | MHD_USE_AUTO, 0, NULL, NULL, on_request, &s,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_log, &s,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_MAX,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, &s,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_done, &s,
+	    MHD_OPTION_END);
+	if (d == NULL) {
+		esc_seterr("cannot start the HTTP server");
+		close(fd);
+		return ESC_EXIT_USAGE;
+	}
+	say_listening(&s, fd);
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+		;
+	MHD_stop_daemon(d);
+	close(fd);
+	esc_warnx("stopped by signal %d", sig);
+	if (s.ros != NULL)
+		esc_roster_free(s.ros);
+	esc_map_free(&s.known, NULL);
+	esc_map_free(&s.codes, free);
+	return ESC_EXIT_OK;
+}
