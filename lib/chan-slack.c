@@ -14,11 +14,17 @@
 
 #include "esc.h"
 #include "chan.h"
+#include "inbox.h"
+
+/* The action_id of the buttons (esc-inbox serve reads them back). */
+#define SLACK_ACK	"esc_ack"
+#define SLACK_RESOLVE	"esc_resolve"
 
 struct slack {
 	char	**names, **urls, **whys;	/* a webhook per channel */
 	int	  n;
 	char	 *api_url, *token, *handoff_channel;
+	char	 *signing_secret;	/* verifies clicks: esc-inbox serve */
 };
 
 static void
@@ -38,6 +44,7 @@ slack_free(void *conf)
 	free(s->api_url);
 	free(s->token);
 	free(s->handoff_channel);
+	free(s->signing_secret);
 	free(s);
 }
 
@@ -84,12 +91,14 @@ slack_load(struct esc_chload *l, const cJSON *o, void **conf)
 	*conf = s;
 	if (esc_ch_keys(l, o, "slack", (const char *const[]){ "webhooks",
 	    "api_url", "token_env", "token_file", "handoff_channel",
-	    NULL }) == -1 ||
+	    "signing_secret_env", "signing_secret_file", NULL }) == -1 ||
 	    esc_ch_str(l, o, "slack", "api_url", &s->api_url) == -1 ||
 	    esc_ch_str(l, o, "slack", "handoff_channel",
 	    &s->handoff_channel) == -1 ||
 	    esc_ch_secret(l, o, "slack", "token", 0, ESC_SEC_KEY,
-	    &s->token) == -1)
+	    &s->token) == -1 ||
+	    esc_ch_secret(l, o, "slack", "signing_secret", 0, ESC_SEC_KEY,
+	    &s->signing_secret) == -1)
 		return -1;
 	if (s->api_url == NULL)
 		s->api_url = esc_strdup("https://slack.com/api");
@@ -362,9 +371,60 @@ slack_section(const char *s)
 	return b.s;
 }
 
-/* The message: its text, and the same as one Block Kit section. */
+/* Whether s is an esc incident id: 16 lower-case hex digits. */
+static int
+incident_id(const char *s)
+{
+	return s != NULL && strlen(s) == 16 &&
+	    strspn(s, "0123456789abcdef") == 16;
+}
+
 static cJSON *
-slack_doc(const cJSON *rec, const char *extra)
+button(const char *text, const char *action, const char *id,
+    const char *style)
+{
+	cJSON *b = cJSON_CreateObject(), *t = cJSON_CreateObject();
+
+	esc_set_str(b, "type", "button");
+	esc_set_str(t, "type", "plain_text");
+	esc_set_str(t, "text", text);
+	esc_set(b, "text", t);
+	esc_set_str(b, "action_id", action);
+	esc_set_str(b, "value", id);
+	esc_set_str(b, "style", style);
+	return b;
+}
+
+/*
+ * The "Acknowledge" and "Resolve" buttons of a page that opens or
+ * escalates an esc incident, when a signing secret lets esc-inbox serve
+ * verify the clicks (Slack posts them to its /slack); none otherwise,
+ * nor on a resolve, a task or a handoff.
+ */
+static void
+slack_buttons(cJSON *blocks, const cJSON *rec, const struct slack *s)
+{
+	const char *ev = esc_str(rec, "event"), *id = esc_str(rec, "incident");
+	cJSON *act, *el;
+
+	if (s == NULL || s->signing_secret == NULL ||
+	    strcmp(esc_type(rec), "page") != 0 ||
+	    (ev != NULL && strcmp(ev, "trigger") != 0) || !incident_id(id))
+		return;
+	act = cJSON_CreateObject();
+	esc_set_str(act, "type", "actions");
+	el = cJSON_AddArrayToObject(act, "elements");
+	cJSON_AddItemToArray(el, button("Acknowledge", SLACK_ACK, id,
+	    "primary"));
+	cJSON_AddItemToArray(el, button("Resolve", SLACK_RESOLVE, id,
+	    "danger"));
+	cJSON_AddItemToArray(blocks, act);
+}
+
+/* The message: its text, the same as one Block Kit section, and the
+ * buttons of a page. */
+static cJSON *
+slack_doc(const cJSON *rec, const char *extra, const struct slack *sl)
 {
 	struct esc_buf t = { 0 };
 	cJSON *doc = cJSON_CreateObject(), *blocks, *sec, *txt;
@@ -382,14 +442,15 @@ slack_doc(const cJSON *rec, const char *extra)
 	free(s);
 	esc_set(sec, "text", txt);
 	cJSON_AddItemToArray(blocks, sec);
+	slack_buttons(blocks, rec, sl);
 	esc_buf_free(&t);
 	return doc;
 }
 
 static char *
-slack_body(const cJSON *rec, const char *extra)
+slack_body(const cJSON *rec, const char *extra, const struct slack *sl)
 {
-	cJSON *doc = slack_doc(rec, extra);
+	cJSON *doc = slack_doc(rec, extra, sl);
 	char *s = cJSON_PrintUnformatted(doc);
 
 	cJSON_Delete(doc);
@@ -415,7 +476,7 @@ slack_post(const struct esc_job *j, const char *channel)
 		esc_dl_fail(d, "slack: ", why);
 		return;
 	}
-	esc_dl_json(d, url, slack_body(j->rec, NULL));
+	esc_dl_json(d, url, slack_body(j->rec, NULL, j->conf));
 }
 
 /* Where an incident channel's messages go without a bot token: the
@@ -434,7 +495,7 @@ slack_fallback(const struct esc_job *j, const char *note)
 		esc_dl_fail(d, "slack: ", why);
 		return;
 	}
-	esc_dl_json(d, url, slack_body(j->rec, note));
+	esc_dl_json(d, url, slack_body(j->rec, note, j->conf));
 }
 
 /* A Web API call (method, e.g. "chat.postMessage") with the bot token;
@@ -517,7 +578,7 @@ incident_post(const struct esc_job *j, const char *channel)
 		return;
 	}
 	d = esc_job_add(j, channel, NULL);
-	doc = slack_doc(j->rec, NULL);
+	doc = slack_doc(j->rec, NULL, s);
 	esc_set_str(doc, "channel", channel + (channel[0] == '#'));
 	slack_api(d, s, "chat.postMessage", cJSON_PrintUnformatted(doc));
 	cJSON_Delete(doc);
@@ -582,10 +643,294 @@ slack_answer(struct esc_delivery *d, struct esc_try *t)
 	return r;
 }
 
+/* ---- esc-inbox serve: the clicks on the buttons ---- */
+
+#define SLACK_SKEW	300	/* seconds a request's time may be off */
+#define SLACK_ID_MAX	32	/* bytes of a Slack id or action_ts kept */
+
+static int
+slack_hook_ready(const void *conf)
+{
+	const struct slack *s = conf;
+
+	return s->signing_secret != NULL;
+}
+
+/*
+ * Whether rq is Slack's: X-Slack-Signature is "v0=" and the hex of the
+ * HMAC-SHA256, with the signing secret, of "v0:", the timestamp, ":" and
+ * the body as it came; the timestamp (X-Slack-Request-Timestamp) within
+ * 5 minutes of now either way, so that a request seen on its way cannot
+ * be played again later.  -1 with rs->log saying why not.
+ */
+static int
+slack_verify(const struct slack *s, const struct esc_hreq *rq,
+    struct esc_hres *rs)
+{
+	const char *ts = rq->header(rq, "X-Slack-Request-Timestamp");
+	const char *sig = rq->header(rq, "X-Slack-Signature");
+	struct esc_buf b = { 0 };
+	unsigned char mac[32];
+	char want[3 + 2 * sizeof mac + 1];
+	long long t;
+	size_t n;
+
+	if (ts == NULL || sig == NULL) {
+		rs->log = "slack: no X-Slack-Signature or "
+		    "X-Slack-Request-Timestamp";
+		return -1;
+	}
+	n = strlen(ts);
+	if (n == 0 || n > 12 || strspn(ts, "0123456789") != n) {
+		rs->log = "slack: X-Slack-Request-Timestamp is not a number";
+		return -1;
+	}
+	t = strtoll(ts, NULL, 10);
+	if (t < rq->now - SLACK_SKEW || t > rq->now + SLACK_SKEW) {
+		rs->log = "slack: X-Slack-Request-Timestamp is more than 5 "
+		    "minutes away (a replay?)";
+		return -1;
+	}
+	esc_buf_printf(&b, "v0:%s:", ts);
+	esc_buf_add(&b, rq->body, rq->len);
+	n = esc_hmac(0, s->signing_secret, b.s, b.len, mac);
+	esc_buf_free(&b);
+	memcpy(want, "v0=", 3);
+	esc_hex(mac, n, want + 3);
+	if (n != sizeof mac || !esc_ct_equal(sig, want)) {
+		rs->log = "slack: X-Slack-Signature does not match the body";
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether s is 1 to SLACK_ID_MAX bytes of ok: what a record keeps of a
+ * Slack id (U0123ABCD) or an action_ts (1548426417.840180). */
+static int
+slack_token(const char *s, const char *ok)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	return n > 0 && n <= SLACK_ID_MAX && strspn(s, ok) == n;
+}
+
+#define SLACK_ID_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+/* A click on one of esc's buttons, as the block_actions payload says. */
+struct click {
+	const char	*action;	/* SLACK_ACK, SLACK_RESOLVE */
+	const char	*id;		/* the button's value */
+	const char	*user, *ts, *response_url;
+};
+
+/* The first action of p on an esc button; 0 when it has none: Slack
+ * posts other interactions of the app to the same URL. */
+static int
+slack_click(const cJSON *p, struct click *k)
+{
+	const cJSON *a, *acts = cJSON_GetObjectItemCaseSensitive(p, "actions");
+	const char *t = esc_str(p, "type"), *aid;
+
+	memset(k, 0, sizeof *k);
+	if (t == NULL || strcmp(t, "block_actions") != 0 ||
+	    !cJSON_IsArray(acts))
+		return 0;
+	cJSON_ArrayForEach(a, acts) {
+		aid = esc_str(a, "action_id");
+		if (aid != NULL && (strcmp(aid, SLACK_ACK) == 0 ||
+		    strcmp(aid, SLACK_RESOLVE) == 0)) {
+			k->action = aid;
+			k->id = esc_str(a, "value");
+			k->ts = esc_str(a, "action_ts");
+			break;
+		}
+	}
+	if (k->action == NULL)
+		return 0;
+	k->user = esc_str(cJSON_GetObjectItemCaseSensitive(p, "user"), "id");
+	k->response_url = esc_str(p, "response_url");
+	return 1;
+}
+
+/* The length of u's scheme://host:port; 0 when it is no http(s) URL. */
+static size_t
+origin_len(const char *u)
+{
+	size_t n;
+
+	if (strncmp(u, "https://", 8) == 0)
+		n = 8;
+	else if (strncmp(u, "http://", 7) == 0)
+		n = 7;
+	else
+		return 0;
+	return n + strcspn(u + n, "/?#");
+}
+
+/*
+ * Whether the follow-up may go to u: a response_url is Slack's
+ * (https://hooks.slack.com/...) or on the host of api_url (a proxy, or
+ * the local stand-in of the tests); anything else in a payload would
+ * make esc-inbox post wherever it says.
+ */
+static int
+reply_ok(const struct slack *s, const char *u)
+{
+	size_t n = strlen(u), i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)u[i] <= ' ' || u[i] == 0x7f)
+			return 0;
+	if (n > 2048)
+		return 0;
+	if (strncmp(u, "https://hooks.slack.com/", 24) == 0)
+		return 1;
+	n = origin_len(s->api_url);
+	return n > 0 && origin_len(u) == n && strncmp(u, s->api_url, n) == 0;
+}
+
+/* The ephemeral answer in Slack, text, to the click's response_url. */
+static void
+slack_reply(const struct slack *s, struct esc_hres *rs, const char *url,
+    const char *text)
+{
+	cJSON *m;
+	char *j;
+
+	if (url == NULL)
+		return;
+	if (!reply_ok(s, url)) {
+		esc_warnx("slack: a response_url neither on hooks.slack.com "
+		    "nor on slack.api_url's host: no answer in Slack");
+		return;
+	}
+	m = cJSON_CreateObject();
+	esc_set_str(m, "response_type", "ephemeral");
+	cJSON_AddBoolToObject(m, "replace_original", 0);
+	esc_set_str(m, "text", text);
+	j = cJSON_PrintUnformatted(m);
+	free(rs->after_url);
+	free(rs->after);
+	rs->after_url = esc_strdup(url);
+	rs->after = esc_strdup(j);
+	cJSON_free(j);
+	cJSON_Delete(m);
+}
+
+/*
+ * Why a click changes nothing (NULL: it counts), with what Slack shows
+ * the user in say; *by is the roster's person.  An incident the state
+ * holds is known, "open" or "closed" (esc_inbox_state()).
+ */
+static const char *
+click_why(struct esc_inbox *ib, const struct click *k, const char **by,
+    struct esc_buf *say)
+{
+	const char *st;
+
+	if (!slack_token(k->user, SLACK_ID_CHARS)) {
+		esc_buf_puts(say, "esc could not tell who clicked: nothing "
+		    "changed.");
+		return "not a Slack user id";
+	}
+	if ((*by = esc_inbox_person(ib, "slack", k->user)) == NULL) {
+		esc_buf_printf(say, "You are not in esc's roster (no "
+		    "person there has \"slack\": \"%s\"): nothing changed.",
+		    k->user);
+		return "unknown slack user";
+	}
+	if (!incident_id(k->id) ||
+	    (st = esc_map_get(ib->known, k->id)) == NULL) {
+		esc_buf_puts(say, "This is no incident esc knows: nothing "
+		    "changed.");
+		return "not an incident esc knows";
+	}
+	if (strcmp(st, "closed") == 0) {
+		esc_buf_printf(say, "Incident %s is resolved already: nothing "
+		    "changed.", k->id);
+		return "incident resolved already";
+	}
+	return NULL;
+}
+
+/* The record of a click, and the answer in Slack. */
+static void
+slack_act(const struct slack *s, struct esc_inbox *ib,
+    const struct esc_hreq *rq, struct esc_hres *rs, const struct click *k)
+{
+	int resolve = strcmp(k->action, SLACK_RESOLVE) == 0;
+	struct esc_buf say = { 0 };
+	const char *why, *by = NULL;
+	cJSON *r;
+
+	if ((why = click_why(ib, k, &by, &say)) != NULL) {
+		r = esc_inbox_rec(ib, "rejected", NULL, NULL, rq->now, "slack");
+		esc_set_str(r, "reason", why);
+		esc_warnx("slack: a click by %s: %s", slack_token(k->user,
+		    SLACK_ID_CHARS) ? k->user : "?", why);
+	} else {
+		r = esc_inbox_rec(ib, resolve ? "resolve" : "ack", k->id, by,
+		    rq->now, "slack");
+		esc_buf_printf(&say, resolve ? "Resolved incident %s for %s: "
+		    "it closes at the next tick." : "Acknowledged incident %s "
+		    "for %s: escalation stops at the next tick.", k->id, by);
+	}
+	if (slack_token(k->user, SLACK_ID_CHARS))
+		esc_set_str(r, "slack_user", k->user);
+	if (slack_token(k->ts, "0123456789."))
+		esc_set_str(r, "slack_action_ts", k->ts);
+	slack_reply(s, rs, k->response_url, say.s);
+	esc_buf_free(&say);
+}
+
+/*
+ * A request Slack posts to /slack: verified (401), a form whose field
+ * "payload" is the interaction as JSON (400 when malformed).  A click on
+ * an esc button becomes an ack or resolve record, or a rejected one;
+ * Slack wants 200 within 3 seconds in every case, and the user hears
+ * what happened through the response_url after it.
+ */
+static int
+slack_hook(const void *conf, struct esc_inbox *ib, const struct esc_hreq *rq,
+    struct esc_hres *rs)
+{
+	const struct slack *s = conf;
+	struct esc_form f;
+	struct click k;
+	const char *pl;
+	cJSON *p;
+
+	if (slack_verify(s, rq, rs) == -1)
+		return 401;
+	if (esc_form_parse(rq->body, rq->len, &f) == -1) {
+		rs->log = "slack: the body is not a form";
+		return 400;
+	}
+	if ((pl = esc_form_get(&f, "payload")) == NULL) {
+		/* A slash command, or an event: not a click. */
+		esc_form_free(&f);
+		return 200;
+	}
+	p = cJSON_Parse(pl);
+	esc_form_free(&f);
+	if (!cJSON_IsObject(p)) {
+		cJSON_Delete(p);
+		rs->log = "slack: the payload is not a JSON object";
+		return 400;
+	}
+	if (slack_click(p, &k))
+		slack_act(s, ib, rq, rs, &k);
+	cJSON_Delete(p);
+	return 200;
+}
+
 const struct esc_provider esc_prov_slack = {
 	.load = slack_load,
 	.free = slack_free,
 	.build = slack_build,
 	.handoff = slack_handoff,
 	.answer = slack_answer,
+	.hook_path = "/slack",
+	.hook_ready = slack_hook_ready,
+	.hook = slack_hook,
 };

@@ -9,6 +9,7 @@ Plays, on 127.0.0.1 only, with the Python standard library:
   POST /services/...                      Slack incoming webhook
   POST .../conversations.create           Slack Web API (bot token)
   POST .../chat.postMessage               (channels made above only)
+  POST /slack/response/...                a Slack interaction's response_url
   POST, GET /2010-04-01/Accounts/SID/Messages.json
                                           Twilio Messages: send (form,
                                           basic auth), list (inbound too)
@@ -182,7 +183,49 @@ def check_slack(h, body):
             raise Invalid("invalid_blocks: " + where)
         if b["type"] == "section":
             check_text_object(b.get("text"), where)
+        elif b["type"] == "actions":
+            check_actions(b, where)
     return "ok"
+
+
+def check_actions(b, where):
+    """An actions block of buttons (Block Kit: at most 25 elements; a
+    button's text plain_text of at most 75 characters, action_id up to
+    255, value up to 2000, style primary or danger)."""
+    els = b.get("elements")
+    if not isinstance(els, list) or not 0 < len(els) <= 25:
+        raise Invalid("invalid_blocks: " + where + ": elements")
+    for j, e in enumerate(els):
+        w = "%s.elements[%d]" % (where, j)
+        if not isinstance(e, dict) or e.get("type") != "button":
+            raise Invalid("invalid_blocks: " + w + ": not a button")
+        t = e.get("text")
+        if not isinstance(t, dict) or t.get("type") != "plain_text" or \
+                not isinstance(t.get("text"), str) or \
+                not 0 < len(t["text"]) <= 75:
+            raise Invalid("invalid_blocks: " + w + ": text")
+        for k, n in (("action_id", 255), ("value", 2000)):
+            if k in e and (not isinstance(e[k], str) or len(e[k]) > n):
+                raise Invalid("invalid_blocks: " + w + ": " + k)
+        if "style" in e and e["style"] not in ("primary", "danger"):
+            raise Invalid("invalid_blocks: " + w + ": style")
+
+
+def check_slack_response(h, body):
+    """A message posted to an interaction's response_url: JSON with a
+    text, response_type ephemeral or in_channel, replace_original and
+    delete_original booleans."""
+    if not h.headers.get("Content-Type", "").startswith("application/json"):
+        raise Invalid("invalid_payload: Content-Type must be JSON")
+    m = json_object(body, "invalid_payload", "invalid_payload")
+    if not isinstance(m.get("text"), str) and "blocks" not in m:
+        raise Invalid("no_text")
+    if m.get("response_type", "ephemeral") not in ("ephemeral", "in_channel"):
+        raise Invalid("invalid_payload: response_type")
+    for k in ("replace_original", "delete_original"):
+        if k in m and not isinstance(m[k], bool):
+            raise Invalid("invalid_payload: " + k)
+    return {"ok": True}
 
 
 def check_slack_api(h, body):
@@ -1290,6 +1333,8 @@ class Handler(BaseHTTPRequestHandler):
             kind = "pagerduty"
         elif path.startswith("/services/"):
             kind = "slack"
+        elif path.startswith("/slack/response/"):
+            kind = "slack_response"
         elif path.endswith("/conversations.create"):
             kind = "slack_api"
         elif path.endswith("/chat.postMessage"):
@@ -1344,6 +1389,9 @@ class Handler(BaseHTTPRequestHandler):
             elif kind == "slack_api":
                 res, status, ctype = check_slack_api(self, body), 200, \
                     "application/json"
+            elif kind == "slack_response":
+                res, status, ctype = check_slack_response(self, body), \
+                    200, "application/json"
             elif kind == "slack_post":
                 res, status, ctype = check_slack_post(self, body), 200, \
                     "application/json"

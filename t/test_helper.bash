@@ -123,3 +123,11 @@ mac = hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()
 print(base64.b64encode(mac).decode())
 PYEOF
 }
+
+# slack_sign SECRET TIMESTAMP BODY: the X-Slack-Signature Slack sends
+# with BODY at TIMESTAMP ("v0=" and the hex HMAC-SHA256 of
+# "v0:TIMESTAMP:BODY" with the app's signing secret).
+slack_sign() {
+	printf 'v0:%s:%s' "$2" "$3" | openssl dgst -sha256 -hmac "$1" -r |
+	    sed 's/ .*//; s/^/v0=/'
+}
