@@ -11,9 +11,11 @@
  * once: a provider that got its 2xx can forget the request, and one
  * that did not sends it again (ack and resolve repeat harmlessly).
  *
- * The hooks run in the server's one thread, the library's state (its
- * last error, the masked secrets) is the process's, and the main thread
- * only waits for a signal: so nothing here needs a lock.
+ * The server's threads (THREADS, each polling its connections) run the
+ * hooks one at a time, under the lock, and write and sync the records
+ * of their requests at once; the library's last error is each thread's,
+ * the secrets to mask are read only, and the main thread only waits for
+ * a signal.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -35,12 +37,17 @@
 #include "inbox.h"
 
 #define CONN_MAX	256	/* connections at once */
+#define THREADS		8	/* so that syncs overlap */
 #define CONN_TIMEOUT	10	/* seconds a connection may be idle */
 #define AFTER_MS	3000	/* a follow-up's whole transfer */
 
 enum { R_NONE = -2, R_ALERTMANAGER = -1 };	/* else a channel */
 
+/* The state, the roster and the hooks are the lock's; what a request
+ * writes and syncs is its own, so that the syncs of requests at once
+ * overlap (the file system commits them together). */
 struct srv {
+	pthread_mutex_t		 lock;
 	const struct esc_serve	*cf;
 	struct esc_roster	*ros;
 	struct stat		 ros_st, state_st;
@@ -155,9 +162,11 @@ ring(const struct srv *s)
 	return rc;
 }
 
-/* The records, one file, synced, under a name that sorts by time. */
+/* The records, one file, synced, under a name that sorts by time and
+ * is the request's (seq). */
 static int
-write_records(struct srv *s, const cJSON *out, esc_time_t now)
+write_records(const struct srv *s, const cJSON *out, esc_time_t now,
+    unsigned long seq)
 {
 	struct esc_buf p = { 0 }, b = { 0 };
 	char ts[ESC_TIMELEN], *line;
@@ -170,7 +179,7 @@ write_records(struct srv *s, const cJSON *out, esc_time_t now)
 			ts[j++] = ts[i];
 	ts[j] = '\0';
 	esc_buf_printf(&p, "%s/inbox/pending/%s.%ld.%lu.ndjson", s->cf->dir,
-	    ts, (long)getpid(), ++s->seq);
+	    ts, (long)getpid(), seq);
 	cJSON_ArrayForEach(r, out) {
 		line = cJSON_PrintUnformatted(r);
 		esc_buf_printf(&b, "%s\n", line);
@@ -279,10 +288,14 @@ hooked(struct srv *s, struct rq *r)
 	struct esc_hres rs = { 0 };
 	struct esc_inbox ib = { 0 };
 	enum MHD_Result ok;
+	unsigned long seq;
 	int status, n;
 
-	if (refresh(s) == -1)
+	pthread_mutex_lock(&s->lock);
+	if (refresh(s) == -1) {
+		pthread_mutex_unlock(&s->lock);
 		return refuse(r, 503, esc_lasterr());
+	}
 	rq.path = esc_hook_path(r->route);
 	if (chans->public_url != NULL) {
 		esc_buf_printf(&url, "%s%s", chans->public_url, r->uri);
@@ -301,9 +314,11 @@ hooked(struct srv *s, struct rq *r)
 	ib.out = cJSON_CreateArray();
 	status = esc_hook(chans, r->route, &ib, &rq, &rs);
 	n = cJSON_GetArraySize(ib.out);
+	seq = ++s->seq;
+	pthread_mutex_unlock(&s->lock);
 	if (status / 100 != 2)
 		ok = refuse(r, status, rs.log ? rs.log : "refused");
-	else if (n > 0 && (write_records(s, ib.out, rq.now) == -1 ||
+	else if (n > 0 && (write_records(s, ib.out, rq.now, seq) == -1 ||
 	    ring(s) == -1))
 		ok = refuse(r, 503, esc_lasterr());
 	else {
@@ -388,7 +403,14 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	return r;
 }
 
-/* A provider's follow-up (Slack's response_url), once the 2xx is out. */
+static size_t
+discard(char *p, size_t sz, size_t n, void *arg)
+{
+	return sz * n;
+}
+
+/* A provider's follow-up (Slack's response_url), once the 2xx is out:
+ * its answer is no one's. */
 static void
 follow_up(const struct rq *r, long connect_ms)
 {
@@ -403,6 +425,7 @@ follow_up(const struct rq *r, long connect_ms)
 	curl_easy_setopt(c, CURLOPT_URL, r->after_url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->after);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
@@ -544,7 +567,7 @@ say_listening(const struct srv *s, int fd)
 int
 esc_serve(const struct esc_serve *cf)
 {
-	struct srv s = { .cf = cf };
+	struct srv s = { .lock = PTHREAD_MUTEX_INITIALIZER, .cf = cf };
 	struct MHD_Daemon *d;
 	struct esc_buf p = { 0 };
 	sigset_t set;
@@ -562,6 +585,9 @@ esc_serve(const struct esc_serve *cf)
 		close(fd);
 		return ESC_EXIT_USAGE;
 	}
+	/* Before any thread: curl's own lazy initialization is not safe
+	 * in two at once. */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	s.failpoint = getenv("ESC_FAILPOINT") != NULL &&
 	    strcmp(getenv("ESC_FAILPOINT"), "inbox-written") == 0;
 	/* The signals are the main thread's: blocked before the server's
@@ -576,6 +602,7 @@ esc_serve(const struct esc_serve *cf)
 	    MHD_USE_ERROR_LOG | MHD_USE_AUTO, 0, NULL, NULL, on_request, &s,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_log, &s,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_MAX,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, &s,

@@ -11,7 +11,8 @@
 
 const char *esc_progname = "esc";
 int esc_verbose;
-static char lasterr[1024];
+/* Each thread's own: esc-inbox serve's threads fail apart. */
+static _Thread_local char lasterr[1024];
 
 void
 esc_setprogname(const char *argv0)

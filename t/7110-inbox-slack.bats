@@ -78,6 +78,11 @@ responses() {
 	wait_until has_lines 1 <(responses) || true
 	run responses
 	assert_output "[\"/slack/response/T1/1/r3sp0nse\",200,{\"response_type\":\"ephemeral\",\"replace_original\":false,\"text\":\"Acknowledged incident $INC for alice: escalation stops at the next tick.\"}]"
+	# Slack's answer to it is no one's: not on esc-inbox's output (read
+	# once it stopped, its buffer flushed).
+	reap "$INBOX_PID"
+	run cat "$BATS_TEST_TMPDIR/inbox.out"
+	assert_output ''
 	# The secret is in no log.
 	run grep -c "$ESC_SLACK_SIGNING_SECRET" "$INBOX_LOG" "$PROV_LOG"
 	assert_output - <<-OUT

@@ -79,11 +79,15 @@ PYEOF
 }
 
 # start_inbox [OPTION...]: esc-inbox serve on a free port of 127.0.0.1,
-# its log in $BATS_TEST_TMPDIR/inbox.log; sets INBOX_PID, INBOX_PORT and
+# its log in $BATS_TEST_TMPDIR/inbox.log (its standard output, which
+# should stay empty, in inbox.out); sets INBOX_PID, INBOX_PORT and
 # INBOX (its URL).  The options go before "serve" (-c, -r, -d, --now).
 start_inbox() {
+	# A log of its own: a server started before in the test has its
+	# "listening on" line in the last one.
 	INBOX_LOG=$BATS_TEST_TMPDIR/inbox.log
-	esc-inbox "$@" -l 127.0.0.1:0 serve 2>>"$INBOX_LOG" &
+	[ ! -e "$INBOX_LOG" ] || mv "$INBOX_LOG" "$INBOX_LOG.$(date +%s%N)"
+	esc-inbox "$@" -l 127.0.0.1:0 serve >"$BATS_TEST_TMPDIR/inbox.out" 2>"$INBOX_LOG" &
 	INBOX_PID=$!
 	wait_until grep -q 'listening on' "$INBOX_LOG" || {
 		cat "$INBOX_LOG" >&2
