@@ -60,3 +60,16 @@ files() { ls "$ESC_DIR/inbox/pending" | wc -l; }
 	run jq -c 'select(.type == "incident")' "$BATS_TEST_TMPDIR/out"
 	assert_output ''
 }
+
+@test "serve: 20 requests at once are 20 answers and 20 files, each whole" {
+	start_inbox -c "$CH" --now "$NOW"
+	for i in $(seq 1 20); do
+		send > "$BATS_TEST_TMPDIR/code.$i" &
+	done
+	wait
+	run cat "$BATS_TEST_TMPDIR"/code.*
+	assert_output "$(printf '200%.0s' $(seq 1 20))"
+	[ "$(files)" -eq 20 ]
+	run jq -c 'select(.type == "ack") | .incident' "$ESC_DIR"/inbox/pending/*.ndjson
+	assert_output "$(for i in $(seq 1 20); do echo "\"$INC\""; done)"
+}
