@@ -324,6 +324,12 @@ check() {
 	[ "$n" -eq 0 ] || { left=$((left + n)); say "$n files left in inbox/pending"; }
 }
 say() { echo "inboxfault: run $run: $*" >&2; bad=1; }
+# figures: what the runs so far found.
+figures() {
+	local t detail=
+	for t in $(printf '%s\n' "${!killed[@]}" | sort); do detail="$detail $t=${killed[$t]}"; done
+	echo "inboxfault: seed $seed: $runs_done runs, $kills kills ($detail ), $ndropped records dropped ($nlate while a tick ran), $applied applied, $lost lost, $doubled doubled, $disagree state disagreements, $l2 level-2 pages after an ack, $left files left"
+}
 
 runs_done=0 kills=0 ndropped=0 nlate=0 applied=0 lost=0 doubled=0 disagree=0 l2=0 left=0
 declare -A killed
@@ -383,6 +389,8 @@ for ((run = 1; run <= runs; run++)); do
 	done
 	check
 	runs_done=$((runs_done + 1))
+	# The figures so far, for a long run watched (INBOXFAULT_PROGRESS=FILE).
+	[ -z "${INBOXFAULT_PROGRESS:-}" ] || figures >> "$INBOXFAULT_PROGRESS"
 	if [ -n "$bad" ]; then
 		keep=1
 		echo "inboxfault: run $run: kept in $d" >&2
@@ -391,7 +399,5 @@ for ((run = 1; run <= runs; run++)); do
 	fi
 done
 
-detail=
-for t in $(printf '%s\n' "${!killed[@]}" | sort); do detail="$detail $t=${killed[$t]}"; done
-echo "inboxfault: seed $seed: $runs_done runs, $kills kills ($detail ), $ndropped records dropped ($nlate while a tick ran), $applied applied, $lost lost, $doubled doubled, $disagree state disagreements, $l2 level-2 pages after an ack, $left files left"
+figures
 [ "$lost" -eq 0 ] && [ "$doubled" -eq 0 ] && [ "$disagree" -eq 0 ] && [ "$l2" -eq 0 ] && [ "$left" -eq 0 ]
