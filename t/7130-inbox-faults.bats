@@ -128,3 +128,32 @@ opened() {
 	run jq -c 'select(.type == "page" and .level == 2)' "$J"
 	assert_output ''
 }
+
+@test "esc-route cannot write its new state (no space): the inbox file stays, the next tick applies the ack, one acked, no level 2" {
+	run tick 0
+	assert_success
+	inc=$(opened)
+	drop_ack "$inc"
+	# The rename of the new state fails: esc-route says so and exits 1,
+	# as it does for a refused line, its output written, its state old.
+	cat > "$BATS_TEST_TMPDIR/bin/esc-route" <<-'EOF'
+	#!/bin/bash
+	exec strace -f -qq -o /dev/null -e trace=rename,renameat,renameat2 \
+	    -e inject=rename,renameat,renameat2:error=ENOSPC "$REAL_ROUTE" "$@"
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/bin/esc-route"
+	run --separate-stderr tick 1 "$BATS_TEST_TMPDIR/bin"
+	assert_failure 1
+	[[ $stderr == *"esc-route: $ESC_DIR/state.json: No space left on device"* ]]
+	assert_equal "$(state_acked "$inc")" -
+	[ -e "$ESC_DIR/inbox/pending/20261130T135030Z.4242.1.ndjson" ]
+	for m in 2 3 4 5 6; do
+		run tick "$m"
+		assert_success
+	done
+	assert_equal "$(acked)" "$inc bob 2026-11-30T13:50:30Z"
+	assert_equal "$(state_acked "$inc")" "$(date -u -d 2026-11-30T13:50:30Z +%s)"
+	assert_equal "$(find "$ESC_DIR/inbox/pending" -type f)" ''
+	run jq -c 'select(.type == "page" and .level == 2)' "$J"
+	assert_output ''
+}
