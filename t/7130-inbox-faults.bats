@@ -65,6 +65,43 @@ drop_ack() {
 opened() {
 	jq -r 'select(.type == "incident" and .event == "opened") | .incident' "$J"
 }
+# opened_acked: the incident opened at minute 0 ($inc), and its ack in the
+# inbox.
+opened_acked() {
+	run tick 0
+	assert_success
+	inc=$(opened)
+	drop_ack "$inc"
+}
+# strace_route INJECT: a stand-in esc-route that runs the real one with
+# strace's fault INJECT at its rename of the new state into place.
+strace_route() {
+	cat > "$BATS_TEST_TMPDIR/bin/esc-route" <<-EOF
+	#!/bin/bash
+	exec strace -f -qq -o /dev/null -e trace=rename,renameat,renameat2 \\
+	    -e inject=rename,renameat,renameat2:$1 "\$REAL_ROUTE" "\$@"
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/bin/esc-route"
+}
+# The run at minute 1 took nothing: the state has no ack, the file is
+# there.
+untaken() {
+	assert_equal "$(state_acked "$inc")" -
+	[ -e "$ESC_DIR/inbox/pending/20261130T135030Z.4242.1.ndjson" ]
+}
+# Ticks at minutes 2 to 6, as cron's: the ack taken once, in the journal
+# and in the state, the inbox empty, no level 2 at minute 5.
+drained_once() {
+	for m in 2 3 4 5 6; do
+		run tick "$m"
+		assert_success
+	done
+	assert_equal "$(acked)" "$inc bob 2026-11-30T13:50:30Z"
+	assert_equal "$(state_acked "$inc")" "$(date -u -d 2026-11-30T13:50:30Z +%s)"
+	assert_equal "$(find "$ESC_DIR/inbox/pending" -type f)" ''
+	run jq -c 'select(.type == "page" and .level == 2)' "$J"
+	assert_output ''
+}
 
 @test "random SIGKILLs of esc-tick and its stages while acks arrive: none lost, none doubled" {
 	run "$ESC_SRC/t/inboxfault.sh" -r 3 -k 100 -s 2026
@@ -73,10 +110,7 @@ opened() {
 }
 
 @test "esc-tick killed after esc-route committed an ack, before the inbox file is removed: the next tick feeds it again, one acked, the file gone" {
-	run tick 0
-	assert_success
-	inc=$(opened)
-	drop_ack "$inc"
+	opened_acked
 	# esc-route runs, commits, and the whole tick dies at once.
 	cat > "$BATS_TEST_TMPDIR/bin/esc-route" <<-'EOF'
 	#!/bin/bash
@@ -89,71 +123,29 @@ opened() {
 	# Committed: the state holds the ack; the file is still there.
 	assert_equal "$(state_acked "$inc")" "$(date -u -d 2026-11-30T13:50:30Z +%s)"
 	[ -e "$ESC_DIR/inbox/pending/20261130T135030Z.4242.1.ndjson" ]
-	for m in 2 3 4 5 6; do
-		run tick "$m"
-		assert_success
-	done
-	assert_equal "$(acked)" "$inc bob 2026-11-30T13:50:30Z"
-	assert_equal "$(find "$ESC_DIR/inbox/pending" -type f)" ''
-	# The ack held: no level 2 at minute 5.
-	run jq -c 'select(.type == "page" and .level == 2)' "$J"
-	assert_output ''
+	drained_once
 }
 
 @test "esc-route killed after its output is synced, before it commits the ack: one acked in the journal, not two" {
-	run tick 0
-	assert_success
-	inc=$(opened)
-	drop_ack "$inc"
+	opened_acked
 	# SIGKILL at esc-route's rename of the new state: its output, the
 	# acked record, is in $ESC_DIR/pending/, its state the old one.
-	cat > "$BATS_TEST_TMPDIR/bin/esc-route" <<-'EOF'
-	#!/bin/bash
-	exec strace -f -qq -o /dev/null -e trace=rename,renameat,renameat2 \
-	    -e inject=rename,renameat,renameat2:signal=KILL "$REAL_ROUTE" "$@"
-	EOF
-	chmod +x "$BATS_TEST_TMPDIR/bin/esc-route"
+	strace_route signal=KILL
 	run --separate-stderr tick 1 "$BATS_TEST_TMPDIR/bin"
 	assert_failure 1
 	[[ $stderr == *"esc-tick: esc-route exited 137"* ]]
-	assert_equal "$(state_acked "$inc")" -
-	[ -e "$ESC_DIR/inbox/pending/20261130T135030Z.4242.1.ndjson" ]
-	for m in 2 3 4 5 6; do
-		run tick "$m"
-		assert_success
-	done
-	assert_equal "$(acked)" "$inc bob 2026-11-30T13:50:30Z"
-	assert_equal "$(state_acked "$inc")" "$(date -u -d 2026-11-30T13:50:30Z +%s)"
-	assert_equal "$(find "$ESC_DIR/inbox/pending" -type f)" ''
-	run jq -c 'select(.type == "page" and .level == 2)' "$J"
-	assert_output ''
+	untaken
+	drained_once
 }
 
 @test "esc-route cannot write its new state (no space): the inbox file stays, the next tick applies the ack, one acked, no level 2" {
-	run tick 0
-	assert_success
-	inc=$(opened)
-	drop_ack "$inc"
+	opened_acked
 	# The rename of the new state fails: esc-route says so and exits 1,
 	# as it does for a refused line, its output written, its state old.
-	cat > "$BATS_TEST_TMPDIR/bin/esc-route" <<-'EOF'
-	#!/bin/bash
-	exec strace -f -qq -o /dev/null -e trace=rename,renameat,renameat2 \
-	    -e inject=rename,renameat,renameat2:error=ENOSPC "$REAL_ROUTE" "$@"
-	EOF
-	chmod +x "$BATS_TEST_TMPDIR/bin/esc-route"
+	strace_route error=ENOSPC
 	run --separate-stderr tick 1 "$BATS_TEST_TMPDIR/bin"
 	assert_failure 1
 	[[ $stderr == *"esc-route: $ESC_DIR/state.json: No space left on device"* ]]
-	assert_equal "$(state_acked "$inc")" -
-	[ -e "$ESC_DIR/inbox/pending/20261130T135030Z.4242.1.ndjson" ]
-	for m in 2 3 4 5 6; do
-		run tick "$m"
-		assert_success
-	done
-	assert_equal "$(acked)" "$inc bob 2026-11-30T13:50:30Z"
-	assert_equal "$(state_acked "$inc")" "$(date -u -d 2026-11-30T13:50:30Z +%s)"
-	assert_equal "$(find "$ESC_DIR/inbox/pending" -type f)" ''
-	run jq -c 'select(.type == "page" and .level == 2)' "$J"
-	assert_output ''
+	untaken
+	drained_once
 }
