@@ -20,8 +20,13 @@
 #     KILL% the whole tick is killed with SIGKILL after a random delay (0
 #     to DELAY-MS, 1500: about a tick on a loaded machine), or one of its
 #     stages (esc-inbox, esc-route, esc-deliver, esc-classify, esc-rotate,
-#     esc-notify) the moment it is seen running after a random delay;
-#     then the minute's tick runs again, as cron would.
+#     esc-notify) the moment it is seen running after a random delay, or
+#     esc-route at one of the two moments that matter, which a random
+#     delay seldom hits in a run of a few ms: esc-route@rename, as it
+#     renames its new state into place (output synced, state not
+#     committed), and ALL@committed, the whole tick as soon as esc-route
+#     exited (state committed, inbox files not yet removed); then the
+#     minute's tick runs again, as cron would.
 #   - after the last minute, ticks run until the inbox is drained.
 # Then checks each run's journal and esc-route's state against what was
 # dropped:
