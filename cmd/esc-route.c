@@ -7,10 +7,12 @@
  * the open incidents in one state file (-s, or ESC_STATE), locked for the
  * whole run and replaced atomically only after the output is flushed.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "esc.h"
 #include "route.h"
@@ -22,12 +24,15 @@ static struct esc_opts eo;
 static const char *state;	/* -s, or ESC_STATE */
 static int snapshot;		/* --snapshot */
 static long timeout = LOCK_TIMEOUT;	/* --lock-timeout */
+static const char *inflight;	/* --inflight */
+static int unread;		/* an input file not read to its end */
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: %s [-p policy] -s state [--snapshot] "
-	    "[--lock-timeout seconds] [--now time] [file ...]\n",
+	    "[--lock-timeout seconds] [--inflight file] [--now time] "
+	    "[file ...]\n",
 	    esc_progname);
 	exit(ESC_EXIT_USAGE);
 }
@@ -49,6 +54,7 @@ reject(const char *file, long line, const char *msg)
 static void
 blind(void *rt)
 {
+	unread = 1;
 	esc_router_blind(rt);
 }
 
@@ -82,6 +88,7 @@ getopts(int argc, char *argv[])
 		{ "state", required_argument, NULL, 's' },
 		{ "snapshot", no_argument, NULL, 'S' },
 		{ "lock-timeout", required_argument, NULL, 'L' },
+		{ "inflight", required_argument, NULL, 'I' },
 		ESC_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -97,6 +104,9 @@ getopts(int argc, char *argv[])
 			break;
 		case 'S':
 			snapshot = 1;
+			break;
+		case 'I':
+			inflight = optarg;
 			break;
 		case 'L':
 			timeout = strtol(optarg, &end, 10);
@@ -172,6 +182,20 @@ finish(struct esc_router *rt)
 	return 0;
 }
 
+/*
+ * The caller's --inflight file goes once the state holds what the output
+ * says and every input file was read to its end: the inputs are taken,
+ * and may be removed.  Left in place, it tells that they were not (the
+ * lock not had, the output or the state not written, a file not read, the
+ * run killed): esc-tick then keeps the inbox's files for the next run.
+ */
+static void
+taken(void)
+{
+	if (inflight != NULL && unlink(inflight) == -1 && errno != ENOENT)
+		esc_warnx("%s: %s", inflight, strerror(errno));
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -197,7 +221,10 @@ main(int argc, char *argv[])
 	lp.maxline = eo.maxline;
 	lp.arg = rt;
 	bad |= esc_loop(&lp, argv, argc);
-	bad |= finish(rt);
+	if (finish(rt) != 0)
+		bad = 1;
+	else if (!unread)
+		taken();
 	esc_router_free(rt);
 	esc_unlock(lockfd);
 	esc_buf_free(&lockpath);

@@ -142,3 +142,34 @@ load fixtures/route/helpers
 	assert_line --index 0 "esc-route: $ST: readable by others; it will be rewritten 0600"
 	assert_equal "$(stat -c %a "$ST")" 600
 }
+
+@test "--inflight: removed once the state is committed and every file read whole; left when the run took nothing" {
+	M=$BATS_TEST_TMPDIR/inflight
+	alert StemeDBAPIDown critical firing 0 >"$BATS_TEST_TMPDIR/a"
+	# Committed, and nothing to commit: removed.
+	: >"$M"
+	route 0 --inflight "$M" "$BATS_TEST_TMPDIR/a" >/dev/null
+	[ ! -e "$M" ]
+	: >"$M"
+	route 0 --inflight "$M" </dev/null >/dev/null
+	[ ! -e "$M" ]
+	# A refused line, the rest committed: exit 1, removed all the same.
+	: >"$M"
+	run route 1 --inflight "$M" <<<'{"type":"ack","by":"bob","at":"x"}'
+	assert_failure 1
+	[ ! -e "$M" ]
+	# The output not written: left.
+	: >"$M"
+	run bash -c 'source "$ESC_SRC/t/fixtures/route/helpers.bash"; ST='"$ST"' route 6 --inflight '"$M"' "$1" >/dev/full' _ "$BATS_TEST_TMPDIR/a"
+	assert_failure 1
+	[ -e "$M" ]
+	# A file that cannot be read: left.
+	run route 6 --inflight "$M" "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/none"
+	assert_failure 1
+	[ -e "$M" ]
+	# The lock not had: left.
+	hold_lock
+	run route 6 --lock-timeout 1 --inflight "$M" "$BATS_TEST_TMPDIR/a"
+	assert_failure 1
+	[ -e "$M" ]
+}
