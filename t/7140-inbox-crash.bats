@@ -63,10 +63,12 @@ files() { ls "$ESC_DIR/inbox/pending" | wc -l; }
 
 @test "serve: 20 requests at once are 20 answers and 20 files, each whole" {
 	start_inbox -c "$CH" --now "$NOW"
+	pids=()
 	for i in $(seq 1 20); do
 		send > "$BATS_TEST_TMPDIR/code.$i" &
+		pids+=($!)
 	done
-	wait
+	wait "${pids[@]}"
 	run cat "$BATS_TEST_TMPDIR"/code.*
 	assert_output "$(printf '200%.0s' $(seq 1 20))"
 	[ "$(files)" -eq 20 ]
