@@ -427,21 +427,6 @@ sms_hook_ready(const void *conf)
 	return s->token != NULL && s->replies;
 }
 
-/* Whether two phone numbers have the same digits: "+1 555-0100" is
- * "+15550100". */
-static int
-same_number(const char *a, const char *b)
-{
-	for (;; a++, b++) {
-		a += strcspn(a, "0123456789");
-		b += strcspn(b, "0123456789");
-		if (*a != *b)
-			return 0;
-		if (*a == '\0')
-			return 1;
-	}
-}
-
 struct pair {
 	const char	*k, *v;
 };
@@ -554,7 +539,7 @@ sms_hook_reply(const struct sms *s, struct esc_inbox *ib,
 		return 400;
 	}
 	/* Another number of the account: not a reply to a page. */
-	if (same_number(to, s->from))
+	if (esc_inbox_same_phone(to, s->from))
 		did = sms_reply(ib, &rp, &r);
 	rs->type = "text/xml";
 	sms_twiml(&rs->body, did, r, rp.body);

@@ -321,16 +321,22 @@ digits(const char *s, char *out, size_t n)
 	out[i] = '\0';
 }
 
-static int
-same(const char *key, const char *a, const char *b)
+int
+esc_inbox_same_phone(const char *a, const char *b)
 {
 	char da[64], db[64];
 
-	if (strcmp(key, "phone") != 0)
-		return strcasecmp(a, b) == 0;
 	digits(a, da, sizeof da);
 	digits(b, db, sizeof db);
 	return da[0] != '\0' && strcmp(da, db) == 0;
+}
+
+static int
+same(const char *key, const char *a, const char *b)
+{
+	if (strcmp(key, "phone") != 0)
+		return strcasecmp(a, b) == 0;
+	return esc_inbox_same_phone(a, b);
 }
 
 const char *

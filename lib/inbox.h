@@ -136,6 +136,9 @@ int esc_inbox_seen(const struct esc_inbox *ib, esc_time_t t, const char *id);
 void esc_inbox_advance(struct esc_inbox *ib, esc_time_t t, const char *id);
 /* The cursor's time; ESC_TIME_NONE when none. */
 esc_time_t esc_inbox_since(const struct esc_inbox *ib);
+/* Whether two phone numbers have the same digits: "+1 555-0100" is
+ * "+15550100". */
+int esc_inbox_same_phone(const char *a, const char *b);
 /* The roster's person whose string field key is val (phone: compared as
  * digits); NULL when none. */
 const char *esc_inbox_person(const struct esc_inbox *ib, const char *key,
