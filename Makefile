@@ -45,7 +45,7 @@ else
 Q	= @
 SAY	= @echo
 endif
-LIBS	= $(PKG_LIBS) -lm
+LIBS	= $(PKG_LIBS) -lm -lpthread
 
 LIBSRC	= $(sort $(wildcard lib/*.c))
 HDRS	= $(wildcard lib/*.h)

@@ -131,6 +131,13 @@ esc_mask(const char *s)
 }
 
 void
+esc_secret_add(const char *s)
+{
+	if (s != NULL)
+		secret_add(s, strlen(s));
+}
+
+void
 esc_secrets_free(void)
 {
 	int i;
@@ -323,8 +330,8 @@ not_private(const struct stat *st, char *buf, size_t size)
  * The checks and the read are on one descriptor, so the file cannot be
  * swapped between them.
  */
-static char *
-secret_file(const char *path)
+char *
+esc_secret_file(const char *path)
 {
 	struct stat st;
 	const char *why;
@@ -412,7 +419,7 @@ esc_ch_secret(struct esc_chload *l, const cJSON *o, const char *where,
 			*out = esc_strdup(e);
 	} else if (v[1] != NULL) {
 		snprintf(buf, sizeof buf, "%s.%s", where, key);
-		if ((*out = secret_file(v[1])) == NULL)
+		if ((*out = esc_secret_file(v[1])) == NULL)
 			rc = esc_cfgerr(l->file, buf, "%s", esc_lasterr());
 	} else if (v[2] != NULL) {
 		*out = v[2];

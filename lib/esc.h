@@ -293,6 +293,11 @@ void esc_unlock(int fd);
 int esc_mkdirs(const char *path);
 /* fsync of the directory that holds path. */
 int esc_fsync_dir(const char *path);
+/* The secret in path, which must be a regular file only the user
+ * running us owns and can read (channels.c); NULL with a message. */
+char *esc_secret_file(const char *path);
+/* Registers s as a secret: esc_mask() hides it (notify.h). */
+void esc_secret_add(const char *s);
 
 /* ---- the policy (policy.c) ---- */
 

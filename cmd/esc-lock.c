@@ -1,0 +1,147 @@
+/*
+ * esc-lock - runs a command under esc's tick lock on etcd.
+ *
+ * With the state on etcd (ESC_ETCD_ENDPOINTS), one tick at a time runs
+ * across every host.  esc-lock takes the lock (the key "lock", put with a
+ * lease of ESC_ETCD_TTL seconds), keeps the lease alive while the command
+ * runs, gives its id to the command as ESC_ETCD_LEASE (every tool fences
+ * its writes with it), and revokes it when the command ends.  If the lease
+ * is lost (this host was paused or cut off past the TTL, and another host
+ * may hold the lock now), the command is sent SIGTERM: its writes would
+ * fail anyway.  Exits with the command's status; 1 when the lock was not
+ * had or was lost; 2 on a usage or configuration error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "esc.h"
+#include "etcd.h"
+
+static struct esc_opts eo;
+static volatile sig_atomic_t got;	/* a signal for the command */
+static volatile int lost;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: %s [-w seconds] command [argument ...]\n",
+	    esc_progname);
+	exit(ESC_EXIT_USAGE);
+}
+
+static void
+onsig(int sig)
+{
+	got = sig;
+}
+
+/* Waits for the command, passing on SIGTERM, SIGINT and SIGHUP, and
+ * stopping it when the lease is lost; its exit status. */
+static int
+await(pid_t pid)
+{
+	struct timespec tick = { 0, 100 * 1000000L };
+	int st, said = 0;
+	pid_t r;
+
+	for (;;) {
+		if ((r = waitpid(pid, &st, WNOHANG)) == pid)
+			break;
+		if (r == -1 && errno != EINTR)
+			esc_err(ESC_EXIT_FAIL, "waitpid");
+		if (got) {
+			kill(pid, (int)got);
+			got = 0;
+		}
+		if (lost && !said) {
+			esc_warnx("the tick lock's lease expired (this host "
+			    "was paused or cut off): stopping %s", "the command");
+			kill(pid, SIGTERM);
+			said = 1;
+		}
+		nanosleep(&tick, NULL);
+	}
+	if (said)
+		return ESC_EXIT_FAIL;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 128 + WTERMSIG(st);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "wait", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct esc_etcd *e;
+	struct sigaction sa;
+	char lease[24], *end;
+	long wait = 300;
+	pid_t pid;
+	int c, st;
+
+	esc_progname = "esc-lock";
+	eo.usage = usage;
+	while ((c = esc_getopt(&eo, argc, argv, "+hvp:w:", lo)) != -1) {
+		switch (c) {
+		case 'w':
+			errno = 0;
+			wait = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || wait < 0 ||
+			    wait > 86400)
+				esc_errx(ESC_EXIT_USAGE, "-w: not a number of "
+				    "seconds: %s", optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	switch (esc_etcd_open(&e)) {
+	case -1:
+		esc_err(ESC_EXIT_USAGE, NULL);
+		break;
+	case 0:
+		esc_errx(ESC_EXIT_USAGE, "ESC_ETCD_ENDPOINTS is not set: "
+		    "with the state in files, the lock is $ESC_DIR/tick.lock");
+	}
+	if (esc_etcd_lock(e, (int)wait, &lost) == -1) {
+		esc_warn(NULL);
+		esc_etcd_close(e);
+		return ESC_EXIT_FAIL;
+	}
+	snprintf(lease, sizeof lease, "%lld", (long long)esc_etcd_lease(e));
+	setenv("ESC_ETCD_LEASE", lease, 1);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = onsig;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if ((pid = fork()) == -1) {
+		esc_warn("fork");
+		esc_etcd_close(e);
+		return ESC_EXIT_FAIL;
+	}
+	if (pid == 0) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		execvp(argv[0], argv);
+		esc_warn("%s", argv[0]);
+		_exit(127);
+	}
+	st = await(pid);
+	esc_etcd_close(e);
+	return st;
+}

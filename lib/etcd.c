@@ -1,0 +1,1006 @@
+/*
+ * etcd.c - etcd v3 through its JSON gateway: ranges, fenced transactions,
+ * leases and the tick lock (etcd.h).
+ *
+ * Every request goes to the endpoint that last answered, then to the
+ * others in turn: a member that is down, or that has lost its leader,
+ * costs a retry, not the tick.  Only when no member answers within the
+ * bound does a call fail, and then loudly: esc never falls back to its
+ * files, which would split the brain.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include "esc.h"
+#include "etcd.h"
+
+#define CALL_MS		5000	/* one request to one member */
+#define RETRY_MS	8000	/* a call, across members and an election */
+#define RANGE_PAGE	2000	/* keys a range reads at a time */
+
+struct esc_etcd {
+	char		**ep;		/* endpoints, without a trailing / */
+	int		  nep, cur;
+	char		 *prefix;
+	size_t		  plen;
+	char		 *cacert, *cert, *key, *user, *password, *token;
+	char		 *where;
+	CURL		 *c;
+	struct curl_slist *hdr;
+	int64_t		  lease;
+	int		  own;		/* the lease is ours to revoke */
+	long		  reqs, sent, recv;
+	/* The keeper: a thread with an esc_etcd of its own. */
+	struct esc_etcd	 *kp;
+	pthread_t	  th;
+	pthread_mutex_t	  mu;
+	pthread_cond_t	  cv;
+	int		  running, stop;
+	int		  lost_own;
+	volatile int	 *lost;
+};
+
+/* ---- base64 ---- */
+
+char *
+esc_b64enc(const void *p, size_t n)
+{
+	char *s = esc_malloc(4 * ((n + 2) / 3) + 1);
+
+	EVP_EncodeBlock((unsigned char *)s, p, (int)n);
+	return s;
+}
+
+char *
+esc_b64dec(const char *s, size_t *n)
+{
+	size_t len = strlen(s), pad = 0;
+	unsigned char *out;
+	int r;
+
+	if (len % 4 != 0)
+		return NULL;
+	if (len > 0 && s[len - 1] == '=')
+		pad++;
+	if (len > 1 && s[len - 2] == '=')
+		pad++;
+	out = esc_malloc(len / 4 * 3 + 1);
+	if ((r = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len)) < 0 ||
+	    (size_t)r < pad) {
+		free(out);
+		return NULL;
+	}
+	*n = (size_t)r - pad;
+	out[*n] = '\0';
+	return (char *)out;
+}
+
+/* ---- configuration ---- */
+
+static char *
+envdup(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' ? esc_strdup(v) : NULL;
+}
+
+/* Whether url's host is this machine: a password may go there in clear. */
+static int
+loopback_url(const char *url)
+{
+	const char *h = strstr(url, "://");
+
+	h = h ? h + 3 : url;
+	return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost", 9) == 0 ||
+	    strncmp(h, "[::1]", 5) == 0;
+}
+
+static int
+endpoints(struct esc_etcd *e, const char *list)
+{
+	const char *p = list, *q;
+	size_t n;
+
+	while (*p != '\0') {
+		q = p + strcspn(p, ",");
+		n = (size_t)(q - p);
+		while (n > 0 && p[n - 1] == '/')
+			n--;
+		if (n > 0) {
+			if (strncmp(p, "http://", 7) != 0 &&
+			    strncmp(p, "https://", 8) != 0)
+				return esc_seterr("ESC_ETCD_ENDPOINTS: not an "
+				    "http:// or https:// URL: %.*s", (int)n, p);
+			e->ep = esc_realloc(e->ep, (size_t)(e->nep + 1) *
+			    sizeof *e->ep);
+			e->ep[e->nep++] = esc_strndup(p, n);
+		}
+		p = *q ? q + 1 : q;
+	}
+	return 0;
+}
+
+static int
+password(struct esc_etcd *e)
+{
+	const char *f = getenv("ESC_ETCD_PASSWORD_FILE");
+	int i;
+
+	if (f != NULL && *f != '\0') {
+		if ((e->password = esc_secret_file(f)) == NULL)
+			return esc_seterr("ESC_ETCD_PASSWORD_FILE: %s",
+			    esc_lasterr());
+	} else
+		e->password = envdup("ESC_ETCD_PASSWORD");
+	if (e->password == NULL)
+		return esc_seterr("ESC_ETCD_USER is set: ESC_ETCD_PASSWORD "
+		    "or ESC_ETCD_PASSWORD_FILE must be too");
+	esc_secret_add(e->password);
+	for (i = 0; i < e->nep; i++)
+		if (strncmp(e->ep[i], "http://", 7) == 0 &&
+		    !loopback_url(e->ep[i]))
+			return esc_seterr("ESC_ETCD_ENDPOINTS: %s: a password "
+			    "goes only over https:// (or to this machine)",
+			    e->ep[i]);
+	return 0;
+}
+
+int
+esc_etcd_open(struct esc_etcd **out)
+{
+	const char *list = getenv("ESC_ETCD_ENDPOINTS");
+	struct esc_etcd *e;
+	struct esc_buf w = { 0 };
+	int i;
+
+	*out = NULL;
+	if (list == NULL || strspn(list, ", ") == strlen(list))
+		return 0;
+	e = esc_calloc(1, sizeof *e);
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_cond_init(&e->cv, NULL);
+	e->prefix = envdup("ESC_ETCD_PREFIX");
+	if (e->prefix == NULL)
+		e->prefix = esc_strdup("/esc/");
+	e->plen = strlen(e->prefix);
+	e->cacert = envdup("ESC_ETCD_CACERT");
+	e->cert = envdup("ESC_ETCD_CERT");
+	e->key = envdup("ESC_ETCD_KEY");
+	e->user = envdup("ESC_ETCD_USER");
+	if (endpoints(e, list) == -1 || (e->user && password(e) == -1)) {
+		esc_etcd_close(e);
+		return -1;
+	}
+	if ((e->cert == NULL) != (e->key == NULL)) {
+		esc_etcd_close(e);
+		return esc_seterr("ESC_ETCD_CERT and ESC_ETCD_KEY go together");
+	}
+	esc_buf_puts(&w, "etcd ");
+	for (i = 0; i < e->nep; i++)
+		esc_buf_printf(&w, "%s%s", i ? "," : "", e->ep[i]);
+	esc_buf_printf(&w, " %s", e->prefix);
+	e->where = w.s;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if ((e->c = curl_easy_init()) == NULL) {
+		esc_etcd_close(e);
+		return esc_seterr("etcd: cannot start libcurl");
+	}
+	*out = e;
+	return 1;
+}
+
+const char *
+esc_etcd_where(const struct esc_etcd *e)
+{
+	return e->where;
+}
+
+void
+esc_etcd_traffic(const struct esc_etcd *e, long *reqs, long *sent,
+    long *recv)
+{
+	*reqs = e->reqs;
+	*sent = e->sent;
+	*recv = e->recv;
+}
+
+/* ---- requests ---- */
+
+static size_t
+collect(char *p, size_t size, size_t n, void *arg)
+{
+	esc_buf_add(arg, p, size * n);
+	return size * n;
+}
+
+/* One POST to endpoint k: 0 with *status and the answer in b, or -1 with
+ * the transport's error in why. */
+static int
+post(struct esc_etcd *e, int k, const char *path, const char *body,
+    long *status, struct esc_buf *b, char *why, size_t whylen)
+{
+	struct esc_buf url = { 0 };
+	char err[CURL_ERROR_SIZE] = "";
+	CURL *c = e->c;
+	CURLcode r;
+
+	esc_buf_printf(&url, "%s%s", e->ep[k], path);
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url.s);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)CALL_MS);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, e->hdr);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	if (e->cacert)
+		curl_easy_setopt(c, CURLOPT_CAINFO, e->cacert);
+	if (e->cert) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, e->cert);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, e->key);
+	}
+	e->reqs++;
+	e->sent += (long)strlen(body);
+	r = curl_easy_perform(c);
+	esc_buf_free(&url);
+	if (r != CURLE_OK) {
+		snprintf(why, whylen, "%s", *err ? err : curl_easy_strerror(r));
+		return -1;
+	}
+	e->recv += (long)b->len;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	return 0;
+}
+
+static int
+authenticate(struct esc_etcd *e, int k, char *why, size_t whylen);
+
+/*
+ * gRPC codes a member answers when another member may do better, or the
+ * same one a moment later: Unavailable (no leader, leader changed),
+ * DeadlineExceeded (request timed out), Aborted, Unknown.
+ */
+static int
+retriable(int code)
+{
+	return code == 14 || code == 4 || code == 10 || code == 2 || code == 1;
+}
+
+/* The answer of one endpoint: the JSON (1), an error that another member
+ * or a retry may not have (0, in why), or one it would (-1, in why). */
+static int
+answer(struct esc_etcd *e, int k, const char *path, const char *body,
+    cJSON **out, char *why, size_t whylen)
+{
+	struct esc_buf b = { 0 };
+	cJSON *j, *m;
+	long status = 0;
+	int code, again = 0;
+
+retry:
+	esc_buf_add(&b, "", 0);
+	b.len = 0;
+	if (post(e, k, path, body, &status, &b, why, whylen) == -1) {
+		esc_buf_free(&b);
+		return -1;
+	}
+	j = cJSON_ParseWithLength(b.s, b.len);
+	if (status == 200 && cJSON_IsObject(j)) {
+		esc_buf_free(&b);
+		*out = j;
+		return 1;
+	}
+	m = cJSON_GetObjectItemCaseSensitive(j, "error");
+	code = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j,
+	    "code")) > 0 ? (int)cJSON_GetNumberValue(
+	    cJSON_GetObjectItemCaseSensitive(j, "code")) : -1;
+	snprintf(why, whylen, "%s", cJSON_IsString(m) ? m->valuestring :
+	    "HTTP error");
+	if (!cJSON_IsString(m))
+		snprintf(why, whylen, "HTTP %ld", status);
+	cJSON_Delete(j);
+	/* An expired token: authenticate again, once. */
+	if (code == 16 && e->user && !again && strcmp(path,
+	    "/v3/auth/authenticate") != 0) {
+		again = 1;
+		if (authenticate(e, k, why, whylen) == 0)
+			goto retry;
+	}
+	esc_buf_free(&b);
+	return retriable(code) || (status >= 500 && code == -1) ? -1 : 0;
+}
+
+static void
+pause_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, ms % 1000 * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* POSTs req to path; the answer, or NULL with esc_lasterr(). */
+static cJSON *
+call(struct esc_etcd *e, const char *path, const cJSON *req)
+{
+	char *body = cJSON_PrintUnformatted(req), why[512];
+	struct esc_buf errs = { 0 };
+	long start = now_ms();
+	cJSON *j = NULL;
+	int i, k, r;
+
+	if (e->user && e->token == NULL && strcmp(path,
+	    "/v3/auth/authenticate") != 0 &&
+	    authenticate(e, e->cur, why, sizeof why) == -1) {
+		cJSON_free(body);
+		esc_seterr("etcd %s: %s", e->ep[e->cur], why);
+		return NULL;
+	}
+	do {
+		esc_buf_free(&errs);
+		for (i = 0; i < e->nep; i++) {
+			k = (e->cur + i) % e->nep;
+			if ((r = answer(e, k, path, body, &j, why,
+			    sizeof why)) == 1) {
+				e->cur = k;
+				cJSON_free(body);
+				esc_buf_free(&errs);
+				return j;
+			}
+			if (r == 0) {
+				cJSON_free(body);
+				esc_buf_free(&errs);
+				esc_seterr("etcd %s: %s", e->ep[k], why);
+				return NULL;
+			}
+			esc_buf_printf(&errs, "%s%s: %s", errs.len ? "; " : "",
+			    e->ep[k], why);
+		}
+		pause_ms(250);
+	} while (now_ms() - start < RETRY_MS);
+	cJSON_free(body);
+	esc_seterr("etcd: no member answered (no quorum?): %s", errs.s);
+	esc_buf_free(&errs);
+	return NULL;
+}
+
+static int
+authenticate(struct esc_etcd *e, int k, char *why, size_t whylen)
+{
+	cJSON *req = cJSON_CreateObject(), *j = NULL, *t;
+	struct esc_buf h = { 0 };
+	char *body;
+	int r;
+
+	cJSON_AddStringToObject(req, "name", e->user);
+	cJSON_AddStringToObject(req, "password", e->password);
+	body = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	curl_slist_free_all(e->hdr);
+	e->hdr = NULL;
+	r = answer(e, k, "/v3/auth/authenticate", body, &j, why, whylen);
+	cJSON_free(body);
+	if (r != 1)
+		return -1;
+	t = cJSON_GetObjectItemCaseSensitive(j, "token");
+	if (!cJSON_IsString(t)) {
+		cJSON_Delete(j);
+		snprintf(why, whylen, "authenticate: no token");
+		return -1;
+	}
+	free(e->token);
+	e->token = esc_strdup(t->valuestring);
+	esc_secret_add(e->token);
+	cJSON_Delete(j);
+	esc_buf_printf(&h, "Authorization: %s", e->token);
+	e->hdr = curl_slist_append(NULL, h.s);
+	esc_buf_free(&h);
+	return 0;
+}
+
+/* The gateway writes int64 as strings, and leaves out what is 0. */
+static int64_t
+i64(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (cJSON_IsString(v))
+		return strtoll(v->valuestring, NULL, 10);
+	if (cJSON_IsNumber(v))
+		return (int64_t)v->valuedouble;
+	return 0;
+}
+
+static void
+add_i64(cJSON *o, const char *name, int64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof buf, "%lld", (long long)v);
+	cJSON_AddStringToObject(o, name, buf);
+}
+
+/* A key with the prefix, base64: into o[name]. */
+static void
+add_key(const struct esc_etcd *e, cJSON *o, const char *name,
+    const char *key, int end)
+{
+	size_t n = strlen(key);
+	char *k = esc_malloc(e->plen + n + 1), *b;
+
+	memcpy(k, e->prefix, e->plen);
+	memcpy(k + e->plen, key, n + 1);
+	/* The end of a prefix range: the prefix with its last byte + 1. */
+	if (end && e->plen + n > 0)
+		k[e->plen + n - 1]++;
+	b = esc_b64enc(k, e->plen + n);
+	cJSON_AddStringToObject(o, name, b);
+	free(b);
+	free(k);
+}
+
+/* ---- ranges ---- */
+
+static int
+take_kvs(struct esc_etcd *e, const cJSON *kvs, struct esc_kv **out,
+    size_t *n, char **last)
+{
+	const cJSON *kv;
+	char *k, *v;
+	size_t klen, vlen;
+
+	cJSON_ArrayForEach(kv, kvs) {
+		const cJSON *jk = cJSON_GetObjectItemCaseSensitive(kv, "key");
+		const cJSON *jv = cJSON_GetObjectItemCaseSensitive(kv, "value");
+
+		if (!cJSON_IsString(jk) || (k = esc_b64dec(jk->valuestring,
+		    &klen)) == NULL || klen < e->plen)
+			return esc_seterr("etcd: a key that is not base64");
+		v = cJSON_IsString(jv) ? esc_b64dec(jv->valuestring, &vlen) :
+		    esc_strdup("");
+		if (!cJSON_IsString(jv))
+			vlen = 0;
+		if (v == NULL) {
+			free(k);
+			return esc_seterr("etcd: a value that is not base64");
+		}
+		*out = esc_realloc(*out, (*n + 1) * sizeof **out);
+		(*out)[*n].key = esc_strdup(k + e->plen);
+		(*out)[*n].val = v;
+		(*out)[*n].len = vlen;
+		(*out)[*n].mod_rev = i64(kv, "mod_revision");
+		(*out)[*n].lease = i64(kv, "lease");
+		(*n)++;
+		free(*last);
+		*last = k;
+	}
+	return 0;
+}
+
+int
+esc_etcd_range(struct esc_etcd *e, const char *key, int prefix,
+    struct esc_kv **kvs, size_t *n)
+{
+	cJSON *req, *j;
+	char *last = NULL, *from = esc_strdup(key), *b;
+	int more, r = 0;
+
+	*kvs = NULL;
+	*n = 0;
+	do {
+		req = cJSON_CreateObject();
+		if (last == NULL)
+			add_key(e, req, "key", from, 0);
+		else {
+			/* After the last key read: it with a NUL byte. */
+			size_t l = strlen(last);
+			char *k = esc_malloc(l + 1);
+
+			memcpy(k, last, l);
+			k[l] = '\0';
+			b = esc_b64enc(k, l + 1);
+			cJSON_AddStringToObject(req, "key", b);
+			free(b);
+			free(k);
+		}
+		if (prefix)
+			add_key(e, req, "range_end", key, 1);
+		cJSON_AddNumberToObject(req, "limit", RANGE_PAGE);
+		j = call(e, "/v3/kv/range", req);
+		cJSON_Delete(req);
+		if (j == NULL) {
+			r = -1;
+			break;
+		}
+		more = prefix && cJSON_IsTrue(
+		    cJSON_GetObjectItemCaseSensitive(j, "more"));
+		r = take_kvs(e, cJSON_GetObjectItemCaseSensitive(j, "kvs"),
+		    kvs, n, &last);
+		cJSON_Delete(j);
+	} while (r == 0 && more && last != NULL);
+	free(last);
+	free(from);
+	if (r == -1) {
+		esc_kv_free(*kvs, *n);
+		*kvs = NULL;
+		*n = 0;
+	}
+	return r;
+}
+
+void
+esc_kv_free(struct esc_kv *kvs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(kvs[i].key);
+		free(kvs[i].val);
+	}
+	free(kvs);
+}
+
+/* ---- transactions ---- */
+
+struct esc_txn {
+	cJSON	*cmp, *ops;
+	int	 nops;
+	size_t	 bytes;
+	/* Keys and values are given without a connection: the prefix goes
+	 * on in esc_etcd_txn(). */
+	struct pend {
+		char	*key, *val;
+		size_t	 len;
+		int	 kind, leased;	/* 'a'bsent 'm'od 'p'ut 'd'el */
+		int64_t	 rev;
+	}	*p;
+	int	 np;
+};
+
+struct esc_txn *
+esc_txn_new(void)
+{
+	return esc_calloc(1, sizeof(struct esc_txn));
+}
+
+void
+esc_txn_free(struct esc_txn *t)
+{
+	int i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->np; i++) {
+		free(t->p[i].key);
+		free(t->p[i].val);
+	}
+	free(t->p);
+	free(t);
+}
+
+static struct pend *
+pend(struct esc_txn *t, int kind, const char *key)
+{
+	struct pend *p;
+
+	t->p = esc_realloc(t->p, (size_t)(t->np + 1) * sizeof *t->p);
+	p = &t->p[t->np++];
+	memset(p, 0, sizeof *p);
+	p->kind = kind;
+	p->key = esc_strdup(key);
+	t->bytes += strlen(key) * 4 / 3 + 64;
+	return p;
+}
+
+void
+esc_txn_if_absent(struct esc_txn *t, const char *key)
+{
+	pend(t, 'a', key);
+}
+
+void
+esc_txn_if_mod(struct esc_txn *t, const char *key, int64_t rev)
+{
+	pend(t, 'm', key)->rev = rev;
+}
+
+void
+esc_txn_put(struct esc_txn *t, const char *key, const char *val, size_t len,
+    int leased)
+{
+	struct pend *p = pend(t, 'p', key);
+
+	p->val = esc_malloc(len + 1);
+	memcpy(p->val, val, len);
+	p->val[len] = '\0';
+	p->len = len;
+	p->leased = leased;
+	t->nops++;
+	t->bytes += len * 4 / 3 + 4;
+}
+
+void
+esc_txn_del(struct esc_txn *t, const char *key)
+{
+	pend(t, 'd', key);
+	t->nops++;
+}
+
+int
+esc_txn_ops(const struct esc_txn *t)
+{
+	return t->nops;
+}
+
+size_t
+esc_txn_bytes(const struct esc_txn *t)
+{
+	return t->bytes;
+}
+
+static cJSON *
+compare(const struct esc_etcd *e, const char *key, const char *target,
+    const char *field, int64_t v)
+{
+	cJSON *c = cJSON_CreateObject();
+
+	add_key(e, c, "key", key, 0);
+	cJSON_AddStringToObject(c, "target", target);
+	cJSON_AddStringToObject(c, "result", "EQUAL");
+	add_i64(c, field, v);
+	return c;
+}
+
+static cJSON *
+txn_body(const struct esc_etcd *e, const struct esc_txn *t)
+{
+	cJSON *req = cJSON_CreateObject(), *cmp, *ok, *fail, *o, *r;
+	char *b;
+	int i;
+
+	cmp = cJSON_AddArrayToObject(req, "compare");
+	ok = cJSON_AddArrayToObject(req, "success");
+	fail = cJSON_AddArrayToObject(req, "failure");
+	/* The fence first: the lock is held with our lease. */
+	cJSON_AddItemToArray(cmp, compare(e, "lock", "LEASE", "lease",
+	    e->lease));
+	for (i = 0; i < t->np; i++) {
+		const struct pend *p = &t->p[i];
+
+		switch (p->kind) {
+		case 'a':
+			cJSON_AddItemToArray(cmp, compare(e, p->key, "CREATE",
+			    "create_revision", 0));
+			break;
+		case 'm':
+			cJSON_AddItemToArray(cmp, compare(e, p->key, "MOD",
+			    "mod_revision", p->rev));
+			break;
+		case 'p':
+			o = cJSON_CreateObject();
+			r = cJSON_AddObjectToObject(o, "request_put");
+			add_key(e, r, "key", p->key, 0);
+			b = esc_b64enc(p->val, p->len);
+			cJSON_AddStringToObject(r, "value", b);
+			free(b);
+			if (p->leased)
+				add_i64(r, "lease", e->lease);
+			cJSON_AddItemToArray(ok, o);
+			break;
+		case 'd':
+			o = cJSON_CreateObject();
+			r = cJSON_AddObjectToObject(o, "request_delete_range");
+			add_key(e, r, "key", p->key, 0);
+			cJSON_AddItemToArray(ok, o);
+			break;
+		}
+	}
+	/* When a compare fails: whose the lock is now. */
+	o = cJSON_CreateObject();
+	r = cJSON_AddObjectToObject(o, "request_range");
+	add_key(e, r, "key", "lock", 0);
+	cJSON_AddItemToArray(fail, o);
+	return req;
+}
+
+/* The lease the lock is held with, from a failed transaction's answer. */
+static int64_t
+lock_lease(const cJSON *j)
+{
+	const cJSON *r = cJSON_GetArrayItem(
+	    cJSON_GetObjectItemCaseSensitive(j, "responses"), 0);
+
+	r = cJSON_GetObjectItemCaseSensitive(r, "response_range");
+	r = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "kvs"), 0);
+	return r ? i64(r, "lease") : 0;
+}
+
+int
+esc_etcd_txn(struct esc_etcd *e, struct esc_txn *t)
+{
+	cJSON *req, *j;
+	int r;
+
+	if (e->lease == 0)
+		return esc_seterr("etcd: a write without the tick lock");
+	if (e->lost != NULL && *e->lost)
+		return esc_seterr("etcd: the tick lock's lease was lost: "
+		    "another host may be ticking");
+	req = txn_body(e, t);
+	j = call(e, "/v3/kv/txn", req);
+	cJSON_Delete(req);
+	if (j == NULL)
+		return -1;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "succeeded")))
+		r = 1;
+	else if (lock_lease(j) != e->lease)
+		r = esc_seterr("etcd: the tick lock is no longer ours (lease "
+		    "%llx expired): another host may be ticking; nothing "
+		    "written", (unsigned long long)e->lease);
+	else
+		r = 0;
+	cJSON_Delete(j);
+	return r;
+}
+
+/* ---- leases and the lock ---- */
+
+static int
+grant(struct esc_etcd *e, int64_t *id)
+{
+	cJSON *req = cJSON_CreateObject(), *j;
+
+	add_i64(req, "TTL", ESC_ETCD_TTL);
+	j = call(e, "/v3/lease/grant", req);
+	cJSON_Delete(req);
+	if (j == NULL)
+		return -1;
+	*id = i64(j, "ID");
+	cJSON_Delete(j);
+	return *id != 0 ? 0 : esc_seterr("etcd: lease/grant: no lease");
+}
+
+/* The lease's time left in seconds (0: gone), or -1. */
+static int64_t
+keepalive(struct esc_etcd *e, int64_t id)
+{
+	cJSON *req = cJSON_CreateObject(), *j;
+	int64_t ttl;
+
+	add_i64(req, "ID", id);
+	j = call(e, "/v3/lease/keepalive", req);
+	cJSON_Delete(req);
+	if (j == NULL)
+		return -1;
+	ttl = i64(cJSON_GetObjectItemCaseSensitive(j, "result"), "TTL");
+	cJSON_Delete(j);
+	return ttl;
+}
+
+static void
+lease_revoke(struct esc_etcd *e, int64_t id)
+{
+	cJSON *req = cJSON_CreateObject(), *j;
+
+	add_i64(req, "ID", id);
+	/* etcd 3.4's gateway has revoke under /v3/kv/ (and /v3/lease/ from
+	 * 3.5 on). */
+	j = call(e, "/v3/kv/lease/revoke", req);
+	cJSON_Delete(req);
+	cJSON_Delete(j);
+}
+
+/* The keeper: keepalive every third of the TTL; the lease is lost when
+ * etcd says it is gone, or when no keepalive got through for a TTL. */
+static void *
+keeper(void *arg)
+{
+	struct esc_etcd *e = arg;
+	long last = now_ms(), t;
+	struct timespec ts;
+	int64_t ttl;
+
+	pthread_mutex_lock(&e->mu);
+	while (!e->stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += ESC_ETCD_TTL / 3;
+		pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+		if (e->stop)
+			break;
+		pthread_mutex_unlock(&e->mu);
+		ttl = keepalive(e->kp, e->lease);
+		t = now_ms();
+		if (ttl > 0)
+			last = t;
+		if (ttl == 0 || t - last > ESC_ETCD_TTL * 1000L)
+			*e->lost = 1;
+		pthread_mutex_lock(&e->mu);
+		if (*e->lost)
+			break;
+	}
+	pthread_mutex_unlock(&e->mu);
+	return NULL;
+}
+
+static int
+holder(struct esc_etcd *e, char *buf, size_t size)
+{
+	struct esc_kv *kv;
+	size_t n;
+
+	if (esc_etcd_range(e, "lock", 0, &kv, &n) == -1)
+		return -1;
+	snprintf(buf, size, "%s", n ? kv[0].val : "nobody");
+	if (n && kv[0].lease == e->lease)
+		n = 2;
+	esc_kv_free(kv, n ? 1 : 0);
+	return n == 2;
+}
+
+/* One try at the lock: 1 taken, 0 held by another (who, in buf), -1. */
+static int
+try_lock(struct esc_etcd *e, char *buf, size_t size)
+{
+	cJSON *req = cJSON_CreateObject(), *cmp, *ok, *o, *r, *j;
+	char host[256] = "?", val[320], *b;
+	int got;
+
+	gethostname(host, sizeof host - 1);
+	snprintf(val, sizeof val, "%s %ld", host, (long)getpid());
+	cmp = cJSON_AddArrayToObject(req, "compare");
+	cJSON_AddItemToArray(cmp, compare(e, "lock", "CREATE",
+	    "create_revision", 0));
+	ok = cJSON_AddArrayToObject(req, "success");
+	o = cJSON_CreateObject();
+	r = cJSON_AddObjectToObject(o, "request_put");
+	add_key(e, r, "key", "lock", 0);
+	b = esc_b64enc(val, strlen(val));
+	cJSON_AddStringToObject(r, "value", b);
+	free(b);
+	add_i64(r, "lease", e->lease);
+	cJSON_AddItemToArray(ok, o);
+	j = call(e, "/v3/kv/txn", req);
+	cJSON_Delete(req);
+	if (j == NULL)
+		return -1;
+	got = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "succeeded"));
+	cJSON_Delete(j);
+	/* A put that went through before its answer was lost is ours too. */
+	return got ? 1 : holder(e, buf, size);
+}
+
+int
+esc_etcd_lock(struct esc_etcd *e, int wait, volatile int *lost)
+{
+	long start = now_ms(), ka = start;
+	char who[320] = "";
+	int r;
+
+	if (grant(e, &e->lease) == -1)
+		return -1;
+	e->own = 1;
+	while ((r = try_lock(e, who, sizeof who)) == 0) {
+		if (now_ms() - start >= wait * 1000L) {
+			esc_lock_busy = 1;
+			return esc_seterr("%s: the tick lock is held by %s: "
+			    "another tick still runs", e->where, who);
+		}
+		pause_ms(200);
+		/* Our own lease must outlive the wait. */
+		if (now_ms() - ka > ESC_ETCD_TTL * 1000L / 3) {
+			if (keepalive(e, e->lease) <= 0)
+				return esc_seterr("etcd: our lease was lost "
+				    "while waiting for the lock");
+			ka = now_ms();
+		}
+	}
+	if (r == -1)
+		return -1;
+	e->lost = lost;
+	*lost = 0;
+	if (esc_etcd_open(&e->kp) != 1)
+		return esc_seterr("etcd: cannot open the keeper's connection");
+	if (pthread_create(&e->th, NULL, keeper, e) != 0)
+		return esc_seterr("etcd: cannot start the keeper: %s",
+		    strerror(errno));
+	e->running = 1;
+	return 0;
+}
+
+int
+esc_etcd_hold(struct esc_etcd *e, int wait)
+{
+	const char *v = getenv("ESC_ETCD_LEASE");
+	char who[320];
+	char *end;
+	int r;
+
+	if (e->lease != 0)
+		return 0;
+	if (v == NULL || *v == '\0')
+		return esc_etcd_lock(e, wait, &e->lost_own);
+	errno = 0;
+	e->lease = strtoll(v, &end, 10);
+	if (errno || *end != '\0' || e->lease == 0)
+		return esc_seterr("ESC_ETCD_LEASE: not a lease id: %s", v);
+	if ((r = holder(e, who, sizeof who)) == -1)
+		return -1;
+	if (r == 0) {
+		e->lease = 0;
+		return esc_seterr("%s: the tick lock is not held with lease %s "
+		    "(ESC_ETCD_LEASE) but by %s: it expired", e->where, v, who);
+	}
+	return 0;
+}
+
+int64_t
+esc_etcd_lease(const struct esc_etcd *e)
+{
+	return e->lease;
+}
+
+void
+esc_etcd_close(struct esc_etcd *e)
+{
+	int i;
+
+	if (e == NULL)
+		return;
+	if (e->running) {
+		pthread_mutex_lock(&e->mu);
+		e->stop = 1;
+		pthread_cond_signal(&e->cv);
+		pthread_mutex_unlock(&e->mu);
+		pthread_join(e->th, NULL);
+	}
+	if (e->kp != NULL) {
+		e->reqs += e->kp->reqs;
+		e->sent += e->kp->sent;
+		e->recv += e->kp->recv;
+		esc_etcd_close(e->kp);
+	}
+	/* The next tick, here or on another host, need not wait a TTL. */
+	if (e->own && e->c != NULL)
+		lease_revoke(e, e->lease);
+	if (e->c)
+		curl_easy_cleanup(e->c);
+	curl_slist_free_all(e->hdr);
+	for (i = 0; i < e->nep; i++)
+		free(e->ep[i]);
+	free(e->ep);
+	free(e->prefix);
+	free(e->cacert);
+	free(e->cert);
+	free(e->key);
+	free(e->user);
+	free(e->password);
+	free(e->token);
+	free(e->where);
+	pthread_mutex_destroy(&e->mu);
+	pthread_cond_destroy(&e->cv);
+	free(e);
+}
