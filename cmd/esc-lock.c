@@ -78,6 +78,7 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option lo[] = {
+		ESC_LONGOPTS,
 		{ "wait", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -90,7 +91,7 @@ main(int argc, char *argv[])
 
 	esc_progname = "esc-lock";
 	eo.usage = usage;
-	while ((c = esc_getopt(&eo, argc, argv, "+hvp:w:", lo)) != -1) {
+	while ((c = esc_getopt(&eo, argc, argv, "+" ESC_SHORTOPTS "w:", lo)) != -1) {
 		switch (c) {
 		case 'w':
 			errno = 0;

@@ -136,9 +136,14 @@ password(struct esc_etcd *e)
 	int i;
 
 	if (f != NULL && *f != '\0') {
-		if ((e->password = esc_secret_file(f)) == NULL)
-			return esc_seterr("ESC_ETCD_PASSWORD_FILE: %s",
-			    esc_lasterr());
+		if ((e->password = esc_secret_file(f)) == NULL) {
+			/* esc_seterr must not format its own message. */
+			char *why = esc_strdup(esc_lasterr());
+
+			esc_seterr("ESC_ETCD_PASSWORD_FILE: %s", why);
+			free(why);
+			return -1;
+		}
 	} else
 		e->password = envdup("ESC_ETCD_PASSWORD");
 	if (e->password == NULL)
