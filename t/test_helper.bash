@@ -11,6 +11,10 @@ export ESC_SRC FIX POLICY
 export ESC_SHAREDIR="$ESC_SRC/share/esc"
 # Nothing from the user's environment may steer a test.
 unset ESC_POLICY ESC_ROSTER ESC_CHANNELS ESC_STATE ESC_SPOOL ESC_NOW ESC_DIR ESC_JOURNAL
+# Nor may a user's etcd: with ESC_ETCD_ENDPOINTS set, esc keeps its state
+# there (t/etcd.bash sets it for the tests that start a cluster).
+unset ESC_ETCD_ENDPOINTS ESC_ETCD_PREFIX ESC_ETCD_CACERT ESC_ETCD_CERT ESC_ETCD_KEY \
+    ESC_ETCD_USER ESC_ETCD_PASSWORD ESC_ETCD_PASSWORD_FILE ESC_ETCD_LEASE
 export TZ=UTC
 
 # The Python that has Debian's modules (aiosmtpd): not a pyenv shim.
