@@ -14,8 +14,8 @@
 #   etcd_get KEY / etcd_keys PREFIX / etcdctl_ ARG...   a look inside
 #
 # Members listen on random free ports; their data directories are
-# $ETCD_DIR/mI, their logs $ETCD_DIR/mI.log ($ETCD_DIR defaults to
-# $BATS_TEST_TMPDIR/etcd).  Arrays ETCD_PID[I], ETCD_URL[I] (client URL),
+# $ETCD_DIR/mI, their logs $ETCD_DIR/mI.log ($ETCD_DIR is
+# $BATS_TEST_TMPDIR/etcd in a test).  Arrays ETCD_PID[I], ETCD_URL[I] (client URL),
 # ETCD_PEER[I] (peer URL) and ETCD_ID[I] (member id, decimal) are
 # 1-based.  ESC_ETCD_PREFIX is left alone: each test has a cluster of its
 # own, so esc's default prefix /esc/ is what a test sees; one that wants
@@ -27,9 +27,26 @@ ETCD_HEARTBEAT=${ETCD_HEARTBEAT:-50}
 ETCD_ELECTION=${ETCD_ELECTION:-500}
 ETCD_N=0
 
-# etcdctl_ ARG...: etcdctl (API v3) against the members' client URLs.
+# _etcd_env: env's options that drop every ETCD_* and ETCDCTL_* variable
+# exported: etcd and etcdctl take their settings from them too, and a
+# user's must not steer a test's cluster.
+_etcd_env() {
+	local v
+	for v in $(compgen -e); do
+		[[ $v != ETCD* ]] || printf -- '-u\n%s\n' "$v"
+	done
+}
+
+# etcdctl_ ARG...: etcdctl (API v3) against the members' client URLs, or
+# against those of an --endpoints=URL,... among ARG (a second
+# --endpoints would add to the first, not replace it).
 etcdctl_() {
-	ETCDCTL_API=3 etcdctl --endpoints="$ESC_ETCD_ENDPOINTS" "$@"
+	local u e=--endpoints=$ESC_ETCD_ENDPOINTS a
+	mapfile -t u < <(_etcd_env)
+	for a in "$@"; do
+		[[ $a != --endpoints=* ]] || e=
+	done
+	env "${u[@]}" ETCDCTL_API=3 etcdctl ${e:+"$e"} "$@"
 }
 
 # etcd_get KEY: the value of KEY, nothing when absent.
@@ -58,12 +75,13 @@ _etcd_until() {
 # _etcd_run I STATE: starts member I (its ports chosen already), the
 # cluster's state "new" or "existing".
 _etcd_run() {
-	local i=$1 cluster= j
+	local i=$1 cluster= j u
 	for ((j = 1; j <= ETCD_N; j++)); do
 		cluster=$cluster${cluster:+,}m$j=${ETCD_PEER[$j]}
 	done
+	mapfile -t u < <(_etcd_env)
 	# fd 3 closed: bats waits for whoever holds it.
-	etcd --name "m$i" --data-dir "$ETCD_DIR/m$i" \
+	env "${u[@]}" etcd --name "m$i" --data-dir "$ETCD_DIR/m$i" \
 	    --listen-client-urls "${ETCD_URL[$i]}" \
 	    --advertise-client-urls "${ETCD_URL[$i]}" \
 	    --listen-peer-urls "${ETCD_PEER[$i]}" \
@@ -197,7 +215,9 @@ _etcd_ready() {
 etcd_start() {
 	local n=${1:-3} i urls= ports
 	etcd_stop
-	: "${ETCD_DIR:=$BATS_TEST_TMPDIR/etcd}"
+	# In a test, always the test's own: the environment's never.
+	[ -z "${BATS_TEST_TMPDIR:-}" ] || ETCD_DIR=$BATS_TEST_TMPDIR/etcd
+	: "${ETCD_DIR:?etcd_start: ETCD_DIR is not set}"
 	mkdir -p "$ETCD_DIR"
 	# A cluster started before in this directory: a new one has no data.
 	rm -rf "${ETCD_DIR:?}"/m[0-9]*/

@@ -3,7 +3,7 @@
 # that no page is lost, and count those doubled (issue 14).
 #
 #   t/etcdfault.sh [-m MINUTES] [-a ALERTS] [-k KILL%] [-p PAUSE%] [-e ETCD%]
-#                  [-l LATENCY-MS] [-t TTL] [-s SEED] [-S]
+#                  [-l LATENCY-MS] [-t TTL] [-F MINUTE] [-s SEED] [-S]
 #
 # Plays the same generated story (t/faultinject.sh's) twice, a simulated
 # minute at a time, each world against its own stand-ins (an Alertmanager
@@ -28,7 +28,8 @@
 #         later; never two down at once (-e only; quorum is kept).
 #     Then both hosts tick the minute again, as cron would a minute later;
 #     after a whole tick was killed, once its lease expired (its claims
-#     with it).
+#     with it).  -F MINUTE: host a stops for good at that minute (its
+#     tick killed then, never started again): b alone carries on.
 # Then compares what the providers received, delivery by delivery: what
 # ref got must have reached two's providers as often (no loss) and no more
 # often (no double).  A PagerDuty event repeated with the same dedup_key is
@@ -42,13 +43,13 @@
 # branch): without it, esc-tick ignores ESC_ETCD_ENDPOINTS, both hosts
 # keep files of their own, and every delivery is made twice.
 set -u
-minutes=30 alerts=10 killpct=40 pausepct=10 etcdpct=20 latency=20 ttl=3 seed=$$ strict=
-while getopts m:a:k:p:e:l:t:s:S o; do
+minutes=30 alerts=10 killpct=40 pausepct=10 etcdpct=20 latency=20 ttl=3 seed=$$ strict= fail=
+while getopts m:a:k:p:e:l:t:F:s:S o; do
 	case $o in
 	m) minutes=$OPTARG ;; a) alerts=$OPTARG ;; k) killpct=$OPTARG ;;
 	p) pausepct=$OPTARG ;; e) etcdpct=$OPTARG ;; l) latency=$OPTARG ;;
-	t) ttl=$OPTARG ;; s) seed=$OPTARG ;; S) strict=1 ;;
-	*) echo "usage: etcdfault.sh [-m minutes] [-a alerts] [-k kill%] [-p pause%] [-e etcd%] [-l latency-ms] [-t ttl] [-s seed] [-S]" >&2; exit 2 ;;
+	t) ttl=$OPTARG ;; F) fail=$OPTARG ;; s) seed=$OPTARG ;; S) strict=1 ;;
+	*) echo "usage: etcdfault.sh [-m minutes] [-a alerts] [-k kill%] [-p pause%] [-e etcd%] [-l latency-ms] [-t ttl] [-F minute] [-s seed] [-S]" >&2; exit 2 ;;
 	esac
 done
 RANDOM=$seed
@@ -182,7 +183,7 @@ count() { eval "$1[\$2]=\$((\${$1[\$2]:-0} + 1))"; }
 # strike: one fault to host a's or b's running tick (groups $ga, $gb).
 strike() {
 	local r=$((RANDOM % 100)) h g t n p alive= targets=(ALL)
-	if [ $((RANDOM % 2)) -eq 0 ]; then h=a g=$ga; else h=b g=$gb; fi
+	if [ $((RANDOM % 2)) -eq 0 ] && [ -n "$ga" ]; then h=a g=$ga; else h=b g=$gb; fi
 	if [ "$r" -lt "$killpct" ]; then
 		nap $((RANDOM % (150 + 3 * latency)))
 		for n in esc-lock esc-classify esc-route esc-rotate esc-notify esc-deliver; do
@@ -243,27 +244,37 @@ for ((m = 0; m < minutes; m++)); do
 	firing ref "$m"
 	firing two "$m"
 	tick ref h "$m"; settle "$TICK"
-	# Both hosts, as cron starts the same line on each.
-	tick two a "$m"; ga=$TICK
+	# Both hosts, as cron starts the same line on each; host a not
+	# from minute -F on, and at that minute killed midway.
+	ga=
+	if [ -z "$fail" ] || [ "$m" -lt "$fail" ]; then tick two a "$m"; ga=$TICK; fi
 	tick two b "$m"; gb=$TICK
 	groups="$ga $gb"
 	runs=$((runs + 1))
 	expire=
+	if [ "$m" = "$fail" ]; then
+		tick two a "$m"
+		nap $((RANDOM % (150 + 3 * latency)))
+		kill -9 -- "-$TICK" 2>/dev/null
+		settle "$TICK"
+		expire=1
+	fi
 	# In this shell, not in the background: t/etcd.bash keeps the
 	# cluster in its arrays.  Both land while the ticks run, mostly.
 	etcd_fault
 	strike
-	settle "$ga" "$gb"
+	settle $ga "$gb"
 	[ -z "$expire" ] || sleep $((ttl + 1))
-	tick two a "$m"; ga=$TICK
+	ga=
+	if [ -z "$fail" ] || [ "$m" -lt "$fail" ]; then tick two a "$m"; ga=$TICK; fi
 	tick two b "$m"; gb=$TICK
 	groups="$ga $gb"
-	settle "$ga" "$gb"
+	settle $ga "$gb"
 done
 # A last round, once every lease is gone: what a kill left is finished.
 [ -z "$down" ] || etcd_start_member "$down" >/dev/null 2>&1
 sleep $((ttl + 1))
-tick two a $((minutes - 1)); settle "$TICK"
+[ -n "$fail" ] || { tick two a $((minutes - 1)); settle "$TICK"; }
 tick two b $((minutes - 1)); settle "$TICK"
 
 # What reached the providers, one line per request processed, named by
