@@ -36,6 +36,7 @@ struct esc_etcd {
 	CURL		 *c;
 	struct curl_slist *hdr;
 	int64_t		  lease;
+	long		  ttl;		/* seconds */
 	int		  own;		/* the lease is ours to revoke */
 	long		  reqs, sent, recv;
 	/* The keeper: a thread with an esc_etcd of its own. */
@@ -159,6 +160,23 @@ password(struct esc_etcd *e)
 	return 0;
 }
 
+static int
+read_ttl(struct esc_etcd *e)
+{
+	const char *v = getenv("ESC_ETCD_TTL");
+	char *end;
+
+	e->ttl = ESC_ETCD_TTL;
+	if (v == NULL || *v == '\0')
+		return 0;
+	errno = 0;
+	e->ttl = strtol(v, &end, 10);
+	if (errno || *end != '\0' || e->ttl < 2 || e->ttl > 3600)
+		return esc_seterr("ESC_ETCD_TTL: not a number of seconds from "
+		    "2 to 3600: %s", v);
+	return 0;
+}
+
 int
 esc_etcd_open(struct esc_etcd **out)
 {
@@ -182,6 +200,10 @@ esc_etcd_open(struct esc_etcd **out)
 	e->key = envdup("ESC_ETCD_KEY");
 	e->user = envdup("ESC_ETCD_USER");
 	if (endpoints(e, list) == -1 || (e->user && password(e) == -1)) {
+		esc_etcd_close(e);
+		return -1;
+	}
+	if (read_ttl(e) == -1) {
 		esc_etcd_close(e);
 		return -1;
 	}
@@ -265,7 +287,11 @@ post(struct esc_etcd *e, int k, const char *path, const char *body,
 	esc_buf_free(&url);
 	if (r != CURLE_OK) {
 		snprintf(why, whylen, "%s", *err ? err : curl_easy_strerror(r));
-		return -1;
+		/* A certificate refused is refused by every member, and on
+		 * every retry: said at once. */
+		return r == CURLE_PEER_FAILED_VERIFICATION ||
+		    r == CURLE_SSL_CACERT_BADFILE ||
+		    r == CURLE_SSL_CERTPROBLEM ? -2 : -1;
 	}
 	e->recv += (long)b->len;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
@@ -300,9 +326,9 @@ answer(struct esc_etcd *e, int k, const char *path, const char *body,
 retry:
 	esc_buf_add(&b, "", 0);
 	b.len = 0;
-	if (post(e, k, path, body, &status, &b, why, whylen) == -1) {
+	if ((code = post(e, k, path, body, &status, &b, why, whylen)) < 0) {
 		esc_buf_free(&b);
-		return -1;
+		return code == -2 ? 0 : -1;
 	}
 	j = cJSON_ParseWithLength(b.s, b.len);
 	if (status == 200 && cJSON_IsObject(j)) {
@@ -388,7 +414,8 @@ call(struct esc_etcd *e, const char *path, const cJSON *req)
 		pause_ms(250);
 	} while (now_ms() - start < RETRY_MS);
 	cJSON_free(body);
-	esc_seterr("etcd: no member answered (no quorum?): %s", errs.s);
+	esc_seterr("etcd: no member answered within %d s (down, or no "
+	    "quorum): %s", RETRY_MS / 1000, errs.s);
 	esc_buf_free(&errs);
 	return NULL;
 }
@@ -779,7 +806,7 @@ grant(struct esc_etcd *e, int64_t *id)
 {
 	cJSON *req = cJSON_CreateObject(), *j;
 
-	add_i64(req, "TTL", ESC_ETCD_TTL);
+	add_i64(req, "TTL", e->ttl);
 	j = call(e, "/v3/lease/grant", req);
 	cJSON_Delete(req);
 	if (j == NULL)
@@ -832,7 +859,9 @@ keeper(void *arg)
 	pthread_mutex_lock(&e->mu);
 	while (!e->stop) {
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += ESC_ETCD_TTL / 3;
+		ts.tv_nsec += e->ttl * 1000000000L / 3;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
 		pthread_cond_timedwait(&e->cv, &e->mu, &ts);
 		if (e->stop)
 			break;
@@ -841,7 +870,7 @@ keeper(void *arg)
 		t = now_ms();
 		if (ttl > 0)
 			last = t;
-		if (ttl == 0 || t - last > ESC_ETCD_TTL * 1000L)
+		if (ttl == 0 || t - last > e->ttl * 1000L)
 			*e->lost = 1;
 		pthread_mutex_lock(&e->mu);
 		if (*e->lost)
@@ -916,7 +945,7 @@ esc_etcd_lock(struct esc_etcd *e, int wait, volatile int *lost)
 		}
 		pause_ms(200);
 		/* Our own lease must outlive the wait. */
-		if (now_ms() - ka > ESC_ETCD_TTL * 1000L / 3) {
+		if (now_ms() - ka > e->ttl * 1000L / 3) {
 			if (keepalive(e, e->lease) <= 0)
 				return esc_seterr("etcd: our lease was lost "
 				    "while waiting for the lock");

@@ -7,6 +7,7 @@
  *	ESC_ETCD_PREFIX		what every key starts with (/esc/)
  *	ESC_ETCD_CACERT, ESC_ETCD_CERT, ESC_ETCD_KEY	TLS (client certs)
  *	ESC_ETCD_USER, ESC_ETCD_PASSWORD or ESC_ETCD_PASSWORD_FILE
+ *	ESC_ETCD_TTL		the tick lock's lease in seconds (30)
  *	ESC_ETCD_LEASE		the tick lock's lease, set by its holder
  *				(esc-lock) for the tools it runs
  *
@@ -25,7 +26,8 @@
  * with room for the fence and the JSON and base64 around the values. */
 #define ESC_ETCD_TXN_OPS	100
 #define ESC_ETCD_TXN_BYTES	(1024 * 1024 / 4 * 3 - 64 * 1024)
-/* The tick lock's lease: a host that stops is replaced after this long. */
+/* The tick lock's lease by default, in seconds (ESC_ETCD_TTL): a host
+ * that stops is replaced after this long. */
 #define ESC_ETCD_TTL		30
 
 struct esc_etcd;

@@ -76,12 +76,12 @@ hold() {
 
 @test "esc-lock: the lease revoked under a running command: it is stopped, said, exit 1" {
 	etcd_start 1
-	esc-lock sh -c 'echo "$ESC_ETCD_LEASE" >"$0"; exec sleep 60' "$BATS_TEST_TMPDIR/lease" \
+	# A keepalive each second finds out.
+	ESC_ETCD_TTL=3 esc-lock sh -c 'echo "$ESC_ETCD_LEASE" >"$0"; exec sleep 60' "$BATS_TEST_TMPDIR/lease" \
 	    2>"$BATS_TEST_TMPDIR/err" 3>&- &
 	HOLDER=$!
 	wait_until test -s "$BATS_TEST_TMPDIR/lease"
 	etcdctl_ lease revoke "$(printf %x "$(cat "$BATS_TEST_TMPDIR/lease")")"
-	# The keeper finds out at its next keepalive, 10 s at most.
 	_etcd_until 30 eval '! kill -0 $HOLDER 2>/dev/null'
 	run wait "$HOLDER"
 	assert_equal "$status" 1
@@ -99,6 +99,8 @@ hold() {
 	export ESC_ETCD_ENDPOINTS=http://127.0.0.1:1
 	run -2 env -u ESC_ETCD_ENDPOINTS esc-lock true
 	assert_output 'esc-lock: ESC_ETCD_ENDPOINTS is not set: with the state in files, the lock is $ESC_DIR/tick.lock'
+	run -2 env ESC_ETCD_TTL=1 esc-lock true
+	assert_output "esc-lock: ESC_ETCD_TTL: not a number of seconds from 2 to 3600: 1"
 	run -2 env ESC_ETCD_ENDPOINTS=127.0.0.1:2379 esc-lock true
 	assert_output "esc-lock: ESC_ETCD_ENDPOINTS: not an http:// or https:// URL: 127.0.0.1:2379"
 	run -2 env ESC_ETCD_USER=esc esc-lock true
