@@ -720,25 +720,6 @@ parse(void *arg, struct esc_reader *r, cJSON **obj)
  * wrote it again ran later. */
 static const char *const hostly[] = { "late_by", NULL };
 
-static int
-hostmember(const char *name)
-{
-	int i;
-
-	for (i = 0; hostly[i] != NULL; i++)
-		if (strcmp(name, hostly[i]) == 0)
-			return 1;
-	return 0;
-}
-
-static int
-byname(const void *a, const void *b)
-{
-	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
-
-	return strcmp(x->string, y->string);
-}
-
 static uint64_t canon(uint64_t h, const cJSON *v, int top);
 
 static uint64_t
@@ -756,18 +737,10 @@ hashstr(uint64_t h, char tag, const char *s)
 static uint64_t
 canonobj(uint64_t h, const cJSON *o, int top)
 {
-	const cJSON *m, *small[32], **v = small;
-	int n = 0, i;
+	const cJSON *small[32], **v;
+	int n, i;
 
-	cJSON_ArrayForEach(m, o)
-		n++;
-	if (n > 32)
-		v = esc_malloc(sizeof *v * (size_t)n);
-	n = 0;
-	cJSON_ArrayForEach(m, o)
-		if (m->string != NULL && !(top && hostmember(m->string)))
-			v[n++] = m;
-	qsort(v, (size_t)n, sizeof *v, byname);
+	v = esc_members_sorted(o, top ? hostly : NULL, small, 32, &n);
 	h = esc_fnv1a(h, "{", 1);
 	for (i = 0; i < n; i++) {
 		h = hashstr(h, 'k', v[i]->string);
