@@ -833,9 +833,11 @@ advance(struct esc_journal *j, struct src *s)
 	return status;
 }
 
-/* The record at s's head: counted unless its twin was, refused (said)
- * when it cannot count.  Only the types the reports read are
- * remembered.  0, or 1 when refused. */
+/* The record at s's head: counted, or refused (said) when it cannot
+ * count, unless its twin was read before: then passed over, so that a
+ * record journalled twice is read once, its refusal included (read
+ * again later, it might not be refused, and count).  Only the types the
+ * reports read are remembered.  0, or 1 when refused. */
 static int
 take(struct esc_journal *j, struct src *s)
 {
@@ -851,12 +853,14 @@ take(struct esc_journal *j, struct src *s)
 	h = canon(ESC_FNV_OFFSET, s->head, 1);
 	if (esc_map64_get(&j->seen, h) != NULL) {
 		j->twice++;
-	} else if (record(j, s->head) == -1) {
-		esc_lwarn(s->r.name, s->r.lineno, "%s", esc_lasterr());
-		j->bad++;
-		rc = 1;
-	} else
+	} else {
 		esc_map64_put(&j->seen, h, (void *)1);
+		if (record(j, s->head) == -1) {
+			esc_lwarn(s->r.name, s->r.lineno, "%s", esc_lasterr());
+			j->bad++;
+			rc = 1;
+		}
+	}
 	cJSON_Delete(s->head);
 	s->head = NULL;
 	return rc;

@@ -124,3 +124,25 @@ created $T/two/c5.md"
 	run grep -Fx "esc-report: 5 records journalled more than once, counted once" <<<"$stderr"
 	assert_success
 }
+
+@test "merge: a journal given twice says what it says once, a refused record refused once" {
+	# k1's ack is before its opening (refused); k1 is resolved later.
+	# Read twice, the refused ack must not count on its second reading,
+	# when the incident it names is known.
+	cat > "$T/j.ndjson" <<-'EOF2'
+	{"type":"ack","incident":"k1","by":"bob","at":"2026-11-02T09:59:00Z"}
+	{"type":"incident","incident":"k1","event":"opened","severity":"critical","level":1,"alert":"a1","at":"2026-11-02T10:00:00Z","opened_at":"2026-11-02T10:00:00Z"}
+	{"type":"incident","incident":"k1","event":"acked","severity":"critical","level":1,"alert":"a1","at":"2026-11-02T09:58:00Z","opened_at":"2026-11-02T10:00:00Z","by":"alice"}
+	{"type":"incident","incident":"k1","event":"resolved","severity":"critical","level":1,"alert":"a1","at":"2026-11-02T10:10:00Z","opened_at":"2026-11-02T10:00:00Z","by":"alice"}
+	EOF2
+	run --separate-stderr esc-report metrics "$T/j.ndjson"
+	assert_failure 1
+	want=$output
+	wanterr=$stderr
+	assert_equal "$stderr" "esc-report: $T/j.ndjson:3: at: 2026-11-02T09:58:00Z is before the incident opened, at 2026-11-02T10:00:00Z"
+	run --separate-stderr esc-report metrics "$T/j.ndjson" "$T/j.ndjson"
+	assert_failure 1
+	assert_equal "$stderr" "$wanterr"
+	assert_output "$want"
+	assert_line '1 journal line rejected'
+}
