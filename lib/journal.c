@@ -785,6 +785,7 @@ struct src {
 	struct esc_reader r;
 	cJSON		*head;		/* NULL: read to its end */
 	esc_time_t	 at;		/* the head's time */
+	int		 later;		/* not an incident record */
 };
 
 /* A record's time in the merge: its at, or a postmortem's resolved_at;
@@ -827,6 +828,8 @@ advance(struct esc_journal *j, struct src *s)
 			status = 1;
 		} else if (s->head != NULL) {
 			s->at = when(s->head, s->at);
+			s->later = esc_type(s->head) == NULL ||
+			    strcmp(esc_type(s->head), "incident") != 0;
 			break;
 		}
 	}
@@ -878,10 +881,20 @@ opensrc(struct src *s, const char *path, size_t maxline)
 	return 0;
 }
 
+/* Whether a comes before b in the merge: the earlier; at one time an
+ * incident record first, as a tick writes it before the pages and the
+ * postmortem of its incident (a page of a tick another host journalled,
+ * read before the incident's opening, would name no incident known). */
+static int
+before(const struct src *a, const struct src *b)
+{
+	return a->at < b->at || (a->at == b->at && a->later < b->later);
+}
+
 /*
- * A k-way merge: the next record is the earliest of the journals' heads,
- * the first journal's on a tie.  Each journal is read in its own order,
- * so one journal alone is read as it is written.
+ * A k-way merge: the next record is the first of the journals' heads by
+ * before(), the first journal's on a tie.  Each journal is read in its
+ * own order, so one journal alone is read as it is written.
  */
 int
 esc_journal_read(struct esc_journal *j, char **files, int nfiles,
@@ -910,7 +923,7 @@ esc_journal_read(struct esc_journal *j, char **files, int nfiles,
 		best = NULL;
 		for (i = 0; i < n; i++)
 			if (src[i].head != NULL &&
-			    (best == NULL || src[i].at < best->at))
+			    (best == NULL || before(&src[i], best)))
 				best = &src[i];
 		if (best == NULL)
 			break;

@@ -18,9 +18,12 @@ setup() {
 	T="$BATS_TEST_TMPDIR"
 	# Host A journalled c1 to c5 (lines 1-24) and was killed after
 	# journalling c5's records (lines 20-24) and before it marked them
-	# done; host B did c5 again and went on with the rest.
+	# done; host B did c5 again and went on with the rest.  B also
+	# delivered c1's first page again: the page as A journalled it, its
+	# receipt with B's own time and attempts.
 	sed -n 1,24p "$J" > "$T/a.ndjson"
-	sed -n '20,$p' "$J" > "$T/b.ndjson"
+	{ sed -n 2p "$J"; sed -n 3p "$J" | jq -c '.at = "2026-11-02T10:01:02Z" | .attempts = 2';
+	  sed -n '20,$p' "$J"; } > "$T/b.ndjson"
 	# Three hosts taking turns, line by line.
 	for k in 0 1 2; do
 		awk -v k=$k 'NR % 3 == k' "$J" > "$T/turn$k.ndjson"
