@@ -207,6 +207,11 @@ uint64_t esc_fnv1a(uint64_t h, const void *p, size_t n);
  * plain alert equals the one Alertmanager would give it.  labels is an
  * object of strings; skip names ignore (NULL-terminated, may be NULL). */
 uint64_t esc_label_fingerprint(const cJSON *labels, const char *const *skip);
+/* The members of object o sorted by name, those skip names left out:
+ * *n of them, in buf when it holds them (nbuf), else in an array the
+ * caller frees. */
+const cJSON **esc_members_sorted(const cJSON *o, const char *const *skip,
+    const cJSON **buf, int nbuf, int *n);
 /* 16 lower-case hex digits and a NUL. */
 void esc_hex64(uint64_t v, char out[17]);
 

@@ -38,6 +38,26 @@ skipped(const char *name, const char *const *skip)
 	return 0;
 }
 
+const cJSON **
+esc_members_sorted(const cJSON *o, const char *const *skip,
+    const cJSON **buf, int nbuf, int *n)
+{
+	const cJSON *m, **v = buf;
+	int k = 0;
+
+	cJSON_ArrayForEach(m, o)
+		k++;
+	if (k > nbuf)
+		v = esc_malloc(sizeof *v * (size_t)k);
+	k = 0;
+	cJSON_ArrayForEach(m, o)
+		if (m->string && !skipped(m->string, skip))
+			v[k++] = m;
+	qsort(v, (size_t)k, sizeof *v, cmpname);
+	*n = k;
+	return v;
+}
+
 /*
  * As prometheus/common model.labelSetToFingerprint: names sorted, each
  * name and value followed by the separator byte 0xff.  Values that are
@@ -46,20 +66,12 @@ skipped(const char *name, const char *const *skip)
 uint64_t
 esc_label_fingerprint(const cJSON *labels, const char *const *skip)
 {
-	const cJSON *l, *small[64], **v = small;
+	const cJSON *small[64], **v;
 	uint64_t h = ESC_FNV_OFFSET;
 	static const unsigned char sep = 0xff;
-	int n = 0, i;
+	int n, i;
 
-	cJSON_ArrayForEach(l, labels)
-		n++;
-	if (n > 64)
-		v = esc_malloc(sizeof *v * (size_t)n);
-	n = 0;
-	cJSON_ArrayForEach(l, labels)
-		if (l->string && !skipped(l->string, skip))
-			v[n++] = l;
-	qsort(v, (size_t)n, sizeof *v, cmpname);
+	v = esc_members_sorted(labels, skip, small, 64, &n);
 	for (i = 0; i < n; i++) {
 		char buf[64];
 		const char *val = esc_scalar(labels, v[i]->string, buf, sizeof buf);

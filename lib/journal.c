@@ -144,6 +144,7 @@ esc_journal_free(struct esc_journal *j)
 	esc_map_free(&j->byalert, NULL);
 	esc_map_free(&j->names, NULL);
 	esc_map_free(&j->paged, NULL);
+	esc_map_free(&j->seen, NULL);
 }
 
 static int
@@ -583,6 +584,23 @@ record(struct esc_journal *j, const cJSON *o)
 	return 0;
 }
 
+/* The record types the reports read, pages aside (read only for the
+ * people and the timelines). */
+static const char *const readtypes[] = { "incident", "ack", "resolve",
+    "upgrade", "postmortem", NULL };
+
+/* Whether the reports read a record of type t (n bytes long). */
+static int
+reads(const struct esc_journal *j, const char *t, size_t n)
+{
+	int i;
+
+	for (i = 0; readtypes[i] != NULL; i++)
+		if (n == strlen(readtypes[i]) && memcmp(t, readtypes[i], n) == 0)
+			return 1;
+	return (j->detail || j->people) && n == 4 && memcmp(t, "page", 4) == 0;
+}
+
 /* memmem(3) is a GNU extension; this is all it needs to be here. */
 static const char *
 find(const char *s, size_t n, const char *pat, size_t m)
@@ -606,10 +624,8 @@ find(const char *s, size_t n, const char *pat, size_t m)
 static int
 skippable(const struct esc_journal *j, const char *s, size_t n)
 {
-	static const char *const want[] = { "incident", "ack", "resolve",
-	    "upgrade", "postmortem", NULL };
 	const char *p = s, *end = s + n;
-	int seen = 0, i;
+	int seen = 0;
 
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
@@ -634,12 +650,7 @@ skippable(const struct esc_journal *j, const char *s, size_t n)
 			continue;
 		v++;
 		seen = 1;
-		for (i = 0; want[i] != NULL; i++)
-			if ((size_t)(q - v) == strlen(want[i]) &&
-			    memcmp(v, want[i], (size_t)(q - v)) == 0)
-				return 0;
-		if ((j->detail || j->people) && q - v == 4 &&
-		    memcmp(v, "page", 4) == 0)
+		if (reads(j, v, (size_t)(q - v)))
 			return 0;
 	}
 	return seen;
@@ -695,29 +706,237 @@ parse(void *arg, struct esc_reader *r, cJSON **obj)
 	return ESC_RD_OK;
 }
 
-static int
-take(void *arg, const struct esc_reader *r, cJSON *o)
-{
-	int rc = record(arg, o);
+/* ---- the journals of several hosts ----
+ *
+ * Each host keeps its own journal, and a record may be in two of them:
+ * a host killed after it journalled its work, before it marked it done,
+ * leaves that work to the next tick on another host, which journals the
+ * same records again.  So the journals are merged in time, and a record
+ * whose twin was counted already is passed over.
+ */
 
-	if (rc == -1)
-		esc_lwarn(r->name, r->lineno, "%s", esc_lasterr());
-	cJSON_Delete(o);
-	return rc == -1;
+/* Members a host's run says of itself, not of what happened: a page's
+ * late_by is how late the run that wrote it was, and the host that
+ * wrote it again ran later. */
+static const char *const hostly[] = { "late_by", NULL };
+
+static uint64_t canon(uint64_t h, const cJSON *v, int top);
+
+static uint64_t
+hashstr(uint64_t h, char tag, const char *s)
+{
+	uint64_t n = strlen(s);
+
+	h = esc_fnv1a(h, &tag, 1);
+	h = esc_fnv1a(h, &n, sizeof n);
+	return esc_fnv1a(h, s, (size_t)n);
 }
 
+/* An object's members in the order of their names, so that the order a
+ * host wrote them in makes no difference. */
+static uint64_t
+canonobj(uint64_t h, const cJSON *o, int top)
+{
+	const cJSON *small[32], **v;
+	int n, i;
+
+	v = esc_members_sorted(o, top ? hostly : NULL, small, 32, &n);
+	h = esc_fnv1a(h, "{", 1);
+	for (i = 0; i < n; i++) {
+		h = hashstr(h, 'k', v[i]->string);
+		h = canon(h, v[i], 0);
+	}
+	if (v != small)
+		free(v);
+	return esc_fnv1a(h, "}", 1);
+}
+
+/* The FNV-1a of a value's canonical form: objects' members sorted by
+ * name, strings as their characters, numbers as their value (1 and 1.0
+ * are one number). */
+static uint64_t
+canon(uint64_t h, const cJSON *v, int top)
+{
+	const cJSON *e;
+	double d;
+
+	if (cJSON_IsObject(v))
+		return canonobj(h, v, top);
+	if (cJSON_IsArray(v)) {
+		h = esc_fnv1a(h, "[", 1);
+		cJSON_ArrayForEach(e, v)
+			h = canon(h, e, 0);
+		return esc_fnv1a(h, "]", 1);
+	}
+	if (cJSON_IsString(v))
+		return hashstr(h, 's', v->valuestring);
+	if (cJSON_IsNumber(v)) {
+		d = v->valuedouble == 0 ? 0 : v->valuedouble;
+		h = esc_fnv1a(h, "n", 1);
+		return esc_fnv1a(h, &d, sizeof d);
+	}
+	return esc_fnv1a(h, cJSON_IsTrue(v) ? "t" : cJSON_IsFalse(v) ?
+	    "f" : "z", 1);
+}
+
+/* One journal in the merge: its reader, and the next record it holds,
+ * which waits until no journal holds an earlier one. */
+struct src {
+	struct esc_reader r;
+	cJSON		*head;		/* NULL: read to its end */
+	esc_time_t	 at;		/* the head's time */
+	int		 later;		/* not an incident record */
+};
+
+/* A record's time in the merge: its at, or a postmortem's resolved_at;
+ * without either, the time of the record before it, so that it keeps
+ * its place in its journal. */
+static esc_time_t
+when(const cJSON *o, esc_time_t prev)
+{
+	const char *s = esc_str(o, "at");
+	esc_time_t t;
+
+	if (s == NULL)
+		s = esc_str(o, "resolved_at");
+	if (s == NULL || esc_time_parse(s, &t) == -1)
+		return prev;
+	return t;
+}
+
+/* Moves s to its next record; lines the reports do not read are passed
+ * over, bad lines said.  0, or 1 when a line was bad or the rest of the
+ * journal could not be read. */
+static int
+advance(struct esc_journal *j, struct src *s)
+{
+	int rc, status = 0;
+
+	s->head = NULL;
+	while ((rc = esc_reader_line(&s->r)) != ESC_RD_EOF) {
+		if (rc == ESC_RD_ERR) {
+			/* The line that could not be read is the next one. */
+			esc_lwarn(s->r.name, s->r.lineno + 1, "%s", s->r.err);
+			return 1;
+		}
+		if (rc == ESC_RD_OK)
+			rc = parse(j, &s->r, &s->head);
+		if (rc == ESC_RD_BAD) {
+			esc_lwarn(s->r.name, s->r.lineno, "%s", s->r.err);
+			esc_reject(s->r.name, s->r.lineno, s->r.err);
+			j->bad++;
+			status = 1;
+		} else if (s->head != NULL) {
+			s->at = when(s->head, s->at);
+			s->later = esc_type(s->head) == NULL ||
+			    strcmp(esc_type(s->head), "incident") != 0;
+			break;
+		}
+	}
+	return status;
+}
+
+/* The record at s's head: counted, or refused (said) when it cannot
+ * count, unless its twin was read before: then passed over, so that a
+ * record journalled twice is read once, its refusal included (read
+ * again later, it might not be refused, and count).  Only the types the
+ * reports read are remembered.  0, or 1 when refused. */
+static int
+take(struct esc_journal *j, struct src *s)
+{
+	const char *t = esc_type(s->head);
+	uint64_t h;
+	int rc = 0;
+
+	if (t == NULL || !reads(j, t, strlen(t))) {
+		cJSON_Delete(s->head);
+		s->head = NULL;
+		return 0;
+	}
+	h = canon(ESC_FNV_OFFSET, s->head, 1);
+	if (esc_map64_get(&j->seen, h) != NULL) {
+		j->twice++;
+	} else {
+		esc_map64_put(&j->seen, h, (void *)1);
+		if (record(j, s->head) == -1) {
+			esc_lwarn(s->r.name, s->r.lineno, "%s", esc_lasterr());
+			j->bad++;
+			rc = 1;
+		}
+	}
+	cJSON_Delete(s->head);
+	s->head = NULL;
+	return rc;
+}
+
+static int
+opensrc(struct src *s, const char *path, size_t maxline)
+{
+	memset(s, 0, sizeof *s);
+	s->at = ESC_TIME_NONE;
+	if (esc_reader_open(&s->r, path, maxline) == -1) {
+		esc_warn(NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether a comes before b in the merge: the earlier; at one time an
+ * incident record first, as a tick writes it before the pages and the
+ * postmortem of its incident (a page of a tick another host journalled,
+ * read before the incident's opening, would name no incident known). */
+static int
+before(const struct src *a, const struct src *b)
+{
+	return a->at < b->at || (a->at == b->at && a->later < b->later);
+}
+
+/*
+ * A k-way merge: the next record is the first of the journals' heads by
+ * before(), the first journal's on a tie.  Each journal is read in its
+ * own order, so one journal alone is read as it is written.
+ */
 int
 esc_journal_read(struct esc_journal *j, char **files, int nfiles,
     size_t maxline)
 {
-	/* A journal that cannot be read is input rejected, as for every
-	 * tool (exit 1); the others are still read. */
-	struct esc_loop lp = { .maxline = maxline, .arg = j, .parse = parse,
-	    .record = take };
-	int rc = esc_loop(&lp, files, nfiles);
+	static char *stdinonly[] = { "-" };
+	struct src *src, *best;
+	int i, n = 0, status = 0;
 
-	j->bad += lp.nbad;
-	return rc;
+	if (nfiles == 0) {
+		files = stdinonly;
+		nfiles = 1;
+	}
+	src = esc_calloc((size_t)nfiles, sizeof *src);
+	for (i = 0; i < nfiles; i++) {
+		/* A journal that cannot be read is input rejected, as for
+		 * every tool (exit 1); the others are still read. */
+		if (opensrc(&src[n], files[i], maxline) == -1) {
+			status = 1;
+			continue;
+		}
+		status |= advance(j, &src[n]);
+		n++;
+	}
+	for (;;) {
+		best = NULL;
+		for (i = 0; i < n; i++)
+			if (src[i].head != NULL &&
+			    (best == NULL || before(&src[i], best)))
+				best = &src[i];
+		if (best == NULL)
+			break;
+		status |= take(j, best);
+		status |= advance(j, best);
+	}
+	for (i = 0; i < n; i++)
+		esc_reader_close(&src[i].r);
+	free(src);
+	if (j->twice > 0)
+		esc_note("%ld record%s journalled more than once, counted once",
+		    j->twice, j->twice == 1 ? "" : "s");
+	return status ? ESC_EXIT_FAIL : ESC_EXIT_OK;
 }
 
 static int

@@ -51,11 +51,14 @@ struct esc_journal {
 	struct esc_map	 byalert;	/* alert id -> struct esc_inc */
 	struct esc_map	 names;		/* alertname -> interned copy */
 	struct esc_map	 paged;		/* person -> (intptr_t) pages */
+	struct esc_map	 seen;		/* hash of each record counted */
 	long		 lines, bad;
+	long		 twice;		/* records passed over as counted */
 };
-/* Reads the journals (none: standard input).  Bad lines are reported
- * with file:line and skipped, a file that cannot be read is reported and
- * the next one read.  Returns 0, or 1 when either happened. */
+/* Reads the journals (none: standard input), merged in time, a record
+ * that is in more than one (or twice in one) counted once.  Bad lines
+ * are reported with file:line and skipped, a file that cannot be read is
+ * reported and the others read.  Returns 0, or 1 when either happened. */
 int esc_journal_read(struct esc_journal *j, char **files, int nfiles,
     size_t maxline);
 void esc_journal_free(struct esc_journal *j);
