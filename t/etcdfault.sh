@@ -143,7 +143,8 @@ tick() {
 	local d=$work/$1 h=$2
 	mkdir -p "$d/$h/esc"
 	if [ "$1" = ref ]; then
-		ESC_NOW=$(date -u -d "@$((T0 + $3 * 60))" +%Y-%m-%dT%H:%M:%SZ) \
+		# etcd_start exported the cluster: ref's state is in files.
+		ESC_ETCD_ENDPOINTS= ESC_NOW=$(date -u -d "@$((T0 + $3 * 60))" +%Y-%m-%dT%H:%M:%SZ) \
 		ESC_ALERTMANAGER_URL=$(cat "$d/am.url") ESC_DIR=$d/$h/esc \
 		ESC_CHANNELS=$d/channels.json ESC_SLACK_URL=$(cat "$d/slack.url") \
 		    setsid esc-tick >>"$d/$h/tick.out" 2>>"$d/$h/tick.err" &
@@ -281,7 +282,8 @@ tick two b $((minutes - 1)); settle "$TICK"
 # what identifies a delivery (as t/faultinject.sh does).
 seen() {
 	local d=$work/$1 f
-	jq -r 'select(.status >= 200 and .status < 300) |
+	# Deliveries only: a poll's reads (GET) are made by each host.
+	jq -r 'select(.status >= 200 and .status < 300 and .method == "POST") |
 	    if .kind == "pagerduty" then (.body | fromjson | "pd \(.dedup_key) \(.event_action)")
 	    elif .kind == "slack" then "slack \(.path) \(.body | fromjson | .text | gsub("\n"; " "))"
 	    elif .kind == "twilio" then "sms \(.body)"
