@@ -19,11 +19,14 @@
 #include <unistd.h>
 
 #include "esc.h"
+#include "etcd.h"
 #include "route.h"
 #include "route-int.h"
 
 #define STATE_MAGIC	"esc-route-state"
 #define STATE_VERSION	2		/* 2: tombstones; 1 is read too */
+#define STATE_VERSION_S	"2"
+#define STATE_KEYS	"state/"	/* on etcd */
 
 static void
 sput(struct esc_buf *b, const char *s)
@@ -510,30 +513,124 @@ corrupt:
 	return esc_seterr("%s:%ld: corrupt state", path, line);
 }
 
+/* A state's text (len bytes, NUL-terminated, modified) into rt; where
+ * names it in messages. */
+static int
+load_text(struct esc_router *rt, const char *where, char *text, size_t len)
+{
+	char *nl;
+	int ver, rc;
+
+	if (len == 0)
+		rc = esc_seterr("%s: corrupt state: empty file", where);
+	else if (memchr(text, '\0', len) != NULL || text[len - 1] != '\n')
+		rc = esc_seterr("%s: corrupt state: truncated", where);
+	else {
+		nl = strchr(text, '\n');
+		*nl = '\0';
+		rc = header(where, text, &ver) == -1 ||
+		    body(rt, where, nl + 1, ver) == -1 ? -1 : 0;
+	}
+	if (rc == 0)
+		route_index(rt);
+	return rc;
+}
+
 int
 esc_router_load(struct esc_router *rt, const char *path)
 {
 	size_t len;
-	char *text, *nl;
-	int ver, rc;
+	char *text;
+	int rc;
 
 	/* No file yet: the first run. */
 	if (access(path, F_OK) == -1 && errno == ENOENT)
 		return 0;
 	if ((text = esc_read_file(path, &len)) == NULL)
 		return -1;
-	if (len == 0)
-		rc = esc_seterr("%s: corrupt state: empty file", path);
-	else if (memchr(text, '\0', len) != NULL || text[len - 1] != '\n')
-		rc = esc_seterr("%s: corrupt state: truncated", path);
-	else {
-		nl = strchr(text, '\n');
-		*nl = '\0';
-		rc = header(path, text, &ver) == -1 ||
-		    body(rt, path, nl + 1, ver) == -1 ? -1 : 0;
-	}
+	rc = load_text(rt, path, text, len);
 	free(text);
-	if (rc == 0)
-		route_index(rt);
 	return rc;
+}
+
+/* ---- the state on etcd ---- */
+
+/*
+ * One state key in the text: state/inc/<id> holds the incident's line,
+ * state/tomb/<key> the tombstone's, each as the file has it; the key must
+ * name what its line does, and the line be one line.
+ */
+static int
+kv_line(struct esc_buf *b, const struct esc_kv *kv)
+{
+	const char *k = kv->key + strlen(STATE_KEYS);
+	size_t off;
+
+	if (strncmp(k, "inc/", 4) == 0)
+		off = 0;
+	else if (strncmp(k, "tomb/", 5) == 0)
+		off = 5;
+	else
+		return -1;
+	k = strchr(k, '/') + 1;
+	if (strlen(k) != 16 || kv->len < off + 17 ||
+	    memcmp(kv->val + off, k, 16) != 0 || kv->val[off + 16] != '\t' ||
+	    (off && memcmp(kv->val, "tomb\t", 5) != 0) ||
+	    memchr(kv->val, '\n', kv->len) != NULL ||
+	    memchr(kv->val, '\0', kv->len) != NULL)
+		return -1;
+	esc_buf_add(b, kv->val, kv->len);
+	esc_buf_putc(b, '\n');
+	return 0;
+}
+
+/* The text of the state keys kv (a range of STATE_KEYS, in key order:
+ * incidents, tombstones, the version); -1 naming a key that is not one. */
+static int
+kvs_text(struct esc_etcd *e, const struct esc_kv *kv, size_t n,
+    struct esc_buf *b)
+{
+	size_t i, lines = 0;
+	const char *ver = NULL;
+
+	esc_buf_printf(b, "%s %d\n", STATE_MAGIC, STATE_VERSION);
+	for (i = 0; i < n; i++) {
+		if (strcmp(kv[i].key, STATE_KEYS "version") == 0) {
+			ver = kv[i].val;
+			continue;
+		}
+		if (kv_line(b, &kv[i]) == -1)
+			return esc_seterr("%s: %s: corrupt state",
+			    esc_etcd_where(e), kv[i].key);
+		lines++;
+	}
+	if (ver != NULL && strcmp(ver, STATE_VERSION_S) != 0)
+		return esc_seterr("%s: %sversion: state format %s, this "
+		    "esc-route reads %d", esc_etcd_where(e), STATE_KEYS, ver,
+		    STATE_VERSION);
+	if (ver == NULL && lines > 0)
+		return esc_seterr("%s: %sversion: missing: not esc-route's "
+		    "state", esc_etcd_where(e), STATE_KEYS);
+	esc_buf_printf(b, "end %zu\n", lines);
+	return 0;
+}
+
+char *
+esc_state_text(struct esc_etcd *e, size_t *len)
+{
+	struct esc_buf b = { 0 };
+	struct esc_kv *kv;
+	size_t n;
+	int rc;
+
+	if (esc_etcd_range(e, STATE_KEYS, 1, &kv, &n) == -1)
+		return NULL;
+	rc = kvs_text(e, kv, n, &b);
+	esc_kv_free(kv, n);
+	if (rc == -1) {
+		esc_buf_free(&b);
+		return NULL;
+	}
+	*len = b.len;
+	return b.s;
 }

@@ -6,6 +6,8 @@
 
 #include "esc.h"
 
+struct esc_etcd;
+
 /* ---- route (route.c) ---- */
 
 /* The incident state machine of esc-route: incidents keyed by label set,
@@ -26,6 +28,15 @@ int esc_router_load(struct esc_router *rt, const char *path);
  * back first; one that would not load is left out, said on standard
  * error, and makes it return -1 after the rest was written. */
 int esc_router_save(struct esc_router *rt, const char *path);
+/*
+ * The state on etcd (ESC_ETCD_ENDPOINTS), as the state file would hold
+ * it: the header, one line per incident (key state/inc/<id>, whose value
+ * is the line) and tombstone (state/tomb/<key>), the end line; malloc'd,
+ * NUL-terminated, its length in *len.  An empty state when etcd holds
+ * none.  NULL when etcd cannot be read or holds a corrupt state
+ * (esc_lasterr()).  Read-only: needs no lock.
+ */
+char *esc_state_text(struct esc_etcd *e, size_t *len);
 /* 1 when the run changed anything the state file holds. */
 int esc_router_dirty(const struct esc_router *rt);
 /* Offers one input record.  1: the router took it; 0: not its type (pass
