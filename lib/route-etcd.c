@@ -393,7 +393,7 @@ commit_one(struct commit *c)
 
 	for (i = 0; i < c->nop; i++)
 		put_op(c, &c->op[i]);
-	if (c->bx != NULL)
+	if (c->bx != NULL && c->bx->nrec > 0)
 		esc_buf_add(&c->recs, c->bx->text.s, c->bx->text.len);
 	return flush(c);
 }

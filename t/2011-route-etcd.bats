@@ -200,6 +200,25 @@ both() {
 	[ "$(revision)" -gt "$rev" ]
 }
 
+@test "on etcd: the lock lost in the middle of a run: its write is refused (fenced), exit 1, nothing written" {
+	alert A critical firing 0 | on_etcd esc-route --now "$(tm 0)" >/dev/null
+	hold_lease
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	on_etcd esc-route --now "$(tm 5)" "$BATS_TEST_TMPDIR/fifo" >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	BG_PIDS=$!
+	# The run opens its input once it held the lock and loaded the state.
+	exec 7>"$BATS_TEST_TMPDIR/fifo"
+	ctl lease revoke "$(printf %x "$ESC_ETCD_LEASE")" >/dev/null
+	rev=$(revision)
+	alert B critical firing 5 >&7
+	exec 7>&-
+	st=0
+	wait "$BG_PIDS" || st=$?
+	assert_equal "$st" 1
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" "esc-route: etcd: the tick lock is no longer ours (lease $(printf %x "$ESC_ETCD_LEASE") expired): another host may be ticking; nothing written"
+	assert_equal "$(revision)" "$rev"
+}
+
 @test "etcd down: exit 1 saying so, no record anywhere, the state file neither touched nor created" {
 	down=http://127.0.0.1:$(free_port)
 	: >"$BATS_TEST_TMPDIR/inflight"
