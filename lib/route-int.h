@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "esc.h"
+#include "etcd.h"
 #include "route.h"
 
 #define NONE		ESC_TIME_NONE
@@ -70,6 +71,8 @@ struct esc_router {
 	uint64_t		 seq;
 	int			 dirty, outerr;
 	struct esc_buf		 out, text;
+	struct route_box	*box;		/* on etcd: the outbox */
+	uint64_t		 cur_id;	/* the record's incident */
 	esc_time_t		 opened_t;	/* opened_s formats it */
 	char			 opened_s[ESC_TIMELEN];
 };
@@ -84,6 +87,42 @@ void route_tomb_put(struct esc_router *rt, uint64_t key, esc_time_t resolved);
 int route_parse_id(const char *s, uint64_t *out);
 /* Indexes the incidents the state loaded and schedules what they have due. */
 void route_index(struct esc_router *rt);
+
+/* On etcd, under ESC_ETCD_PREFIX: the state and the records not yet
+ * delivered. */
+#define STATE_KEYS	"state/"
+#define STATE_VERSION_S	"2"		/* route-state.c's STATE_VERSION */
+#define INC_KEYS	"state/inc/"
+#define TOMB_KEYS	"state/tomb/"
+#define VERSION_KEY	"state/version"
+#define OUTBOX_KEYS	"outbox/"
+
+/* route-etcd.c */
+/* A record of the run into the outbox (esc_router_collect): about says
+ * it is about incident id. */
+void route_box_add(struct esc_router *rt, int about, uint64_t id,
+    const char *line, size_t len);
+void route_box_free(struct route_box *box);
+
+/* route-state.c */
+/* Told each line of the state a run leaves, without its newline: an
+ * incident's (tomb 0, id its id) or a tombstone's (tomb 1, id its key).
+ * Non-zero stops the walk. */
+typedef int route_line_fn(void *arg, int tomb, uint64_t id, const char *line,
+    size_t len);
+/* The lines of the state rt leaves: incidents by id (resolved ones past
+ * retention left out, their keys kept as tombstones), then tombstones by
+ * key, each read back first (one that would not load is left out and
+ * said, naming where).  0; -1 when lines were left out (after the rest);
+ * -2 when fn stopped the walk. */
+int route_state_lines(struct esc_router *rt, const char *where,
+    route_line_fn *fn, void *arg);
+/* The text of the state keys kv (a range of STATE_KEYS) into b. */
+int route_kvs_text(struct esc_etcd *e, const struct esc_kv *kv, size_t n,
+    struct esc_buf *b);
+/* Loads a state's text (modified; len bytes and a NUL) into rt. */
+int route_load_text(struct esc_router *rt, const char *where, char *text,
+    size_t len);
 
 /* esc_buf_add without the call when there is room: records and state
  * lines are written by the million in a replay. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "esc.h"
+#include "etcd.h"
 #include "route.h"
 #include "route-int.h"
 
@@ -168,57 +169,132 @@ readable(struct esc_router *rt, const struct esc_buf *b, size_t start,
 	return rc;
 }
 
-int
-esc_router_save(struct esc_router *rt, const char *path)
+static int
+by_id(const void *a, const void *b)
 {
-	struct esc_buf b = { 0 }, scratch = { 0 };
-	size_t i, start, n = 0, ndrop = 0;
-	char hex[17];
-	int rc;
+	uint64_t x = (*(struct inc *const *)a)->id;
+	uint64_t y = (*(struct inc *const *)b)->id;
 
-	esc_buf_printf(&b, "%s %d\n", STATE_MAGIC, STATE_VERSION);
+	return x < y ? -1 : x > y;
+}
+
+static int
+by_key(const void *a, const void *b)
+{
+	uint64_t x = ((const struct tomb *)a)->key;
+	uint64_t y = ((const struct tomb *)b)->key;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The incidents rt leaves (resolved ones past retention left out, their
+ * keys kept as tombstones), by id, then the tombstones, by key: the order
+ * etcd's keys have, so that a state loads in one order from either.
+ */
+static struct inc **
+kept_incs(struct esc_router *rt, size_t *n)
+{
+	struct inc **v = esc_calloc(rt->ninc + 1, sizeof *v);
+	size_t i;
+
+	*n = 0;
 	for (i = 0; i < rt->ninc; i++) {
-		const struct inc *in = &rt->inc[i];
+		struct inc *in = &rt->inc[i];
 
 		if (in->resolved != NONE &&
 		    in->resolved + rt->p->retain_resolved < rt->now) {
 			route_tomb_put(rt, in->key, in->resolved);
 			continue;
 		}
-		start = b.len;
-		put_inc(&b, in);
+		v[(*n)++] = in;
+	}
+	qsort(v, *n, sizeof *v, by_id);
+	return v;
+}
+
+int
+route_state_lines(struct esc_router *rt, const char *where,
+    route_line_fn *fn, void *arg)
+{
+	struct esc_buf b = { 0 }, scratch = { 0 };
+	struct inc **v;
+	struct tomb *tb;
+	size_t i, n, ndrop = 0;
+	char hex[17];
+	int rc = 0;
+
+	v = kept_incs(rt, &n);
+	tb = esc_calloc(rt->ntomb + 1, sizeof *tb);
+	if (rt->ntomb > 0)
+		memcpy(tb, rt->tomb, rt->ntomb * sizeof *tb);
+	qsort(tb, rt->ntomb, sizeof *tb, by_key);
+	for (i = 0; i < n && rc == 0; i++) {
+		b.len = 0;
+		put_inc(&b, v[i]);
 		/* One incident the next run could not read would stop every
 		 * escalation: it is left out, and said. */
-		if (readable(rt, &b, start, &scratch) == -1) {
-			esc_hex64(in->id, hex);
+		if (readable(rt, &b, 0, &scratch) == -1) {
+			esc_hex64(v[i]->id, hex);
 			esc_warnx("%s: incident %s (%s) cannot be read back: left "
-			    "out of the state", path, hex, in->name);
-			b.len = start;
+			    "out of the state", where, hex, v[i]->name);
 			ndrop++;
 			continue;
 		}
-		n++;
+		rc = fn(arg, 0, v[i]->id, b.s, b.len - 1);
 	}
-	for (i = 0; i < rt->ntomb; i++) {
-		if (rt->tomb[i].resolved + TOMB_KEEP < rt->now)
+	for (i = 0; i < rt->ntomb && rc == 0; i++) {
+		if (tb[i].resolved + TOMB_KEEP < rt->now)
 			continue;
-		start = b.len;
-		put_tomb(&b, &rt->tomb[i]);
-		if (readable(rt, &b, start, &scratch) == -1) {
-			b.len = start;
+		b.len = 0;
+		put_tomb(&b, &tb[i]);
+		if (readable(rt, &b, 0, &scratch) == -1) {
 			ndrop++;
 			continue;
 		}
-		n++;
+		rc = fn(arg, 1, tb[i].key, b.s, b.len - 1);
 	}
-	esc_buf_printf(&b, "end %zu\n", n);
-	rc = esc_atomic_write(path, b.s, b.len);
+	free(tb);
+	free(v);
 	esc_buf_free(&b);
 	esc_buf_free(&scratch);
 	if (rc == 0 && ndrop > 0)
-		return esc_seterr("%s: %zu record%s left out of the state", path,
+		return esc_seterr("%s: %zu record%s left out of the state", where,
 		    ndrop, ndrop == 1 ? "" : "s");
-	return rc;
+	return rc == 0 ? 0 : -2;
+}
+
+struct file_out {
+	struct esc_buf	 b;
+	size_t		 n;
+};
+
+/* A line of the file: it and its newline, counted. */
+static int
+file_line(void *arg, int tomb, uint64_t id, const char *line, size_t len)
+{
+	struct file_out *o = arg;
+
+	(void)tomb;
+	(void)id;
+	esc_buf_add(&o->b, line, len);
+	esc_buf_putc(&o->b, '\n');
+	o->n++;
+	return 0;
+}
+
+int
+esc_router_save(struct esc_router *rt, const char *path)
+{
+	struct file_out o = { { 0 }, 0 };
+	int rc, lines;
+
+	esc_buf_printf(&o.b, "%s %d\n", STATE_MAGIC, STATE_VERSION);
+	lines = route_state_lines(rt, path, file_line, &o);
+	esc_buf_printf(&o.b, "end %zu\n", o.n);
+	rc = esc_atomic_write(path, o.b.s, o.b.len);
+	esc_buf_free(&o.b);
+	return rc == -1 ? -1 : lines;
 }
 
 /* Splits the next tab-separated field off *s in place. */
@@ -510,30 +586,124 @@ corrupt:
 	return esc_seterr("%s:%ld: corrupt state", path, line);
 }
 
+/* A state's text (len bytes, NUL-terminated, modified) into rt; where
+ * names it in messages. */
+int
+route_load_text(struct esc_router *rt, const char *where, char *text, size_t len)
+{
+	char *nl;
+	int ver, rc;
+
+	if (len == 0)
+		rc = esc_seterr("%s: corrupt state: empty file", where);
+	else if (memchr(text, '\0', len) != NULL || text[len - 1] != '\n')
+		rc = esc_seterr("%s: corrupt state: truncated", where);
+	else {
+		nl = strchr(text, '\n');
+		*nl = '\0';
+		rc = header(where, text, &ver) == -1 ||
+		    body(rt, where, nl + 1, ver) == -1 ? -1 : 0;
+	}
+	if (rc == 0)
+		route_index(rt);
+	return rc;
+}
+
 int
 esc_router_load(struct esc_router *rt, const char *path)
 {
 	size_t len;
-	char *text, *nl;
-	int ver, rc;
+	char *text;
+	int rc;
 
 	/* No file yet: the first run. */
 	if (access(path, F_OK) == -1 && errno == ENOENT)
 		return 0;
 	if ((text = esc_read_file(path, &len)) == NULL)
 		return -1;
-	if (len == 0)
-		rc = esc_seterr("%s: corrupt state: empty file", path);
-	else if (memchr(text, '\0', len) != NULL || text[len - 1] != '\n')
-		rc = esc_seterr("%s: corrupt state: truncated", path);
-	else {
-		nl = strchr(text, '\n');
-		*nl = '\0';
-		rc = header(path, text, &ver) == -1 ||
-		    body(rt, path, nl + 1, ver) == -1 ? -1 : 0;
-	}
+	rc = route_load_text(rt, path, text, len);
 	free(text);
-	if (rc == 0)
-		route_index(rt);
 	return rc;
+}
+
+/* ---- the state on etcd ---- */
+
+/*
+ * One state key in the text: state/inc/<id> holds the incident's line,
+ * state/tomb/<key> the tombstone's, each as the file has it; the key must
+ * name what its line does, and the line be one line.
+ */
+static int
+kv_line(struct esc_buf *b, const struct esc_kv *kv)
+{
+	const char *k = kv->key + strlen(STATE_KEYS);
+	size_t off;
+
+	if (strncmp(k, "inc/", 4) == 0)
+		off = 0;
+	else if (strncmp(k, "tomb/", 5) == 0)
+		off = 5;
+	else
+		return -1;
+	k = strchr(k, '/') + 1;
+	if (strlen(k) != 16 || kv->len < off + 17 ||
+	    memcmp(kv->val + off, k, 16) != 0 || kv->val[off + 16] != '\t' ||
+	    (off && memcmp(kv->val, "tomb\t", 5) != 0) ||
+	    memchr(kv->val, '\n', kv->len) != NULL ||
+	    memchr(kv->val, '\0', kv->len) != NULL)
+		return -1;
+	esc_buf_add(b, kv->val, kv->len);
+	esc_buf_putc(b, '\n');
+	return 0;
+}
+
+/* The text of the state keys kv (a range of STATE_KEYS, in key order:
+ * incidents, tombstones, the version); -1 naming a key that is not one. */
+int
+route_kvs_text(struct esc_etcd *e, const struct esc_kv *kv, size_t n,
+    struct esc_buf *b)
+{
+	size_t i, lines = 0;
+	const char *ver = NULL;
+
+	esc_buf_printf(b, "%s %d\n", STATE_MAGIC, STATE_VERSION);
+	for (i = 0; i < n; i++) {
+		if (strcmp(kv[i].key, STATE_KEYS "version") == 0) {
+			ver = kv[i].val;
+			continue;
+		}
+		if (kv_line(b, &kv[i]) == -1)
+			return esc_seterr("%s: %s: corrupt state",
+			    esc_etcd_where(e), kv[i].key);
+		lines++;
+	}
+	if (ver != NULL && strcmp(ver, STATE_VERSION_S) != 0)
+		return esc_seterr("%s: %sversion: state format %s, this "
+		    "esc-route reads %d", esc_etcd_where(e), STATE_KEYS, ver,
+		    STATE_VERSION);
+	if (ver == NULL && lines > 0)
+		return esc_seterr("%s: %sversion: missing: not esc-route's "
+		    "state", esc_etcd_where(e), STATE_KEYS);
+	esc_buf_printf(b, "end %zu\n", lines);
+	return 0;
+}
+
+char *
+esc_state_text(struct esc_etcd *e, size_t *len)
+{
+	struct esc_buf b = { 0 };
+	struct esc_kv *kv;
+	size_t n;
+	int rc;
+
+	if (esc_etcd_range(e, STATE_KEYS, 1, &kv, &n) == -1)
+		return NULL;
+	rc = route_kvs_text(e, kv, n, &b);
+	esc_kv_free(kv, n);
+	if (rc == -1) {
+		esc_buf_free(&b);
+		return NULL;
+	}
+	*len = b.len;
+	return b.s;
 }

@@ -327,7 +327,9 @@ static void
 jend(struct esc_router *rt)
 {
 	bputc(&rt->out, '}');
-	if (esc_emit_raw(rt->out.s, rt->out.len) == -1)
+	if (rt->box != NULL)
+		route_box_add(rt, 1, rt->cur_id, rt->out.s, rt->out.len);
+	else if (esc_emit_raw(rt->out.s, rt->out.len) == -1)
 		rt->outerr = 1;
 }
 
@@ -365,6 +367,7 @@ head(struct esc_router *rt, const char *type, const struct inc *in)
 	char id[17];
 
 	esc_hex64(in->id, id);
+	rt->cur_id = in->id;
 	jbegin(&rt->out, type);
 	jfs(&rt->out, "incident", id);
 	jfs(&rt->out, "alert", bounded(in->alert, 1));
@@ -1642,6 +1645,7 @@ esc_router_free(struct esc_router *rt)
 	esc_map_free(&rt->byalert, NULL);
 	esc_buf_free(&rt->out);
 	esc_buf_free(&rt->text);
+	route_box_free(rt->box);
 	free(rt);
 }
 

@@ -6,6 +6,8 @@
 
 #include "esc.h"
 
+struct esc_etcd;
+
 /* ---- route (route.c) ---- */
 
 /* The incident state machine of esc-route: incidents keyed by label set,
@@ -26,6 +28,41 @@ int esc_router_load(struct esc_router *rt, const char *path);
  * back first; one that would not load is left out, said on standard
  * error, and makes it return -1 after the rest was written. */
 int esc_router_save(struct esc_router *rt, const char *path);
+/*
+ * The state on etcd (ESC_ETCD_ENDPOINTS), as the state file would hold
+ * it: the header, one line per incident (key state/inc/<id>, whose value
+ * is the line) and tombstone (state/tomb/<key>), the end line; malloc'd,
+ * NUL-terminated, its length in *len.  An empty state when etcd holds
+ * none.  NULL when etcd cannot be read or holds a corrupt state
+ * (esc_lasterr()).  Read-only: needs no lock.
+ */
+char *esc_state_text(struct esc_etcd *e, size_t *len);
+/* ---- the state on etcd (route-etcd.c) ---- */
+
+/* Loads the state from etcd; from then on the router keeps the records
+ * it writes for the outbox instead of writing them to standard output.
+ * -1 when etcd cannot be read or its state is corrupt. */
+int esc_router_load_etcd(struct esc_router *rt, struct esc_etcd *e);
+/* A record passed through, into the outbox (after esc_router_load_etcd). */
+void esc_router_pass(struct esc_router *rt, const char *line, size_t len);
+/*
+ * Writes what changed since the load (puts and deletes of state keys) and
+ * the records into outbox/<now>.<lease in hex>.<batch, 6 digits>, in
+ * fenced transactions under ESC_ETCD_TXN_OPS and ESC_ETCD_TXN_BYTES, each
+ * incident's state with its records.  -1 when a transaction failed (those
+ * before it are committed) or lines were left out (as esc_router_save).
+ * Needs the lock (esc_etcd_hold).
+ */
+int esc_router_save_etcd(struct esc_router *rt, struct esc_etcd *e);
+/* Writes the text of a state file (already checked to load) into etcd,
+ * line by line as it is; the caller checked etcd holds no state. */
+int esc_state_import(struct esc_etcd *e, const char *text);
+/* Copies each outbox key not yet in dir to dir/outbox.<name>.ndjson
+ * (name: the key after outbox/); -1 when one could not be. */
+int esc_outbox_copy(struct esc_etcd *e, const char *dir);
+/* Deletes the outbox keys names (each the name, or the file's name). */
+int esc_outbox_done(struct esc_etcd *e, char *const *names, int n);
+
 /* 1 when the run changed anything the state file holds. */
 int esc_router_dirty(const struct esc_router *rt);
 /* Offers one input record.  1: the router took it; 0: not its type (pass
