@@ -32,6 +32,17 @@ pending_name() {
 	ls "$1/new"
 }
 
+# Spools $BATS_TEST_TMPDIR/one in $SP without sending it: the tick lock
+# is another's meanwhile.
+spool_only() {
+	local l
+	l=$(ectl lease grant 60 | awk '{print $2}')
+	ectl put /t/lock "elsewhere 1" --lease "$l" >/dev/null
+	run --separate-stderr esc-notify --lock-wait 0 --spool "$SP" "$BATS_TEST_TMPDIR/one"
+	assert_failure 1
+	ectl lease revoke "$l" >/dev/null
+}
+
 @test "two hosts given the same pages at once: each delivered once, by one of them" {
 	prov_ctl '{"mode": "slow", "latency_ms": 20}'
 	esc-notify --spool "$SP" -j 4 "$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/o1" 2>"$BATS_TEST_TMPDIR/e1" &
@@ -107,9 +118,7 @@ pending_name() {
 }
 
 @test "a claim of another host's live lease: left pending, sent once that lease has gone" {
-	# The delivery's name, from a run that could not reach etcd.
-	ESC_ETCD_ENDPOINTS=http://127.0.0.1:9 run --separate-stderr esc-notify --spool "$SP" "$BATS_TEST_TMPDIR/one"
-	assert_failure 1
+	spool_only
 	n=$(pending_name "$SP")
 	lease=$(ectl lease grant 60 | awk '{print $2}')
 	ectl put "/t/claim/$n" "otherhost 1" --lease "$lease" >/dev/null
@@ -123,6 +132,17 @@ pending_name() {
 	run --separate-stderr esc-notify --spool "$SP" /dev/null
 	assert_success
 	assert_equal "$(delivered)" 1
+}
+
+@test "a claim of the run's own lease (the answer to its claim lost) is its own: delivered once" {
+	spool_only
+	n=$(pending_name "$SP")
+	run --separate-stderr esc-lock sh -c 'ETCDCTL_API=3 etcdctl --endpoints "$ESC_ETCD_ENDPOINTS" put "/t/claim/$1" "vm 1" --lease "$(printf %x "$ESC_ETCD_LEASE")" >/dev/null && esc-notify --spool "$2" /dev/null' sh "$n" "$SP"
+	assert_success
+	assert_equal "$(jq -r 'select(.type == "receipt") | .status' <<<"$output")" delivered
+	assert_equal "$(delivered)" 1
+	assert_equal "$(ectl get "/t/claim/$n" --keys-only)" ""
+	ectl get "/t/done/$n" --print-value-only | grep -q T
 }
 
 @test "etcd down: nothing sent, exit 1, the delivery kept; sent on the next run once etcd is back" {
