@@ -95,8 +95,8 @@ spool_only() {
 	# (Not through jq: a lease id needs more than a double's 53 bits.)
 	lease=$(ectl get "/t/claim/$n" -w json | grep -o '"lease":[0-9]*' | cut -d: -f2)
 	[ -n "$lease" ]
-	pkill -9 -P "$BG"
-	kill -9 "$BG"
+	child=$(ps -o pid= --ppid "$BG")
+	kill -9 "$BG" $child
 	wait "$BG" || true
 	BG=
 	# The dead host's lock and claim stay until its lease expires: a run
