@@ -505,6 +505,12 @@ claim(void)
 			if (d->claimed)
 				marks(d);
 		}
+		/* Held back without a spool to keep it: the input must be
+		 * given again. */
+		if (d->held && !d->spooled) {
+			status = ESC_EXIT_FAIL;
+			incomplete = 1;
+		}
 	}
 	free(st);
 	free(v);

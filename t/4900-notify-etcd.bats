@@ -128,6 +128,11 @@ spool_only() {
 	assert_equal "$(jq -s 'map(select(.type == "receipt")) | length' <<<"$output")" 0
 	assert_equal "$(wc -l <"$PROV_LOG")" 0
 	assert_equal "$(pending_name "$SP")" "$n"
+	# Without a spool to keep it, the input must come again: exit 1.
+	run --separate-stderr esc-notify "$BATS_TEST_TMPDIR/one"
+	assert_failure 1
+	[[ "$stderr" == *": claimed by another host's run (etcd): left pending for a later run" ]]
+	assert_equal "$(wc -l <"$PROV_LOG")" 0
 	ectl lease revoke "$lease" >/dev/null
 	run --separate-stderr esc-notify --spool "$SP" /dev/null
 	assert_success
