@@ -184,7 +184,8 @@ admit(int from)
 }
 
 /* The done marks on etcd, after the spool's own: a delivery whose mark
- * is lost may be made again by another host (esc-notify(1) "ETCD"). */
+ * is lost may be made again by another host (esc-notify(1) "Two hosts
+ * (etcd)"). */
 static void
 marks(struct esc_delivery *d)
 {

@@ -1,6 +1,6 @@
 /*
  * claim.c - esc-notify's delivery claims and done marks on etcd, for two
- * or three hosts (esc-notify(1) "ETCD").
+ * or three hosts (esc-notify(1) "Two hosts (etcd)").
  *
  * A delivery is known by its spool name (a hash of dedup_key, event and
  * recipient).  Before it is sent it is claimed: "claim/NAME" is put with
