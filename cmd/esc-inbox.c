@@ -8,7 +8,10 @@
  * "rejected" record for an SMS reply that changes nothing.  The open
  * incidents come from esc-route's state file, read only.  A cursor per
  * provider ($ESC_DIR/inbox/NAME.cursor) moves only once the records are
- * written, so an action is read again after a crash, never lost.
+ * written, so an action is read again after a crash, never lost.  With
+ * the state on etcd (ESC_ETCD_ENDPOINTS), the incidents are read from
+ * there and the cursors are kept there (inbox/cursor/NAME), moved by a
+ * write fenced by the tick lock.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 #include <unistd.h>
 
 #include "esc.h"
+#include "etcd.h"
 #include "inbox.h"
 
 #define LOCK_TIMEOUT	60	/* seconds a poll waits for another */
@@ -33,6 +37,19 @@ usage(void)
 }
 
 static cJSON *
+parse_cursor(const char *where, const char *text)
+{
+	cJSON *c = cJSON_Parse(text);
+
+	if (!cJSON_IsObject(c)) {
+		esc_warnx("%s: not a cursor; reading the last day again", where);
+		cJSON_Delete(c);
+		return NULL;
+	}
+	return c;
+}
+
+static cJSON *
 read_cursor(const char *path)
 {
 	char *text;
@@ -40,13 +57,8 @@ read_cursor(const char *path)
 
 	if ((text = esc_read_file(path, NULL)) == NULL)
 		return NULL;
-	c = cJSON_Parse(text);
+	c = parse_cursor(path, text);
 	free(text);
-	if (!cJSON_IsObject(c)) {
-		esc_warnx("%s: not a cursor; reading the last day again", path);
-		cJSON_Delete(c);
-		return NULL;
-	}
 	return c;
 }
 
@@ -95,8 +107,35 @@ struct run {
 	struct esc_channels	*chans;
 	struct esc_inbox	 ib[ESC_NCHAN];
 	int			 polled[ESC_NCHAN], failed[ESC_NCHAN];
-	struct esc_buf		 cur[ESC_NCHAN];	/* cursor paths */
+	struct esc_buf		 cur[ESC_NCHAN];	/* cursor paths, or keys */
+	struct esc_etcd		*e;		/* NULL: the state is in files */
+	struct esc_kv		*kv;		/* the cursors on etcd */
+	size_t			 nkv;
 };
+
+/* A provider's cursor: its file, or its key on etcd. */
+static cJSON *
+cursor_of(struct run *ru, int ch, const char *dir)
+{
+	struct esc_buf w = { 0 };
+	cJSON *c = NULL;
+	size_t i;
+
+	if (ru->e == NULL) {
+		esc_buf_printf(&ru->cur[ch], "%s/inbox/%s.cursor", dir,
+		    esc_chan_name(ch));
+		return read_cursor(ru->cur[ch].s);
+	}
+	esc_buf_printf(&ru->cur[ch], "inbox/cursor/%s", esc_chan_name(ch));
+	for (i = 0; i < ru->nkv; i++)
+		if (strcmp(ru->kv[i].key, ru->cur[ch].s) == 0) {
+			esc_buf_printf(&w, "%s: %s", esc_etcd_where(ru->e),
+			    ru->kv[i].key);
+			c = parse_cursor(w.s, ru->kv[i].val);
+			esc_buf_free(&w);
+		}
+	return c;
+}
 
 /* Polls every provider that asks for it; 1 when one could not be read. */
 static int
@@ -113,9 +152,7 @@ poll_all(struct run *ru, const struct esc_inbox *tmpl, const char *dir,
 		ib = &ru->ib[ch];
 		*ib = *tmpl;
 		ib->out = cJSON_CreateArray();
-		esc_buf_printf(&ru->cur[ch], "%s/inbox/%s.cursor", dir,
-		    esc_chan_name(ch));
-		ib->cursor = read_cursor(ru->cur[ch].s);
+		ib->cursor = cursor_of(ru, ch, dir);
 		ru->polled[ch] = 1;
 		if (esc_inbox_poll(ru->chans, ch, ib) == -1) {
 			esc_warnx("%s: %s; its cursor stays", esc_chan_name(ch),
@@ -128,10 +165,12 @@ poll_all(struct run *ru, const struct esc_inbox *tmpl, const char *dir,
 	return bad;
 }
 
-/* Moves the cursors of the providers read whole; frees the polls. */
+/* Moves the cursors of the providers read whole (on etcd, in one write
+ * fenced by the tick lock); frees the polls. */
 static int
 save_cursors(struct run *ru, int write)
 {
+	struct esc_txn *t = esc_txn_new();
 	char *text;
 	int ch, bad = 0;
 
@@ -139,7 +178,10 @@ save_cursors(struct run *ru, int write)
 		if (write && ru->polled[ch] && !ru->failed[ch] &&
 		    ru->ib[ch].next != NULL) {
 			text = cJSON_PrintUnformatted(ru->ib[ch].next);
-			if (esc_atomic_write(ru->cur[ch].s, text,
+			if (ru->e != NULL)
+				esc_txn_put(t, ru->cur[ch].s, text,
+				    strlen(text), 0);
+			else if (esc_atomic_write(ru->cur[ch].s, text,
 			    strlen(text)) == -1) {
 				esc_warnx("%s", esc_lasterr());
 				bad = 1;
@@ -151,7 +193,35 @@ save_cursors(struct run *ru, int write)
 		cJSON_Delete(ru->ib[ch].out);
 		esc_buf_free(&ru->cur[ch]);
 	}
+	if (esc_txn_ops(t) > 0 && esc_etcd_txn(ru->e, t) != 1) {
+		esc_warnx("%s; no cursor moved: what was read is read again",
+		    esc_lasterr());
+		bad = 1;
+	}
+	esc_txn_free(t);
+	esc_kv_free(ru->kv, ru->nkv);
+	ru->kv = NULL;
+	ru->nkv = 0;
 	return bad;
+}
+
+/* On etcd: the tick lock (the cursors are written under it), the
+ * incidents and the cursors; -1 with a message. */
+static int
+from_etcd(struct run *ru, struct esc_inbox *tmpl)
+{
+	int ch;
+
+	/* Nothing to read: nothing to lock either. */
+	for (ch = 0; ch < ESC_NCHAN && !esc_inbox_wants(ru->chans, ch); ch++)
+		;
+	if (ch == ESC_NCHAN)
+		return 0;
+	if (esc_etcd_hold(ru->e, LOCK_TIMEOUT) == -1 ||
+	    esc_inbox_state_etcd(ru->e, tmpl->known, tmpl->codes) == -1 ||
+	    esc_etcd_range(ru->e, "inbox/cursor/", 1, &ru->kv, &ru->nkv) == -1)
+		return -1;
+	return 0;
 }
 
 /* Polls, writes, moves the cursors: the exit status. */
@@ -176,6 +246,12 @@ inbox_poll(struct run *ru, struct esc_inbox *tmpl, const char *dir,
 		return esc_lock_busy ? ESC_EXIT_FAIL : ESC_EXIT_USAGE;
 	}
 	esc_buf_free(&lock);
+	if (ru->e != NULL && from_etcd(ru, tmpl) == -1) {
+		esc_warnx("%s: nothing read", esc_lasterr());
+		cJSON_Delete(all);
+		esc_unlock(fd);
+		return ESC_EXIT_FAIL;
+	}
 	if (out == NULL)
 		esc_out_init();
 	bad = poll_all(ru, tmpl, dir, all);
@@ -257,15 +333,17 @@ main(int argc, char *argv[])
 		esc_buf_printf(&sp, "%s/state.json", dir);
 		state = sp.s;
 	}
-	esc_note("state: %s", state);
 	ros = NULL;
 	rc = ESC_EXIT_USAGE;
-	if ((ru.chans = esc_channels_load(copt)) == NULL)
+	if ((ru.chans = esc_channels_load(copt)) == NULL ||
+	    esc_etcd_open(&ru.e) == -1)
 		goto fail;
+	esc_note("state: %s", ru.e ? esc_etcd_where(ru.e) : state);
 	if (strcmp(argv[0], "serve") == 0) {
 		struct esc_serve sv = { .listen = listen, .chans = ru.chans,
-		    .dir = dir, .state = state, .roster = esc_config_path(ropt,
-		    "ESC_ROSTER", "roster.example.json", "roster") };
+		    .dir = dir, .state = state, .etcd = ru.e,
+		    .roster = esc_config_path(ropt, "ESC_ROSTER",
+		    "roster.example.json", "roster") };
 
 		if ((rc = esc_serve(&sv)) != ESC_EXIT_OK)
 			goto fail;
@@ -275,7 +353,7 @@ main(int argc, char *argv[])
 	for (c = 0; c < ESC_NCHAN && !esc_inbox_wants(ru.chans, c); c++)
 		;
 	if ((c < ESC_NCHAN && (ros = esc_roster_load(ropt)) == NULL) ||
-	    esc_inbox_state(state, &known, &codes) == -1)
+	    (ru.e == NULL && esc_inbox_state(state, &known, &codes) == -1))
 		goto fail;
 	tmpl.roster = ros;
 	tmpl.known = &known;
@@ -295,6 +373,7 @@ done:
 		esc_roster_free(ros);
 	if (ru.chans != NULL)
 		esc_channels_free(ru.chans);
+	esc_etcd_close(ru.e);
 	esc_secrets_free();
 	return rc;
 }

@@ -10,7 +10,9 @@
  * that died left undone are finished first, and their receipts come
  * first.  A delivery already made (same dedup_key, event and recipient)
  * is never made again.  --dry-run prints the requests instead, secrets
- * masked, and writes no spool.
+ * masked, and writes no spool.  With the state on etcd
+ * (ESC_ETCD_ENDPOINTS), each delivery is also claimed there before it is
+ * tried and marked done there after, so that no two hosts make it.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -20,6 +22,7 @@
 #include <curl/curl.h>
 
 #include "esc.h"
+#include "etcd.h"
 #include "notify.h"
 
 struct rec {
@@ -35,6 +38,9 @@ static struct esc_spool *spool;
 static struct esc_channels *chans;
 static struct esc_policy *pol;
 static int spool_failed;
+static struct esc_etcd *etcd;	/* NULL: the state is in files */
+static struct esc_claims *claims;
+static int claims_failed;
 static int incomplete;		/* an input not read, or work not done */
 
 /* The command line. */
@@ -177,23 +183,43 @@ admit(int from)
 	}
 }
 
+/* The done marks on etcd, after the spool's own: a delivery whose mark
+ * is lost may be made again by another host (esc-notify(1) "Two hosts
+ * (etcd)"). */
+static void
+marks(struct esc_delivery *d)
+{
+	int r;
+
+	if (claims == NULL || claims_failed)
+		return;
+	if (d == NULL)
+		r = esc_claims_flush(claims);
+	else if (!d->claimed)
+		return;
+	else
+		r = esc_claims_mark(claims, d, d->status == ESC_DL_DELIVERED);
+	if (r == -1) {
+		esc_warnx("%s: the done marks could not be written: another "
+		    "host may make these deliveries again", esc_lasterr());
+		claims_failed = 1;
+	}
+}
+
 static void
 done(struct esc_delivery *d, void *arg)
 {
-	if (spool == NULL)
-		return;
-	if (d == NULL) {
-		if (esc_spool_sync(spool) == -1) {
-			esc_warn(NULL);
-			spool_failed = 1;
-		}
-		return;
-	}
-	if (d->spooled && esc_spool_finish(spool, d->dedup_key, d->event,
-	    d->recipient, d->status != ESC_DL_DELIVERED) == -1) {
+	if (spool != NULL && d == NULL && esc_spool_sync(spool) == -1) {
 		esc_warn(NULL);
 		spool_failed = 1;
 	}
+	if (spool != NULL && d != NULL && d->spooled &&
+	    esc_spool_finish(spool, d->dedup_key, d->event, d->recipient,
+	    d->status != ESC_DL_DELIVERED) == -1) {
+		esc_warn(NULL);
+		spool_failed = 1;
+	}
+	marks(d);
 }
 
 /* Why a delivery failed, on one line whatever the record held; with
@@ -412,7 +438,105 @@ dry_run(void)
 	return status;
 }
 
-/* Tries every delivery admitted, once the spool has them on disk. */
+/* A delivery claimed on etcd, or not to be tried now: done already
+ * (as the spool's done/ would say), or another host's, or not claimed at
+ * all (etcd could not be written). */
+static void
+settle(struct esc_delivery *d, int st)
+{
+	switch (st) {
+	case ESC_CLAIM_OURS:
+		d->claimed = 1;
+		return;
+	case ESC_CLAIM_DONE:
+		esc_note("%s %s %s: delivered already (etcd), not sent again",
+		    d->dedup_key, d->event, d->recipient);
+		d->status = ESC_DL_SKIPPED;
+		if (d->spooled && esc_spool_finish(spool, d->dedup_key,
+		    d->event, d->recipient, 0) == -1) {
+			esc_warn(NULL);
+			spool_failed = 1;
+		}
+		return;
+	case ESC_CLAIM_OTHER:
+		esc_warnx("%s %s %s: claimed by another host's run (etcd): "
+		    "left pending for a later run", d->dedup_key, d->event,
+		    d->recipient);
+		break;
+	}
+	d->status = ESC_DL_SKIPPED;
+	d->held = 1;
+}
+
+/* With etcd: the deliveries about to be tried claimed, so that no other
+ * host makes them; a delivery behind one held back is held back too. */
+static int
+claim(void)
+{
+	struct esc_delivery **v = esc_calloc((size_t)dl.n + 1, sizeof *v), *d;
+	int *st = esc_calloc((size_t)dl.n + 1, sizeof *st);
+	int i, n = 0, held = 0, status = ESC_EXIT_OK;
+
+	for (i = 0; i < dl.n; i++)
+		if (dl.d[i]->status == ESC_DL_PENDING && dl.d[i]->channel >= 0)
+			v[n++] = dl.d[i];
+	claims = esc_claims_new(etcd);
+	if (esc_etcd_hold(etcd, lockwait) == -1 ||
+	    esc_claims_take(claims, v, n, st) == -1) {
+		/* Not even what was claimed: the lock may be lost, and
+		 * another host may claim it next. */
+		for (i = 0; i < n; i++)
+			if (st[i] != ESC_CLAIM_DONE) {
+				st[i] = ESC_CLAIM_NONE;
+				held++;
+			}
+		esc_warnx("%s: nothing sent; %d deliveries stay pending%s",
+		    esc_lasterr(), held, spool ? " in the spool" : "");
+		status = ESC_EXIT_FAIL;
+		incomplete = 1;
+		claims_failed = 1;
+	}
+	for (i = 0; i < n; i++)
+		settle(v[i], st[i]);
+	for (i = 0; i < dl.n; i++) {
+		d = dl.d[i];
+		if (d->status == ESC_DL_PENDING && d->after && d->after->held) {
+			d->status = ESC_DL_SKIPPED;
+			d->held = 1;
+			if (d->claimed)
+				marks(d);
+		}
+		/* Held back without a spool to keep it: the input must be
+		 * given again. */
+		if (d->held && !d->spooled) {
+			status = ESC_EXIT_FAIL;
+			incomplete = 1;
+		}
+	}
+	free(st);
+	free(v);
+	return status;
+}
+
+/* With etcd, after the deliveries: the last done marks, and a bounded
+ * batch of old ones pruned. */
+static int
+unclaim(void)
+{
+	int n;
+
+	marks(NULL);
+	if (claims_failed)
+		return ESC_EXIT_FAIL;
+	if ((n = esc_claims_prune(claims, esc_now())) == -1)
+		esc_warnx("%s: old done marks not pruned", esc_lasterr());
+	else if (n > 0)
+		esc_note("etcd: %d old done marks pruned", n);
+	return ESC_EXIT_OK;
+}
+
+/* Tries every delivery admitted, once the spool has them on disk (and,
+ * with etcd, claimed). */
 static int
 deliver(void)
 {
@@ -430,8 +554,14 @@ deliver(void)
 				    "spool not durable");
 			}
 	}
+	if (etcd != NULL)
+		status |= claim();
 	if (esc_deliver(dl.d, dl.n, chans, pol, jobs, done, NULL) == -1) {
 		esc_warn(NULL);
+		status = ESC_EXIT_FAIL;
+		incomplete = 1;
+	}
+	if (etcd != NULL && unclaim() != ESC_EXIT_OK) {
 		status = ESC_EXIT_FAIL;
 		incomplete = 1;
 	}
@@ -492,6 +622,8 @@ finish(int status)
 	esc_map_free(&seen, NULL);
 	esc_map_free(&last, NULL);
 	esc_spool_close(spool);
+	esc_claims_free(claims);
+	esc_etcd_close(etcd);
 	esc_channels_free(chans);
 	esc_policy_free(pol);
 	esc_secrets_free();
@@ -514,6 +646,12 @@ main(int argc, char *argv[])
 	/* A provider that hangs up must fail one delivery, not the run. */
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (!dry && esc_etcd_open(&etcd) == -1) {
+		esc_warn(NULL);
+		return finish(ESC_EXIT_USAGE);
+	}
+	if (etcd != NULL)
+		esc_note("claims: %s", esc_etcd_where(etcd));
 	if (!dry && sdir != NULL && (status = open_spool()) != ESC_EXIT_OK)
 		return finish(status);
 	lp.maxline = eo.maxline;

@@ -14,6 +14,7 @@
 
 #include "inbox.h"
 #include "chan.h"
+#include "etcd.h"
 
 #define GET_MAX		(8 * 1024 * 1024)	/* bytes of one answer */
 #define WAIT_TRIES	3		/* 429s waited out per request */
@@ -36,16 +37,13 @@ esc_sms_code(const char *incident, char out[ESC_CODE_LEN + 1])
 /* Each line of the state file but its first, its tombstones and its end
  * line is an incident: its id, tab, ..., its 7th field "-" while open
  * (esc-route's format 1 and 2). */
-int
-esc_inbox_state(const char *path, struct esc_map *known, struct esc_map *codes)
+static void
+state_lines(char *text, struct esc_map *known, struct esc_map *codes)
 {
-	char *text, *s, *nl, *f[8], code[ESC_CODE_LEN + 1];
-	size_t len;
+	char *s, *nl, *f[8], code[ESC_CODE_LEN + 1];
 	void **slot;
 	int i;
 
-	if ((text = esc_read_file(path, &len)) == NULL)
-		return access(path, F_OK) == -1 ? 0 : -1;
 	for (s = strchr(text, '\n'); s != NULL && *++s; s = nl) {
 		if ((nl = strchr(s, '\n')) != NULL)
 			*nl = '\0';
@@ -74,6 +72,57 @@ esc_inbox_state(const char *path, struct esc_map *known, struct esc_map *codes)
 		if (nl == NULL)
 			break;
 	}
+}
+
+int
+esc_inbox_state(const char *path, struct esc_map *known, struct esc_map *codes)
+{
+	char *text;
+
+	if ((text = esc_read_file(path, NULL)) == NULL)
+		return access(path, F_OK) == -1 ? 0 : -1;
+	state_lines(text, known, codes);
+	free(text);
+	return 0;
+}
+
+/*
+ * esc-route's state on etcd in the state file's format: the incidents
+ * ("state/inc/ID", each value a line of the file) after the header line,
+ * then the end line.  NULL with a message when etcd cannot be read.
+ * Until esc-route's own reader of its state on etcd is in lib/: then
+ * that one.
+ */
+static char *
+etcd_state_text(struct esc_etcd *e)
+{
+	struct esc_buf b = { 0 };
+	struct esc_kv *kv;
+	size_t n, i, len;
+
+	if (esc_etcd_range(e, "state/inc/", 1, &kv, &n) == -1)
+		return NULL;
+	esc_buf_puts(&b, "esc-route-state 2\n");
+	for (i = 0; i < n; i++) {
+		for (len = kv[i].len; len > 0 && kv[i].val[len - 1] == '\n';)
+			len--;
+		esc_buf_add(&b, kv[i].val, len);
+		esc_buf_puts(&b, "\n");
+	}
+	esc_buf_printf(&b, "end %zu\n", n);
+	esc_kv_free(kv, n);
+	return b.s;
+}
+
+int
+esc_inbox_state_etcd(struct esc_etcd *e, struct esc_map *known,
+    struct esc_map *codes)
+{
+	char *text;
+
+	if ((text = etcd_state_text(e)) == NULL)
+		return -1;
+	state_lines(text, known, codes);
 	free(text);
 	return 0;
 }

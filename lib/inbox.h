@@ -46,6 +46,11 @@ int esc_inbox_poll(const struct esc_channels *c, int ch, struct esc_inbox *ib);
  */
 int esc_inbox_state(const char *path, struct esc_map *known,
     struct esc_map *codes);
+/* The same from esc-route's state on etcd (ESC_ETCD_ENDPOINTS); -1 when
+ * etcd cannot be read. */
+struct esc_etcd;
+int esc_inbox_state_etcd(struct esc_etcd *e, struct esc_map *known,
+    struct esc_map *codes);
 
 /* ---- esc-inbox serve (serve.c) ---- */
 
@@ -55,6 +60,7 @@ struct esc_serve {
 	struct esc_channels	*chans;
 	const char		*dir;		/* $ESC_DIR */
 	const char		*state;		/* esc-route's state */
+	struct esc_etcd		*etcd;		/* or there; NULL: files */
 	const char		*roster;	/* its path */
 };
 /*

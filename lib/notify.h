@@ -66,6 +66,8 @@ struct esc_delivery {
 	long	 http_status;		/* 0: none */
 	char	*error;			/* masked */
 	int	 spooled;		/* esc-notify's: in the spool */
+	int	 claimed, held;		/* esc-notify's: claimed on etcd;
+					 * left pending for a later run */
 	/* Same dedup_key and recipient, earlier in the input: a resolve
 	 * must not overtake its trigger. */
 	struct esc_delivery *after;
@@ -110,5 +112,26 @@ int esc_spool_sync(struct esc_spool *sp);
 /* Undone deliveries left by a run that died: {dedup_key, event,
  * recipient, record} documents (caller frees each and the array). */
 int esc_spool_pending(struct esc_spool *sp, cJSON ***out, int *n);
+/* A delivery's name in the spool, and in etcd's claims (claim.c). */
+void esc_spool_name(const char *key, const char *event, const char *rcpt,
+    char out[33]);
+
+/* Claims and done marks on etcd, for two or three hosts (claim.c). */
+struct esc_etcd;
+struct esc_claims;
+enum { ESC_CLAIM_NONE, ESC_CLAIM_OURS, ESC_CLAIM_DONE, ESC_CLAIM_OTHER };
+struct esc_claims *esc_claims_new(struct esc_etcd *e);
+void esc_claims_free(struct esc_claims *c);
+/* Claims dl's n deliveries: st[i] each one's ESC_CLAIM_*; -1 when etcd
+ * cannot be written (the rest ESC_CLAIM_NONE). */
+int esc_claims_take(struct esc_claims *c, struct esc_delivery **dl, int n,
+    int *st);
+/* A claimed delivery's outcome (done mark, claim deleted), written by
+ * esc_claims_flush() or when a transaction is full; -1 when not. */
+int esc_claims_mark(struct esc_claims *c, const struct esc_delivery *d,
+    int delivered);
+int esc_claims_flush(struct esc_claims *c);
+/* Deletes a bounded batch of old done marks; how many, or -1. */
+int esc_claims_prune(struct esc_claims *c, esc_time_t now);
 
 #endif

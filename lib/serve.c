@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -40,6 +41,8 @@
 #define THREADS		8	/* so that syncs overlap */
 #define CONN_TIMEOUT	10	/* seconds a connection may be idle */
 #define AFTER_MS	3000	/* a follow-up's whole transfer */
+#define ETCD_EVERY_MS	1000	/* the state on etcd read at most so often */
+#define ETCD_AGAIN_MS	10000	/* and after it could not be read */
 
 enum { R_NONE = -2, R_ALERTMANAGER = -1 };	/* else a channel */
 
@@ -51,6 +54,7 @@ struct srv {
 	const struct esc_serve	*cf;
 	struct esc_roster	*ros;
 	struct stat		 ros_st, state_st;
+	long			 state_next;	/* on etcd: when to read it */
 	struct esc_map		 known, codes;
 	unsigned long		 seq;
 	int			 failpoint;	/* ESC_FAILPOINT=inbox-written */
@@ -212,6 +216,44 @@ changed(const char *path, struct stat *st)
 	return 1;
 }
 
+static long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The state on etcd, read again once a second at most.  When etcd cannot
+ * be read, the state read last serves (a line in the log) and etcd is
+ * tried again later, so that providers are not kept waiting on it; -1
+ * only when there is no state yet. */
+static int
+refresh_etcd(struct srv *s)
+{
+	struct esc_map known = { 0 }, codes = { 0 };
+	long now = mono_ms();
+
+	if (s->state_next != 0 && now < s->state_next)
+		return 0;
+	if (esc_inbox_state_etcd(s->cf->etcd, &known, &codes) == -1) {
+		esc_map_free(&known, NULL);
+		esc_map_free(&codes, free);
+		if (s->state_next == 0)
+			return -1;
+		esc_warnx("%s: the incidents read last serve", esc_lasterr());
+		s->state_next = now + ETCD_AGAIN_MS;
+		return 0;
+	}
+	esc_map_free(&s->known, NULL);
+	esc_map_free(&s->codes, free);
+	s->known = known;
+	s->codes = codes;
+	s->state_next = now + ETCD_EVERY_MS;
+	return 0;
+}
+
 /* The state's incidents and the roster, read again when they change:
  * a new incident's page may be answered a second after it went out. */
 static int
@@ -220,7 +262,11 @@ refresh(struct srv *s)
 	struct esc_roster *r;
 	int c;
 
-	if ((c = changed(s->cf->state, &s->state_st)) == -1)
+	if (s->cf->etcd != NULL) {
+		if (refresh_etcd(s) == -1)
+			return -1;
+		c = 0;
+	} else if ((c = changed(s->cf->state, &s->state_st)) == -1)
 		return -1;
 	if (c) {
 		esc_map_free(&s->known, NULL);

@@ -55,6 +55,13 @@ name(const char *key, const char *event, const char *rcpt, char out[33])
 	esc_hex64(b, out + 16);
 }
 
+void
+esc_spool_name(const char *key, const char *event, const char *rcpt,
+    char out[33])
+{
+	name(key, event, rcpt, out);
+}
+
 struct esc_spool *
 esc_spool_open(const char *dir, int wait)
 {
