@@ -66,15 +66,6 @@ struct engine {
 	void	*arg;
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 enqueue(struct queue *q, struct esc_xfer *x)
 {
@@ -560,16 +551,16 @@ run(struct engine *e)
 	while (e->left > 0) {
 		/* Start what is due before the transfers move; the wait
 		 * comes from the second launch, after the completions. */
-		launch(e, mono_ms());
+		launch(e, esc_mono_ms());
 		curl_multi_perform(e->multi, &still);
 		while ((m = curl_multi_info_read(e->multi, &nmsg)) != NULL)
 			if (m->msg == CURLMSG_DONE)
-				completed(e, m, mono_ms());
+				completed(e, m, esc_mono_ms());
 		if (e->done)
 			e->done(NULL, e->arg);
 		if (e->left == 0)
 			break;
-		wait = launch(e, mono_ms());
+		wait = launch(e, esc_mono_ms());
 		if (e->running > 0 || wait > 0)
 			curl_multi_poll(e->multi, NULL, 0,
 			    (int)(wait > 1000 ? 1000 : wait), NULL);
@@ -579,7 +570,7 @@ run(struct engine *e)
 static void
 buckets(struct engine *e, const struct esc_channels *c)
 {
-	int64_t now = mono_ms();
+	int64_t now = esc_mono_ms();
 	int ch;
 
 	for (ch = 0; ch < ESC_NCHAN; ch++) {
@@ -605,7 +596,7 @@ esc_deliver(struct esc_delivery **dl, int n, const struct esc_channels *c,
 	e.jobs = jobs > 0 ? jobs : 16;
 	e.done = done;
 	e.arg = arg;
-	srand48((long)mono_ms() ^ (long)getpid());
+	srand48((long)esc_mono_ms() ^ (long)getpid());
 	buckets(&e, c);
 	x = esc_calloc(n > 0 ? (size_t)n : 1, sizeof *x);
 	if ((e.left = admit(&e, dl, n, x)) == 0)

@@ -279,6 +279,9 @@ int esc_set_now(const char *s);		/* -1 when malformed */
  * and exit 2 on -1 (a bad ESC_NOW must not fall back to the real clock). */
 int esc_now_init(void);
 esc_time_t esc_now(void);
+/* Milliseconds of the monotonic clock: for timeouts and pacing, never
+ * for what a record says. */
+int64_t esc_mono_ms(void);
 
 /* ---- files (file.c) ---- */
 

@@ -365,22 +365,13 @@ pause_ms(long ms)
 		;
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* POSTs req to path; the answer, or NULL with esc_lasterr(). */
 static cJSON *
 call(struct esc_etcd *e, const char *path, const cJSON *req)
 {
 	char *body = cJSON_PrintUnformatted(req), why[512];
 	struct esc_buf errs = { 0 };
-	long start = now_ms();
+	long start = esc_mono_ms();
 	cJSON *j = NULL;
 	int i, k, r;
 
@@ -412,7 +403,7 @@ call(struct esc_etcd *e, const char *path, const cJSON *req)
 			    e->ep[k], why);
 		}
 		pause_ms(250);
-	} while (now_ms() - start < RETRY_MS);
+	} while (esc_mono_ms() - start < RETRY_MS);
 	cJSON_free(body);
 	esc_seterr("etcd: no member answered within %d s (down, or no "
 	    "quorum): %s", RETRY_MS / 1000, errs.s);
@@ -852,7 +843,7 @@ static void *
 keeper(void *arg)
 {
 	struct esc_etcd *e = arg;
-	long last = now_ms(), t;
+	long last = esc_mono_ms(), t;
 	struct timespec ts;
 	int64_t ttl;
 
@@ -867,7 +858,7 @@ keeper(void *arg)
 			break;
 		pthread_mutex_unlock(&e->mu);
 		ttl = keepalive(e->kp, e->lease);
-		t = now_ms();
+		t = esc_mono_ms();
 		if (ttl > 0)
 			last = t;
 		if (ttl == 0 || t - last > e->ttl * 1000L)
@@ -930,7 +921,7 @@ try_lock(struct esc_etcd *e, char *buf, size_t size)
 int
 esc_etcd_lock(struct esc_etcd *e, int wait, volatile int *lost)
 {
-	long start = now_ms(), ka = start;
+	long start = esc_mono_ms(), ka = start;
 	char who[320] = "";
 	int r;
 
@@ -938,18 +929,18 @@ esc_etcd_lock(struct esc_etcd *e, int wait, volatile int *lost)
 		return -1;
 	e->own = 1;
 	while ((r = try_lock(e, who, sizeof who)) == 0) {
-		if (now_ms() - start >= wait * 1000L) {
+		if (esc_mono_ms() - start >= wait * 1000L) {
 			esc_lock_busy = 1;
 			return esc_seterr("%s: the tick lock is held by %s: "
 			    "another tick still runs", e->where, who);
 		}
 		pause_ms(200);
 		/* Our own lease must outlive the wait. */
-		if (now_ms() - ka > e->ttl * 1000L / 3) {
+		if (esc_mono_ms() - ka > e->ttl * 1000L / 3) {
 			if (keepalive(e, e->lease) <= 0)
 				return esc_seterr("etcd: our lease was lost "
 				    "while waiting for the lock");
-			ka = now_ms();
+			ka = esc_mono_ms();
 		}
 	}
 	if (r == -1)

@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 
 #include "inbox.h"
+#include "route.h"
 #include "chan.h"
 #include "etcd.h"
 
@@ -86,41 +87,15 @@ esc_inbox_state(const char *path, struct esc_map *known, struct esc_map *codes)
 	return 0;
 }
 
-/*
- * esc-route's state on etcd in the state file's format: the incidents
- * ("state/inc/ID", each value a line of the file) after the header line,
- * then the end line.  NULL with a message when etcd cannot be read.
- * Until esc-route's own reader of its state on etcd is in lib/: then
- * that one.
- */
-static char *
-etcd_state_text(struct esc_etcd *e)
-{
-	struct esc_buf b = { 0 };
-	struct esc_kv *kv;
-	size_t n, i, len;
-
-	if (esc_etcd_range(e, "state/inc/", 1, &kv, &n) == -1)
-		return NULL;
-	esc_buf_puts(&b, "esc-route-state 2\n");
-	for (i = 0; i < n; i++) {
-		for (len = kv[i].len; len > 0 && kv[i].val[len - 1] == '\n';)
-			len--;
-		esc_buf_add(&b, kv[i].val, len);
-		esc_buf_puts(&b, "\n");
-	}
-	esc_buf_printf(&b, "end %zu\n", n);
-	esc_kv_free(kv, n);
-	return b.s;
-}
-
 int
 esc_inbox_state_etcd(struct esc_etcd *e, struct esc_map *known,
     struct esc_map *codes)
 {
+	size_t len;
 	char *text;
 
-	if ((text = etcd_state_text(e)) == NULL)
+	/* esc-route's own reader: its state on etcd in the file's format. */
+	if ((text = esc_state_text(e, &len)) == NULL)
 		return -1;
 	state_lines(text, known, codes);
 	free(text);

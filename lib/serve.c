@@ -216,15 +216,6 @@ changed(const char *path, struct stat *st)
 	return 1;
 }
 
-static long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The state on etcd, read again once a second at most.  When etcd cannot
  * be read, the state read last serves (a line in the log) and etcd is
  * tried again later, so that providers are not kept waiting on it; -1
@@ -233,7 +224,7 @@ static int
 refresh_etcd(struct srv *s)
 {
 	struct esc_map known = { 0 }, codes = { 0 };
-	long now = mono_ms();
+	long now = esc_mono_ms();
 
 	if (s->state_next != 0 && now < s->state_next)
 		return 0;

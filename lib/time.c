@@ -332,3 +332,12 @@ esc_when_parse(const char *s, esc_time_t *t)
 	}
 	return esc_seterr("not a time or a duration: %s", s);
 }
+
+int64_t
+esc_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
