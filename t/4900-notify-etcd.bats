@@ -154,7 +154,7 @@ spool_only() {
 	stop_etcd
 	run --separate-stderr esc-notify --spool "$SP" "$BATS_TEST_TMPDIR/one"
 	assert_failure 1
-	[[ "$stderr" == "esc-notify: etcd: no member answered (no quorum?): http://127.0.0.1:$ETCD_PORT: "*": nothing sent; 1 deliveries stay pending in the spool" ]]
+	[[ "$stderr" == "esc-notify: etcd: no member answered within 8 s (down, or no quorum): http://127.0.0.1:$ETCD_PORT: "*": nothing sent; 1 deliveries stay pending in the spool" ]]
 	# The record passes, without a receipt: it was not tried.
 	assert_equal "$(jq -s 'map(select(.type == "receipt")) | length' <<<"$output")" 0
 	assert_equal "$(wc -l <"$PROV_LOG")" 0
