@@ -83,7 +83,8 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct esc_etcd *e;
-	struct sigaction sa;
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction sa, old;
 	char lease[24], *end;
 	long wait = 300;
 	pid_t pid;
@@ -126,18 +127,25 @@ main(int argc, char *argv[])
 	setenv("ESC_ETCD_LEASE", lease, 1);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = onsig;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	/* A signal ignored when we started stays so, for the command too:
+	 * esc-tick --watch runs its ticks so, that a ^C ends the watch and
+	 * never a tick midway. */
+	for (c = 0; c < 3; c++) {
+		sigaction(sigs[c], NULL, &old);
+		if (old.sa_handler != SIG_IGN)
+			sigaction(sigs[c], &sa, NULL);
+	}
 	if ((pid = fork()) == -1) {
 		esc_warn("fork");
 		esc_etcd_close(e);
 		return ESC_EXIT_FAIL;
 	}
 	if (pid == 0) {
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
+		for (c = 0; c < 3; c++) {
+			sigaction(sigs[c], NULL, &old);
+			if (old.sa_handler == onsig)
+				signal(sigs[c], SIG_DFL);
+		}
 		execvp(argv[0], argv);
 		esc_warn("%s", argv[0]);
 		_exit(127);

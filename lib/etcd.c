@@ -38,6 +38,7 @@ struct esc_etcd {
 	int64_t		  lease;
 	long		  ttl;		/* seconds */
 	int		  own;		/* the lease is ours to revoke */
+	int		  keeper;	/* the keeper's own connection */
 	long		  reqs, sent, recv;
 	/* The keeper: a thread with an esc_etcd of its own. */
 	struct esc_etcd	 *kp;
@@ -94,15 +95,25 @@ envdup(const char *name)
 	return v != NULL && *v != '\0' ? esc_strdup(v) : NULL;
 }
 
-/* Whether url's host is this machine: a password may go there in clear. */
+/* Whether url's host is this machine, exactly: a password may go there
+ * in clear.  "localhost.example.net" or "127.0.0.1@evil" is not. */
 static int
 loopback_url(const char *url)
 {
 	const char *h = strstr(url, "://");
+	size_t n;
 
 	h = h ? h + 3 : url;
-	return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost", 9) == 0 ||
-	    strncmp(h, "[::1]", 5) == 0;
+	n = strcspn(h, "/?#");
+	if (memchr(h, '@', n) != NULL)
+		return 0;
+	if (strncmp(h, "[::1]", 5) == 0)
+		return n == 5 || h[5] == ':';
+	n = strcspn(h, ":/?#");
+	if (n == 9 && strncmp(h, "localhost", 9) == 0)
+		return 1;
+	return n >= 7 && strncmp(h, "127.", 4) == 0 &&
+	    strspn(h, "0123456789.") == n;
 }
 
 static int
@@ -375,12 +386,16 @@ call(struct esc_etcd *e, const char *path, const cJSON *req)
 	cJSON *j = NULL;
 	int i, k, r;
 
-	if (e->user && e->token == NULL && strcmp(path,
-	    "/v3/auth/authenticate") != 0 &&
-	    authenticate(e, e->cur, why, sizeof why) == -1) {
-		cJSON_free(body);
-		esc_seterr("etcd %s: %s", e->ep[e->cur], why);
-		return NULL;
+	/* The first login, at whichever member answers. */
+	for (i = 0; e->user && e->token == NULL && i < e->nep; i++) {
+		k = (e->cur + i) % e->nep;
+		if (authenticate(e, k, why, sizeof why) == 0)
+			e->cur = k;
+		else if (i == e->nep - 1) {
+			cJSON_free(body);
+			esc_seterr("etcd %s: %s", e->ep[k], why);
+			return NULL;
+		}
 	}
 	do {
 		esc_buf_free(&errs);
@@ -415,6 +430,7 @@ static int
 authenticate(struct esc_etcd *e, int k, char *why, size_t whylen)
 {
 	cJSON *req = cJSON_CreateObject(), *j = NULL, *t;
+	struct curl_slist *old;
 	struct esc_buf h = { 0 };
 	char *body;
 	int r;
@@ -423,21 +439,26 @@ authenticate(struct esc_etcd *e, int k, char *why, size_t whylen)
 	cJSON_AddStringToObject(req, "password", e->password);
 	body = cJSON_PrintUnformatted(req);
 	cJSON_Delete(req);
-	curl_slist_free_all(e->hdr);
+	/* Asked without the old token; kept if no new one comes. */
+	old = e->hdr;
 	e->hdr = NULL;
 	r = answer(e, k, "/v3/auth/authenticate", body, &j, why, whylen);
 	cJSON_free(body);
-	if (r != 1)
-		return -1;
-	t = cJSON_GetObjectItemCaseSensitive(j, "token");
+	t = r == 1 ? cJSON_GetObjectItemCaseSensitive(j, "token") : NULL;
 	if (!cJSON_IsString(t)) {
+		if (r == 1)
+			snprintf(why, whylen, "authenticate: no token");
 		cJSON_Delete(j);
-		snprintf(why, whylen, "authenticate: no token");
+		e->hdr = old;
 		return -1;
 	}
+	curl_slist_free_all(old);
 	free(e->token);
 	e->token = esc_strdup(t->valuestring);
-	esc_secret_add(e->token);
+	/* Never printed; and the keeper's thread must not touch the list
+	 * of secrets the main thread masks with. */
+	if (!e->keeper)
+		esc_secret_add(e->token);
 	cJSON_Delete(j);
 	esc_buf_printf(&h, "Authorization: %s", e->token);
 	e->hdr = curl_slist_append(NULL, h.s);
@@ -501,8 +522,12 @@ take_kvs(struct esc_etcd *e, const cJSON *kvs, struct esc_kv **out,
 		const cJSON *jv = cJSON_GetObjectItemCaseSensitive(kv, "value");
 
 		if (!cJSON_IsString(jk) || (k = esc_b64dec(jk->valuestring,
-		    &klen)) == NULL || klen < e->plen)
+		    &klen)) == NULL)
 			return esc_seterr("etcd: a key that is not base64");
+		if (klen < e->plen) {
+			free(k);
+			return esc_seterr("etcd: a key outside %s", e->prefix);
+		}
 		v = cJSON_IsString(jv) ? esc_b64dec(jv->valuestring, &vlen) :
 		    esc_strdup("");
 		if (!cJSON_IsString(jv))
@@ -949,6 +974,7 @@ esc_etcd_lock(struct esc_etcd *e, int wait, volatile int *lost)
 	*lost = 0;
 	if (esc_etcd_open(&e->kp) != 1)
 		return esc_seterr("etcd: cannot open the keeper's connection");
+	e->kp->keeper = 1;
 	if (pthread_create(&e->th, NULL, keeper, e) != 0)
 		return esc_seterr("etcd: cannot start the keeper: %s",
 		    strerror(errno));

@@ -111,10 +111,15 @@ hold() {
 	assert_output "esc-lock: ESC_ETCD_PASSWORD_FILE: $BATS_TEST_TMPDIR/pw: readable by group or others (chmod 600)"
 	run -2 env ESC_ETCD_ENDPOINTS=http://10.1.2.3:2379 ESC_ETCD_USER=esc ESC_ETCD_PASSWORD=pw esc-lock true
 	assert_output "esc-lock: ESC_ETCD_ENDPOINTS: http://10.1.2.3:2379: a password goes only over https:// (or to this machine)"
+	# Names that start like this machine's are not this machine.
+	for u in http://localhost.example.net:2379 http://127.0.0.1.nip.io:2379 http://127.0.0.1@evil.example:2379; do
+		run -2 env ESC_ETCD_ENDPOINTS=$u ESC_ETCD_USER=esc ESC_ETCD_PASSWORD=pw esc-lock true
+		assert_output "esc-lock: ESC_ETCD_ENDPOINTS: $u: a password goes only over https:// (or to this machine)"
+	done
 }
 
 @test "esc-lock: etcd's user and password: the right one takes the lock, a wrong one is refused, never printed" {
-	etcd_start 1
+	etcd_start 3
 	etcdctl_ user add root:r00t-pw >/dev/null
 	etcdctl_ user add esc:esc-pw-123 >/dev/null
 	etcdctl_ role add esc >/dev/null
@@ -125,6 +130,10 @@ hold() {
 	chmod 600 "$BATS_TEST_TMPDIR/pw"
 	run -0 env ESC_ETCD_USER=esc ESC_ETCD_PASSWORD_FILE="$BATS_TEST_TMPDIR/pw" esc-lock echo had
 	assert_output had
+	# The first member listed down: the login goes to another.
+	etcd_stop_member 1
+	run -0 env ESC_ETCD_USER=esc ESC_ETCD_PASSWORD_FILE="$BATS_TEST_TMPDIR/pw" esc-lock echo had
+	assert_output had
 	run -1 env ESC_ETCD_USER=esc ESC_ETCD_PASSWORD=wrong-pw-456 esc-lock echo had
 	refute_output --partial had
 	refute_output --partial wrong-pw-456
@@ -132,7 +141,6 @@ hold() {
 	# Without a user, auth on: refused too.
 	run -1 esc-lock echo had
 	refute_output --partial had
-	etcdctl_ --user root:r00t-pw auth disable >/dev/null
 }
 
 # tls_etcd: one etcd member that speaks only TLS and wants a client
