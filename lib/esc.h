@@ -383,6 +383,13 @@ struct esc_sevmap {
 	int	 severity;
 };
 
+/* The labels whose values say which alerts share an incident; all set:
+ * "..." (every label but key_ignore_labels: an incident per alert). */
+struct esc_groupby {
+	char	**labels;
+	int	  n, all;
+};
+
 struct esc_policy {
 	char			*path;
 	char			*name;
@@ -391,6 +398,7 @@ struct esc_policy {
 		int64_t	 response_time;	/* -1: best effort */
 		char	*slack_channel;
 		int64_t	 retry_for;	/* how long esc-notify keeps trying */
+		struct esc_groupby group;	/* which alerts share an incident */
 	} sev[ESC_NSEV];
 	int			 default_severity;
 	struct esc_sevmap	*sevmap;
@@ -407,6 +415,10 @@ struct esc_policy {
 	char			**key_ignore;		/* labels left out of the key */
 	int			 nkey_ignore;
 	int64_t			 retain_resolved;
+	/* The always-firing alert that proves the pipeline works (NULL:
+	 * none), and how long its absence is tolerated. */
+	char			*heartbeat;
+	int64_t			 heartbeat_missing;
 	struct {
 		int64_t	 min_open[ESC_NSEV];	/* -1: never */
 		int64_t	 due;

@@ -551,11 +551,54 @@ escalation(struct ld *l, const cJSON *o)
 	return 0;
 }
 
+static void freestrv(char **, int);
+
+/*
+ * "group_by": label names, as Alertmanager's route has them; ["..."] is
+ * every label (an incident per alert).  Absent leaves g as it is (no
+ * labels, not all: the caller's to fill).
+ */
+static int
+groupby(struct ld *l, const cJSON *o, struct esc_groupby *g)
+{
+	const cJSON *arr = get(o, "group_by"), *v;
+	size_t n;
+	int i = 0;
+
+	if (arr == NULL)
+		return 0;
+	n = push(l, "group_by", 0);
+	if (!cJSON_IsArray(arr))
+		return bad(l, "must be an array of label names, or [\"...\"]");
+	if (cJSON_GetArraySize(arr) > ESC_MAXITEMS)
+		return bad(l, "more than %d labels", ESC_MAXITEMS);
+	g->labels = esc_calloc((size_t)cJSON_GetArraySize(arr) + 1,
+	    sizeof *g->labels);
+	cJSON_ArrayForEach(v, arr) {
+		size_t m = push(l, NULL, i);
+
+		if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
+			return bad(l, "must be a label name");
+		if (strcmp(v->valuestring, "...") == 0) {
+			if (cJSON_GetArraySize(arr) != 1)
+				return bad(l, "\"...\" stands alone");
+			g->all = 1;
+			return 0;
+		}
+		g->labels[i++] = esc_strdup(v->valuestring);
+		g->n = i;
+		pop(l, m);
+	}
+	pop(l, n);
+	return 0;
+}
+
 static int
 severities(struct ld *l, const cJSON *o)
 {
 	static const char *const k[] = {
-		"definition", "response_time", "slack_channel", "retry_for", NULL
+		"definition", "response_time", "slack_channel", "retry_for",
+		"group_by", NULL
 	};
 	int s;
 
@@ -572,7 +615,8 @@ severities(struct ld *l, const cJSON *o)
 		    str(l, v, "definition", 0, &l->p->sev[s].definition) == -1 ||
 		    dur(l, v, "response_time", 0, &l->p->sev[s].response_time) == -1 ||
 		    str(l, v, "slack_channel", 1, &l->p->sev[s].slack_channel) == -1 ||
-		    dur(l, v, "retry_for", 0, &l->p->sev[s].retry_for) == -1)
+		    dur(l, v, "retry_for", 0, &l->p->sev[s].retry_for) == -1 ||
+		    groupby(l, v, &l->p->sev[s].group) == -1)
 			return -1;
 		if (l->p->sev[s].retry_for < 0)
 			l->p->sev[s].retry_for = 600;
@@ -768,6 +812,24 @@ incidents(struct ld *l, const cJSON *o)
 	return 0;
 }
 
+/* "heartbeat": the alert that always fires (Watchdog) and how long it may
+ * be missing before the pipeline is said to be down. */
+static int
+heartbeat(struct ld *l, const cJSON *o)
+{
+	struct esc_policy *p = l->p;
+
+	if (keys(l, o, (const char *const[]){ "alertname", "missing_after",
+	    NULL }) == -1 || str(l, o, "alertname", 1, &p->heartbeat) == -1 ||
+	    dur(l, o, "missing_after", 1, &p->heartbeat_missing) == -1)
+		return -1;
+	if (p->heartbeat_missing < 60) {
+		push(l, "missing_after", 0);
+		return bad(l, "at least 1m (a tick is a minute)");
+	}
+	return 0;
+}
+
 static int
 postmortem(struct ld *l, const cJSON *o)
 {
@@ -859,13 +921,43 @@ section(struct ld *l, const cJSON *doc, const char *key, int req,
 	return rc;
 }
 
+/* The top-level group_by (["..."] when absent: today's incident per
+ * alert) for each severity that has none of its own. */
+static int
+group_default(struct ld *l, const cJSON *doc)
+{
+	struct esc_groupby top = { NULL, 0, 0 };
+	int s, i;
+
+	if (groupby(l, doc, &top) == -1) {
+		freestrv(top.labels, top.n);
+		return -1;
+	}
+	if (top.labels == NULL)
+		top.all = 1;
+	for (s = 0; s < ESC_NSEV; s++) {
+		struct esc_groupby *g = &l->p->sev[s].group;
+
+		if (g->labels != NULL || g->all)
+			continue;
+		g->all = top.all;
+		g->n = top.n;
+		g->labels = esc_calloc((size_t)top.n + 1, sizeof *g->labels);
+		for (i = 0; i < top.n; i++)
+			g->labels[i] = esc_strdup(top.labels[i]);
+	}
+	freestrv(top.labels, top.n);
+	return 0;
+}
+
 static int
 load(struct ld *l, const cJSON *doc)
 {
 	static const char *const top[] = {
 		"version", "name", "roles", "severities", "classification",
 		"incidents", "escalation", "timelines", "tasks", "postmortem",
-		"targets", "tuning", "oncall", "links", NULL
+		"targets", "tuning", "oncall", "links", "group_by", "heartbeat",
+		NULL
 	};
 	struct esc_policy *p = l->p;
 	const cJSON *v, *t;
@@ -902,7 +994,9 @@ load(struct ld *l, const cJSON *doc)
 	    section(l, doc, "timelines", 0, timelines) == -1 ||
 	    section(l, doc, "postmortem", 1, postmortem) == -1 ||
 	    section(l, doc, "targets", 1, targets) == -1 ||
-	    section(l, doc, "tuning", 1, tuning) == -1)
+	    section(l, doc, "tuning", 1, tuning) == -1 ||
+	    section(l, doc, "heartbeat", 0, heartbeat) == -1 ||
+	    group_default(l, doc) == -1)
 		return -1;
 	p->task_channel = ESC_CH_SLACK;
 	v = get(doc, "tasks");
@@ -978,6 +1072,7 @@ esc_policy_free(struct esc_policy *p)
 	for (s = 0; s < ESC_NSEV; s++) {
 		free(p->sev[s].definition);
 		free(p->sev[s].slack_channel);
+		freestrv(p->sev[s].group.labels, p->sev[s].group.n);
 		for (i = 0; i < p->esc[s].nlevels; i++) {
 			struct esc_level *lv = &p->esc[s].levels[i];
 
@@ -1010,6 +1105,7 @@ esc_policy_free(struct esc_policy *p)
 	free(p->timelines);
 	freestrv(p->key_ignore, p->nkey_ignore);
 	freestrv(p->roles, p->nroles);
+	free(p->heartbeat);
 	free(p->incident_channel);
 	free(p->name);
 	free(p->path);

@@ -134,7 +134,10 @@ remember(struct route_box *bx, const struct esc_kv *kv, size_t n)
 		int tomb = strncmp(kv[i].key, TOMB_KEYS, strlen(TOMB_KEYS)) == 0;
 
 		if (strcmp(kv[i].key, VERSION_KEY) == 0) {
-			bx->version = 1;
+			/* An older format is read, and rewritten as this one
+			 * with the first change. */
+			bx->version = kv[i].len == strlen(STATE_VERSION_S) &&
+			    memcmp(kv[i].val, STATE_VERSION_S, kv[i].len) == 0;
 			continue;
 		}
 		if (route_parse_id(strrchr(kv[i].key, '/') + 1, &id) == -1)

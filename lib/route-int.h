@@ -22,6 +22,13 @@ struct trig {
 	uint8_t	 sev, level, chan, ord, page;
 };
 
+/* An alert of an incident's group (route-group.c). */
+struct member {
+	uint64_t	 h;		/* strhash(id) */
+	char		*id;
+};
+#define MEMBERS_MAX	1000
+
 struct inc {
 	uint64_t	 key, id, alert_h;
 	esc_time_t	 opened, path_start, acked, resolved, next_due;
@@ -35,6 +42,14 @@ struct inc {
 	int		 seen;			/* firing in this snapshot */
 	int		 warned;		/* said this run it stays */
 	const struct esc_timeline *tl;		/* the alert's, or NULL */
+	/* Grouped (group NULL under ["..."]): the group_by values, the
+	 * firing alerts' count and the ones remembered by id. */
+	char		*group;
+	int		 nalerts;
+	struct member	*mem;
+	int		 nmem, capmem;
+	int		 nseen, useen;		/* this run: seen, of them untracked */
+	int		 prev;			/* nalerts when the run began */
 };
 
 /*
@@ -53,6 +68,7 @@ struct esc_router {
 	esc_time_t		 now;
 	int			 snapshot;
 	int			 blind;		/* a poll said it failed */
+	int			 beat;		/* the heartbeat fired in it */
 	esc_reject_fn		*reject;
 	struct inc		*inc;
 	size_t			 ninc, capinc;
@@ -73,6 +89,8 @@ struct esc_router {
 	struct esc_buf		 out, text;
 	struct route_box	*box;		/* on etcd: the outbox */
 	uint64_t		 cur_id;	/* the record's incident */
+	const char		*ev_alert;	/* joined, left: whose */
+	struct esc_map		 seen;		/* alerts seen this run */
 	esc_time_t		 opened_t;	/* opened_s formats it */
 	char			 opened_s[ESC_TIMELEN];
 };
@@ -88,10 +106,22 @@ int route_parse_id(const char *s, uint64_t *out);
 /* Indexes the incidents the state loaded and schedules what they have due. */
 void route_index(struct esc_router *rt);
 
+/* route-group.c */
+int route_grouped(const struct esc_policy *p, int sev);
+uint64_t route_group_key(const struct esc_policy *p, int sev,
+    const cJSON *labels);
+char *route_group_json(const struct esc_policy *p, int sev,
+    const cJSON *labels);
+/* The index of the member whose id hashes to h, or -1. */
+int route_mem_find(const struct inc *in, uint64_t h);
+int route_mem_add(struct inc *in, const char *id, uint64_t h);
+void route_mem_del(struct inc *in, int k);
+void route_mem_free(struct inc *in);
+
 /* On etcd, under ESC_ETCD_PREFIX: the state and the records not yet
  * delivered. */
 #define STATE_KEYS	"state/"
-#define STATE_VERSION_S	"2"		/* route-state.c's STATE_VERSION */
+#define STATE_VERSION_S	"3"		/* route-state.c's STATE_VERSION */
 #define INC_KEYS	"state/inc/"
 #define TOMB_KEYS	"state/tomb/"
 #define VERSION_KEY	"state/version"

@@ -7,7 +7,9 @@
  * tombstone, "tomb", the key and the resolution; a header with the format
  * version and a trailer with the count of lines between, so that a
  * truncated file is found corrupt rather than read short.  Format 1 had
- * no tombstones, and is read as format 2 without any.
+ * no tombstones, and is read as format 2 without any; format 3 added an
+ * incident's group (its alerts' count, ids and group_by values) at the
+ * end of its line, and reads lines without them as one-alert incidents.
  *
  * Every line is read back before it is committed, by the code that loads
  * it: what one run writes, the next can read, whatever the input was.
@@ -24,7 +26,7 @@
 #include "route-int.h"
 
 #define STATE_MAGIC	"esc-route-state"
-#define STATE_VERSION	2		/* 2: tombstones; 1 is read too */
+#define STATE_VERSION	3		/* 3: groups; 2: tombstones; 1, 2 read */
 
 static void
 sput(struct esc_buf *b, const char *s)
@@ -99,6 +101,31 @@ put_aliases(struct esc_buf *b, const struct inc *in)
 	bputs(b, in->nalias ? "\t" : "-\t");
 }
 
+/* Format 3: the alerts' count, the ids remembered (a JSON array, or
+ * \N) and the group's values (a JSON object, or \N under ["..."]). */
+static void
+put_group(struct esc_buf *b, const struct inc *in)
+{
+	cJSON *a;
+	char *s;
+	int k;
+
+	putnum(b, in->nalerts);
+	bputc(b, '\t');
+	if (in->nmem == 0)
+		sput(b, NULL);
+	else {
+		a = cJSON_CreateArray();
+		for (k = 0; k < in->nmem; k++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(in->mem[k].id));
+		s = cJSON_PrintUnformatted(a);
+		cJSON_Delete(a);
+		sput(b, s ? s : "[]");
+		cJSON_free(s);
+	}
+	sput(b, in->group);
+}
+
 static void
 put_inc(struct esc_buf *b, const struct inc *in)
 {
@@ -134,6 +161,7 @@ put_inc(struct esc_buf *b, const struct inc *in)
 	sput(b, in->summary);
 	sput(b, in->runbook);
 	sput(b, in->labels);
+	put_group(b, in);
 	b->s[b->len - 1] = '\n';
 }
 
@@ -456,6 +484,59 @@ labels_ok(const char *s)
 	return ok;
 }
 
+/* The members' ids: a JSON array of at most MEMBERS_MAX strings. */
+static int
+members(struct inc *in, const char *s)
+{
+	cJSON *a = cJSON_ParseWithOpts(s, NULL, 1), *v, *ok = NULL;
+	int rc = 0;
+
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > MEMBERS_MAX)
+		rc = -1;
+	else
+		ok = a;
+	cJSON_ArrayForEach(v, ok) {
+		if (!cJSON_IsString(v) || route_mem_find(in,
+		    esc_fnv1a(ESC_FNV_OFFSET, v->valuestring,
+		    strlen(v->valuestring))) != -1) {
+			rc = -1;
+			break;
+		}
+		route_mem_add(in, v->valuestring, esc_fnv1a(ESC_FNV_OFFSET,
+		    v->valuestring, strlen(v->valuestring)));
+	}
+	cJSON_Delete(a);
+	return rc;
+}
+
+/* Format 3's fields after the labels (put_group). */
+static int
+group_fields(char **s, struct inc *in)
+{
+	long long n;
+	char *mem, *grp;
+	cJSON *g;
+	int ok;
+
+	if (num_field(s, 0, INT32_MAX, &n) == -1 || str_field(s, &mem) == -1 ||
+	    str_field(s, &grp) == -1)
+		return -1;
+	in->nalerts = (int)n;
+	if (mem != NULL && members(in, mem) == -1)
+		return -1;
+	if (in->nalerts < in->nmem)
+		return -1;
+	if (grp == NULL)
+		return 0;
+	g = cJSON_ParseWithOpts(grp, NULL, 1);
+	ok = cJSON_IsObject(g) && strchr(grp, '\n') == NULL;
+	cJSON_Delete(g);
+	if (!ok)
+		return -1;
+	in->group = esc_strdup(grp);
+	return 0;
+}
+
 /* One line of a state of format ver into in (an incident; a tombstone
  * sets in->id and in->opened to NONE and is in->key, in->resolved).
  * What it allocates is in's, also on -1. */
@@ -499,10 +580,14 @@ parse_line(struct esc_router *rt, char *s, struct inc *in, int ver)
 	for (i = 0; i < 5; i++)
 		if (str_field(&s, &str[i]) == -1)
 			return -1;
-	if (s != NULL || str[0] == NULL || str[1] == NULL || str[2] == NULL ||
-	    str[4] == NULL)
+	if (str[0] == NULL || str[1] == NULL || str[2] == NULL ||
+	    str[4] == NULL || !labels_ok(str[4]))
 		return -1;
-	if (!labels_ok(str[4]))
+	/* Before format 3 an incident was its one alert. */
+	in->nalerts = 1;
+	if (s != NULL && group_fields(&s, in) == -1)
+		return -1;
+	if (s != NULL)
 		return -1;
 	in->open_sev = (int)v[0];
 	in->sev = (int)v[1];
@@ -677,7 +762,8 @@ route_kvs_text(struct esc_etcd *e, const struct esc_kv *kv, size_t n,
 			    esc_etcd_where(e), kv[i].key);
 		lines++;
 	}
-	if (ver != NULL && strcmp(ver, STATE_VERSION_S) != 0)
+	if (ver != NULL && strcmp(ver, "2") != 0 &&
+	    strcmp(ver, STATE_VERSION_S) != 0)
 		return esc_seterr("%s: %sversion: state format %s, this "
 		    "esc-route reads %d", esc_etcd_where(e), STATE_KEYS, ver,
 		    STATE_VERSION);

@@ -24,6 +24,7 @@
 
 #define REORDER		65536		/* input records held for ordering */
 #define TL_CHANNEL	0xff		/* trig.page of the incident channel */
+#define BEAT_DOWN	"AlertingPipelineDown"
 
 enum { EV_FIRING, EV_RESOLVED, EV_ACK, EV_RESOLVE, EV_UPGRADE, EV_NOTE };
 static const char *evnames[] = {
@@ -38,6 +39,7 @@ struct rev {
 	uint64_t	 key, alert_h;
 	char		*ref;		/* ops: the id named */
 	int		 byalert;	/* ref came from "alert" */
+	int		 beat;		/* the policy's heartbeat alert */
 	char		*line;
 	size_t		 len;
 	const char	*file;
@@ -370,8 +372,20 @@ head(struct esc_router *rt, const char *type, const struct inc *in)
 	rt->cur_id = in->id;
 	jbegin(&rt->out, type);
 	jfs(&rt->out, "incident", id);
-	jfs(&rt->out, "alert", bounded(in->alert, 1));
+	jfs(&rt->out, "alert", bounded(rt->ev_alert ? rt->ev_alert : in->alert,
+	    1));
 	jfs(&rt->out, "alertname", bounded(in->name, 1));
+}
+
+/* A grouped incident's size and group (none under ["..."]: the records
+ * are what they were before groups). */
+static void
+group_fields(struct esc_router *rt, const struct inc *in)
+{
+	if (in->group == NULL)
+		return;
+	jfn(&rt->out, "alerts", in->nalerts);
+	jfraw(&rt->out, "group", in->group);
 }
 
 static void
@@ -388,6 +402,7 @@ emit_incident(struct esc_router *rt, const struct inc *in, const char *event,
 	jft(b, "at", at);
 	jft(b, "opened_at", in->opened);
 	jfs(b, "summary", bounded(in->summary, 0));
+	group_fields(rt, in);
 	if (ev != NULL) {
 		if (esc_str(ev, "by"))
 			jfs(b, "by", bounded(esc_str(ev, "by"), 0));
@@ -530,6 +545,31 @@ page_channel(struct esc_router *rt, const struct trig *tg,
 	}
 }
 
+/* " \u00d7500, cluster prod-eu": how big the group has grown, and the
+ * values that set it apart, after its alert name. */
+static void
+group_size(struct esc_buf *s, const struct inc *in)
+{
+	cJSON *g, *v;
+
+	if (in->group == NULL || in->nalerts < 2)
+		return;
+	bputs(s, " \u00d7");
+	putnum(s, in->nalerts);
+	if ((g = cJSON_Parse(in->group)) == NULL)
+		return;
+	cJSON_ArrayForEach(v, g) {
+		if (strcmp(v->string, "alertname") == 0 ||
+		    !cJSON_IsString(v) || v->valuestring[0] == '\0')
+			continue;
+		bputs(s, ", ");
+		bputs(s, bounded(v->string, 1));
+		bputc(s, ' ');
+		bputs(s, bounded(v->valuestring, 1));
+	}
+	cJSON_Delete(g);
+}
+
 /* "[CRITICAL L2] Name: summary", or "[RESOLVED] Name: summary". */
 static void
 page_subject(struct esc_router *rt, const struct inc *in,
@@ -548,6 +588,7 @@ page_subject(struct esc_router *rt, const struct inc *in,
 		bputs(s, "] ");
 	}
 	bputs(s, bounded(in->name, 1));
+	group_size(s, in);
 	bputs(s, ": ");
 	bputs(s, bounded(in->summary, 0));
 	jkey(&rt->out, "subject");
@@ -628,6 +669,7 @@ emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
 	page_text(rt, in, tg, lv, id, chan, resolve);
 	jfs(b, "summary", bounded(in->summary, 0));
 	jfs(b, "runbook", bounded(in->runbook, 0));
+	group_fields(rt, in);
 	lb = esc_labels_bound(in->labels);
 	jfraw(b, "labels", lb ? lb : in->labels);
 	free(lb);
@@ -943,6 +985,8 @@ route_free_inc(struct inc *in)
 	free(in->labels);
 	free(in->trig);
 	free(in->alias);
+	free(in->group);
+	route_mem_free(in);
 }
 
 static void
@@ -962,6 +1006,12 @@ open_inc(struct esc_router *rt, const struct rev *e, const cJSON *a)
 	in->tl = esc_policy_timeline(rt->p, in->name);
 	take_alert(in, a, e->alert_h);
 	in->seen = 1;
+	in->nalerts = in->nseen = 1;
+	esc_map64_put(&rt->seen, e->alert_h, (void *)1);
+	in->group = route_group_json(rt->p, e->sev,
+	    cJSON_GetObjectItemCaseSensitive(a, "labels"));
+	if (in->group != NULL)
+		route_mem_add(in, in->alert, e->alert_h);
 	/* From the key and the opening time alone, so that two routers
 	 * that saw the same alert name the incident alike. */
 	esc_hex64(e->key, keyhex);
@@ -1028,6 +1078,86 @@ add_alias(struct esc_router *rt, struct inc *in, uint64_t h)
 	rt->dirty = 1;
 }
 
+/* The alert's id, from its line (its hash is all the input keeps). */
+static char *
+alert_id(const struct rev *e)
+{
+	cJSON *a = reparse(e);
+	char *id = dupstr(a, "id", "");
+
+	cJSON_Delete(a);
+	return id;
+}
+
+static void
+emit_member(struct esc_router *rt, const struct inc *in, const char *event,
+    const char *alert, esc_time_t t)
+{
+	rt->ev_alert = alert;
+	emit_incident(rt, in, event, t, NULL);
+	rt->ev_alert = NULL;
+}
+
+/*
+ * An alert of in's group fires: the first sight of it joins the group (a
+ * record, no page: the levels go on as they were).  Under --snapshot an
+ * alert the set does not hold is new only once the run has seen more of
+ * them than the group counted before; other runs cannot tell, and count
+ * it.
+ */
+static void
+join(struct esc_router *rt, struct inc *in, const struct rev *e)
+{
+	char *id;
+	int isnew;
+
+	if (esc_map64_get(&rt->seen, e->alert_h) != NULL)
+		return;			/* twice in one run */
+	esc_map64_put(&rt->seen, e->alert_h, (void *)1);
+	in->nseen++;
+	if (route_mem_find(in, e->alert_h) != -1)
+		return;
+	id = alert_id(e);
+	if (route_mem_add(in, id, e->alert_h) == 0)
+		isnew = 1;
+	else {
+		in->useen++;
+		isnew = !rt->snapshot || in->useen > in->prev - in->nmem;
+	}
+	map_put(&rt->byalert, e->alert_h, (uint32_t)(in - rt->inc));
+	if (isnew) {
+		in->nalerts++;
+		rt->dirty = 1;
+		emit_member(rt, in, "joined", id, e->t);
+	}
+	free(id);
+}
+
+/*
+ * An alert of in's group has resolved: it leaves, and the incident
+ * resolves with its last alert.
+ */
+static void
+leave(struct esc_router *rt, struct inc *in, const struct rev *e)
+{
+	int k = route_mem_find(in, e->alert_h);
+	char *id;
+
+	if (k == -1 && in->nalerts <= in->nmem)
+		return;			/* not one of its alerts */
+	if (in->nalerts <= 1) {
+		resolve(rt, in, e->t, NULL);
+		return;
+	}
+	id = k == -1 ? alert_id(e) : esc_strdup(in->mem[k].id);
+	if (k != -1)
+		route_mem_del(in, k);
+	in->nalerts--;
+	rt->dirty = 1;
+	emit_member(rt, in, "left", id, e->t);
+	free(id);
+}
+
 /* The alert of the open incident in fires again: seen in this snapshot,
  * and an upgrade when the policy's path says so. */
 static void
@@ -1038,7 +1168,9 @@ refire(struct esc_router *rt, struct inc *in, const struct rev *e)
 	int to;
 
 	in->seen = 1;
-	if (e->alert_h != in->alert_h)
+	if (in->group != NULL)
+		join(rt, in, e);
+	else if (e->alert_h != in->alert_h)
 		add_alias(rt, in, e->alert_h);
 	if ((to = alert_upgrade(rt, in, e->sev)) == -1) {
 		/* The policy keeps it where it is; a person looking at the
@@ -1104,10 +1236,19 @@ apply_alert(struct esc_router *rt, struct rev *e)
 	cJSON *a;
 	int rc;
 
+	/* The heartbeat proves the pipeline works; it is no incident. */
+	if (e->beat) {
+		if (e->kind == EV_FIRING)
+			rt->beat = 1;
+		return 0;
+	}
 	/* A resolved alert closes the incident if it is the incident's
 	 * alert (or as severe), and not the end of an earlier firing. */
 	if (e->kind == EV_RESOLVED) {
 		if (in && in->resolved == NONE && e->t >= in->opened &&
+		    in->group != NULL)
+			leave(rt, in, e);
+		else if (in && in->resolved == NONE && e->t >= in->opened &&
 		    (e->alert_h == in->alert_h || e->sev >= in->sev))
 			resolve(rt, in, e->t, NULL);
 		return 0;
@@ -1377,9 +1518,12 @@ parse_alert(struct esc_router *rt, const cJSON *rec, struct rev *e)
 	e->t = t;
 	e->suppressed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec,
 	    "suppressed"));
-	e->key = esc_label_fingerprint(labels,
-	    (const char *const *)rt->p->key_ignore);
+	e->key = route_group_key(rt->p, e->sev, labels);
 	e->alert_h = strhash(id);
+	if (name == NULL)
+		name = esc_str(labels, "alertname");
+	e->beat = rt->p->heartbeat != NULL && name != NULL &&
+	    strcmp(name, rt->p->heartbeat) == 0;
 	return 0;
 }
 
@@ -1457,8 +1601,8 @@ hold(struct esc_router *rt, const char *id, const cJSON *labels,
 	memset(h, 0, sizeof *h);
 	if (cJSON_IsObject(labels)) {
 		h->haskey = 1;
-		h->key = esc_label_fingerprint(labels,
-		    (const char *const *)rt->p->key_ignore);
+		/* Its severity is unknown: grouped as a critical alert. */
+		h->key = route_group_key(rt->p, ESC_SEV_CRITICAL, labels);
 	} else if (name != NULL && id == NULL)
 		h->name = esc_strdup(name);
 	if (id != NULL) {
@@ -1552,6 +1696,128 @@ esc_router_input(struct esc_router *rt, const cJSON *rec, const char *line,
 }
 
 /*
+ * Under --snapshot, the alerts of a group seen firing are all the group
+ * holds: the ones remembered and not seen have left, and the count is
+ * what the run saw.
+ */
+static void
+absent_members(struct esc_router *rt, struct inc *in)
+{
+	int k;
+
+	for (k = 0; k < in->nmem; k++) {
+		char *id;
+
+		if (esc_map64_get(&rt->seen, in->mem[k].h) != NULL)
+			continue;
+		id = in->mem[k].id;
+		in->mem[k].id = NULL;
+		route_mem_del(in, k--);
+		in->nalerts--;
+		emit_member(rt, in, "left", id, rt->now);
+		free(id);
+	}
+	if (in->nalerts != in->nseen) {
+		in->nalerts = in->nseen;
+		rt->dirty = 1;
+	}
+}
+
+/* ---- the heartbeat ---- */
+
+/* The tombstone-shaped mark of the heartbeat's last sight: a key and a
+ * time, like a tombstone's, and no group key can be it. */
+static uint64_t
+beat_key(const struct esc_policy *p)
+{
+	return esc_fnv1a(esc_fnv1a(ESC_FNV_OFFSET, "heartbeat\xff", 10),
+	    p->heartbeat, strlen(p->heartbeat));
+}
+
+static cJSON *
+beat_alert(const struct esc_policy *p, esc_time_t t)
+{
+	cJSON *a = cJSON_CreateObject(), *l = cJSON_CreateObject();
+	char ts[ESC_TIMELEN], msg[512];
+
+	cJSON_AddStringToObject(l, "alertname", BEAT_DOWN);
+	cJSON_AddStringToObject(l, "heartbeat", p->heartbeat);
+	snprintf(msg, sizeof msg, "No %s alert for %llds: alerts may not "
+	    "reach esc (Prometheus, Alertmanager or the tick is down)",
+	    p->heartbeat, (long long)p->heartbeat_missing);
+	cJSON_AddStringToObject(a, "type", "alert");
+	cJSON_AddStringToObject(a, "id", BEAT_DOWN);
+	cJSON_AddStringToObject(a, "name", BEAT_DOWN);
+	cJSON_AddStringToObject(a, "status", "firing");
+	cJSON_AddStringToObject(a, "severity", "critical");
+	cJSON_AddStringToObject(a, "starts_at", esc_time_fmt(t, ts));
+	cJSON_AddItemToObject(a, "labels", l);
+	cJSON_AddStringToObject(a, "summary", msg);
+	cJSON_AddNullToObject(a, "runbook");
+	return a;
+}
+
+static uint64_t
+beat_down_key(const struct esc_router *rt, cJSON **alert)
+{
+	cJSON *a = beat_alert(rt->p, rt->now);
+	uint64_t key = route_group_key(rt->p, ESC_SEV_CRITICAL,
+	    cJSON_GetObjectItemCaseSensitive(a, "labels"));
+
+	if (alert != NULL)
+		*alert = a;
+	else
+		cJSON_Delete(a);
+	return key;
+}
+
+/* in is the incident that says the heartbeat is missing: no alert of a
+ * snapshot is its. */
+static int
+beat_down(const struct esc_router *rt, const struct inc *in)
+{
+	return rt->p->heartbeat != NULL && strcmp(in->name, BEAT_DOWN) == 0 &&
+	    in->key == beat_down_key(rt, NULL);
+}
+
+/*
+ * The heartbeat seen: its time is kept, and the incident that said it
+ * was missing resolves.  Not seen for missing_after since it was last
+ * seen: that incident opens, critical, at the time it went missing.  A
+ * heartbeat never seen arms nothing: a setup without it is not paged.
+ */
+static void
+heartbeat(struct esc_router *rt)
+{
+	uint64_t bk = beat_key(rt->p);
+	esc_time_t last = tomb_resolved(rt, bk);
+	struct inc *in;
+	struct rev e;
+	cJSON *a;
+
+	memset(&e, 0, sizeof e);
+	e.key = beat_down_key(rt, &a);
+	in = map_get(rt, &rt->bykey, e.key);
+	if (in != NULL && in->resolved != NONE)
+		in = NULL;
+	if (rt->beat) {
+		route_tomb_put(rt, bk, rt->now);
+		rt->dirty = 1;
+		if (in != NULL)
+			resolve(rt, in, rt->now, NULL);
+	} else if (last != NONE && in == NULL &&
+	    rt->now - last >= rt->p->heartbeat_missing) {
+		e.t = last + rt->p->heartbeat_missing;
+		e.sev = ESC_SEV_CRITICAL;
+		e.alert_h = strhash(BEAT_DOWN);
+		cJSON_ReplaceItemInObject(a, "starts_at", cJSON_CreateString(
+		    timestr(e.t)));
+		open_inc(rt, &e, a);
+	}
+	cJSON_Delete(a);
+}
+
+/*
  * An incident opened by hand (esc-page) has no alert in Alertmanager, so
  * a snapshot's silence about it means nothing: only an explicit resolve
  * closes it.  The labels are kept as cJSON printed them, so the pair can
@@ -1577,12 +1843,18 @@ esc_router_finish(struct esc_router *rt)
 	}
 	rt->nlate = 0;
 	fire_due(rt, rt->now, 1);
+	if (rt->snapshot && rt->p->heartbeat != NULL)
+		heartbeat(rt);
 	for (i = 0; rt->snapshot && !rt->blind && i < rt->ninc; i++) {
 		struct inc *in = &rt->inc[i];
 		const struct held *h;
 		char id[17];
 
-		if (in->resolved != NONE || in->seen || manual(in))
+		if (in->resolved != NONE || manual(in) || beat_down(rt, in))
+			continue;
+		if (in->seen && in->group != NULL)
+			absent_members(rt, in);
+		if (in->seen)
 			continue;
 		if ((h = held_by(rt, in)) == NULL) {
 			resolve(rt, in, rt->now, NULL);
@@ -1643,6 +1915,7 @@ esc_router_free(struct esc_router *rt)
 	esc_map_free(&rt->bykey, NULL);
 	esc_map_free(&rt->byid, NULL);
 	esc_map_free(&rt->byalert, NULL);
+	esc_map_free(&rt->seen, NULL);
 	esc_buf_free(&rt->out);
 	esc_buf_free(&rt->text);
 	route_box_free(rt->box);
@@ -1655,6 +1928,31 @@ esc_router_dirty(const struct esc_router *rt)
 	return rt->dirty;
 }
 
+/*
+ * An open incident from before its severity was grouped (a state of
+ * format 2, or a policy that grouped by "..." then): its key becomes its
+ * group's, from its labels, so that the alerts it has go on paging as one
+ * incident, not a new one.  An incident that was grouped stays in the
+ * group it opened in.
+ */
+static void
+regroup(struct esc_router *rt, struct inc *in)
+{
+	cJSON *l;
+
+	if (in->group != NULL || !route_grouped(rt->p, in->open_sev) ||
+	    beat_down(rt, in))
+		return;
+	if ((l = cJSON_Parse(in->labels)) == NULL)
+		return;
+	in->key = route_group_key(rt->p, in->open_sev, l);
+	in->group = route_group_json(rt->p, in->open_sev, l);
+	cJSON_Delete(l);
+	if (in->nmem == 0)
+		route_mem_add(in, in->alert, in->alert_h);
+	rt->dirty = 1;
+}
+
 void
 route_index(struct esc_router *rt)
 {
@@ -1663,9 +1961,14 @@ route_index(struct esc_router *rt)
 	for (i = 0; i < rt->ninc; i++) {
 		struct inc *in = &rt->inc[i];
 
+		if (in->resolved == NONE)
+			regroup(rt, in);
+		in->prev = in->nalerts;
 		map_put(&rt->byid, in->id, (uint32_t)i);
 		for (int k = 0; k < in->nalias; k++)
 			map_put(&rt->byalert, in->alias[k], (uint32_t)i);
+		for (int k = 0; k < in->nmem; k++)
+			map_put(&rt->byalert, in->mem[k].h, (uint32_t)i);
 		map_put(&rt->byalert, in->alert_h, (uint32_t)i);
 		if (in->resolved == NONE)
 			map_put(&rt->bykey, in->key, (uint32_t)i);

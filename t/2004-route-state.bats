@@ -20,7 +20,7 @@ load fixtures/route/helpers
 	route 0 <<<"$(alert StemeDBAPIDown critical firing 0)" >/dev/null
 	assert_equal "$(stat -c %a "$ST")" 600
 	assert_equal "$(stat -c %a "$ST.lock")" 600
-	assert_equal "$(head -1 "$ST")" 'esc-route-state 2'
+	assert_equal "$(head -1 "$ST")" 'esc-route-state 3'
 	assert_equal "$(tail -1 "$ST")" 'end 1'
 	# No temporary file is left behind.
 	assert_equal "$(ls "$BATS_TEST_TMPDIR" | grep -c tmp)" 0
@@ -41,8 +41,8 @@ load fixtures/route/helpers
 	# Not a state file at all, or a newer format.
 	echo '{"hello": 1}' >"$ST"
 	refuses_state 10 "esc-route: $ST:1: not an esc-route state file"
-	sed '1s/ 2$/ 9/' "$BATS_TEST_TMPDIR/good" >"$ST"
-	refuses_state 10 "esc-route: $ST:1: state format 9, this esc-route reads 1 to 2"
+	sed '1s/ 3$/ 9/' "$BATS_TEST_TMPDIR/good" >"$ST"
+	refuses_state 10 "esc-route: $ST:1: state format 9, this esc-route reads 1 to 3"
 	: >"$ST"
 	refuses_state 10 "esc-route: $ST: corrupt state: empty file"
 	# Labels that are not a JSON object would go into records as they are.
@@ -55,8 +55,8 @@ load fixtures/route/helpers
 	grep -q $'\xff on' "$ST"
 	refuses_state 10 "esc-route: $ST:2: corrupt state"
 	# An object with more after it (found by t/fuzz/fuzz-state).
-	sed '2s/"severity":"critical"}$/"severity":"critical"}ations":/' "$BATS_TEST_TMPDIR/good" >"$ST"
-	grep -q 'critical"}ations":$' "$ST"
+	sed '2s/"severity":"critical"}\t/"severity":"critical"}ations":\t/' "$BATS_TEST_TMPDIR/good" >"$ST"
+	grep -q 'critical"}ations":'$'\t' "$ST"
 	refuses_state 10 "esc-route: $ST:2: corrupt state"
 	sed '2s/"instance":"db1"/"instance":"db\xc0\xaf"/' "$BATS_TEST_TMPDIR/good" >"$ST"
 	grep -q $'db\xc0' "$ST"

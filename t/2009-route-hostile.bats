@@ -180,12 +180,12 @@ alert_at() {
 	assert_equal "$(grep -c '^tomb' "$ST")" 0
 }
 
-@test "a state of format 1 loads, and is written back in format 2" {
+@test "a state of format 1 loads, and is written back in format 3" {
 	install -m 600 "$FIX/route/state-v1" "$ST"
 	run route 5 </dev/null
 	assert_success
 	assert_equal "$(pages | sort -u)" "$(printf '%s\n' "trigger L2 pagerduty $(tm 5)" "trigger L2 slack $(tm 5)")"
-	assert_equal "$(head -1 "$ST")" 'esc-route-state 2'
+	assert_equal "$(head -1 "$ST")" 'esc-route-state 3'
 	# Its resolved DiskFull is pruned to a tombstone; back with its old
 	# startsAt two days later, it opens a new incident.
 	route 1500 </dev/null >/dev/null
@@ -203,6 +203,6 @@ alert_at() {
 	cp "$ST" "$BATS_TEST_TMPDIR/good"
 	sed -i 's/^\(tomb\t[0-9a-f]*\t\).*/\1-62135596801/' "$ST"
 	refuses_state 1501 "esc-route: $ST:2: corrupt state"
-	sed '1s/ 2$/ 1/' "$BATS_TEST_TMPDIR/good" >"$ST"
+	sed '1s/ 3$/ 1/' "$BATS_TEST_TMPDIR/good" >"$ST"
 	refuses_state 1501 "esc-route: $ST:2: corrupt state"
 }

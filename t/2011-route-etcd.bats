@@ -272,7 +272,7 @@ both() {
 	# An empty etcd exports an empty state.
 	run env ESC_ETCD_PREFIX=/t${BATS_TEST_NUMBER}b/ ESC_ETCD_ENDPOINTS=$EP esc-route --export-state
 	assert_success
-	assert_output "$(printf 'esc-route-state 2\nend 0')"
+	assert_output "$(printf 'esc-route-state 3\nend 0')"
 }
 
 @test "--outbox copies each outbox key once, owner-only; --outbox-done deletes the keys named" {

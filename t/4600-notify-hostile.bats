@@ -151,7 +151,7 @@ needs_root() {
 	assert_success
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/victim")" precious
 	[ -f "$st" ] && [ ! -L "$st" ]
-	assert_equal "$(head -1 "$st")" 'esc-route-state 2'
+	assert_equal "$(head -1 "$st")" 'esc-route-state 3'
 	assert_equal "$(stat -c %a "$st")" 600
 	# Nothing left but the planted link.
 	assert_equal "$(find "$BATS_TEST_TMPDIR" -maxdepth 1 -name 'state.tmp*' -type f | wc -l)" 0
