@@ -49,7 +49,7 @@ struct inc {
 	struct member	*mem;
 	int		 nmem, capmem;
 	int		 nseen, useen;		/* this run: seen, of them untracked */
-	int		 prev;			/* nalerts when the run began */
+	int		 prev, prevmem;	/* nalerts, nmem when the run began */
 };
 
 /*

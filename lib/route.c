@@ -1103,7 +1103,7 @@ emit_member(struct esc_router *rt, const struct inc *in, const char *event,
  * record, no page: the levels go on as they were).  Under --snapshot an
  * alert the set does not hold is new only once the run has seen more of
  * them than the group counted before; other runs cannot tell, and count
- * it.
+ * it.  Either way the set takes it if it has room.
  */
 static void
 join(struct esc_router *rt, struct inc *in, const struct rev *e)
@@ -1117,13 +1117,10 @@ join(struct esc_router *rt, struct inc *in, const struct rev *e)
 	in->nseen++;
 	if (route_mem_find(in, e->alert_h) != -1)
 		return;
+	in->useen++;
+	isnew = !rt->snapshot || in->useen > in->prev - in->prevmem;
 	id = alert_id(e);
-	if (route_mem_add(in, id, e->alert_h) == 0)
-		isnew = 1;
-	else {
-		in->useen++;
-		isnew = !rt->snapshot || in->useen > in->prev - in->nmem;
-	}
+	route_mem_add(in, id, e->alert_h);
 	map_put(&rt->byalert, e->alert_h, (uint32_t)(in - rt->inc));
 	if (isnew) {
 		in->nalerts++;
@@ -1714,6 +1711,7 @@ absent_members(struct esc_router *rt, struct inc *in)
 		in->mem[k].id = NULL;
 		route_mem_del(in, k--);
 		in->nalerts--;
+		rt->dirty = 1;
 		emit_member(rt, in, "left", id, rt->now);
 		free(id);
 	}
@@ -1964,6 +1962,7 @@ route_index(struct esc_router *rt)
 		if (in->resolved == NONE)
 			regroup(rt, in);
 		in->prev = in->nalerts;
+		in->prevmem = in->nmem;
 		map_put(&rt->byid, in->id, (uint32_t)i);
 		for (int k = 0; k < in->nalias; k++)
 			map_put(&rt->byalert, in->alias[k], (uint32_t)i);
