@@ -384,9 +384,13 @@ incident(struct esc_journal *j, const cJSON *o)
 		return esc_seterr("incident record without an event");
 	if (strcmp(ev, "opened") && strcmp(ev, "escalated") &&
 	    strcmp(ev, "acked") && strcmp(ev, "upgraded") &&
-	    strcmp(ev, "resolved"))
+	    strcmp(ev, "resolved") && strcmp(ev, "joined") &&
+	    strcmp(ev, "left"))
 		return esc_seterr("incident record with an unknown event: %s",
 		    ev);
+	/* A group's alerts coming and going change no metric of it. */
+	if (strcmp(ev, "joined") == 0 || strcmp(ev, "left") == 0)
+		return 0;
 	if (getsev(o, &sev) == -1 || gettime(o, "at", &at, 1) == -1 ||
 	    gettime(o, "opened_at", &opened, 0) == -1)
 		return -1;
