@@ -302,7 +302,7 @@ run_etcd(const struct esc_policy *p, struct esc_loop *lp, char **argv,
 
 /* ---- migration and the outbox (esc-route(1) "STATE ON ETCD") ---- */
 
-#define EMPTY_STATE	"esc-route-state 2\nend 0\n"
+#define EMPTY_STATE	"esc-route-state 3\nend 0\n"
 
 /* The text of the state where the backend keeps it; NULL when it cannot
  * be read (a missing file is an empty state). */

@@ -37,6 +37,7 @@ setup() {
 	EP="http://127.0.0.1:$ETCD_PORT"
 	PFX="/t$BATS_TEST_NUMBER/"
 	export ST EP PFX
+	each_policy
 }
 
 # on_etcd COMMAND...: COMMAND with the state on the test's etcd prefix.
