@@ -1007,11 +1007,12 @@ open_inc(struct esc_router *rt, const struct rev *e, const cJSON *a)
 	take_alert(in, a, e->alert_h);
 	in->seen = 1;
 	in->nalerts = in->nseen = 1;
-	esc_map64_put(&rt->seen, e->alert_h, (void *)1);
 	in->group = route_group_json(rt->p, e->sev,
 	    cJSON_GetObjectItemCaseSensitive(a, "labels"));
-	if (in->group != NULL)
+	if (in->group != NULL) {
 		route_mem_add(in, in->alert, e->alert_h);
+		esc_map64_put(&rt->seen, e->alert_h, (void *)1);
+	}
 	/* From the key and the opening time alone, so that two routers
 	 * that saw the same alert name the incident alike. */
 	esc_hex64(e->key, keyhex);
