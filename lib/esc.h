@@ -175,6 +175,9 @@ const char *esc_str(const cJSON *obj, const char *key);
  * and booleans are formatted, others NULL.  Used for labels, whose values
  * are strings by contract but arrive as numbers from careless senders. */
 const char *esc_scalar(const cJSON *obj, const char *key, char *buf, size_t n);
+/* The annotations that name an alert's runbook, in the order they are
+ * taken: esc-classify and the rule lint read the same. */
+extern const char *const esc_runbook_keys[];
 const char *esc_type(const cJSON *rec);		/* esc_str(rec, "type") */
 /* Adds or replaces key. */
 void esc_set(cJSON *obj, const char *key, cJSON *val);

@@ -124,7 +124,48 @@ struct walk {
 	size_t		 off, nl, lastnl, prevnl;
 	void		(*rule)(struct walk *, const struct ynode *);
 	void		*arg;
+	int		 github;	/* a broken file is an ::error too */
 };
+
+static void ghesc(struct esc_buf *, const char *, int);
+
+/* A file that cannot be read as rules, said on stderr, and under -f
+ * github as the annotation a CI run shows on the file. */
+static int
+broken(struct walk *w, long line, long col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+broken(struct walk *w, long line, long col, const char *fmt, ...)
+{
+	struct esc_buf b = { 0 };
+	char msg[640];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (line <= 0)
+		esc_warnx("%s: %s", w->file, msg);
+	else if (col <= 0)
+		esc_lwarn(w->file, line, "%s", msg);
+	else
+		esc_warnx("%s:%ld:%ld: %s", w->file, line, col, msg);
+	if (!w->github)
+		return -1;
+	esc_buf_puts(&b, "::error file=");
+	ghesc(&b, w->file, 1);
+	if (line > 0)
+		esc_buf_printf(&b, ",line=%ld", line);
+	if (col > 0)
+		esc_buf_printf(&b, ",col=%ld", col);
+	esc_buf_puts(&b, ",title=rule-file::");
+	ghesc(&b, msg, 0);
+	esc_buf_putc(&b, '\n');
+	fwrite(b.s, 1, b.len, stdout);
+	esc_buf_free(&b);
+	return -1;
+}
 
 /* libyaml's file handler, counting lines: a reader error (a byte that
  * is not UTF-8, a control character) has only an offset, no mark. */
@@ -190,9 +231,8 @@ yerr(struct walk *w, const yaml_mark_t *m, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	esc_warnx("%s:%lu:%lu: YAML error: %s", w->file,
-	    (unsigned long)m->line + 1, (unsigned long)m->column + 1, msg);
-	return -1;
+	return broken(w, (long)m->line + 1, (long)m->column + 1,
+	    "YAML error: %s", msg);
 }
 
 static int
@@ -204,10 +244,8 @@ next(struct walk *w, yaml_event_t *ev)
 	if (yaml_parser_parse(&w->p, ev))
 		return 0;
 	m = p->problem_mark;
-	if (w->ioerr) {
-		esc_warnx("%s: %s", w->file, strerror(w->ioerr));
-		return -1;
-	}
+	if (w->ioerr)
+		return broken(w, 0, 0, "%s", strerror(w->ioerr));
 	if (p->error == YAML_MEMORY_ERROR)
 		return yerr(w, &p->mark, "out of memory");
 	if (p->error == YAML_READER_ERROR)
@@ -608,24 +646,26 @@ walkdoc(struct walk *w, int root)
 	long line = (long)r->mark.line + 1;
 	int g, sg = -1, spec;
 
-	if (r->kind == Y_SCALAR && r->len == 0)
+	/* Nothing, null, or {}: no rules, as promtool takes them (the
+	 * monitoring mixins generate such files when they have none). */
+	if (r->kind == Y_SCALAR && (r->len == 0 || (r->plain &&
+	    (strcmp(r->val, "null") == 0 || strcmp(r->val, "Null") == 0 ||
+	    strcmp(r->val, "NULL") == 0 || strcmp(r->val, "~") == 0))))
 		return 0;
-	if (r->kind != Y_MAP) {
-		esc_lwarn(w->file, line, "not a Prometheus rule file: a "
+	if (r->kind == Y_MAP && r->n == 0)
+		return 0;
+	if (r->kind != Y_MAP)
+		return broken(w, line, 0, "not a Prometheus rule file: a "
 		    "document that is not a mapping");
-		return -1;
-	}
 	if (mapget(w, root, "groups", 0, &g) == -1 ||
 	    (g >= 0 && groups(w, g) == -1) ||
 	    mapget(w, root, "spec", 0, &spec) == -1 ||
 	    (spec >= 0 && mapget(w, spec, "groups", 1, &sg) == -1) ||
 	    (sg >= 0 && groups(w, sg) == -1))
 		return -1;
-	if (g < 0 && sg < 0) {
-		esc_lwarn(w->file, line, "not a Prometheus rule file: no "
+	if (g < 0 && sg < 0)
+		return broken(w, line, 0, "not a Prometheus rule file: no "
 		    "groups: (nor spec: groups:)");
-		return -1;
-	}
 	return 0;
 }
 
@@ -633,7 +673,7 @@ walkdoc(struct walk *w, int root)
  * not a rule file (reported). */
 static int
 walkfile(const char *path, void (*rule)(struct walk *, const struct ynode *),
-    void *arg)
+    void *arg, int github)
 {
 	struct walk w;
 	int rc = 0, root;
@@ -642,12 +682,11 @@ walkfile(const char *path, void (*rule)(struct walk *, const struct ynode *),
 	w.file = path;
 	w.rule = rule;
 	w.arg = arg;
+	w.github = github;
 	if (strcmp(path, "-") == 0)
 		w.fp = stdin;
-	else if ((w.fp = fopen(path, "rb")) == NULL) {
-		esc_warnx("%s: %s", path, strerror(errno));
-		return -1;
-	}
+	else if ((w.fp = fopen(path, "rb")) == NULL)
+		return broken(&w, 0, 0, "%s", strerror(errno));
 	yaml_parser_initialize(&w.p);
 	yaml_parser_set_input(&w.p, readin, &w);
 	while ((rc = compose(&w, &root)) == 0 && root >= 0) {
@@ -678,6 +717,7 @@ struct problem {
 struct lint {
 	const struct esc_report_opt *o;
 	struct esc_map	 names;		/* alert names defined */
+	struct esc_map	 rules;		/* this file's: name and labels */
 	long		 alerts, nprob[ESC_HY_NEVER], fprob[ESC_HY_NEVER];
 	int		 fail, ffail;
 	struct esc_buf	 out;
@@ -698,6 +738,8 @@ flush(struct lint *l, int keep)
 	if (keep && l->ffail)
 		l->fail = 1;
 	l->ffail = 0;
+	esc_map_free(&l->rules, NULL);
+	memset(&l->rules, 0, sizeof l->rules);
 	l->out.len = 0;
 }
 
@@ -829,6 +871,69 @@ policyrule(const struct esc_policy *p, const char *name,
 	return NULL;
 }
 
+/* The runbook annotation, under either name esc-classify reads
+ * (esc_runbook_keys): the lint and the pager agree on what has one. */
+static const struct ynode *
+runbook_ann(const struct ynode *ann)
+{
+	const struct ynode *y;
+	int i;
+
+	for (i = 0; esc_runbook_keys[i] != NULL; i++)
+		if ((y = yget(ann, esc_runbook_keys[i])) != NULL &&
+		    y->kind == Y_SCALAR && y->val[0] != '\0')
+			return y;
+	return yget(ann, esc_runbook_keys[0]);
+}
+
+static int
+bystr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * A rule with the name and labels of one before it in the file: promtool
+ * warns of it too (its duplicate-rules lint).  Every alert it raises
+ * would come twice.
+ */
+static void
+duplicate(struct lint *l, const char *file, const struct ynode *rule,
+    const char *name, const struct ynode *labels)
+{
+	struct esc_buf k = { 0 };
+	char **kv = NULL;
+	void **slot;
+	int n = 0, i;
+
+	esc_buf_puts(&k, name);
+	for (i = 0; labels != NULL && labels->kind == Y_MAP && i + 1 <
+	    labels->n; i += 2) {
+		const struct ynode *a = labels->kid[i], *b = labels->kid[i + 1];
+		struct esc_buf e = { 0 };
+
+		esc_buf_printf(&e, "\x1f%s\x1e%s", a->kind == Y_SCALAR ?
+		    a->val : "", b->kind == Y_SCALAR ? b->val : "");
+		kv = esc_realloc(kv, (size_t)(n + 1) * sizeof *kv);
+		kv[n++] = e.s;
+	}
+	if (n > 0)
+		qsort(kv, (size_t)n, sizeof *kv, bystr);
+	for (i = 0; i < n; i++) {
+		esc_buf_puts(&k, kv[i]);
+		free(kv[i]);
+	}
+	free(kv);
+	slot = esc_map_slot(&l->rules, k.s, 1);
+	if (*slot != NULL)
+		report(l, file, rule->line, ESC_HY_WARNING, "duplicate-rule",
+		    name, "alert %s: the same name and labels as the rule at "
+		    "line %ld", name, (long)(intptr_t)*slot);
+	else
+		*slot = (void *)(intptr_t)rule->line;
+	esc_buf_free(&k);
+}
+
 static void
 checkrule(struct walk *w, const struct ynode *rule)
 {
@@ -837,7 +942,7 @@ checkrule(struct walk *w, const struct ynode *rule)
 	const char *name = ystr(rule, "alert");
 	const struct ynode *labels = yget(rule, "labels");
 	const struct ynode *ann = yget(rule, "annotations");
-	const struct ynode *rb = yget(ann, "runbook_url");
+	const struct ynode *rb = runbook_ann(ann);
 	const struct ynode *sum = yget(ann, "summary");
 	const struct ynode *act = yget(ann, "action");
 	const struct ynode *sevn = yget(labels, "severity");
@@ -869,17 +974,20 @@ checkrule(struct walk *w, const struct ynode *rule)
 	rbok = runbook != NULL && !emptytemplate(runbook);
 	actok = act != NULL && act->kind == Y_SCALAR &&
 	    !emptytemplate(act->val);
+	/* One finding per cause: a runbook that is empty, or missing on a
+	 * critical alert, is the reason there is no action too. */
 	if (runbook != NULL && !rbok)
 		report(l, w->file, rb ? rb->line : line, ESC_HY_ERROR,
 		    "empty-runbook", name, "alert %s: runbook_url is an empty "
 		    "template", name);
-	if (runbook == NULL && sev == ESC_SEV_CRITICAL)
+	else if (runbook == NULL && sev == ESC_SEV_CRITICAL)
 		report(l, w->file, line, ESC_HY_ERROR, "no-runbook", name,
 		    "alert %s: critical alert without runbook_url", name);
-	if (!rbok && !actok)
+	else if (!rbok && !actok)
 		report(l, w->file, line, ESC_HY_ERROR, "no-action", name,
 		    "alert %s: no defined action (runbook_url or an action "
 		    "annotation)", name);
+	duplicate(l, w->file, rule, name, labels);
 	if (sum == NULL)
 		report(l, w->file, line, ESC_HY_ERROR, "no-summary", name,
 		    "alert %s: no summary annotation", name);
@@ -927,7 +1035,8 @@ esc_report_hygiene(char **files, int nfiles, const struct esc_report_opt *o)
 		nfiles = 1;
 	}
 	for (i = 0; i < nfiles; i++) {
-		if (walkfile(files[i], checkrule, &l) == -1) {
+		if (walkfile(files[i], checkrule, &l,
+		    o->format == ESC_FMT_GITHUB) == -1) {
 			broken = 1;
 			flush(&l, 0);
 		} else
@@ -952,6 +1061,7 @@ esc_report_hygiene(char **files, int nfiles, const struct esc_report_opt *o)
 	    l.nprob[ESC_HY_ERROR], l.nprob[ESC_HY_ERROR] == 1 ? "" : "s",
 	    l.nprob[ESC_HY_WARNING], l.nprob[ESC_HY_WARNING] == 1 ? "" : "s");
 	esc_map_free(&l.names, NULL);
+	esc_map_free(&l.rules, NULL);
 	esc_buf_free(&l.out);
 	return broken ? ESC_EXIT_USAGE : l.fail ? ESC_EXIT_FAIL : ESC_EXIT_OK;
 }
@@ -982,5 +1092,5 @@ esc_rules_names(const char *path, const struct esc_policy *p,
 {
 	struct names n = { p, names };
 
-	return walkfile(path, addname, &n);
+	return walkfile(path, addname, &n, 0);
 }

@@ -20,6 +20,8 @@ esc_str(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+const char *const esc_runbook_keys[] = { "runbook_url", "runbook", NULL };
+
 const char *
 esc_scalar(const cJSON *obj, const char *key, char *buf, size_t n)
 {

@@ -44,9 +44,10 @@ counts() {
 	assert_success
 	assert_output "$esc"
 	# And the numbers themselves: the awesome-prometheus-alerts files have
-	# no runbook_url (104 alerts, 38 of them critical); kube-prometheus's
+	# no runbook_url (104 alerts, 38 of them critical: no-runbook, the
+	# other 66 no-action, one finding per cause); kube-prometheus's
 	# 125 alerts have runbook_url and summary.
-	assert_output "$(printf '104 no-action\n38 no-runbook')"
+	assert_output "$(printf '66 no-action\n38 no-runbook')"
 }
 
 @test "hygiene: each file of the real set alone" {
@@ -67,10 +68,8 @@ counts() {
 	run esc-report hygiene "$MINE/problems.yml"
 	assert_failure 1
 	assert_output "$MINE/problems.yml:7: error: alert DiskGone: critical alert without runbook_url (no-runbook)
-$MINE/problems.yml:7: error: alert DiskGone: no defined action (runbook_url or an action annotation) (no-action)
 $MINE/problems.yml:7: error: alert DiskGone: no summary annotation (no-summary)
 $MINE/problems.yml:17: error: alert QueueSlow: runbook_url is an empty template (empty-runbook)
-$MINE/problems.yml:12: error: alert QueueSlow: no defined action (runbook_url or an action annotation) (no-action)
 $MINE/problems.yml:18: error: alert QueueSlow: summary is an empty template (empty-summary)
 $MINE/problems.yml:20: warning: alert WorkerStuck: no severity label (the policy treats it as warning) (no-severity)
 $MINE/problems.yml:29: error: alert CacheCold: severity \"urgent\" is not one the policy maps (unknown-severity)"
@@ -113,7 +112,7 @@ $MINE/problems.yml:29: error: alert CacheCold: severity \"urgent\" is not one th
 	run esc-report hygiene -f github "$MINE/problems.yml"
 	assert_failure 1
 	assert_line --index 0 "::error file=$MINE/problems.yml,line=7,title=no-runbook::alert DiskGone: critical alert without runbook_url"
-	assert_line --index 6 "::warning file=$MINE/problems.yml,line=20,title=no-severity::alert WorkerStuck: no severity label (the policy treats it as warning)"
+	assert_line --index 4 "::warning file=$MINE/problems.yml,line=20,title=no-severity::alert WorkerStuck: no severity label (the policy treats it as warning)"
 }
 
 @test "hygiene: --policy finds timelines for alerts no rule file defines" {
@@ -175,9 +174,10 @@ $MINE/problems.yml:29: error: alert CacheCold: severity \"urgent\" is not one th
 	}' > "$BATS_TEST_TMPDIR/huge.yml"
 	run bash -c "esc-report hygiene '$BATS_TEST_TMPDIR/huge.yml' | sed 's/.*(\([a-z-]*\))\$/\1/' |
 	    sort | uniq -c | awk '{ print \$1, \$2 }'"
-	# no-action: odd i, 10000.  no-runbook: i % 5 == 0 and odd, 2000.
+	# no runbook: odd i, 10000; 2000 of them critical (i % 5 == 0) are
+	# no-runbook, the other 8000 no-action.
 	# no-summary: i % 4 == 0, 5000.
-	assert_output "$(printf '10000 no-action\n2000 no-runbook\n5000 no-summary')"
+	assert_output "$(printf '8000 no-action\n2000 no-runbook\n5000 no-summary')"
 	n=$(grep -n 'alert: Huge19999$' "$BATS_TEST_TMPDIR/huge.yml" | cut -d: -f1)
 	run bash -c "esc-report hygiene '$BATS_TEST_TMPDIR/huge.yml' | tail -1"
 	assert_output "$BATS_TEST_TMPDIR/huge.yml:$n: error: alert Huge19999: no defined action (runbook_url or an action annotation) (no-action)"
@@ -244,10 +244,9 @@ $MINE/problems.yml:29: error: alert CacheCold: severity \"urgent\" is not one th
 	assert_failure 1
 	assert_output "$MINE/aliases.yml:35: error: alert DiskFullD: summary is an empty template (empty-summary)
 $MINE/aliases.yml:37: error: alert BareCritical: critical alert without runbook_url (no-runbook)
-$MINE/aliases.yml:37: error: alert BareCritical: no defined action (runbook_url or an action annotation) (no-action)
 $MINE/aliases.yml:37: error: alert BareCritical: no summary annotation (no-summary)
 $MINE/aliases.yml:37: error: alert BareCritical: critical alert without runbook_url (no-runbook)
-$MINE/aliases.yml:37: error: alert BareCritical: no defined action (runbook_url or an action annotation) (no-action)
+$MINE/aliases.yml:37: warning: alert BareCritical: the same name and labels as the rule at line 37 (duplicate-rule)
 $MINE/aliases.yml:37: error: alert BareCritical: no summary annotation (no-summary)"
 	[ -n "$PYYAML" ] || skip "python3-yaml is not installed"
 	agrees_with_pyyaml "$MINE/aliases.yml"
@@ -299,8 +298,9 @@ $MINE/aliases.yml:37: error: alert BareCritical: no summary annotation (no-summa
 	run timeout 10 esc-report hygiene "$BATS_TEST_TMPDIR/m.yml"
 	assert_failure 1
 	assert_line --index 0 "$BATS_TEST_TMPDIR/m.yml:5: error: alert Merged: critical alert without runbook_url (no-runbook)"
-	assert_line --index 3 "$BATS_TEST_TMPDIR/m.yml:5: error: alert Merged: critical alert without runbook_url (no-runbook)"
-	assert_equal "${#lines[@]}" 6
+	assert_line --index 2 "$BATS_TEST_TMPDIR/m.yml:5: error: alert Merged: critical alert without runbook_url (no-runbook)"
+	assert_line --index 3 "$BATS_TEST_TMPDIR/m.yml:5: warning: alert Merged: the same name and labels as the rule at line 5 (duplicate-rule)"
+	assert_equal "${#lines[@]}" 5
 	cat > "$BATS_TEST_TMPDIR/s.yml" <<-'EOF'
 	groups:
 	  - name: g
@@ -350,19 +350,99 @@ $MINE/aliases.yml:37: error: alert BareCritical: no summary annotation (no-summa
 	EOF
 	run esc-report hygiene "$BATS_TEST_TMPDIR/inj.yml"
 	assert_failure 1
-	assert_equal "${#lines[@]}" 3
+	assert_equal "${#lines[@]}" 2
 	assert_line --index 0 "$BATS_TEST_TMPDIR/inj.yml:4: error: alert Evil\\x1b[2J\\n::error file=x,line=1::pwned\\r%0A\\u0085: critical alert without runbook_url (no-runbook)"
 	run esc-report hygiene -f github "$BATS_TEST_TMPDIR/inj.yml"
 	assert_failure 1
-	assert_equal "${#lines[@]}" 3
+	assert_equal "${#lines[@]}" 2
 	assert_line --index 0 "::error file=$BATS_TEST_TMPDIR/inj.yml,line=4,title=no-runbook::alert Evil"$'\e'"[2J%0A::error file=x,line=1::pwned%0D%250A"$'\u0085'": critical alert without runbook_url"
 	# And a file name with a comma, a colon and a line break.
 	f="$BATS_TEST_TMPDIR/a,b:c"$'\n'"::warning::x.yml"
 	cp "$BATS_TEST_TMPDIR/inj.yml" "$f"
 	run esc-report hygiene -f github "$f"
-	assert_equal "${#lines[@]}" 3
+	assert_equal "${#lines[@]}" 2
 	assert_line --index 0 --partial "::error file=${BATS_TEST_TMPDIR//:/%3A}/a%2Cb%3Ac%0A%3A%3Awarning%3A%3Ax.yml,line=4,title=no-runbook::alert Evil"
 	run esc-report hygiene "$f"
-	assert_equal "${#lines[@]}" 3
+	assert_equal "${#lines[@]}" 2
 	assert_line --index 0 --partial "$BATS_TEST_TMPDIR/a,b:c\\n::warning::x.yml:4: error: alert Evil"
+}
+
+@test "hygiene: {} and null files are zero rules, as promtool takes them; an empty file and groups: [] too" {
+	d=$BATS_TEST_TMPDIR
+	printf '{}\n' >"$d/a.yml"
+	printf 'null\n' >"$d/b.yml"
+	printf '~\n---\n{}\n' >"$d/c.yml"
+	: >"$d/d.yml"
+	printf 'groups: []\n' >"$d/e.yml"
+	run esc-report hygiene "$d/a.yml" "$d/b.yml" "$d/c.yml" "$d/d.yml" "$d/e.yml"
+	assert_success
+	assert_output ''
+	# A mapping with something else than groups is still not rules.
+	printf 'foo: 1\n' >"$d/f.yml"
+	run esc-report hygiene "$d/f.yml"
+	assert_failure 2
+	assert_output "esc-report: $d/f.yml:1: not a Prometheus rule file: no groups: (nor spec: groups:)"
+}
+
+@test "hygiene: one finding per cause; runbook: counts as a runbook, as in esc-classify" {
+	cat >"$BATS_TEST_TMPDIR/r.yml" <<'EOF2'
+groups:
+  - name: g
+    rules:
+      - alert: CritNoRunbook
+        expr: up == 0
+        labels: {severity: critical}
+        annotations: {summary: down}
+      - alert: CritRunbookKey
+        expr: up == 0
+        labels: {severity: critical}
+        annotations: {summary: down, runbook: "https://runbooks.example/x"}
+      - alert: WarnNothing
+        expr: up == 0
+        labels: {severity: warning}
+        annotations: {summary: down}
+EOF2
+	run esc-report hygiene "$BATS_TEST_TMPDIR/r.yml"
+	assert_failure 1
+	assert_output "$BATS_TEST_TMPDIR/r.yml:4: error: alert CritNoRunbook: critical alert without runbook_url (no-runbook)
+$BATS_TEST_TMPDIR/r.yml:12: error: alert WarnNothing: no defined action (runbook_url or an action annotation) (no-action)"
+	# esc-classify takes the same annotation as the runbook.
+	run bash -c "jq -nc '{labels: {alertname: \"CritRunbookKey\", severity: \"critical\"}, annotations: {summary: \"down\", runbook: \"https://runbooks.example/x\"}, status: \"firing\"}' | esc-classify | jq -c '[.runbook, .hygiene]'"
+	assert_output '["https://runbooks.example/x",[]]'
+}
+
+@test "hygiene: a rule with the name and labels of another in the file is a duplicate, as promtool says" {
+	cat >"$BATS_TEST_TMPDIR/dup.yml" <<'EOF2'
+groups:
+  - name: one
+    rules:
+      - alert: Same
+        expr: up == 0
+        labels: {severity: warning, team: a}
+        annotations: {summary: s, runbook_url: "https://r.example/s"}
+      - alert: Same
+        expr: up == 0
+        labels: {severity: warning, team: b}
+        annotations: {summary: s, runbook_url: "https://r.example/s"}
+  - name: two
+    rules:
+      - alert: Same
+        expr: up == 1
+        labels: {team: a, severity: warning}
+        annotations: {summary: s, runbook_url: "https://r.example/s"}
+EOF2
+	run esc-report hygiene "$BATS_TEST_TMPDIR/dup.yml"
+	assert_success
+	assert_output "$BATS_TEST_TMPDIR/dup.yml:14: warning: alert Same: the same name and labels as the rule at line 4 (duplicate-rule)"
+	[ -n "$PYYAML" ] || skip "python3-yaml is not installed"
+	agrees_with_pyyaml "$BATS_TEST_TMPDIR/dup.yml"
+}
+
+@test "hygiene: -f github: a file that is not rules is an ::error annotation too" {
+	bats_require_minimum_version 1.5.0
+	printf 'groups:\n  - name: [\n' >"$BATS_TEST_TMPDIR/bad.yml"
+	run --separate-stderr esc-report hygiene -f github "$BATS_TEST_TMPDIR/bad.yml"
+	assert_failure 2
+	assert_output --regexp "^::error file=$BATS_TEST_TMPDIR/bad.yml,line=[0-9]+,col=[0-9]+,title=rule-file::YAML error: "
+	[[ $stderr == "esc-report: $BATS_TEST_TMPDIR/bad.yml:"* ]]
 }
