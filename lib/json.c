@@ -223,30 +223,35 @@ esc_jsonc_load(const char *path)
 }
 
 /*
- * A program run from a build tree (TREE/build/VARIANT/esc-route) with
- * nothing installed takes TREE/share/esc, so that a newcomer can try the
- * tools before installing them.  NULL when it is not in a build tree.
+ * Where a program finds its share/esc when ESC_SHAREDIR does not say: run
+ * from a build tree (TREE/build/VARIANT/esc-route), the tree's own, so
+ * that a newcomer can try the tools before installing them and a tree
+ * never takes another install's files; installed (PREFIX/bin/esc-route),
+ * PREFIX/share/esc beside it, wherever PREFIX put it.  NULL when neither
+ * holds a policy.json.
  */
 static const char *
-tree_sharedir(void)
+exe_sharedir(const char **what)
 {
 	static char dir[4096];
 	char exe[4096], *p;
 	ssize_t n;
-	int up;
 	struct stat st;
 
 	if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) <= 0)
 		return NULL;
 	exe[n] = '\0';
-	for (up = 0; up < 2; up++) {
-		if ((p = strrchr(exe, '/')) == NULL)
-			return NULL;
-		*p = '\0';
-	}
-	if ((p = strrchr(exe, '/')) == NULL || strcmp(p + 1, "build") != 0)
+	if ((p = strrchr(exe, '/')) == NULL)
 		return NULL;
-	*p = '\0';
+	*p = '\0';				/* the program's directory */
+	if ((p = strrchr(exe, '/')) == NULL)
+		return NULL;
+	*p = '\0';				/* its parent */
+	if ((p = strrchr(exe, '/')) != NULL && strcmp(p + 1, "build") == 0) {
+		*p = '\0';
+		*what = "the build tree's";
+	} else
+		*what = "the installed default";
 	/* A tree deeper than PATH_MAX is not one we were built in. */
 	if ((size_t)snprintf(dir, sizeof dir, "%.4000s/share/esc", exe) >=
 	    sizeof dir - sizeof "/policy.json")
@@ -260,15 +265,13 @@ static const char *
 sharedir(const char **what)
 {
 	const char *e = getenv("ESC_SHAREDIR"), *t;
-	struct stat st;
 
 	*what = "the installed default";
 	if (e && *e)
 		return e;
-	if (stat(ESC_SHAREDIR, &st) == -1 && (t = tree_sharedir()) != NULL) {
-		*what = "the build tree's";
+	if ((t = exe_sharedir(what)) != NULL)
 		return t;
-	}
+	*what = "the installed default";
 	return ESC_SHAREDIR;
 }
 

@@ -49,18 +49,53 @@ load test_helper
 	assert_equal "$(find "$d" -type f | wc -l)" 0
 }
 
-@test "programs run from the build tree find the tree's share/esc when nothing is installed" {
-	[ ! -e /usr/local/share/esc ] || skip "/usr/local/share/esc is installed"
+@test "programs run from the build tree find the tree's share/esc, whatever is installed" {
 	run env -u ESC_SHAREDIR -u ESC_POLICY "$ESC_BIN/esc-route" --verbose \
 	    -s "$BATS_TEST_TMPDIR/state" --now 2026-11-30T14:00:00Z </dev/null
 	assert_success
 	assert_line "esc-route: policy: $ESC_SRC/share/esc/policy.json (the build tree's)"
-	# A copy outside a build tree has only the installed default.
+	# A copy outside a build tree, with no share/esc beside it, has only
+	# the default it was built with.
+	[ ! -e /usr/local/share/esc ] || skip "/usr/local/share/esc is installed"
 	cp "$ESC_BIN/esc-route" "$BATS_TEST_TMPDIR/"
 	run env -u ESC_SHAREDIR -u ESC_POLICY "$BATS_TEST_TMPDIR/esc-route" \
 	    -s "$BATS_TEST_TMPDIR/state" </dev/null
 	assert_failure 2
 	assert_output "esc-route: /usr/local/share/esc/policy.json: No such file or directory"
+}
+
+@test "installed under any PREFIX, every tool finds its own share/esc" {
+	p=$BATS_TEST_TMPDIR/prefix
+	b=${ESC_BIN#"$ESC_SRC"/}
+	run make -s -C "$ESC_SRC" install PREFIX="$p" B="$b" SANITIZE="${SANITIZE:-}"
+	assert_success
+	export PATH="$p/bin:$PATH"
+	unset ESC_SHAREDIR
+	cd "$BATS_TEST_TMPDIR"
+	run esc-classify --verbose "$ESC_SRC/share/esc/examples/alerts.ndjson"
+	assert_success
+	assert_line "esc-classify: policy: $p/share/esc/policy.json (the installed default)"
+	run esc-rotate --verbose --oncall --at 2026-11-30T13:50:00Z
+	assert_success
+	assert_line "esc-rotate: roster: $p/share/esc/roster.example.json (the installed default)"
+	run esc-route --verbose -s "$BATS_TEST_TMPDIR/st" --now 2026-11-30T13:50:00Z </dev/null
+	assert_success
+	assert_line "esc-route: policy: $p/share/esc/policy.json (the installed default)"
+	run esc-report metrics --verbose /dev/null
+	assert_success
+	assert_line "esc-report: policy: $p/share/esc/policy.json (the installed default)"
+	# The whole chain on the installed defaults (no secrets here: the
+	# channels file is found, its secrets are not).
+	run bash -c 'esc-classify "$1" | esc-route -s "$2/st2" --now 2026-11-30T13:50:00Z | esc-rotate | esc-notify --dry-run >/dev/null' _ \
+	    "$ESC_SRC/share/esc/examples/alerts.ndjson" "$BATS_TEST_TMPDIR"
+	assert_line --partial 'ESC_PAGERDUTY_ROUTING_KEY is not set'
+	refute_output --partial 'No such file'
+	for t in esc-inbox esc-lock esc-notify; do
+		run "$p/bin/$t" --help
+		[ "$status" -le 2 ] || fail "$t --help: $status"
+	done
+	run make -s -C "$ESC_SRC" uninstall PREFIX="$p" B="$b" SANITIZE="${SANITIZE:-}"
+	assert_success
 }
 
 @test "make says one short line a file, and the whole command with V=1" {
