@@ -30,6 +30,9 @@ static const char *hz = "1y";
 /* What it means: the times (dates in the roster's zone), the role and
  * person by number. */
 static esc_time_t at, from, to;
+
+#define ICAL_BACK	(7 * 86400)
+#define ICAL_AHEAD	(90 * 86400)
 static int ri = -1, pi = -1;
 
 static void
@@ -40,14 +43,14 @@ usage(void)
 	    "[file ...]\n"
 	    "       %s [-r roster] --oncall | --handoff [--at time] "
 	    "[--role role]\n"
-	    "       %s [-r roster] --shifts | --ical --from time "
-	    "--to time\n"
+	    "       %s [-r roster] --shifts --from time --to time\n"
+	    "       %s [-r roster] --ical [--from time] [--to time]\n"
 	    "                  [--role role] [--person person]\n"
 	    "       %s [-r roster] [-p policy] --audit "
 	    "[--at time] [--horizon span]\n"
 	    "       %s [-r roster] [-p policy] --ledger --from time "
 	    "--to time [journal ...]\n", esc_progname, esc_progname,
-	    esc_progname, esc_progname, esc_progname);
+	    esc_progname, esc_progname, esc_progname, esc_progname);
 	exit(ESC_EXIT_USAGE);
 }
 
@@ -160,7 +163,7 @@ getopts(int argc, char *argv[])
 static void
 checkmode(int nfiles)
 {
-	if ((mode == M_SHIFTS || mode == M_ICAL || mode == M_LEDGER) &&
+	if ((mode == M_SHIFTS || mode == M_LEDGER) &&
 	    (from_s == NULL || to_s == NULL)) {
 		esc_warnx("this needs --from and --to");
 		usage();
@@ -191,6 +194,14 @@ when(int64_t horizon)
 			from = at;
 		if (to_s == NULL)
 			to = from + horizon;
+	}
+	/* A calendar subscribed to once: a week back, ninety days ahead of
+	 * whenever the app fetches it. */
+	if (mode == M_ICAL) {
+		if (from_s == NULL)
+			from = (to_s ? to : at) - ICAL_BACK;
+		if (to_s == NULL)
+			to = (from_s ? from : at) + ICAL_AHEAD;
 	}
 	if ((from_s || to_s) && to <= from) {
 		esc_warnx("--to is not after --from");

@@ -133,6 +133,15 @@ METHOD:PUBLISH"
 	assert_equal "$(grep UID "$BATS_TEST_TMPDIR/a.ics")" "$(grep UID "$BATS_TEST_TMPDIR/b.ics")"
 }
 
+@test "schedule: --ical without --from and --to is a subscription window, 7 days back and 90 ahead" {
+	run -0 "$PY" -c "$ICS_PY" < <(esc-rotate -r "$TEAM" --ical --role primary --now 2026-03-04T12:00:00Z)
+	# Weekly shifts: the one holding 7 days before now is the first, the
+	# one holding 90 days after the last.
+	assert_equal "$(jq -r '.[0].DTSTART' <<<"$output")" 20260223T140000Z
+	assert_equal "$(jq -r '.[-1].DTSTART' <<<"$output")" 20260601T130000Z
+	assert_equal "$(jq 'length' <<<"$output")" 15
+}
+
 @test "schedule: --oncall shows who stands in for a vacant role, and exits 1 when nobody does" {
 	jq '.overrides += [{"role":"director","person":null,"start":"2026-01-13T00:00:00Z","end":"2026-01-20T00:00:00Z"}]' "$TEAM" >"$R"
 	run -0 esc-rotate -r "$R" --oncall --at 2026-01-14T00:00:00Z
