@@ -51,7 +51,7 @@ usage(void)
 	    "           [--window duration] [--rules rulefile] ... "
 	    "[--since time]\n"
 	    "           [--until time] [file ...]\n"
-	    "       %s hygiene [-p policy] [--policy] "
+	    "       %s hygiene [-p policy] [--timelines] "
 	    "[-f text|json|github]\n"
 	    "           [--fail-on error|warning|notice|never] "
 	    "[rulefile ...]\n"
@@ -205,6 +205,7 @@ static struct option lopts[] = {
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "dir", required_argument, NULL, OPT_DIR },
 	{ "fail-on", required_argument, NULL, OPT_FAILON },
+	{ "timelines", no_argument, NULL, OPT_USEPOLICY },
 	ESC_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -213,15 +214,8 @@ static struct option lopts[] = {
 static void
 getopts(const struct cmd *cmd, int argc, char *argv[])
 {
-	struct option *l;
 	int c;
 
-	/* hygiene's --policy is a switch; elsewhere it names the file. */
-	for (l = lopts; cmd->opt == opt_hygiene && l->name != NULL; l++)
-		if (strcmp(l->name, "policy") == 0) {
-			l->has_arg = no_argument;
-			l->val = OPT_USEPOLICY;
-		}
 	eo.usage = usage;
 	while ((c = esc_getopt(&eo, argc, argv, ESC_SHORTOPTS "f:", lopts)) !=
 	    -1) {

@@ -115,8 +115,8 @@ $MINE/problems.yml:29: error: alert CacheCold: severity \"urgent\" is not one th
 	assert_line --index 4 "::warning file=$MINE/problems.yml,line=20,title=no-severity::alert WorkerStuck: no severity label (the policy treats it as warning)"
 }
 
-@test "hygiene: --policy finds timelines for alerts no rule file defines" {
-	run esc-report hygiene --policy --fail-on never "$MINE/problems.yml"
+@test "hygiene: --timelines finds timelines for alerts no rule file defines" {
+	run esc-report hygiene --timelines --fail-on never "$MINE/problems.yml"
 	assert_success
 	# problems.yml defines StemeDBAPIDown; the other three timelines name
 	# alerts it does not.
@@ -124,7 +124,7 @@ $MINE/problems.yml:29: error: alert CacheCold: severity \"urgent\" is not one th
 		n=$(grep -n "\"$a\": {" "$POLICY" | cut -d: -f1)
 		assert_line "$POLICY:$n: error: policy timeline for $a, an alert no rule file defines (unknown-alert)"
 	done
-	run bash -c "esc-report hygiene --policy '$MINE/problems.yml' | grep -c unknown-alert"
+	run bash -c "esc-report hygiene --timelines '$MINE/problems.yml' | grep -c unknown-alert"
 	assert_output 3
 }
 

@@ -200,7 +200,7 @@ delivered() {
 }
 
 @test "esc-page opens a manual incident that escalates and that a snapshot does not close" {
-	run env ESC_NOW="$(at 0)" esc-page -s critical --by ops "db-3 is on fire"
+	run env ESC_NOW="$(at 0)" esc-page --severity critical --by ops "db-3 is on fire"
 	assert_success
 	id=$(jq -r 'select(.type == "incident") | .incident' <<<"$output")
 	assert_equal "$(jq -r 'select(.type == "page") | .channel' <<<"$output" | sort | tr '\n' ' ')" "email pagerduty slack sms "

@@ -94,3 +94,17 @@ TOOLS="esc-classify esc-route esc-rotate esc-notify esc-report"
 	run -0 --separate-stderr esc-report metrics -f json - <<<"$output"
 	assert_equal "$(jq .all.incidents <<<"$output")" 1
 }
+
+@test "one meaning per letter: --policy names a file in esc-report hygiene too; esc-page's severity and labels are long options" {
+	none=$BATS_TEST_TMPDIR/none.json
+	run -2 --separate-stderr esc-report hygiene --policy "$none" "$ESC_SRC/share/prometheus/esc-rules.yml"
+	assert_equal "$stderr" "esc-report: $none: No such file or directory"
+	run -0 esc-report hygiene --policy "$POLICY" --timelines --fail-on never "$ESC_SRC/share/prometheus/esc-rules.yml"
+	# -s is the state file and -l the listen address elsewhere.
+	export ESC_DIR=$BATS_TEST_TMPDIR/esc
+	run -2 --separate-stderr esc-page -s critical "db-3 is on fire"
+	assert_equal "${stderr_lines[0]}" "usage: esc-page [--severity severity] [--by who] [--runbook url] [--label name=value]... text..."
+	run -2 --separate-stderr esc-page -l a=b "db-3 is on fire"
+	run -2 --separate-stderr esc-page --severity urgent "db-3 is on fire"
+	assert_equal "$stderr" "esc-page: --severity: critical, warning or info: urgent"
+}
