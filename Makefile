@@ -103,12 +103,16 @@ install: all
 	    if [ -d share/$$d ]; then mkdir -p $(DESTDIR)$(SHAREDIR)/esc/$$d && \
 	    cp -Rf share/$$d/. $(DESTDIR)$(SHAREDIR)/esc/$$d/; fi; done
 	if [ -n "$(MAN1)" ]; then cp -f $(MAN1) $(DESTDIR)$(MANDIR)/man1/; fi
+	# esc-resolve and esc-upgrade are esc-ack, and so are their pages.
+	for m in esc-resolve esc-upgrade; do \
+	    ln -sf esc-ack.1 $(DESTDIR)$(MANDIR)/man1/$$m.1; done
 	if [ -n "$(MAN5)" ]; then cp -f $(MAN5) $(DESTDIR)$(MANDIR)/man5/; fi
 	if [ -n "$(MAN7)" ]; then cp -f $(MAN7) $(DESTDIR)$(MANDIR)/man7/; fi
 
 uninstall:
 	for f in $(PROGS) $(SCRIPTS); do rm -f $(DESTDIR)$(BINDIR)/$${f##*/}; done
 	for f in $(MAN1); do rm -f $(DESTDIR)$(MANDIR)/man1/$${f##*/}; done
+	rm -f $(DESTDIR)$(MANDIR)/man1/esc-resolve.1 $(DESTDIR)$(MANDIR)/man1/esc-upgrade.1
 	for f in $(MAN5); do rm -f $(DESTDIR)$(MANDIR)/man5/$${f##*/}; done
 	for f in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$${f##*/}; done
 	rm -rf $(DESTDIR)$(SHAREDIR)/esc

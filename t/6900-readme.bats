@@ -130,3 +130,17 @@ load test_helper
 	assert_success
 	assert_output ''
 }
+
+@test "every program in scripts/ and cmd/ has a man page, and every page names only pages that exist" {
+	for f in "$ESC_SRC"/scripts/esc-* "$ESC_SRC"/cmd/esc-*.c; do
+		n=$(basename "$f" .c)
+		case $n in *.sh) continue ;; esc-resolve|esc-upgrade) n=esc-ack ;; esac
+		[ -f "$ESC_SRC/share/man/$n.1" ] || fail "$n: no man page"
+	done
+	for f in "$ESC_SRC"/share/man/*; do
+		grep -o '^\.Xr esc[a-z-]* [0-9]' "$f" | while read -r _ n s; do
+			[ -f "$ESC_SRC/share/man/$n.$s" ] || [ "$n" = esc-resolve ] || [ "$n" = esc-upgrade ] ||
+			    { echo "$f: $n($s) does not exist"; exit 1; }
+		done || fail "a page names one that does not exist"
+	done
+}
