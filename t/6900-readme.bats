@@ -21,6 +21,8 @@ load test_helper
 	assert_line --regexp '^  30  L4  StemeDBAPIDown +email +mallory +mallory@example.com$'
 	# WALDiskNearlyFull: acked at 3 minutes (no level 2), resolved at 20.
 	refute_line --regexp 'L2  WALDiskNearlyFull'
+	# Its ack went to PagerDuty as an acknowledge, labelled as one.
+	assert_line --regexp '^   4  L1  WALDiskNearlyFull +pagerduty \(ack\) +bob'
 	assert_line --regexp '^  21  L1  WALDiskNearlyFull +pagerduty \(resolve\)'
 	# The warning that turned critical: the critical path from minute 12.
 	assert_line --regexp '^  12  L1  HighAPIErrorRate +sms +carol'
