@@ -92,6 +92,95 @@ add(struct esc_finding **v, int *n, const char *check, const char *rname,
 	va_end(ap);
 }
 
+/* The contact field a page to a person needs on a channel: the SMS goes
+ * to a phone, the e-mail to an address; NULL where the channel is not
+ * addressed to one person (PagerDuty's service, Slack's channel). */
+static const char *
+contact_field(int chan)
+{
+	return chan == ESC_CH_SMS ? "phone" : chan == ESC_CH_EMAIL ? "email" :
+	    NULL;
+}
+
+static int
+has_contact(const struct esc_person *p, const char *field)
+{
+	struct esc_buf b = { 0 };
+	const char *v;
+	cJSON *o;
+	int ok;
+
+	if (strcmp(field, "email") == 0 && p->email != NULL && *p->email)
+		return 1;
+	esc_buf_putc(&b, '{');
+	if (p->contact != NULL && p->contact[0] == ',')
+		esc_buf_puts(&b, p->contact + 1);
+	esc_buf_putc(&b, '}');
+	o = cJSON_Parse(b.s);
+	v = esc_str(o, field);
+	ok = v != NULL && *v != '\0';
+	cJSON_Delete(o);
+	esc_buf_free(&b);
+	return ok;
+}
+
+/* The channels the policy pages role on that go to a person: a bit per
+ * channel. */
+static unsigned
+paged_on(const struct esc_policy *p, const char *role)
+{
+	unsigned bits = 0;
+	int s, l, k, t;
+
+	for (s = 0; s < ESC_NSEV; s++)
+		for (l = 0; l < p->esc[s].nlevels; l++)
+			for (k = 0; k < p->esc[s].levels[l].npages; k++) {
+				const struct esc_pagespec *ps =
+				    &p->esc[s].levels[l].pages[k];
+
+				for (t = 0; t < ps->nto; t++)
+					if (contact_field(ps->channel) &&
+					    strcmp(ps->to[t], role) == 0)
+						bits |= 1u << ps->channel;
+			}
+	return bits;
+}
+
+void
+esc_roster_contacts(struct esc_roster *r, const struct esc_policy *p,
+    esc_time_t from, esc_time_t to, struct esc_finding **out, int *n)
+{
+	unsigned char *said = esc_calloc((size_t)r->npeople + 1, ESC_NCHAN);
+	struct esc_rseg *v;
+	int i, j, c, nv;
+
+	for (i = 0; i < r->nroles; i++) {
+		unsigned bits = paged_on(p, r->roles[i].name);
+
+		if (bits == 0)
+			continue;
+		nv = esc_roster_collect(r, from, to, i, -1, &v);
+		for (j = 0; j < nv; j++)
+			for (c = 0; c < ESC_NCHAN; c++) {
+				int who = v[j].s.person;
+
+				if (!(bits & (1u << c)) || who < 0 ||
+				    said[who * ESC_NCHAN + c] ||
+				    has_contact(&r->people[who],
+				    contact_field(c)))
+					continue;
+				said[who * ESC_NCHAN + c] = 1;
+				add(out, n, "no_contact", r->roles[i].name, i,
+				    who, v[j].s.start, v[j].s.end, "%s has no "
+				    "%s, and the policy pages role %s by %s",
+				    r->people[who].id, contact_field(c),
+				    r->roles[i].name, esc_chan_name(c));
+			}
+		free(v);
+	}
+	free(said);
+}
+
 int
 esc_roster_audit(struct esc_roster *r, char *const *roles, int nroles,
     esc_time_t from, esc_time_t to, struct esc_finding **out,

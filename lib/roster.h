@@ -120,8 +120,8 @@ int esc_roster_collect(struct esc_roster *r, esc_time_t from, esc_time_t to,
 void esc_ical_shifts(struct esc_buf *b, const struct esc_roster *r,
     const struct esc_rseg *v, int n, esc_time_t stamp);
 
-/* A problem --audit finds: check is "gap", "overlap", "double_booking"
- * or "dst"; role and person are indexes or -1. */
+/* A problem --audit finds: check is "gap", "overlap", "double_booking",
+ * "no_contact" or "dst"; role and person are indexes or -1. */
 struct esc_finding {
 	const char	*check;
 	const char	*rolename;	/* NULL when no role is concerned */
@@ -139,6 +139,11 @@ struct esc_load {
 int esc_roster_audit(struct esc_roster *r, char *const *roles, int nroles,
     esc_time_t from, esc_time_t to, struct esc_finding **out,
     struct esc_load *load);
+/* Adds a "no_contact" finding for each person who holds, in [from, to),
+ * a role the policy pages on a channel addressed to a person (sms, email)
+ * and has no contact for it: the first such page would fail. */
+void esc_roster_contacts(struct esc_roster *r, const struct esc_policy *p,
+    esc_time_t from, esc_time_t to, struct esc_finding **out, int *n);
 /* weeks[person * nroles + role]: the calendar weeks of each rotation each
  * person held in [from, to). */
 void esc_roster_weeks(struct esc_roster *r, esc_time_t from, esc_time_t to,

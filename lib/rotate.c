@@ -372,6 +372,7 @@ esc_rotate_audit(struct esc_roster *r, const struct esc_policy *pol,
 	int n, i, ok = 0;
 
 	n = esc_roster_audit(r, pol->roles, pol->nroles, from, to, &f, load);
+	esc_roster_contacts(r, pol, from, to, &f, &n);
 	for (i = 0; i < n; i++) {
 		cJSON *o = newrec("audit");
 

@@ -59,6 +59,16 @@ frank 3 21"
 	assert_equal "$(jq -c 'select(.check == "overlap") | [.role, .detail]' <<<"$output")" '["manager","the role is both a rotation and fixed"]'
 }
 
+@test "audit: a primary with no phone (the policy pages primary by SMS) is no_contact: exit 1" {
+	# Said once a person and channel, whatever roles they hold.
+	audit_of 'del(.people.bob.phone) | .people.carol.email = ""' 3w
+	assert_equal "$(jq -c 'select(.check == "no_contact") | [.role, .person, .detail]' <<<"$output")" \
+	    "$(printf '%s\n' '["primary","bob","bob has no phone, and the policy pages role primary by sms"]' \
+	    '["primary","carol","carol has no email, and the policy pages role primary by email"]')"
+	assert_line --index 0 --partial 'no_contact'
+	[[ $stderr == *"no_contact: bob has no phone, and the policy pages role primary by sms ("* ]]
+}
+
 @test "audit: a bad horizon is a usage error" {
 	run -2 --separate-stderr esc-rotate -r "$FULL" --audit --horizon soon
 	assert_equal "$stderr" "esc-rotate: --horizon: bad duration: soon"
