@@ -36,7 +36,7 @@ nodes() {
 	end=$(at $(($1 + 5)))
 	[ "${4:-}" = gone ] && end=$(date -u -d '-1 second' +%Y-%m-%dT%H:%M:%SZ)
 	# Hundreds of alerts: the body from standard input, not the command line.
-	jq -nc --argjson a "$2" --argjson b "$3" --arg s "$(at 0)" --arg e "$end" '
+	jq -nc --argjson a "$2" --argjson b "$3" --arg s "$(at -1)" --arg e "$end" '
 	    [range($a; $b + 1) | {labels: {alertname: "NodeDown", cluster: "prod-eu",
 	      instance: "n\(.)", severity: "critical", job: "node"},
 	      annotations: {summary: "node n\(.) is down"}, startsAt: $s, endsAt: $e}]' |
@@ -113,10 +113,12 @@ delivered() { jq -c 'select(.type == "receipt" and .status == "delivered")' "$J"
 	assert_equal "$(jq -c 'select(.type == "incident" and .alertname == "NodeDown" and .event == "resolved") | .alerts' "$J")" 1
 }
 
-# watchdog MIN: the heartbeat alert, re-sent by Prometheus every minute.
+# watchdog MIN: the heartbeat alert, re-sent by Prometheus every minute;
+# it started a minute before the test, so that ending it "a second ago"
+# is after its start.
 watchdog() {
 	am_post "[{\"labels\":{\"alertname\":\"Watchdog\",\"severity\":\"none\"},
-	  \"annotations\":{\"summary\":\"The alerting pipeline works\"},\"startsAt\":\"$(at 0)\",\"endsAt\":\"$(at $(($1 + 1)))\"}]"
+	  \"annotations\":{\"summary\":\"The alerting pipeline works\"},\"startsAt\":\"$(at -1)\",\"endsAt\":\"$(at $(($1 + 1)))\"}]"
 }
 
 @test "Watchdog: firing every tick opens nothing; absent 5 minutes pages AlertingPipelineDown; back, resolves it" {
@@ -127,7 +129,7 @@ watchdog() {
 	done
 	assert_equal "$(jq -c 'select(.type == "incident" or .type == "page")' "$J" | wc -l)" 0
 	# Prometheus stops: the Watchdog expires in Alertmanager.
-	am_post "[{\"labels\":{\"alertname\":\"Watchdog\",\"severity\":\"none\"},\"startsAt\":\"$(at 0)\",\"endsAt\":\"$(date -u -d '-1 second' +%Y-%m-%dT%H:%M:%SZ)\"}]"
+	am_post "[{\"labels\":{\"alertname\":\"Watchdog\",\"severity\":\"none\"},\"startsAt\":\"$(at -1)\",\"endsAt\":\"$(date -u -d '-1 second' +%Y-%m-%dT%H:%M:%SZ)\"}]"
 	wait_until [ "$(firing)" = 0 ] || true
 	for m in 3 4 5 6; do
 		run tick "$m"
