@@ -47,6 +47,7 @@ static int incomplete;		/* an input not read, or work not done */
 static struct esc_opts eo;
 static const char *copt, *sdir, *rejects;
 static int dry, jobs = 16;
+static long deadline = -1;	/* --deadline, ms; -1: the channels file's */
 /* By default a run waits its turn however long: giving up would lose its
  * input, which esc-route has already consumed. */
 static int lockwait = 1000000;
@@ -56,7 +57,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: %s [-c channels] [-p policy] [--spool dir] "
 	    "[--dry-run] [--now time]\n\t[-j jobs] [--lock-wait seconds] "
-	    "[--rejects file] [file ...]\n", esc_progname);
+	    "[--deadline seconds] [--rejects file] [file ...]\n",
+	    esc_progname);
 	exit(ESC_EXIT_USAGE);
 }
 
@@ -113,8 +115,11 @@ recover(cJSON *doc)
 	const char *rcpt = esc_str(doc, "recipient");
 	cJSON *rec = cJSON_DetachItemFromObject(doc, "record");
 	struct esc_delivery *d;
+	esc_time_t since = 0;
 	int i, found = 0;
 
+	if (esc_str(doc, "since") != NULL)
+		esc_time_parse(esc_str(doc, "since"), &since);
 	addrec(NULL, rec, 1);
 	for (i = recs[nrec - 1].first; i < dl.n; i++) {
 		d = dl.d[i];
@@ -123,6 +128,7 @@ recover(cJSON *doc)
 		    strcmp(d->recipient, rcpt) == 0 && see(d)) {
 			found = 1;
 			d->spooled = 1;
+			d->since = since;
 			if (d->status == ESC_DL_FAILED)
 				esc_spool_finish(spool, key, event, rcpt, 1);
 		} else
@@ -325,6 +331,7 @@ getopts(int argc, char *argv[])
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "lock-wait", required_argument, NULL, 'w' },
 		{ "rejects", required_argument, NULL, 'J' },
+		{ "deadline", required_argument, NULL, 'D' },
 		ESC_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -359,6 +366,13 @@ getopts(int argc, char *argv[])
 		case 'J':
 			rejects = optarg;
 			break;
+		case 'D':
+			if ((deadline = esc_parse_ms(optarg)) < 0 ||
+			    deadline > 7 * 86400 * 1000L)
+				esc_errx(ESC_EXIT_USAGE, "--deadline: not a "
+				    "duration (\"60\", \"90s\", \"2m\"): %s",
+				    optarg);
+			break;
 		default:
 			usage();
 		}
@@ -389,6 +403,8 @@ load(void)
 		esc_secrets_free();
 		return -1;
 	}
+	if (deadline >= 0)
+		chans->deadline_ms = deadline;
 	return 0;
 }
 
@@ -518,6 +534,28 @@ claim(void)
 	return status;
 }
 
+/* What the run's deadline left undone: in the spool for the next run
+ * (its claim on etcd let go, so any host's next run makes it), else a
+ * failed receipt; each channel says so once (esc_notify_untried()). */
+static int
+leftover(void)
+{
+	struct esc_delivery *d;
+	int i, n = 0;
+
+	n = esc_notify_untried(dl.d, dl.n, spool != NULL);
+	for (i = 0; i < dl.n; i++) {
+		d = dl.d[i];
+		if (d->status != ESC_DL_PENDING || d->channel < 0)
+			continue;
+		if (d->claimed)
+			marks(d);
+		if (!d->spooled)
+			esc_dl_untried(d);
+	}
+	return n == 0 ? ESC_EXIT_OK : ESC_EXIT_FAIL;
+}
+
 /* With etcd, after the deliveries: the last done marks, and a bounded
  * batch of old ones pruned. */
 static int
@@ -561,6 +599,7 @@ deliver(void)
 		status = ESC_EXIT_FAIL;
 		incomplete = 1;
 	}
+	status |= leftover();
 	if (etcd != NULL && unclaim() != ESC_EXIT_OK) {
 		status = ESC_EXIT_FAIL;
 		incomplete = 1;

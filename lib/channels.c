@@ -504,6 +504,10 @@ load_limits(struct esc_chload *l, struct esc_channels *c, const cJSON *o)
 		snprintf(where, sizeof where, "limits.%s", v->string);
 		if ((ch = esc_chan_parse(v->string)) == -1)
 			return esc_cfgerr(l->file, where, "unknown channel");
+		/* Named here, the channel's limit is this one, not a
+		 * default (null: none at all). */
+		c->rate[ch] = 0;
+		c->burst[ch] = 0;
 		if (cJSON_IsNull(v))
 			continue;
 		if (cJSON_IsNumber(v) && v->valuedouble > 0) {
@@ -628,9 +632,10 @@ load(struct esc_chload *l, struct esc_channels *c, const cJSON *doc)
 		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(doc, "timeouts")) != NULL &&
 	    (esc_ch_keys(l, v, "timeouts", (const char *const[]){ "connect",
-	    "transfer", NULL }) == -1 ||
+	    "transfer", "deadline", NULL }) == -1 ||
 	    ms(l, v, "timeouts", "connect", &c->connect_ms) == -1 ||
-	    ms(l, v, "timeouts", "transfer", &c->timeout_ms) == -1))
+	    ms(l, v, "timeouts", "transfer", &c->timeout_ms) == -1 ||
+	    ms(l, v, "timeouts", "deadline", &c->deadline_ms) == -1))
 		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(doc, "inbox")) != NULL &&
 	    load_inbox(l, c, v) == -1)
@@ -689,6 +694,18 @@ esc_channels_load(const char *path)
 	c->cap_ms = 60000;
 	c->connect_ms = 10000;
 	c->timeout_ms = 30000;
+	/*
+	 * PagerDuty's Events API takes about 120 events a minute per
+	 * integration (routing) key, over a sliding 60-second window, and
+	 * answers 429 past it ("Too many API calls at a time": PagerDuty
+	 * Developer Documentation, Events API v2 Overview, "API Limits" and
+	 * "Response Codes & Retry Logic"; 120/min per integration key
+	 * confirmed by PagerDuty on its community forum).  So that is the
+	 * channel's default limit: 2 a second, and the first minute's 120
+	 * at once, so that a page or ten never wait.
+	 */
+	c->rate[ESC_CH_PAGERDUTY] = ESC_PD_EVENTS_PER_MIN / 60.0;
+	c->burst[ESC_CH_PAGERDUTY] = ESC_PD_EVENTS_PER_MIN;
 	memset(&l, 0, sizeof l);
 	l.file = c->path;
 	l.c = c;

@@ -9,6 +9,10 @@
 /* ---- notify (channels.c, notify.c, spool.c, deliver.c; a provider
  * each in chan-*.c, chan.h) ---- */
 
+/* PagerDuty's documented Events API rate per routing key: the default
+ * limit of the pagerduty channel (channels.c). */
+#define ESC_PD_EVENTS_PER_MIN	120
+
 /* Secrets are registered as they are loaded; esc_mask() returns a copy of
  * s with each of them replaced by "***".  A secret URL keeps its scheme
  * and host, its path, query and user:password are the secret. */
@@ -21,9 +25,11 @@ struct esc_channels {
 	char	*why[ESC_NCHAN];	/* why a channel is unusable; NULL: ok */
 	void	*conf[ESC_NCHAN];	/* each provider's section (chan-*.c) */
 	double	 rate[ESC_NCHAN];	/* deliveries a second; 0: no limit */
+	double	 burst[ESC_NCHAN];	/* the bucket's size; 0: a second's */
 	long	 retry_ms[ESC_NSEV];	/* -1: the policy's retry_for */
 	long	 base_ms, cap_ms;	/* backoff: first delay, longest */
 	long	 connect_ms, timeout_ms;
+	long	 deadline_ms;		/* the run's budget; 0: none */
 	/* "inbox" (esc-inbox serve): the bearer token Alertmanager sends,
 	 * and the URL the providers post to, as they sign it. */
 	char	*inbox_token, *public_url;
@@ -58,6 +64,8 @@ struct esc_delivery {
 	char	*dedup_key, *event, *recipient, *person, *incident;
 	int	 channel;		/* enum esc_chan; -1: unknown */
 	int	 sev;
+	esc_time_t at;			/* the record's "at": oldest first */
+	esc_time_t since;		/* first spooled; 0: in this run */
 	int	 rec;			/* the record it came from */
 	struct esc_req req;
 	int	 status;		/* ESC_DL_* */
@@ -84,6 +92,13 @@ struct esc_notify_list {
 int esc_notify_build(struct esc_notify_list *l, const cJSON *rec, int idx,
     const struct esc_channels *c, const struct esc_policy *p);
 void esc_delivery_free(struct esc_delivery *d);
+/* After a run whose deadline (esc_channels.deadline_ms) was spent: one
+ * line per channel on standard error for the deliveries left pending
+ * ("email: 3 deliveries failed: ...", not one line per page); how many
+ * were left.  spooled: they wait in the spool for the next run. */
+int esc_notify_untried(struct esc_delivery **dl, int n, int spooled);
+/* A delivery left pending without a spool to keep it: failed, and why. */
+void esc_dl_untried(struct esc_delivery *d);
 /* The request as --dry-run shows it, secrets masked. */
 void esc_delivery_print(FILE *f, const struct esc_delivery *d);
 
