@@ -367,7 +367,12 @@ getopts(int argc, char *argv[])
 			rejects = optarg;
 			break;
 		case 'D':
-			if ((deadline = esc_parse_ms(optarg)) < 0 ||
+			/* A bare number is seconds, as the option says. */
+			deadline = optarg[strspn(optarg, "0123456789")] ==
+			    '\0' && *optarg != '\0' && strlen(optarg) < 7 ?
+			    strtol(optarg, NULL, 10) * 1000L :
+			    esc_parse_ms(optarg);
+			if (deadline < 0 ||
 			    deadline > 7 * 86400 * 1000L)
 				esc_errx(ESC_EXIT_USAGE, "--deadline: not a "
 				    "duration (\"60\", \"90s\", \"2m\"): %s",
