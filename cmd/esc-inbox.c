@@ -329,6 +329,8 @@ main(int argc, char *argv[])
 		usage();
 	if ((dir = env_or(dir, "ESC_DIR")) == NULL)
 		dir = "/var/lib/esc";
+	/* The codes of esc-notify's digests, beside its spool. */
+	esc_digest_where(dir);
 	if ((state = env_or(state, "ESC_STATE")) == NULL) {
 		esc_buf_printf(&sp, "%s/state.json", dir);
 		state = sp.s;

@@ -15,6 +15,7 @@
  * tried and marked done there after, so that no two hosts make it.
  */
 #include <getopt.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,21 @@ see(struct esc_delivery *d)
 	d->after = *v;
 	*v = d;
 	return 1;
+}
+
+/* The delivery of this run with d's identity: d, or the one seen first
+ * (recovered from the spool). */
+static struct esc_delivery *
+seen_as(struct esc_delivery *d)
+{
+	struct esc_buf id = { 0 };
+	struct esc_delivery *first;
+
+	esc_buf_printf(&id, "%s%c%s%c%s", d->dedup_key, 1, d->recipient, 1,
+	    d->event);
+	first = esc_map_get(&seen, id.s);
+	esc_buf_free(&id);
+	return first != NULL ? first : d;
 }
 
 static void
@@ -212,6 +228,31 @@ marks(struct esc_delivery *d)
 	}
 }
 
+static void done(struct esc_delivery *, void *);
+
+/* A digest's outcome is each of its pages' (their receipts name it). */
+static void
+settle_bundle(struct esc_delivery *dg)
+{
+	struct esc_delivery *d;
+	int i;
+
+	for (i = 0; i < dl.n; i++) {
+		if ((d = dl.d[i])->status != ESC_DL_BUNDLED || d->bundle != dg)
+			continue;
+		d->status = dg->status;
+		d->attempts = dg->attempts;
+		d->http_status = dg->http_status;
+		free(d->error);
+		d->error = dg->error ? esc_strdup(dg->error) : NULL;
+		if (dg->status != ESC_DL_SKIPPED)
+			done(d, NULL);
+		else if (d->spooled)
+			esc_spool_finish(spool, d->dedup_key, d->event,
+			    d->recipient, 0);
+	}
+}
+
 static void
 done(struct esc_delivery *d, void *arg)
 {
@@ -226,6 +267,8 @@ done(struct esc_delivery *d, void *arg)
 		spool_failed = 1;
 	}
 	marks(d);
+	if (d != NULL && d->digest)
+		settle_bundle(d);
 }
 
 /* Why a delivery failed, on one line whatever the record held; with
@@ -249,7 +292,7 @@ tell(const struct esc_delivery *d, const char *what, int mask)
 }
 
 static const char *const statusname[] = {
-	"pending", "delivered", "failed", "dead", "skipped"
+	"pending", "delivered", "failed", "dead", "skipped", "bundled"
 };
 
 static int
@@ -274,6 +317,8 @@ receipt(const struct esc_delivery *d)
 		esc_set_num(r, "http_status", (double)d->http_status);
 	if (d->error != NULL && d->status != ESC_DL_DELIVERED)
 		esc_set_str(r, "error", d->error);
+	if (d->bundle != NULL)
+		esc_set_str(r, "bundle", d->bundle->dedup_key);
 	rc = esc_emit(r);
 	cJSON_Delete(r);
 	if (d->status == ESC_DL_FAILED || d->status == ESC_DL_DEAD)
@@ -445,7 +490,8 @@ dry_run(void)
 	int i, status = ESC_EXIT_OK;
 
 	for (i = 0; i < dl.n; i++) {
-		if (dl.d[i]->status == ESC_DL_SKIPPED)
+		if (dl.d[i]->status == ESC_DL_SKIPPED ||
+		    dl.d[i]->status == ESC_DL_BUNDLED)
 			continue;
 		esc_delivery_print(stdout, dl.d[i]);
 		/* A delivery that could not even be built says why on
@@ -457,6 +503,64 @@ dry_run(void)
 		}
 	}
 	return status;
+}
+
+static const cJSON *
+rec_of(int idx, void *arg)
+{
+	return idx >= 0 && idx < nrec ? recs[idx].obj : NULL;
+}
+
+/* Where digests' codes are kept: beside the spool (esc-channels(5)). */
+static char *
+digest_dir(void)
+{
+	struct esc_buf b = { 0 };
+	char *copy;
+
+	if (sdir == NULL || dry)
+		return NULL;
+	copy = esc_strdup(sdir);
+	esc_buf_printf(&b, "%s/digests", dirname(copy));
+	free(copy);
+	return b.s;
+}
+
+/* One digest per person instead of a pile of messages (bundle.c): its
+ * record added (not output), its delivery spooled, its pages bundled in
+ * it, or in the same digest a run that died left in the spool. */
+static void
+bundle(void)
+{
+	struct esc_bundle *b;
+	struct esc_delivery *dg;
+	char *dir = digest_dir();
+	int i, k, nb, from;
+
+	nb = esc_bundle_plan(dl.d, dl.n, chans->bundle_after, rec_of, NULL,
+	    &b);
+	for (i = 0; i < nb; i++) {
+		from = dl.n;
+		addrec(NULL, esc_bundle_page(&b[i], dl.d, rec_of, NULL, dir), 1);
+		admit(from);
+		if (dl.n != from + 1 || dl.d[from]->status == ESC_DL_FAILED)
+			continue;	/* said in its receipt; pages go alone */
+		dg = dl.d[from];
+		if (dg->status == ESC_DL_SKIPPED)
+			dg = seen_as(dg);
+		dg->digest = 1;
+		for (k = 0; k < b[i].n; k++) {
+			dl.d[b[i].idx[k]]->status = ESC_DL_BUNDLED;
+			dl.d[b[i].idx[k]]->bundle = dg;
+		}
+		/* Made already (done/): so were its pages. */
+		if (dg->status == ESC_DL_SKIPPED)
+			settle_bundle(dg);
+		esc_note("%s %s: %d pages in digest %s", esc_chan_name(b[i].ch),
+		    b[i].recipient, b[i].n, dg->dedup_key);
+	}
+	esc_bundle_free(b, nb);
+	free(dir);
 }
 
 /* A delivery claimed on etcd, or not to be tried now: done already
@@ -630,7 +734,8 @@ receipts(void)
 			struct esc_delivery *d = dl.d[k];
 
 			if (d->status == ESC_DL_SKIPPED ||
-			    d->status == ESC_DL_PENDING)
+			    d->status == ESC_DL_PENDING ||
+			    d->status == ESC_DL_BUNDLED)
 				continue;
 			if (d->status != ESC_DL_DELIVERED)
 				status = ESC_EXIT_FAIL;
@@ -702,6 +807,7 @@ main(int argc, char *argv[])
 	if (esc_loop(&lp, argv, argc) != ESC_EXIT_OK)
 		status = ESC_EXIT_FAIL;
 	esc_out_init();
+	bundle();
 	/* Each step gives ESC_EXIT_OK or ESC_EXIT_FAIL. */
 	if (dry)
 		status |= dry_run();

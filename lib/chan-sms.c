@@ -102,6 +102,10 @@ sms_text(const cJSON *rec, int replies)
 		esc_rec_plain(&b, rec);
 		return b.s;
 	}
+	/* A digest (bundle.c) is written whole, its code in it. */
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "digest")) &&
+	    (s = esc_str(rec, "text")) != NULL)
+		return esc_strdup(s);
 	esc_buf_puts(&head, "[");
 	esc_buf_upper(&head, esc_rec_resolving(rec) ? "resolved" :
 	    esc_rec_sev(rec));
@@ -316,6 +320,12 @@ sms_reply(struct esc_inbox *ib, const struct reply *m, cJSON **r)
 		return SMS_STRANGER;
 	}
 	if ((id = sms_code_of(ib, m->body, &resolve)) == NULL) {
+		/* A digest's code acks all it named (digest.c). */
+		if (esc_digest_reply(ib, m->body, m->from, by, m->t, m->sid)) {
+			*r = cJSON_GetArrayItem(ib->out,
+			    cJSON_GetArraySize(ib->out) - 1);
+			return SMS_DONE;
+		}
 		*r = sms_reject(ib, m, "not the code of an open incident");
 		return SMS_NOCODE;
 	}

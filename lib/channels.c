@@ -580,6 +580,28 @@ load_inbox(struct esc_chload *l, struct esc_channels *c, const cJSON *o)
 	return 0;
 }
 
+/* "bundle": {"after": N}: more than N pages to one person on SMS or
+ * e-mail in one run are one digest; 0 turns digests off. */
+static int
+load_bundle(struct esc_chload *l, struct esc_channels *c, const cJSON *o)
+{
+	const cJSON *v;
+
+	if (!cJSON_IsObject(o))
+		return esc_cfgerr(l->file, "bundle", "must be an object");
+	if (esc_ch_keys(l, o, "bundle", (const char *const[]){ "after",
+	    NULL }) == -1)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "after")) == NULL)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+	    v->valuedouble > 100000 || v->valuedouble != (int)v->valuedouble)
+		return esc_cfgerr(l->file, "bundle.after", "not a whole "
+		    "number from 0 to 100000");
+	c->bundle_after = (int)v->valuedouble;
+	return 0;
+}
+
 /* Each channel's section, by its provider; a channel without one cannot
  * be used. */
 static int
@@ -610,7 +632,7 @@ load_sections(struct esc_chload *l, const cJSON *doc)
 static int
 load(struct esc_chload *l, struct esc_channels *c, const cJSON *doc)
 {
-	const char *top[ESC_NCHAN + 5];
+	const char *top[ESC_NCHAN + 6];
 	const cJSON *v;
 	int ch;
 
@@ -620,6 +642,7 @@ load(struct esc_chload *l, struct esc_channels *c, const cJSON *doc)
 	top[ch++] = "retry";
 	top[ch++] = "timeouts";
 	top[ch++] = "inbox";
+	top[ch++] = "bundle";
 	top[ch] = NULL;
 	if (esc_ch_keys(l, doc, "(top)", top) == -1 ||
 	    load_sections(l, doc) == -1)
@@ -639,6 +662,9 @@ load(struct esc_chload *l, struct esc_channels *c, const cJSON *doc)
 		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(doc, "inbox")) != NULL &&
 	    load_inbox(l, c, v) == -1)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(doc, "bundle")) != NULL &&
+	    load_bundle(l, c, v) == -1)
 		return -1;
 	return 0;
 }
@@ -706,6 +732,7 @@ esc_channels_load(const char *path)
 	 */
 	c->rate[ESC_CH_PAGERDUTY] = ESC_PD_EVENTS_PER_MIN / 60.0;
 	c->burst[ESC_CH_PAGERDUTY] = ESC_PD_EVENTS_PER_MIN;
+	c->bundle_after = 3;
 	memset(&l, 0, sizeof l);
 	l.file = c->path;
 	l.c = c;

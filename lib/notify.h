@@ -30,6 +30,7 @@ struct esc_channels {
 	long	 base_ms, cap_ms;	/* backoff: first delay, longest */
 	long	 connect_ms, timeout_ms;
 	long	 deadline_ms;		/* the run's budget; 0: none */
+	int	 bundle_after;		/* "bundle": {"after": N}; 0: off */
 	/* "inbox" (esc-inbox serve): the bearer token Alertmanager sends,
 	 * and the URL the providers post to, as they sign it. */
 	char	*inbox_token, *public_url;
@@ -42,7 +43,7 @@ const char *esc_channels_slack(const struct esc_channels *c,
 
 enum { ESC_RQ_HTTP, ESC_RQ_SLACK_API, ESC_RQ_SMTP };
 enum { ESC_DL_PENDING, ESC_DL_DELIVERED, ESC_DL_FAILED, ESC_DL_DEAD,
-	ESC_DL_SKIPPED };
+	ESC_DL_SKIPPED, ESC_DL_BUNDLED };
 
 /* One request to a provider, secrets in it (print it through esc_mask). */
 struct esc_req {
@@ -79,6 +80,9 @@ struct esc_delivery {
 	/* Same dedup_key and recipient, earlier in the input: a resolve
 	 * must not overtake its trigger. */
 	struct esc_delivery *after;
+	/* ESC_DL_BUNDLED: the digest it goes in; its outcome is this one's. */
+	struct esc_delivery *bundle;
+	int	 digest;		/* a digest: its pages bundled in it */
 	struct esc_xfer *xfer;		/* the engine's, in esc_deliver() */
 };
 
@@ -101,6 +105,41 @@ int esc_notify_untried(struct esc_delivery **dl, int n, int spooled);
 void esc_dl_untried(struct esc_delivery *d);
 /* The request as --dry-run shows it, secrets masked. */
 void esc_delivery_print(FILE *f, const struct esc_delivery *d);
+
+/* ---- digests (bundle.c, digest.c) ---- */
+
+/* A digest's reply code: characters of ESC_CODE_ALPHABET (inbox.h), more
+ * than an incident's code has, so neither is taken for the other; kept
+ * ESC_DIGEST_KEEP seconds. */
+#define ESC_DIGEST_CODE_LEN	6
+#define ESC_DIGEST_KEEP		86400
+/* The pages of one person on one channel that go in one digest. */
+struct esc_bundle {
+	int	 ch;
+	const char *recipient, *person;
+	int	*idx;		/* into dl */
+	int	 n;
+};
+/* The digests of dl: each SMS or e-mail recipient with more than after
+ * pending trigger pages (rec(d->rec, arg): a delivery's record); how
+ * many, in *out (esc_bundle_free()). */
+int esc_bundle_plan(struct esc_delivery **dl, int n, int after,
+    const cJSON *(*rec)(int, void *), void *arg, struct esc_bundle **out);
+void esc_bundle_free(struct esc_bundle *b, int n);
+/* The page record of the digest of b, to b's recipient; on SMS with a
+ * reply code kept in dir (NULL: no code). */
+cJSON *esc_bundle_page(const struct esc_bundle *b, struct esc_delivery **dl,
+    const cJSON *(*rec)(int, void *), void *arg, const char *dir);
+/* The digest of the n pages on channel ch (code: NULL or "" for none):
+ * a page record with "digest": true, subject, text, pages, incidents. */
+cJSON *esc_digest_page(const cJSON *const *pages, int n, int ch,
+    const char *code);
+/* A new random code (OpenSSL's RAND_bytes); -1 when none can be had. */
+int esc_digest_code(char out[ESC_DIGEST_CODE_LEN + 1]);
+/* Keeps code -> incidents (sent to the phone to) in dir/CODE.json; 1 when
+ * the code is taken already, -1 with a message. */
+int esc_digest_save(const char *dir, const char *code, const cJSON *incidents,
+    const char *to, esc_time_t at, esc_time_t expires);
 
 /* Makes the pending deliveries of dl, jobs at a time; done(d) after each
  * outcome, done(NULL) after each batch of them.  -1 only when libcurl
