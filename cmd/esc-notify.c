@@ -43,6 +43,7 @@ static struct esc_etcd *etcd;	/* NULL: the state is in files */
 static struct esc_claims *claims;
 static int claims_failed;
 static int incomplete;		/* an input not read, or work not done */
+static struct esc_budget *budget;
 
 /* The command line. */
 static struct esc_opts eo;
@@ -526,41 +527,99 @@ digest_dir(void)
 	return b.s;
 }
 
-/* One digest per person instead of a pile of messages (bundle.c): its
- * record added (not output), its delivery spooled, its pages bundled in
- * it, or in the same digest a run that died left in the spool. */
+/* The pages of b wait in the spool for the next digest: the person's
+ * budget is spent. */
+static void
+hold(const struct esc_bundle *b)
+{
+	int k;
+
+	for (k = 0; k < b->n; k++) {
+		dl.d[b->idx[k]]->status = ESC_DL_SKIPPED;
+		dl.d[b->idx[k]]->held = 1;
+	}
+	esc_warnx("%s %s: budget of %d spent: %d pages wait%s for the next "
+	    "digest", esc_chan_name(b->ch), b->recipient,
+	    chans->budget_n[b->ch], b->n, spool ? " in the spool" : "");
+}
+
+/* The pages of b in one digest: its record added (not output), its
+ * delivery spooled, or the same digest a run that died left there. */
+static void
+digest(const struct esc_bundle *b, const char *dir)
+{
+	struct esc_delivery *dg;
+	int k, from = dl.n;
+
+	addrec(NULL, esc_bundle_page(b, dl.d, rec_of, NULL, dir), 1);
+	admit(from);
+	if (dl.n != from + 1 || dl.d[from]->status == ESC_DL_FAILED)
+		return;		/* said in its receipt; the pages go alone */
+	dg = dl.d[from];
+	if (dg->status == ESC_DL_SKIPPED)
+		dg = seen_as(dg);
+	dg->digest = 1;
+	for (k = 0; k < b->n; k++) {
+		dl.d[b->idx[k]]->status = ESC_DL_BUNDLED;
+		dl.d[b->idx[k]]->bundle = dg;
+	}
+	/* Made already (done/): so were its pages. */
+	if (dg->status == ESC_DL_SKIPPED)
+		settle_bundle(dg);
+	esc_note("%s %s: %d pages in digest %s", esc_chan_name(b->ch),
+	    b->recipient, b->n, dg->dedup_key);
+}
+
+/* One digest per person instead of a pile of messages (bundle.c), and
+ * the budgets per person (budget.c). */
 static void
 bundle(void)
 {
 	struct esc_bundle *b;
-	struct esc_delivery *dg;
 	char *dir = digest_dir();
-	int i, k, nb, from;
+	int i, nb, left;
 
-	nb = esc_bundle_plan(dl.d, dl.n, chans->bundle_after, rec_of, NULL,
-	    &b);
+	budget = esc_budget_open(chans, dry ? NULL : sdir);
+	nb = esc_bundle_plan(dl.d, dl.n, rec_of, NULL, &b);
 	for (i = 0; i < nb; i++) {
-		from = dl.n;
-		addrec(NULL, esc_bundle_page(&b[i], dl.d, rec_of, NULL, dir), 1);
-		admit(from);
-		if (dl.n != from + 1 || dl.d[from]->status == ESC_DL_FAILED)
-			continue;	/* said in its receipt; pages go alone */
-		dg = dl.d[from];
-		if (dg->status == ESC_DL_SKIPPED)
-			dg = seen_as(dg);
-		dg->digest = 1;
-		for (k = 0; k < b[i].n; k++) {
-			dl.d[b[i].idx[k]]->status = ESC_DL_BUNDLED;
-			dl.d[b[i].idx[k]]->bundle = dg;
+		left = esc_budget_left(budget, b[i].ch, b[i].recipient,
+		    esc_now());
+		switch (esc_bundle_decide(&b[i], dl.d, chans, pol, left,
+		    esc_now())) {
+		case ESC_BUNDLE_HOLD:
+			/* Nowhere to wait without a spool. */
+			if (spool != NULL) {
+				hold(&b[i]);
+				break;
+			}
+			/* FALLTHROUGH */
+		case ESC_BUNDLE_DIGEST:
+			digest(&b[i], dir);
+			break;
 		}
-		/* Made already (done/): so were its pages. */
-		if (dg->status == ESC_DL_SKIPPED)
-			settle_bundle(dg);
-		esc_note("%s %s: %d pages in digest %s", esc_chan_name(b[i].ch),
-		    b[i].recipient, b[i].n, dg->dedup_key);
 	}
 	esc_bundle_free(b, nb);
 	free(dir);
+}
+
+/* The messages this run sent to people, counted against their budgets
+ * (a digest is one; its pages are not counted again). */
+static void
+spend(void)
+{
+	struct esc_delivery *d;
+	int i;
+
+	for (i = 0; i < dl.n; i++) {
+		d = dl.d[i];
+		if (d->status == ESC_DL_DELIVERED && d->bundle == NULL &&
+		    d->channel >= 0)
+			esc_budget_spend(budget, d->channel, d->recipient,
+			    esc_now());
+	}
+	if (esc_budget_save(budget, esc_now()) == -1)
+		esc_warnx("%s: the budgets' counts are not kept",
+		    esc_lasterr());
 }
 
 /* A delivery claimed on etcd, or not to be tried now: done already
@@ -772,6 +831,7 @@ finish(int status)
 	esc_map_free(&last, NULL);
 	esc_spool_close(spool);
 	esc_claims_free(claims);
+	esc_budget_free(budget);
 	esc_etcd_close(etcd);
 	esc_channels_free(chans);
 	esc_policy_free(pol);
@@ -813,6 +873,7 @@ main(int argc, char *argv[])
 		status |= dry_run();
 	else {
 		status |= deliver();
+		spend();
 		status |= receipts();
 	}
 	return finish(status);

@@ -272,7 +272,7 @@ bundles(const struct esc_delivery *d, const cJSON *rec)
 }
 
 int
-esc_bundle_plan(struct esc_delivery **dl, int n, int after,
+esc_bundle_plan(struct esc_delivery **dl, int n,
     const cJSON *(*rec)(int, void *), void *arg, struct esc_bundle **out)
 {
 	struct esc_map groups = { 0 };
@@ -282,8 +282,6 @@ esc_bundle_plan(struct esc_delivery **dl, int n, int after,
 	int i, nb = 0, k = 0;
 
 	*out = NULL;
-	if (after <= 0)
-		return 0;
 	for (i = 0; i < n; i++) {
 		if (!bundles(dl[i], rec(dl[i]->rec, arg)))
 			continue;
@@ -316,16 +314,41 @@ esc_bundle_plan(struct esc_delivery **dl, int n, int after,
 		esc_buf_free(&key);
 		if (slot == NULL || (g = *slot) == NULL)
 			continue;
-		if (g->n > after)
-			b[k++] = *g;
-		else
-			free(g->idx);
+		b[k++] = *g;
 		free(g);
 		*slot = NULL;
 	}
 	esc_map_free(&groups, NULL);
 	*out = b;
 	return k;
+}
+
+/*
+ * More pages than bundle.after, or than the budget leaves, are a digest;
+ * a spent budget holds them all for the next digest, but none longer
+ * than half its retry window: it must keep the other half for retries,
+ * and a budget is never a reason to lose a page.
+ */
+int
+esc_bundle_decide(const struct esc_bundle *b, struct esc_delivery **dl,
+    const struct esc_channels *c, const struct esc_policy *p, int left,
+    esc_time_t now)
+{
+	const struct esc_delivery *d;
+	int i;
+
+	if (left <= 0) {
+		for (i = 0; i < b->n; i++) {
+			d = dl[b->idx[i]];
+			if (d->since > 0 && (now - d->since) * 1000 >=
+			    esc_retry_window(c, p, d->sev) / 2)
+				return ESC_BUNDLE_DIGEST;
+		}
+		return ESC_BUNDLE_HOLD;
+	}
+	if ((c->bundle_after > 0 && b->n > c->bundle_after) || b->n > left)
+		return ESC_BUNDLE_DIGEST;
+	return ESC_BUNDLE_SINGLE;
 }
 
 void

@@ -602,6 +602,58 @@ load_bundle(struct esc_chload *l, struct esc_channels *c, const cJSON *o)
 	return 0;
 }
 
+/* "N/h": N messages, and the period in seconds (s, min, h, d). */
+static int
+budget_rate(const char *s, int *n, long *secs)
+{
+	char *end;
+	long v;
+
+	v = strtol(s, &end, 10);
+	if (end == s || v < 1 || v > 100000 || *end != '/')
+		return -1;
+	*n = (int)v;
+	end++;
+	if (!strcmp(end, "s"))
+		*secs = 1;
+	else if (!strcmp(end, "min"))
+		*secs = 60;
+	else if (!strcmp(end, "h"))
+		*secs = 3600;
+	else if (!strcmp(end, "d"))
+		*secs = 86400;
+	else
+		return -1;
+	return 0;
+}
+
+/* "budget": {"sms": "6/h"}: per person, on the channels to people. */
+static int
+load_budget(struct esc_chload *l, struct esc_channels *c, const cJSON *o)
+{
+	const cJSON *v;
+	char where[128];
+	int ch;
+
+	if (!cJSON_IsObject(o))
+		return esc_cfgerr(l->file, "budget", "must be an object");
+	cJSON_ArrayForEach(v, o) {
+		snprintf(where, sizeof where, "budget.%s", v->string);
+		if ((ch = esc_chan_parse(v->string)) == -1)
+			return esc_cfgerr(l->file, where, "unknown channel");
+		if (ch != ESC_CH_SMS && ch != ESC_CH_EMAIL)
+			return esc_cfgerr(l->file, where, "a budget is per "
+			    "person: sms or email");
+		if (cJSON_IsNull(v))
+			continue;
+		if (!cJSON_IsString(v) || budget_rate(v->valuestring,
+		    &c->budget_n[ch], &c->budget_s[ch]) == -1)
+			return esc_cfgerr(l->file, where, "not a budget "
+			    "(\"6/h\", \"20/d\")");
+	}
+	return 0;
+}
+
 /* Each channel's section, by its provider; a channel without one cannot
  * be used. */
 static int
@@ -632,7 +684,7 @@ load_sections(struct esc_chload *l, const cJSON *doc)
 static int
 load(struct esc_chload *l, struct esc_channels *c, const cJSON *doc)
 {
-	const char *top[ESC_NCHAN + 6];
+	const char *top[ESC_NCHAN + 7];
 	const cJSON *v;
 	int ch;
 
@@ -643,6 +695,7 @@ load(struct esc_chload *l, struct esc_channels *c, const cJSON *doc)
 	top[ch++] = "timeouts";
 	top[ch++] = "inbox";
 	top[ch++] = "bundle";
+	top[ch++] = "budget";
 	top[ch] = NULL;
 	if (esc_ch_keys(l, doc, "(top)", top) == -1 ||
 	    load_sections(l, doc) == -1)
@@ -665,6 +718,9 @@ load(struct esc_chload *l, struct esc_channels *c, const cJSON *doc)
 		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(doc, "bundle")) != NULL &&
 	    load_bundle(l, c, v) == -1)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(doc, "budget")) != NULL &&
+	    load_budget(l, c, v) == -1)
 		return -1;
 	return 0;
 }

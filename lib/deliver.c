@@ -207,23 +207,30 @@ on_read(char *buf, size_t size, size_t n, void *arg)
 
 static void finish(struct engine *, struct esc_xfer *, int);
 
-/* The retry bound of a delivery: the channels file's, else the
- * policy's retry_for. */
-static int64_t
-retry_bound(const struct engine *e, int sev)
+int64_t
+esc_retry_window(const struct esc_channels *c, const struct esc_policy *p,
+    int sev)
 {
-	int64_t bound = e->c->retry_ms[sev];
+	int64_t bound = c->retry_ms[sev];
 
 	if (bound >= 0)
 		return bound;
 	/* Clamped before the multiplication: the policy's figure is not
 	 * trusted to be small. */
-	bound = e->p->sev[sev].retry_for;
+	bound = p->sev[sev].retry_for;
 	if (bound < 0)
 		bound = 0;
 	if (bound > RETRY_MAX_S)
 		bound = RETRY_MAX_S;
 	return bound * 1000;
+}
+
+/* The retry bound of a delivery: the channels file's, else the
+ * policy's retry_for. */
+static int64_t
+retry_bound(const struct engine *e, int sev)
+{
+	return esc_retry_window(e->c, e->p, sev);
 }
 
 /* What is left of a delivery's retry window: it was opened when the
@@ -532,7 +539,9 @@ throttled(struct engine *e, struct esc_xfer *x, int64_t after, int64_t now)
 	int ch = x->d->channel, i;
 	int64_t wait = e->c->base_ms;
 
-	if (now >= x->deadline_ms) {
+	/* Past the window, or asked to wait past it: dead now, as for any
+	 * other retry. */
+	if (now >= x->deadline_ms || after > x->deadline_ms - now) {
 		finish(e, x, ESC_DL_DEAD);
 		return;
 	}

@@ -31,6 +31,10 @@ struct esc_channels {
 	long	 connect_ms, timeout_ms;
 	long	 deadline_ms;		/* the run's budget; 0: none */
 	int	 bundle_after;		/* "bundle": {"after": N}; 0: off */
+	/* "budget": at most budget_n messages to one person in budget_s
+	 * seconds (sms, email); 0: none. */
+	int	 budget_n[ESC_NCHAN];
+	long	 budget_s[ESC_NCHAN];
 	/* "inbox" (esc-inbox serve): the bearer token Alertmanager sends,
 	 * and the URL the providers post to, as they sign it. */
 	char	*inbox_token, *public_url;
@@ -120,11 +124,17 @@ struct esc_bundle {
 	int	*idx;		/* into dl */
 	int	 n;
 };
-/* The digests of dl: each SMS or e-mail recipient with more than after
- * pending trigger pages (rec(d->rec, arg): a delivery's record); how
- * many, in *out (esc_bundle_free()). */
-int esc_bundle_plan(struct esc_delivery **dl, int n, int after,
+/* The pending trigger pages of dl to people on SMS or e-mail, grouped by
+ * channel and recipient (rec(d->rec, arg): a delivery's record); how
+ * many groups, in *out (esc_bundle_free()). */
+int esc_bundle_plan(struct esc_delivery **dl, int n,
     const cJSON *(*rec)(int, void *), void *arg, struct esc_bundle **out);
+/* What becomes of a group: one message a page, one digest, or all wait
+ * in the spool (its person's budget spent: left messages may go now). */
+enum { ESC_BUNDLE_SINGLE, ESC_BUNDLE_DIGEST, ESC_BUNDLE_HOLD };
+int esc_bundle_decide(const struct esc_bundle *b, struct esc_delivery **dl,
+    const struct esc_channels *c, const struct esc_policy *p, int left,
+    esc_time_t now);
 void esc_bundle_free(struct esc_bundle *b, int n);
 /* The page record of the digest of b, to b's recipient; on SMS with a
  * reply code kept in dir (NULL: no code). */
@@ -140,6 +150,24 @@ int esc_digest_code(char out[ESC_DIGEST_CODE_LEN + 1]);
  * the code is taken already, -1 with a message. */
 int esc_digest_save(const char *dir, const char *code, const cJSON *incidents,
     const char *to, esc_time_t at, esc_time_t expires);
+
+/* Budgets per person (budget.c): the sends of the last period, kept in
+ * dir/budget.json (dir NULL: this run only). */
+struct esc_budget;
+struct esc_budget *esc_budget_open(const struct esc_channels *c,
+    const char *dir);
+void esc_budget_free(struct esc_budget *b);
+/* The messages ch may still send rcpt now; INT_MAX without a budget. */
+int esc_budget_left(struct esc_budget *b, int ch, const char *rcpt,
+    esc_time_t now);
+void esc_budget_spend(struct esc_budget *b, int ch, const char *rcpt,
+    esc_time_t now);
+int esc_budget_save(struct esc_budget *b, esc_time_t now);
+
+/* How long a delivery of severity sev is retried: the channels file's
+ * retry, else the policy's retry_for (ms). */
+int64_t esc_retry_window(const struct esc_channels *c,
+    const struct esc_policy *p, int sev);
 
 /* Makes the pending deliveries of dl, jobs at a time; done(d) after each
  * outcome, done(NULL) after each batch of them.  -1 only when libcurl
