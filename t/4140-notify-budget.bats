@@ -51,9 +51,9 @@ sms_count() {
 	run --separate-stderr esc-notify --spool "$SP" --now 2026-11-27T11:00:01Z /dev/null
 	assert_success
 	[ "$(sms_count)" -eq 3 ]
+	assert_equal "$(jq -sc 'map(select(.type == "receipt" and .bundle != null) | .status) | unique + [length]' <<<"$output")" '["delivered",3]'
 	run jq -r 'select(.kind == "twilio") | .body' "$PROV_LOG"
 	[[ ${lines[2]} == *'3%20pages'* ]]
-	assert_equal "$(jq -sc 'map(select(.type == "receipt" and .bundle != null) | .status) | unique + [length]' <<<"$output")" '["delivered",3]'
 	[ "$(ls "$SP/new" | wc -l)" -eq 0 ]
 }
 
