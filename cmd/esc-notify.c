@@ -24,6 +24,7 @@
 
 #include "esc.h"
 #include "etcd.h"
+#include "inbox.h"
 #include "notify.h"
 
 struct rec {
@@ -512,19 +513,28 @@ rec_of(int idx, void *arg)
 	return idx >= 0 && idx < nrec ? recs[idx].obj : NULL;
 }
 
-/* Where digests' codes are kept: beside the spool (esc-channels(5)). */
-static char *
-digest_dir(void)
+/* Where digests' codes are kept (esc-channels(5)): on etcd, under the
+ * tick lock, else beside the spool; NULL: nowhere (no code). */
+static struct esc_digest_store *
+digest_store(struct esc_digest_store *st, struct esc_buf *dir)
 {
-	struct esc_buf b = { 0 };
 	char *copy;
 
-	if (sdir == NULL || dry)
+	if (dry)
+		return NULL;
+	if (etcd != NULL) {
+		if (esc_etcd_hold(etcd, lockwait) == -1)
+			return NULL;	/* said when the claims are taken */
+		*st = (struct esc_digest_store){ esc_digest_save_etcd, etcd };
+		return st;
+	}
+	if (sdir == NULL)
 		return NULL;
 	copy = esc_strdup(sdir);
-	esc_buf_printf(&b, "%s/digests", dirname(copy));
+	esc_buf_printf(dir, "%s/digests", dirname(copy));
 	free(copy);
-	return b.s;
+	*st = (struct esc_digest_store){ esc_digest_save_file, dir->s };
+	return st;
 }
 
 /* The pages of b wait in the spool for the next digest: the person's
@@ -546,12 +556,12 @@ hold(const struct esc_bundle *b)
 /* The pages of b in one digest: its record added (not output), its
  * delivery spooled, or the same digest a run that died left there. */
 static void
-digest(const struct esc_bundle *b, const char *dir)
+digest(const struct esc_bundle *b, const struct esc_digest_store *st)
 {
 	struct esc_delivery *dg;
 	int k, from = dl.n;
 
-	addrec(NULL, esc_bundle_page(b, dl.d, rec_of, NULL, dir), 1);
+	addrec(NULL, esc_bundle_page(b, dl.d, rec_of, NULL, st), 1);
 	admit(from);
 	if (dl.n != from + 1 || dl.d[from]->status == ESC_DL_FAILED)
 		return;		/* said in its receipt; the pages go alone */
@@ -576,12 +586,16 @@ static void
 bundle(void)
 {
 	struct esc_bundle *b;
-	char *dir = digest_dir();
+	struct esc_digest_store store, *st = NULL;
+	struct esc_buf dir = { 0 };
 	int i, nb, left;
 
 	budget = esc_budget_open(chans, dry ? NULL : sdir);
 	nb = esc_bundle_plan(dl.d, dl.n, rec_of, NULL, &b);
 	for (i = 0; i < nb; i++) {
+		if (b[i].ch == ESC_CH_SMS && st == NULL &&
+		    esc_inbox_wants(chans, ESC_CH_SMS))
+			st = digest_store(&store, &dir);
 		left = esc_budget_left(budget, b[i].ch, b[i].recipient,
 		    esc_now());
 		switch (esc_bundle_decide(&b[i], dl.d, chans, pol, left,
@@ -594,12 +608,12 @@ bundle(void)
 			}
 			/* FALLTHROUGH */
 		case ESC_BUNDLE_DIGEST:
-			digest(&b[i], dir);
+			digest(&b[i], st);
 			break;
 		}
 	}
 	esc_bundle_free(b, nb);
-	free(dir);
+	esc_buf_free(&dir);
 }
 
 /* The messages this run sent to people, counted against their budgets

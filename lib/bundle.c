@@ -390,33 +390,36 @@ digest_key(const struct esc_bundle *b, struct esc_delivery **dl,
 	free(k);
 }
 
-/* A code kept where esc-inbox finds it; "" when it cannot be (said). */
+/* A code kept where esc-inbox finds it (st); "" when it cannot be
+ * (said). */
 static void
-digest_code(const char *dir, const cJSON *inc, const char *to,
-    esc_time_t now, char code[ESC_DIGEST_CODE_LEN + 1])
+digest_code(const struct esc_digest_store *st, const cJSON *inc,
+    const char *to, esc_time_t now, char code[ESC_DIGEST_CODE_LEN + 1])
 {
-	int tries;
+	char *json;
+	int tries, r = -1;
 
 	for (tries = 0; tries < 5; tries++) {
 		if (esc_digest_code(code) == -1)
 			break;
-		switch (esc_digest_save(dir, code, inc, to, now,
-		    now + ESC_DIGEST_KEEP)) {
-		case 0:
-			return;
-		case 1:
-			continue;	/* the code is taken */
-		}
-		break;
+		json = esc_digest_json(code, inc, to, now,
+		    now + ESC_DIGEST_KEEP);
+		r = st->save(code, json, st->arg);
+		free(json);
+		if (r != 1)
+			break;		/* 1: the code is taken, another */
 	}
+	if (r == 0)
+		return;
 	esc_warnx("%s: the digest to %s goes without a reply code",
-	    esc_lasterr(), to);
+	    r == 1 ? "no unused digest code" : esc_lasterr(), to);
 	code[0] = '\0';
 }
 
 cJSON *
 esc_bundle_page(const struct esc_bundle *b, struct esc_delivery **dl,
-    const cJSON *(*rec)(int, void *), void *arg, const char *dir)
+    const cJSON *(*rec)(int, void *), void *arg,
+    const struct esc_digest_store *st)
 {
 	const cJSON **pages = esc_calloc((size_t)b->n, sizeof *pages);
 	char code[ESC_DIGEST_CODE_LEN + 1] = "", ts[ESC_TIMELEN];
@@ -430,9 +433,9 @@ esc_bundle_page(const struct esc_bundle *b, struct esc_delivery **dl,
 		if (dl[b->idx[i]]->at < at)
 			at = dl[b->idx[i]]->at;
 	}
-	if (b->ch == ESC_CH_SMS && dir != NULL) {
+	if (b->ch == ESC_CH_SMS && st != NULL) {
 		inc = incidents(pages, b->n);
-		digest_code(dir, inc, b->recipient, esc_now(), code);
+		digest_code(st, inc, b->recipient, esc_now(), code);
 		cJSON_Delete(inc);
 	}
 	r = esc_digest_page(pages, b->n, b->ch, code);

@@ -20,10 +20,12 @@
 
 #include "esc.h"
 #include "chan.h"
+#include "etcd.h"
 #include "inbox.h"
 
 /* Where esc-inbox looks: set once by the tool (esc_digest_where()). */
 static char *where_dir;
+static struct esc_etcd *where_etcd;
 
 /* dir, made if need be: a directory of ours that nobody else can read
  * or plant a file in, not a symlink. */
@@ -70,44 +72,52 @@ prune(const char *dir, esc_time_t now)
 	closedir(d);
 }
 
-int
-esc_digest_save(const char *dir, const char *code, const cJSON *incidents,
-    const char *to, esc_time_t at, esc_time_t expires)
+char *
+esc_digest_json(const char *code, const cJSON *incidents, const char *to,
+    esc_time_t at, esc_time_t expires)
 {
-	struct esc_buf path = { 0 };
-	struct stat st;
-	char ts[ESC_TIMELEN];
-	cJSON *doc;
-	char *text;
-	int rc;
+	char ts[ESC_TIMELEN], *text, *s;
+	cJSON *doc = cJSON_CreateObject();
 
-	if (own_dir(dir) == -1)
-		return -1;
-	prune(dir, at);
-	esc_buf_printf(&path, "%s/%s.json", dir, code);
-	if (lstat(path.s, &st) == 0) {
-		esc_buf_free(&path);
-		return 1;
-	}
-	doc = cJSON_CreateObject();
 	esc_set_str(doc, "code", code);
 	esc_set_str(doc, "to", to);
 	esc_set(doc, "incidents", cJSON_Duplicate(incidents, 1));
 	esc_set_str(doc, "at", esc_time_fmt(at, ts));
 	esc_set_str(doc, "expires", esc_time_fmt(expires, ts));
 	text = cJSON_PrintUnformatted(doc);
-	rc = esc_atomic_write(path.s, text, strlen(text));
+	s = esc_strdup(text);
 	cJSON_free(text);
 	cJSON_Delete(doc);
+	return s;
+}
+
+int
+esc_digest_save_file(const char *code, const char *json, void *arg)
+{
+	const char *dir = arg;
+	struct esc_buf path = { 0 };
+	struct stat st;
+	int rc;
+
+	if (own_dir(dir) == -1)
+		return -1;
+	prune(dir, esc_now());
+	esc_buf_printf(&path, "%s/%s.json", dir, code);
+	if (lstat(path.s, &st) == 0) {
+		esc_buf_free(&path);
+		return 1;
+	}
+	rc = esc_atomic_write(path.s, json, strlen(json));
 	esc_buf_free(&path);
 	return rc;
 }
 
 void
-esc_digest_where(const char *esc_dir)
+esc_digest_where(const char *esc_dir, struct esc_etcd *e)
 {
 	struct esc_buf b = { 0 };
 
+	where_etcd = e;
 	free(where_dir);
 	where_dir = NULL;
 	if (esc_dir == NULL)
@@ -140,6 +150,25 @@ as_code(const char *body, char out[ESC_DIGEST_CODE_LEN + 1])
 
 /* The digest's file, read through a descriptor that follows no symlink
  * and is ours alone; NULL when there is none that may be trusted. */
+/* The digest's key on etcd, "digest/CODE". */
+static cJSON *
+load_etcd(const char *code)
+{
+	struct esc_kv *kv = NULL;
+	char key[40];
+	size_t n = 0;
+	cJSON *doc = NULL;
+
+	snprintf(key, sizeof key, "digest/%s", code);
+	if (esc_etcd_range(where_etcd, key, 0, &kv, &n) == -1)
+		esc_warnx("%s: digest code %s not looked up", esc_lasterr(),
+		    code);
+	else if (n == 1)
+		doc = cJSON_ParseWithLength(kv[0].val, kv[0].len);
+	esc_kv_free(kv, n);
+	return doc;
+}
+
 static cJSON *
 load(const char *code)
 {
@@ -150,6 +179,8 @@ load(const char *code)
 	cJSON *doc = NULL;
 	int fd;
 
+	if (where_etcd != NULL)
+		return load_etcd(code);
 	esc_buf_printf(&path, "%s/%s.json", where_dir, code);
 	fd = open(path.s, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	esc_buf_free(&path);
@@ -179,7 +210,8 @@ esc_digest_reply(struct esc_inbox *ib, const char *body, const char *from,
 	cJSON *doc, *r;
 	int n = 0;
 
-	if (where_dir == NULL || body == NULL || from == NULL ||
+	if ((where_dir == NULL && where_etcd == NULL) || body == NULL ||
+	    from == NULL ||
 	    !as_code(body, code) || (doc = load(code)) == NULL)
 		return 0;
 	if (esc_str(doc, "to") == NULL || !esc_inbox_same_phone(esc_str(doc,

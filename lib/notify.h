@@ -136,20 +136,29 @@ int esc_bundle_decide(const struct esc_bundle *b, struct esc_delivery **dl,
     const struct esc_channels *c, const struct esc_policy *p, int left,
     esc_time_t now);
 void esc_bundle_free(struct esc_bundle *b, int n);
+/* Where digests' codes are kept: save(code, json, arg) gives 0, 1 when
+ * the code is taken, -1 with a message.  esc_digest_save_file() (arg:
+ * the directory) and esc_digest_save_etcd() (arg: a struct esc_etcd). */
+struct esc_digest_store {
+	int	(*save)(const char *code, const char *json, void *arg);
+	void	*arg;
+};
+int esc_digest_save_file(const char *code, const char *json, void *dir);
+int esc_digest_save_etcd(const char *code, const char *json, void *etcd);
+/* What a code's file or key holds (esc_digest_save_file()). */
+char *esc_digest_json(const char *code, const cJSON *incidents,
+    const char *to, esc_time_t at, esc_time_t expires);
 /* The page record of the digest of b, to b's recipient; on SMS with a
- * reply code kept in dir (NULL: no code). */
+ * reply code kept in st (NULL: no code). */
 cJSON *esc_bundle_page(const struct esc_bundle *b, struct esc_delivery **dl,
-    const cJSON *(*rec)(int, void *), void *arg, const char *dir);
+    const cJSON *(*rec)(int, void *), void *arg,
+    const struct esc_digest_store *st);
 /* The digest of the n pages on channel ch (code: NULL or "" for none):
  * a page record with "digest": true, subject, text, pages, incidents. */
 cJSON *esc_digest_page(const cJSON *const *pages, int n, int ch,
     const char *code);
 /* A new random code (OpenSSL's RAND_bytes); -1 when none can be had. */
 int esc_digest_code(char out[ESC_DIGEST_CODE_LEN + 1]);
-/* Keeps code -> incidents (sent to the phone to) in dir/CODE.json; 1 when
- * the code is taken already, -1 with a message. */
-int esc_digest_save(const char *dir, const char *code, const cJSON *incidents,
-    const char *to, esc_time_t at, esc_time_t expires);
 
 /* Budgets per person (budget.c): the sends of the last period, kept in
  * dir/budget.json (dir NULL: this run only). */
