@@ -232,27 +232,21 @@ marks(struct esc_delivery *d)
 
 static void done(struct esc_delivery *, void *);
 
+/* A page of a digest: finished with it (a digest made already: done). */
+static void
+bundled(struct esc_delivery *d, void *arg)
+{
+	if (d->status != ESC_DL_SKIPPED)
+		done(d, NULL);
+	else if (d->spooled)
+		esc_spool_finish(spool, d->dedup_key, d->event, d->recipient, 0);
+}
+
 /* A digest's outcome is each of its pages' (their receipts name it). */
 static void
 settle_bundle(struct esc_delivery *dg)
 {
-	struct esc_delivery *d;
-	int i;
-
-	for (i = 0; i < dl.n; i++) {
-		if ((d = dl.d[i])->status != ESC_DL_BUNDLED || d->bundle != dg)
-			continue;
-		d->status = dg->status;
-		d->attempts = dg->attempts;
-		d->http_status = dg->http_status;
-		free(d->error);
-		d->error = dg->error ? esc_strdup(dg->error) : NULL;
-		if (dg->status != ESC_DL_SKIPPED)
-			done(d, NULL);
-		else if (d->spooled)
-			esc_spool_finish(spool, d->dedup_key, d->event,
-			    d->recipient, 0);
-	}
+	esc_bundle_settle(dl.d, dl.n, dg, bundled, NULL);
 }
 
 static void
@@ -537,29 +531,13 @@ digest_store(struct esc_digest_store *st, struct esc_buf *dir)
 	return st;
 }
 
-/* The pages of b wait in the spool for the next digest: the person's
- * budget is spent. */
-static void
-hold(const struct esc_bundle *b)
-{
-	int k;
-
-	for (k = 0; k < b->n; k++) {
-		dl.d[b->idx[k]]->status = ESC_DL_SKIPPED;
-		dl.d[b->idx[k]]->held = 1;
-	}
-	esc_warnx("%s %s: budget of %d spent: %d pages wait%s for the next "
-	    "digest", esc_chan_name(b->ch), b->recipient,
-	    chans->budget_n[b->ch], b->n, spool ? " in the spool" : "");
-}
-
 /* The pages of b in one digest: its record added (not output), its
  * delivery spooled, or the same digest a run that died left there. */
 static void
 digest(const struct esc_bundle *b, const struct esc_digest_store *st)
 {
 	struct esc_delivery *dg;
-	int k, from = dl.n;
+	int from = dl.n;
 
 	addrec(NULL, esc_bundle_page(b, dl.d, rec_of, NULL, st), 1);
 	admit(from);
@@ -568,11 +546,7 @@ digest(const struct esc_bundle *b, const struct esc_digest_store *st)
 	dg = dl.d[from];
 	if (dg->status == ESC_DL_SKIPPED)
 		dg = seen_as(dg);
-	dg->digest = 1;
-	for (k = 0; k < b->n; k++) {
-		dl.d[b->idx[k]]->status = ESC_DL_BUNDLED;
-		dl.d[b->idx[k]]->bundle = dg;
-	}
+	esc_bundle_link(b, dl.d, dg);
 	/* Made already (done/): so were its pages. */
 	if (dg->status == ESC_DL_SKIPPED)
 		settle_bundle(dg);
@@ -603,7 +577,7 @@ bundle(void)
 		case ESC_BUNDLE_HOLD:
 			/* Nowhere to wait without a spool. */
 			if (spool != NULL) {
-				hold(&b[i]);
+				esc_bundle_hold(&b[i], dl.d, chans, 1);
 				break;
 			}
 			/* FALLTHROUGH */
@@ -621,16 +595,7 @@ bundle(void)
 static void
 spend(void)
 {
-	struct esc_delivery *d;
-	int i;
-
-	for (i = 0; i < dl.n; i++) {
-		d = dl.d[i];
-		if (d->status == ESC_DL_DELIVERED && d->bundle == NULL &&
-		    d->channel >= 0)
-			esc_budget_spend(budget, d->channel, d->recipient,
-			    esc_now());
-	}
+	esc_budget_count(budget, dl.d, dl.n, esc_now());
 	if (esc_budget_save(budget, esc_now()) == -1)
 		esc_warnx("%s: the budgets' counts are not kept",
 		    esc_lasterr());
@@ -655,6 +620,9 @@ settle(struct esc_delivery *d, int st)
 			esc_warn(NULL);
 			spool_failed = 1;
 		}
+		/* A digest made: so were its pages. */
+		if (d->digest)
+			settle_bundle(d);
 		return;
 	case ESC_CLAIM_OTHER:
 		esc_warnx("%s %s %s: claimed by another host's run (etcd): "

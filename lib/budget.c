@@ -101,6 +101,19 @@ esc_budget_spend(struct esc_budget *b, int ch, const char *rcpt,
 	    cJSON_CreateNumber((double)now));
 }
 
+void
+esc_budget_count(struct esc_budget *b, struct esc_delivery **dl, int n,
+    esc_time_t now)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (dl[i]->status == ESC_DL_DELIVERED && dl[i]->bundle == NULL &&
+		    dl[i]->channel >= 0)
+			esc_budget_spend(b, dl[i]->channel, dl[i]->recipient,
+			    now);
+}
+
 /* The channel of a key, "sms +15550111"; -1 when none. */
 static int
 key_chan(const char *k)

@@ -352,6 +352,54 @@ esc_bundle_decide(const struct esc_bundle *b, struct esc_delivery **dl,
 }
 
 void
+esc_bundle_hold(const struct esc_bundle *b, struct esc_delivery **dl,
+    const struct esc_channels *c, int spooled)
+{
+	int k;
+
+	for (k = 0; k < b->n; k++) {
+		dl[b->idx[k]]->status = ESC_DL_SKIPPED;
+		dl[b->idx[k]]->held = 1;
+	}
+	esc_warnx("%s %s: budget of %d spent: %d pages wait%s for the next "
+	    "digest", esc_chan_name(b->ch), b->recipient, c->budget_n[b->ch],
+	    b->n, spooled ? " in the spool" : "");
+}
+
+void
+esc_bundle_link(const struct esc_bundle *b, struct esc_delivery **dl,
+    struct esc_delivery *dg)
+{
+	int k;
+
+	dg->digest = 1;
+	for (k = 0; k < b->n; k++) {
+		dl[b->idx[k]]->status = ESC_DL_BUNDLED;
+		dl[b->idx[k]]->bundle = dg;
+	}
+}
+
+void
+esc_bundle_settle(struct esc_delivery **dl, int n,
+    const struct esc_delivery *dg,
+    void (*each)(struct esc_delivery *, void *), void *arg)
+{
+	struct esc_delivery *d;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if ((d = dl[i])->status != ESC_DL_BUNDLED || d->bundle != dg)
+			continue;
+		d->status = dg->status;
+		d->attempts = dg->attempts;
+		d->http_status = dg->http_status;
+		free(d->error);
+		d->error = dg->error ? esc_strdup(dg->error) : NULL;
+		each(d, arg);
+	}
+}
+
+void
 esc_bundle_free(struct esc_bundle *b, int n)
 {
 	int i;

@@ -136,6 +136,16 @@ int esc_bundle_decide(const struct esc_bundle *b, struct esc_delivery **dl,
     const struct esc_channels *c, const struct esc_policy *p, int left,
     esc_time_t now);
 void esc_bundle_free(struct esc_bundle *b, int n);
+/* b's pages wait (skipped, held) for the next digest; said once. */
+void esc_bundle_hold(const struct esc_bundle *b, struct esc_delivery **dl,
+    const struct esc_channels *c, int spooled);
+/* b's pages go in the digest delivery dg (status ESC_DL_BUNDLED). */
+void esc_bundle_link(const struct esc_bundle *b, struct esc_delivery **dl,
+    struct esc_delivery *dg);
+/* dg's outcome made each of its pages', then each(page, arg). */
+void esc_bundle_settle(struct esc_delivery **dl, int n,
+    const struct esc_delivery *dg,
+    void (*each)(struct esc_delivery *, void *), void *arg);
 /* Where digests' codes are kept: save(code, json, arg) gives 0, 1 when
  * the code is taken, -1 with a message.  esc_digest_save_file() (arg:
  * the directory) and esc_digest_save_etcd() (arg: a struct esc_etcd). */
@@ -172,6 +182,9 @@ int esc_budget_left(struct esc_budget *b, int ch, const char *rcpt,
 void esc_budget_spend(struct esc_budget *b, int ch, const char *rcpt,
     esc_time_t now);
 int esc_budget_save(struct esc_budget *b, esc_time_t now);
+/* Each message dl delivered to a person (a digest once, not its pages). */
+void esc_budget_count(struct esc_budget *b, struct esc_delivery **dl, int n,
+    esc_time_t now);
 
 /* How long a delivery of severity sev is retried: the channels file's
  * retry, else the policy's retry_for (ms). */
