@@ -503,6 +503,9 @@ sms_twiml(struct esc_buf *b, int did, const cJSON *r, const char *body)
 	} else if (did == SMS_SHARED)
 		esc_buf_puts(&t, "esc: two open incidents share that code; "
 		    "nothing changed. Use esc-ack.");
+	else if (esc_str(r, "digest") != NULL)
+		esc_buf_printf(&t, "esc: the open incidents of digest %s "
+		    "acknowledged by %s.", esc_str(r, "digest"), esc_str(r, "by"));
 	else if (strcmp(esc_type(r), "resolve") == 0)
 		esc_buf_printf(&t, "esc: incident %s resolved by %s.",
 		    esc_str(r, "incident"), esc_str(r, "by"));

@@ -20,6 +20,7 @@ setup() {
 }
 
 teardown() {
+	reap ${INBOX_PID:-}
 	stop_servers
 }
 
@@ -138,24 +139,30 @@ for l in sys.stdin:
 	[[ $output == *"  inc-7 A7: page 7"* ]]
 }
 
-@test "the digest's reply code acks every open incident in it, from the number it went to only" {
+# storm N: N distinct critical alerts routed (N open incidents), their
+# level-1 pages made SMS pages to bob, delivered: one digest; $code its
+# reply code.
+storm() {
 	export ESC_ROSTER=$FIX/inbox/roster.json
-	channels '.sms.replies = true'
-	# 30 distinct critical alerts routed: 30 open incidents.
-	jq -cn 'range(30) as $i | {labels: {alertname: "Crit\($i)", severity: "critical", instance: "api-1"},
+	jq -cn --argjson n "$1" 'range($n) as $i | {labels: {alertname: "Crit\($i)", severity: "critical", instance: "api-1"},
 	  annotations: {summary: "down \($i)"}, startsAt: "2026-11-27T09:59:00Z",
 	  endsAt: "0001-01-01T00:00:00Z", fingerprint: ("f\($i)"), status: {state: "active"}}' |
 	    esc-classify --now "$T" | esc-route -s "$ESC_DIR/state.json" --now "$T" >"$BATS_TEST_TMPDIR/routed"
 	jq -c 'select(.type == "page" and .channel == "pagerduty" and .level == 1)
 	  | .channel = "sms" | .recipients = [{"role": "primary", "person": "bob", "phone": "+1-555-0102"}]' \
 	    "$BATS_TEST_TMPDIR/routed" >"$BATS_TEST_TMPDIR/in"
-	[ "$(wc -l <"$BATS_TEST_TMPDIR/in")" -eq 30 ]
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/in")" -eq "$1" ]
 	run --separate-stderr esc-notify --spool "$SP" --now "$T" "$BATS_TEST_TMPDIR/in"
 	assert_success
 	run sms_bodies
 	[ "${#lines[@]}" -eq 1 ]
-	[[ ${lines[0]} =~ Reply\ ([34679ACDEFGHJKMNPQTUVWXY]{6})\ to\ ack\ all\ 30 ]]
+	[[ ${lines[0]} =~ Reply\ ([34679ACDEFGHJKMNPQTUVWXY]{6})\ to\ ack\ all\ $1 ]]
 	code=${BASH_REMATCH[1]}
+}
+
+@test "the digest's reply code acks every open incident in it, from the number it went to only" {
+	channels '.sms.replies = true'
+	storm 30
 	B=http://127.0.0.1:$PROV_PORT
 	msg() { curl -sf -X POST --data "{\"from\": \"$1\", \"to\": \"+15550100\", \"body\": \"$2\", \"at\": \"$3\"}" "$B/_control/twilio/messages" >/dev/null; }
 	msg +15550103 "$code" 2026-11-27T10:01:00Z
@@ -196,4 +203,20 @@ for l in sys.stdin:
 	assert_success
 	assert_equal "$(jq -c '[.type, .reason]' <<<"$output")" '["rejected","not the code of an open incident"]
 ["rejected","not the code of an open incident"]'
+}
+
+@test "esc-inbox serve: Twilio's webhook with the digest's code acks them all, and says so" {
+	PUB=https://esc.example.com/hooks
+	channels '.sms.replies = true | .inbox = {"public_url": "'"$PUB"'"}'
+	storm 12
+	start_inbox -c "$CH" --now 2026-11-27T10:02:00Z
+	form=$(printf 'SmsSid=SM0001&MessageSid=SM0001&From=%s&To=%s&Body=%s&NumMedia=0&AccountSid=%s' \
+	    %2B15550102 %2B15550100 "$code" "$ESC_TWILIO_SID")
+	sig=$(twilio_sign "$ESC_TWILIO_TOKEN" "$PUB/twilio" "$form")
+	run curl -s -X POST -H "X-Twilio-Signature: $sig" \
+	    -H 'Content-Type: application/x-www-form-urlencoded' --data-binary "$form" "$INBOX/twilio"
+	assert_output "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>esc: the open incidents of digest $code acknowledged by bob.</Message></Response>"
+	reap "$INBOX_PID"
+	INBOX_PID=
+	assert_equal "$(cat "$ESC_DIR"/inbox/pending/*.ndjson | jq -sc 'map(select(.type == "ack" and .digest == "'"$code"'" and .by == "bob")) | [length, (map(.incident) | unique | length)]')" '[12,12]'
 }
