@@ -150,6 +150,7 @@ FUZZ_MAXLEN_policy = 16384
 FUZZ_MAXLEN_yaml = 16384
 FUZZ_MAXLEN_classify = 16384
 FUZZ_MAXLEN_journal = 16384
+FUZZ_MAXLEN_digest = 16384
 # -timeout: an input that takes this long is a hang (the rule YAML walk
 # has had one).
 FUZZ_OPTS = -timeout=10 -rss_limit_mb=2048 -print_final_stats=1

@@ -339,6 +339,8 @@ main(int argc, char *argv[])
 	    esc_etcd_open(&ru.e) == -1)
 		goto fail;
 	esc_note("state: %s", ru.e ? esc_etcd_where(ru.e) : state);
+	/* The codes of esc-notify's digests: beside its spool, or on etcd. */
+	esc_digest_where(dir, ru.e);
 	if (strcmp(argv[0], "serve") == 0) {
 		struct esc_serve sv = { .listen = listen, .chans = ru.chans,
 		    .dir = dir, .state = state, .etcd = ru.e,

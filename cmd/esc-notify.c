@@ -15,6 +15,7 @@
  * tried and marked done there after, so that no two hosts make it.
  */
 #include <getopt.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 
 #include "esc.h"
 #include "etcd.h"
+#include "inbox.h"
 #include "notify.h"
 
 struct rec {
@@ -42,11 +44,13 @@ static struct esc_etcd *etcd;	/* NULL: the state is in files */
 static struct esc_claims *claims;
 static int claims_failed;
 static int incomplete;		/* an input not read, or work not done */
+static struct esc_budget *budget;
 
 /* The command line. */
 static struct esc_opts eo;
 static const char *copt, *sdir, *rejects;
 static int dry, jobs = 16;
+static long deadline = -1;	/* --deadline, ms; -1: the channels file's */
 /* By default a run waits its turn however long: giving up would lose its
  * input, which esc-route has already consumed. */
 static int lockwait = 1000000;
@@ -56,7 +60,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: %s [-c channels] [-p policy] [--spool dir] "
 	    "[--dry-run] [--now time]\n\t[-j jobs] [--lock-wait seconds] "
-	    "[--rejects file] [file ...]\n", esc_progname);
+	    "[--deadline seconds] [--rejects file] [file ...]\n",
+	    esc_progname);
 	exit(ESC_EXIT_USAGE);
 }
 
@@ -89,6 +94,21 @@ see(struct esc_delivery *d)
 	return 1;
 }
 
+/* The delivery of this run with d's identity: d, or the one seen first
+ * (recovered from the spool). */
+static struct esc_delivery *
+seen_as(struct esc_delivery *d)
+{
+	struct esc_buf id = { 0 };
+	struct esc_delivery *first;
+
+	esc_buf_printf(&id, "%s%c%s%c%s", d->dedup_key, 1, d->recipient, 1,
+	    d->event);
+	first = esc_map_get(&seen, id.s);
+	esc_buf_free(&id);
+	return first != NULL ? first : d;
+}
+
 static void
 addrec(char *raw, cJSON *obj, int deliver)
 {
@@ -113,8 +133,11 @@ recover(cJSON *doc)
 	const char *rcpt = esc_str(doc, "recipient");
 	cJSON *rec = cJSON_DetachItemFromObject(doc, "record");
 	struct esc_delivery *d;
+	esc_time_t since = 0;
 	int i, found = 0;
 
+	if (esc_str(doc, "since") != NULL)
+		esc_time_parse(esc_str(doc, "since"), &since);
 	addrec(NULL, rec, 1);
 	for (i = recs[nrec - 1].first; i < dl.n; i++) {
 		d = dl.d[i];
@@ -123,6 +146,7 @@ recover(cJSON *doc)
 		    strcmp(d->recipient, rcpt) == 0 && see(d)) {
 			found = 1;
 			d->spooled = 1;
+			d->since = since;
 			if (d->status == ESC_DL_FAILED)
 				esc_spool_finish(spool, key, event, rcpt, 1);
 		} else
@@ -206,6 +230,25 @@ marks(struct esc_delivery *d)
 	}
 }
 
+static void done(struct esc_delivery *, void *);
+
+/* A page of a digest: finished with it (a digest made already: done). */
+static void
+bundled(struct esc_delivery *d, void *arg)
+{
+	if (d->status != ESC_DL_SKIPPED)
+		done(d, NULL);
+	else if (d->spooled)
+		esc_spool_finish(spool, d->dedup_key, d->event, d->recipient, 0);
+}
+
+/* A digest's outcome is each of its pages' (their receipts name it). */
+static void
+settle_bundle(struct esc_delivery *dg)
+{
+	esc_bundle_settle(dl.d, dl.n, dg, bundled, NULL);
+}
+
 static void
 done(struct esc_delivery *d, void *arg)
 {
@@ -220,6 +263,8 @@ done(struct esc_delivery *d, void *arg)
 		spool_failed = 1;
 	}
 	marks(d);
+	if (d != NULL && d->digest)
+		settle_bundle(d);
 }
 
 /* Why a delivery failed, on one line whatever the record held; with
@@ -243,7 +288,7 @@ tell(const struct esc_delivery *d, const char *what, int mask)
 }
 
 static const char *const statusname[] = {
-	"pending", "delivered", "failed", "dead", "skipped"
+	"pending", "delivered", "failed", "dead", "skipped", "bundled"
 };
 
 static int
@@ -268,6 +313,8 @@ receipt(const struct esc_delivery *d)
 		esc_set_num(r, "http_status", (double)d->http_status);
 	if (d->error != NULL && d->status != ESC_DL_DELIVERED)
 		esc_set_str(r, "error", d->error);
+	if (d->bundle != NULL)
+		esc_set_str(r, "bundle", d->bundle->dedup_key);
 	rc = esc_emit(r);
 	cJSON_Delete(r);
 	if (d->status == ESC_DL_FAILED || d->status == ESC_DL_DEAD)
@@ -325,6 +372,7 @@ getopts(int argc, char *argv[])
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "lock-wait", required_argument, NULL, 'w' },
 		{ "rejects", required_argument, NULL, 'J' },
+		{ "deadline", required_argument, NULL, 'D' },
 		ESC_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -359,6 +407,18 @@ getopts(int argc, char *argv[])
 		case 'J':
 			rejects = optarg;
 			break;
+		case 'D':
+			/* A bare number is seconds, as the option says. */
+			deadline = optarg[strspn(optarg, "0123456789")] ==
+			    '\0' && *optarg != '\0' && strlen(optarg) < 7 ?
+			    strtol(optarg, NULL, 10) * 1000L :
+			    esc_parse_ms(optarg);
+			if (deadline < 0 ||
+			    deadline > 7 * 86400 * 1000L)
+				esc_errx(ESC_EXIT_USAGE, "--deadline: not a "
+				    "duration (\"60\", \"90s\", \"2m\"): %s",
+				    optarg);
+			break;
 		default:
 			usage();
 		}
@@ -389,6 +449,8 @@ load(void)
 		esc_secrets_free();
 		return -1;
 	}
+	if (deadline >= 0)
+		chans->deadline_ms = deadline;
 	return 0;
 }
 
@@ -424,7 +486,8 @@ dry_run(void)
 	int i, status = ESC_EXIT_OK;
 
 	for (i = 0; i < dl.n; i++) {
-		if (dl.d[i]->status == ESC_DL_SKIPPED)
+		if (dl.d[i]->status == ESC_DL_SKIPPED ||
+		    dl.d[i]->status == ESC_DL_BUNDLED)
 			continue;
 		esc_delivery_print(stdout, dl.d[i]);
 		/* A delivery that could not even be built says why on
@@ -436,6 +499,106 @@ dry_run(void)
 		}
 	}
 	return status;
+}
+
+static const cJSON *
+rec_of(int idx, void *arg)
+{
+	return idx >= 0 && idx < nrec ? recs[idx].obj : NULL;
+}
+
+/* Where digests' codes are kept (esc-channels(5)): on etcd, under the
+ * tick lock, else beside the spool; NULL: nowhere (no code). */
+static struct esc_digest_store *
+digest_store(struct esc_digest_store *st, struct esc_buf *dir)
+{
+	char *copy;
+
+	if (dry)
+		return NULL;
+	if (etcd != NULL) {
+		if (esc_etcd_hold(etcd, lockwait) == -1)
+			return NULL;	/* said when the claims are taken */
+		*st = (struct esc_digest_store){ esc_digest_save_etcd, etcd };
+		return st;
+	}
+	if (sdir == NULL)
+		return NULL;
+	copy = esc_strdup(sdir);
+	esc_buf_printf(dir, "%s/digests", dirname(copy));
+	free(copy);
+	*st = (struct esc_digest_store){ esc_digest_save_file, dir->s };
+	return st;
+}
+
+/* The pages of b in one digest: its record added (not output), its
+ * delivery spooled, or the same digest a run that died left there. */
+static void
+digest(const struct esc_bundle *b, const struct esc_digest_store *st)
+{
+	struct esc_delivery *dg;
+	int from = dl.n;
+
+	addrec(NULL, esc_bundle_page(b, dl.d, rec_of, NULL, st), 1);
+	admit(from);
+	if (dl.n != from + 1 || dl.d[from]->status == ESC_DL_FAILED)
+		return;		/* said in its receipt; the pages go alone */
+	dg = dl.d[from];
+	if (dg->status == ESC_DL_SKIPPED)
+		dg = seen_as(dg);
+	esc_bundle_link(b, dl.d, dg);
+	/* Made already (done/): so were its pages. */
+	if (dg->status == ESC_DL_SKIPPED)
+		settle_bundle(dg);
+	esc_note("%s %s: %d pages in digest %s", esc_chan_name(b->ch),
+	    b->recipient, b->n, dg->dedup_key);
+}
+
+/* One digest per person instead of a pile of messages (bundle.c), and
+ * the budgets per person (budget.c). */
+static void
+bundle(void)
+{
+	struct esc_bundle *b;
+	struct esc_digest_store store, *st = NULL;
+	struct esc_buf dir = { 0 };
+	int i, nb, left;
+
+	budget = esc_budget_open(chans, dry ? NULL : sdir);
+	nb = esc_bundle_plan(dl.d, dl.n, rec_of, NULL, &b);
+	for (i = 0; i < nb; i++) {
+		if (b[i].ch == ESC_CH_SMS && st == NULL &&
+		    esc_inbox_wants(chans, ESC_CH_SMS))
+			st = digest_store(&store, &dir);
+		left = esc_budget_left(budget, b[i].ch, b[i].recipient,
+		    esc_now());
+		switch (esc_bundle_decide(&b[i], dl.d, chans, pol, left,
+		    esc_now())) {
+		case ESC_BUNDLE_HOLD:
+			/* Nowhere to wait without a spool. */
+			if (spool != NULL) {
+				esc_bundle_hold(&b[i], dl.d, chans, 1);
+				break;
+			}
+			/* FALLTHROUGH */
+		case ESC_BUNDLE_DIGEST:
+			digest(&b[i], st);
+			break;
+		}
+	}
+	esc_bundle_free(b, nb);
+	esc_buf_free(&dir);
+}
+
+/* The messages this run sent to people, counted against their budgets
+ * (a digest is one; its pages are not counted again). */
+static void
+spend(void)
+{
+	esc_budget_count(budget, dl.d, dl.n, esc_now());
+	if (esc_budget_save(budget, esc_now()) == -1)
+		esc_warnx("%s: the budgets' counts are not kept",
+		    esc_lasterr());
 }
 
 /* A delivery claimed on etcd, or not to be tried now: done already
@@ -457,6 +620,9 @@ settle(struct esc_delivery *d, int st)
 			esc_warn(NULL);
 			spool_failed = 1;
 		}
+		/* A digest made: so were its pages. */
+		if (d->digest)
+			settle_bundle(d);
 		return;
 	case ESC_CLAIM_OTHER:
 		esc_warnx("%s %s %s: claimed by another host's run (etcd): "
@@ -518,6 +684,28 @@ claim(void)
 	return status;
 }
 
+/* What the run's deadline left undone: in the spool for the next run
+ * (its claim on etcd let go, so any host's next run makes it), else a
+ * failed receipt; each channel says so once (esc_notify_untried()). */
+static int
+leftover(void)
+{
+	struct esc_delivery *d;
+	int i, n = 0;
+
+	n = esc_notify_untried(dl.d, dl.n, spool != NULL);
+	for (i = 0; i < dl.n; i++) {
+		d = dl.d[i];
+		if (d->status != ESC_DL_PENDING || d->channel < 0)
+			continue;
+		if (d->claimed)
+			marks(d);
+		if (!d->spooled)
+			esc_dl_untried(d);
+	}
+	return n == 0 ? ESC_EXIT_OK : ESC_EXIT_FAIL;
+}
+
 /* With etcd, after the deliveries: the last done marks, and a bounded
  * batch of old ones pruned. */
 static int
@@ -561,6 +749,7 @@ deliver(void)
 		status = ESC_EXIT_FAIL;
 		incomplete = 1;
 	}
+	status |= leftover();
 	if (etcd != NULL && unclaim() != ESC_EXIT_OK) {
 		status = ESC_EXIT_FAIL;
 		incomplete = 1;
@@ -586,7 +775,8 @@ receipts(void)
 			struct esc_delivery *d = dl.d[k];
 
 			if (d->status == ESC_DL_SKIPPED ||
-			    d->status == ESC_DL_PENDING)
+			    d->status == ESC_DL_PENDING ||
+			    d->status == ESC_DL_BUNDLED)
 				continue;
 			if (d->status != ESC_DL_DELIVERED)
 				status = ESC_EXIT_FAIL;
@@ -623,6 +813,7 @@ finish(int status)
 	esc_map_free(&last, NULL);
 	esc_spool_close(spool);
 	esc_claims_free(claims);
+	esc_budget_free(budget);
 	esc_etcd_close(etcd);
 	esc_channels_free(chans);
 	esc_policy_free(pol);
@@ -658,11 +849,13 @@ main(int argc, char *argv[])
 	if (esc_loop(&lp, argv, argc) != ESC_EXIT_OK)
 		status = ESC_EXIT_FAIL;
 	esc_out_init();
+	bundle();
 	/* Each step gives ESC_EXIT_OK or ESC_EXIT_FAIL. */
 	if (dry)
 		status |= dry_run();
 	else {
 		status |= deliver();
+		spend();
 		status |= receipts();
 	}
 	return finish(status);

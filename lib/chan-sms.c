@@ -102,6 +102,10 @@ sms_text(const cJSON *rec, int replies)
 		esc_rec_plain(&b, rec);
 		return b.s;
 	}
+	/* A digest (bundle.c) is written whole, its code in it. */
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "digest")) &&
+	    (s = esc_str(rec, "text")) != NULL)
+		return esc_strdup(s);
 	esc_buf_puts(&head, "[");
 	esc_buf_upper(&head, esc_rec_resolving(rec) ? "resolved" :
 	    esc_rec_sev(rec));
@@ -316,6 +320,12 @@ sms_reply(struct esc_inbox *ib, const struct reply *m, cJSON **r)
 		return SMS_STRANGER;
 	}
 	if ((id = sms_code_of(ib, m->body, &resolve)) == NULL) {
+		/* A digest's code acks all it named (digest.c). */
+		if (esc_digest_reply(ib, m->body, m->from, by, m->t, m->sid)) {
+			*r = cJSON_GetArrayItem(ib->out,
+			    cJSON_GetArraySize(ib->out) - 1);
+			return SMS_DONE;
+		}
 		*r = sms_reject(ib, m, "not the code of an open incident");
 		return SMS_NOCODE;
 	}
@@ -493,6 +503,9 @@ sms_twiml(struct esc_buf *b, int did, const cJSON *r, const char *body)
 	} else if (did == SMS_SHARED)
 		esc_buf_puts(&t, "esc: two open incidents share that code; "
 		    "nothing changed. Use esc-ack.");
+	else if (esc_str(r, "digest") != NULL)
+		esc_buf_printf(&t, "esc: the open incidents of digest %s "
+		    "acknowledged by %s.", esc_str(r, "digest"), esc_str(r, "by"));
 	else if (strcmp(esc_type(r), "resolve") == 0)
 		esc_buf_printf(&t, "esc: incident %s resolved by %s.",
 		    esc_str(r, "incident"), esc_str(r, "by"));

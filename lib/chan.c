@@ -189,6 +189,19 @@ esc_rec_plain(struct esc_buf *b, const cJSON *rec)
 
 /* ---- making deliveries ---- */
 
+/* When the page was made (a task's or handoff's "at" too); a record
+ * without one goes after those that have one. */
+static esc_time_t
+rec_at(const cJSON *rec)
+{
+	const char *s = esc_str(rec, "at");
+	esc_time_t t;
+
+	if (s == NULL || esc_time_parse(s, &t) == -1)
+		return INT64_MAX;
+	return t;
+}
+
 struct esc_delivery *
 esc_job_add(const struct esc_job *j, const char *recipient,
     const char *person)
@@ -205,6 +218,7 @@ esc_job_add(const struct esc_job *j, const char *recipient,
 	    esc_strdup(esc_str(j->rec, "incident")) : NULL;
 	d->channel = j->ch;
 	d->sev = esc_sev_parse(esc_rec_sev(j->rec));
+	d->at = rec_at(j->rec);
 	d->rec = j->idx;
 	d->status = ESC_DL_PENDING;
 	d->req.method = "POST";

@@ -504,6 +504,10 @@ load_limits(struct esc_chload *l, struct esc_channels *c, const cJSON *o)
 		snprintf(where, sizeof where, "limits.%s", v->string);
 		if ((ch = esc_chan_parse(v->string)) == -1)
 			return esc_cfgerr(l->file, where, "unknown channel");
+		/* Named here, the channel's limit is this one, not a
+		 * default (null: none at all). */
+		c->rate[ch] = 0;
+		c->burst[ch] = 0;
 		if (cJSON_IsNull(v))
 			continue;
 		if (cJSON_IsNumber(v) && v->valuedouble > 0) {
@@ -576,6 +580,80 @@ load_inbox(struct esc_chload *l, struct esc_channels *c, const cJSON *o)
 	return 0;
 }
 
+/* "bundle": {"after": N}: more than N pages to one person on SMS or
+ * e-mail in one run are one digest; 0 turns digests off. */
+static int
+load_bundle(struct esc_chload *l, struct esc_channels *c, const cJSON *o)
+{
+	const cJSON *v;
+
+	if (!cJSON_IsObject(o))
+		return esc_cfgerr(l->file, "bundle", "must be an object");
+	if (esc_ch_keys(l, o, "bundle", (const char *const[]){ "after",
+	    NULL }) == -1)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "after")) == NULL)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+	    v->valuedouble > 100000 || v->valuedouble != (int)v->valuedouble)
+		return esc_cfgerr(l->file, "bundle.after", "not a whole "
+		    "number from 0 to 100000");
+	c->bundle_after = (int)v->valuedouble;
+	return 0;
+}
+
+/* "N/h": N messages, and the period in seconds (s, min, h, d). */
+static int
+budget_rate(const char *s, int *n, long *secs)
+{
+	char *end;
+	long v;
+
+	v = strtol(s, &end, 10);
+	if (end == s || v < 1 || v > 100000 || *end != '/')
+		return -1;
+	*n = (int)v;
+	end++;
+	if (!strcmp(end, "s"))
+		*secs = 1;
+	else if (!strcmp(end, "min"))
+		*secs = 60;
+	else if (!strcmp(end, "h"))
+		*secs = 3600;
+	else if (!strcmp(end, "d"))
+		*secs = 86400;
+	else
+		return -1;
+	return 0;
+}
+
+/* "budget": {"sms": "6/h"}: per person, on the channels to people. */
+static int
+load_budget(struct esc_chload *l, struct esc_channels *c, const cJSON *o)
+{
+	const cJSON *v;
+	char where[128];
+	int ch;
+
+	if (!cJSON_IsObject(o))
+		return esc_cfgerr(l->file, "budget", "must be an object");
+	cJSON_ArrayForEach(v, o) {
+		snprintf(where, sizeof where, "budget.%s", v->string);
+		if ((ch = esc_chan_parse(v->string)) == -1)
+			return esc_cfgerr(l->file, where, "unknown channel");
+		if (ch != ESC_CH_SMS && ch != ESC_CH_EMAIL)
+			return esc_cfgerr(l->file, where, "a budget is per "
+			    "person: sms or email");
+		if (cJSON_IsNull(v))
+			continue;
+		if (!cJSON_IsString(v) || budget_rate(v->valuestring,
+		    &c->budget_n[ch], &c->budget_s[ch]) == -1)
+			return esc_cfgerr(l->file, where, "not a budget "
+			    "(\"6/h\", \"20/d\")");
+	}
+	return 0;
+}
+
 /* Each channel's section, by its provider; a channel without one cannot
  * be used. */
 static int
@@ -606,7 +684,7 @@ load_sections(struct esc_chload *l, const cJSON *doc)
 static int
 load(struct esc_chload *l, struct esc_channels *c, const cJSON *doc)
 {
-	const char *top[ESC_NCHAN + 5];
+	const char *top[ESC_NCHAN + 7];
 	const cJSON *v;
 	int ch;
 
@@ -616,6 +694,8 @@ load(struct esc_chload *l, struct esc_channels *c, const cJSON *doc)
 	top[ch++] = "retry";
 	top[ch++] = "timeouts";
 	top[ch++] = "inbox";
+	top[ch++] = "bundle";
+	top[ch++] = "budget";
 	top[ch] = NULL;
 	if (esc_ch_keys(l, doc, "(top)", top) == -1 ||
 	    load_sections(l, doc) == -1)
@@ -628,12 +708,19 @@ load(struct esc_chload *l, struct esc_channels *c, const cJSON *doc)
 		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(doc, "timeouts")) != NULL &&
 	    (esc_ch_keys(l, v, "timeouts", (const char *const[]){ "connect",
-	    "transfer", NULL }) == -1 ||
+	    "transfer", "deadline", NULL }) == -1 ||
 	    ms(l, v, "timeouts", "connect", &c->connect_ms) == -1 ||
-	    ms(l, v, "timeouts", "transfer", &c->timeout_ms) == -1))
+	    ms(l, v, "timeouts", "transfer", &c->timeout_ms) == -1 ||
+	    ms(l, v, "timeouts", "deadline", &c->deadline_ms) == -1))
 		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(doc, "inbox")) != NULL &&
 	    load_inbox(l, c, v) == -1)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(doc, "bundle")) != NULL &&
+	    load_bundle(l, c, v) == -1)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(doc, "budget")) != NULL &&
+	    load_budget(l, c, v) == -1)
 		return -1;
 	return 0;
 }
@@ -689,6 +776,19 @@ esc_channels_load(const char *path)
 	c->cap_ms = 60000;
 	c->connect_ms = 10000;
 	c->timeout_ms = 30000;
+	/*
+	 * PagerDuty's Events API takes about 120 events a minute per
+	 * integration (routing) key, over a sliding 60-second window, and
+	 * answers 429 past it ("Too many API calls at a time": PagerDuty
+	 * Developer Documentation, Events API v2 Overview, "API Limits" and
+	 * "Response Codes & Retry Logic"; 120/min per integration key
+	 * confirmed by PagerDuty on its community forum).  So that is the
+	 * channel's default limit: 2 a second, and the first minute's 120
+	 * at once, so that a page or ten never wait.
+	 */
+	c->rate[ESC_CH_PAGERDUTY] = ESC_PD_EVENTS_PER_MIN / 60.0;
+	c->burst[ESC_CH_PAGERDUTY] = ESC_PD_EVENTS_PER_MIN;
+	c->bundle_after = 3;
 	memset(&l, 0, sizeof l);
 	l.file = c->path;
 	l.c = c;

@@ -56,6 +56,32 @@ esc_claims_free(struct esc_claims *c)
 	free(c);
 }
 
+/* The digests' codes past their time, a batch of them deleted; errors
+ * are left for the next run. */
+static void
+digest_prune(struct esc_etcd *e, esc_time_t now)
+{
+	struct esc_kv *kv = NULL;
+	struct esc_txn *t = esc_txn_new();
+	size_t i, n = 0;
+	esc_time_t exp;
+	cJSON *doc;
+
+	if (esc_etcd_range(e, "digest/", 1, &kv, &n) == -1)
+		n = 0;
+	for (i = 0; i < n && esc_txn_ops(t) < ESC_ETCD_TXN_OPS - 1; i++) {
+		doc = cJSON_ParseWithLength(kv[i].val, kv[i].len);
+		if (esc_str(doc, "expires") == NULL || (esc_time_parse(
+		    esc_str(doc, "expires"), &exp) == 0 && exp < now))
+			esc_txn_del(t, kv[i].key);
+		cJSON_Delete(doc);
+	}
+	if (esc_txn_ops(t) > 0)
+		esc_etcd_txn(e, t);
+	esc_txn_free(t);
+	esc_kv_free(kv, n);
+}
+
 static void
 keys(const struct esc_delivery *d, char claim[40], char done[40])
 {
@@ -238,4 +264,30 @@ esc_claims_prune(struct esc_claims *c, esc_time_t now)
 		r = -1;
 	esc_txn_free(t);
 	return r;
+}
+
+/*
+ * A digest's code (bundle.c, digest.c): "digest/CODE", put only when it
+ * is not there, fenced by the tick lock like every write, but not with
+ * its lease: a reply may come long after the run (ESC_DIGEST_KEEP).  1
+ * when the code is taken.  Old codes are deleted here too, a bounded
+ * batch a time.
+ */
+int
+esc_digest_save_etcd(const char *code, const char *json, void *arg)
+{
+	struct esc_etcd *e = arg;
+	struct esc_txn *t;
+	char key[40];
+	int r;
+
+	snprintf(key, sizeof key, "digest/%s", code);
+	t = esc_txn_new();
+	esc_txn_if_absent(t, key);
+	esc_txn_put(t, key, json, strlen(json), 0);
+	r = esc_etcd_txn(e, t);
+	esc_txn_free(t);
+	if (r == 1)
+		digest_prune(e, esc_now());
+	return r == 1 ? 0 : r == 0 ? 1 : -1;
 }

@@ -36,6 +36,7 @@ struct bucket {
 /* The engine's side of a delivery, while esc_deliver() runs. */
 struct esc_xfer {
 	struct esc_delivery *d;
+	int	 seq;			/* its place in the input */
 	int64_t	 next_ms, deadline_ms;
 	struct esc_buf resp;		/* the provider's answer, cut */
 	size_t	 upos;			/* of the upload (SMTP) */
@@ -45,9 +46,12 @@ struct esc_xfer {
 	struct esc_xfer *waiter;
 };
 
+/* The deliveries ready to start on one channel, most urgent first
+ * (urgent(): a heap), so that a rate limit or a storm never holds a
+ * critical page behind a pile of others. */
 struct queue {
 	struct esc_xfer **q;
-	int	 head, n, cap;
+	int	 n, cap;
 };
 
 struct engine {
@@ -61,22 +65,63 @@ struct engine {
 	struct esc_xfer **heap;		/* waiting to retry, by next_ms */
 	int	 nheap, capheap;
 	struct bucket b[ESC_NCHAN];
+	/* After a 429 the whole channel waits, not only the delivery that
+	 * got it: the next ones would get one too.  streak: 429s in a row,
+	 * for the backoff when the provider says no Retry-After. */
+	int64_t	 pause_ms[ESC_NCHAN];
+	int	 streak[ESC_NCHAN];
+	int64_t	 stop_ms;		/* the run's budget; 0: none */
 	int	 left;
 	void	(*done)(struct esc_delivery *, void *);
 	void	*arg;
 };
 
+/* Whether a goes before b: critical before warning before info, then
+ * the oldest page (its "at"), then input order. */
+static int
+urgent(const struct esc_xfer *a, const struct esc_xfer *b)
+{
+	if (a->d->sev != b->d->sev)
+		return a->d->sev > b->d->sev;
+	if (a->d->at != b->d->at)
+		return a->d->at < b->d->at;
+	return a->seq < b->seq;
+}
+
 static void
 enqueue(struct queue *q, struct esc_xfer *x)
 {
-	if (q->head > 0 && q->head == q->n) {
-		q->head = q->n = 0;
-	}
+	int i, parent;
+
 	if (q->n == q->cap) {
 		q->cap = q->cap ? q->cap * 2 : 64;
 		q->q = esc_realloc(q->q, (size_t)q->cap * sizeof *q->q);
 	}
-	q->q[q->n++] = x;
+	i = q->n++;
+	while (i > 0 && urgent(x, q->q[parent = (i - 1) / 2])) {
+		q->q[i] = q->q[parent];
+		i = parent;
+	}
+	q->q[i] = x;
+}
+
+static struct esc_xfer *
+dequeue(struct queue *q)
+{
+	struct esc_xfer *top = q->q[0], *last = q->q[--q->n];
+	int i = 0, child;
+
+	while ((child = 2 * i + 1) < q->n) {
+		if (child + 1 < q->n && urgent(q->q[child + 1], q->q[child]))
+			child++;
+		if (!urgent(q->q[child], last))
+			break;
+		q->q[i] = q->q[child];
+		i = child;
+	}
+	if (q->n > 0)
+		q->q[i] = last;
+	return top;
 }
 
 static void
@@ -162,23 +207,64 @@ on_read(char *buf, size_t size, size_t n, void *arg)
 
 static void finish(struct engine *, struct esc_xfer *, int);
 
-/* The retry bound of a delivery: the channels file's, else the
- * policy's retry_for. */
-static int64_t
-retry_bound(const struct engine *e, int sev)
+int64_t
+esc_retry_window(const struct esc_channels *c, const struct esc_policy *p,
+    int sev)
 {
-	int64_t bound = e->c->retry_ms[sev];
+	int64_t bound = c->retry_ms[sev];
 
 	if (bound >= 0)
 		return bound;
 	/* Clamped before the multiplication: the policy's figure is not
 	 * trusted to be small. */
-	bound = e->p->sev[sev].retry_for;
+	bound = p->sev[sev].retry_for;
 	if (bound < 0)
 		bound = 0;
 	if (bound > RETRY_MAX_S)
 		bound = RETRY_MAX_S;
 	return bound * 1000;
+}
+
+/* The retry bound of a delivery: the channels file's, else the
+ * policy's retry_for. */
+static int64_t
+retry_bound(const struct engine *e, int sev)
+{
+	return esc_retry_window(e->c, e->p, sev);
+}
+
+/* What is left of a delivery's retry window: it was opened when the
+ * delivery was first spooled (since), perhaps by an earlier run that ran
+ * out of its budget, so the window is not stretched by each new run. */
+static int64_t
+window_left(const struct engine *e, const struct esc_delivery *d)
+{
+	int64_t bound = retry_bound(e, d->sev), age;
+
+	if (d->since <= 0)
+		return bound;
+	age = esc_now() - d->since;
+	if (age <= 0)
+		return bound;
+	if (age > RETRY_MAX_S)
+		return 0;
+	return bound - age * 1000 > 0 ? bound - age * 1000 : 0;
+}
+
+/* A transfer's timeout, cut so that it ends with the run's budget: a
+ * server that accepts and never answers must not hold the run.  At
+ * least a second, or nothing could be tried at the end. */
+static long
+budget(const struct engine *e, int64_t now, long ms)
+{
+	int64_t left;
+
+	if (e->stop_ms == 0)
+		return ms;
+	left = e->stop_ms - now;
+	if (left < 1000)
+		left = 1000;
+	return left < ms ? (long)left : ms;
 }
 
 static struct curl_slist *
@@ -250,7 +336,7 @@ start(struct engine *e, struct esc_xfer *x, int64_t now)
 	}
 	curl_easy_reset(c);
 	if (d->attempts == 0)
-		x->deadline_ms = now + retry_bound(e, d->sev);
+		x->deadline_ms = now + window_left(e, d);
 	d->attempts++;
 	x->upos = 0;
 	x->resp.len = 0;
@@ -261,8 +347,10 @@ start(struct engine *e, struct esc_xfer *x, int64_t now)
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, e->c->connect_ms);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, e->c->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, budget(e, now,
+	    e->c->connect_ms));
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, budget(e, now,
+	    e->c->timeout_ms));
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "esc-notify/" ESC_VERSION);
 	x->slist = d->req.kind == ESC_RQ_SMTP ? setup_smtp(c, x) :
 	    setup_http(c, x);
@@ -437,6 +525,40 @@ retry(struct engine *e, struct esc_xfer *x, int64_t after, int64_t now)
 	heap_push(e, x);
 }
 
+/*
+ * A 429: the provider's rate, not the delivery, is the trouble.  The
+ * channel waits (the Retry-After, else a backoff that doubles with each
+ * 429 in a row), and the delivery goes back to its place among the
+ * channel's ready ones, its own backoff untouched: a storm is delivered
+ * as fast as the provider takes it, and the delivery is dead only when
+ * its retry window has passed.
+ */
+static void
+throttled(struct engine *e, struct esc_xfer *x, int64_t after, int64_t now)
+{
+	int ch = x->d->channel, i;
+	int64_t wait = e->c->base_ms;
+
+	/* Past the window, or asked to wait past it: dead now, as for any
+	 * other retry. */
+	if (now >= x->deadline_ms || after > x->deadline_ms - now) {
+		finish(e, x, ESC_DL_DEAD);
+		return;
+	}
+	if (e->pause_ms[ch] <= now) {
+		for (i = 0; i < e->streak[ch] && wait < e->c->cap_ms; i++)
+			wait *= 2;
+		if (wait > e->c->cap_ms)
+			wait = e->c->cap_ms;
+		e->streak[ch]++;
+		if (after > wait)
+			wait = after;
+		e->pause_ms[ch] = now + wait;
+	} else if (after > 0 && now + after > e->pause_ms[ch])
+		e->pause_ms[ch] = now + after;
+	enqueue(&e->ready[ch], x);
+}
+
 /* The provider set the next request of the delivery: made at once. */
 static void
 next_step(struct engine *e, struct esc_xfer *x)
@@ -470,6 +592,7 @@ completed(struct engine *e, CURLMsg *m, int64_t now)
 	x->easy = NULL;
 	e->running--;
 	if (v == ESC_TRY_OK) {
+		e->streak[x->d->channel] = 0;
 		free(x->d->error);
 		x->d->error = NULL;
 		finish(e, x, ESC_DL_DELIVERED);
@@ -477,6 +600,8 @@ completed(struct engine *e, CURLMsg *m, int64_t now)
 		next_step(e, x);
 	else if (v == ESC_TRY_PERMANENT)
 		finish(e, x, ESC_DL_FAILED);
+	else if (code == 429)
+		throttled(e, x, after, now);
 	else
 		retry(e, x, after, now);
 }
@@ -495,6 +620,9 @@ launch(struct engine *e, int64_t now)
 	}
 	if (e->nheap > 0 && e->heap[0]->next_ms < wake)
 		wake = e->heap[0]->next_ms;
+	/* The run's budget spent: nothing new starts. */
+	if (e->stop_ms != 0 && now >= e->stop_ms)
+		return 1000;
 	/* Round robin over the channels, so a slow or rate-limited one
 	 * does not hold the others back. */
 	do {
@@ -502,17 +630,24 @@ launch(struct engine *e, int64_t now)
 		for (ch = 0; ch < ESC_NCHAN && e->running < e->jobs; ch++) {
 			struct queue *q = &e->ready[ch];
 
-			if (q->head == q->n)
+			if (q->n == 0)
 				continue;
+			if (e->pause_ms[ch] > now) {
+				if (e->pause_ms[ch] < wake)
+					wake = e->pause_ms[ch];
+				continue;
+			}
 			if (!take(&e->b[ch], now, &w)) {
 				if (now + w < wake)
 					wake = now + w;
 				continue;
 			}
-			start(e, q->q[q->head++], now);
+			start(e, dequeue(q), now);
 			progress = 1;
 		}
 	} while (progress && e->running < e->jobs);
+	if (e->stop_ms != 0 && e->stop_ms < wake)
+		wake = e->stop_ms;
 	return wake > now ? (long)(wake - now) : 0;
 }
 
@@ -525,6 +660,7 @@ admit(struct engine *e, struct esc_delivery **dl, int n, struct esc_xfer *x)
 
 	for (i = 0; i < n; i++) {
 		x[i].d = dl[i];
+		x[i].seq = i;
 		dl[i]->xfer = &x[i];
 	}
 	for (i = 0; i < n; i++) {
@@ -560,6 +696,11 @@ run(struct engine *e)
 			e->done(NULL, e->arg);
 		if (e->left == 0)
 			break;
+		/* Out of budget: what is in flight has ended (its timeout
+		 * was cut to the budget), the rest stays pending. */
+		if (e->stop_ms != 0 && esc_mono_ms() >= e->stop_ms &&
+		    e->running == 0)
+			break;
 		wait = launch(e, esc_mono_ms());
 		if (e->running > 0 || wait > 0)
 			curl_multi_poll(e->multi, NULL, 0,
@@ -575,7 +716,8 @@ buckets(struct engine *e, const struct esc_channels *c)
 
 	for (ch = 0; ch < ESC_NCHAN; ch++) {
 		e->b[ch].rate = c->rate[ch];
-		e->b[ch].cap = c->rate[ch] > 1 ? c->rate[ch] : 1;
+		e->b[ch].cap = c->burst[ch] >= 1 ? c->burst[ch] :
+		    c->rate[ch] > 1 ? c->rate[ch] : 1;
 		e->b[ch].tokens = e->b[ch].cap;
 		e->b[ch].last = now;
 	}
@@ -598,6 +740,8 @@ esc_deliver(struct esc_delivery **dl, int n, const struct esc_channels *c,
 	e.arg = arg;
 	srand48((long)esc_mono_ms() ^ (long)getpid());
 	buckets(&e, c);
+	if (c->deadline_ms > 0)
+		e.stop_ms = esc_mono_ms() + c->deadline_ms;
 	x = esc_calloc(n > 0 ? (size_t)n : 1, sizeof *x);
 	if ((e.left = admit(&e, dl, n, x)) == 0)
 		goto out;

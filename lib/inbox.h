@@ -52,6 +52,16 @@ struct esc_etcd;
 int esc_inbox_state_etcd(struct esc_etcd *e, struct esc_map *known,
     struct esc_map *codes);
 
+/* Digests (digest.c): where their codes are, $ESC_DIR/digests, or on
+ * etcd when e is not NULL; set once by the tool. */
+struct esc_etcd;
+void esc_digest_where(const char *esc_dir, struct esc_etcd *e);
+/* A reply that is a digest's code, from the phone the digest went to,
+ * within its time: an ack record (source sms) in ib->out for each of its
+ * incidents still open; how many (0: not a digest's code). */
+int esc_digest_reply(struct esc_inbox *ib, const char *body, const char *from,
+    const char *by, esc_time_t t, const char *sid);
+
 /* ---- esc-inbox serve (serve.c) ---- */
 
 struct esc_serve {

@@ -132,6 +132,51 @@ esc_delivery_free(struct esc_delivery *d)
 	free(d);
 }
 
+int
+esc_notify_untried(struct esc_delivery **dl, int n, int spooled)
+{
+	const char *why[ESC_NCHAN] = { 0 };
+	int failed[ESC_NCHAN] = { 0 }, untried[ESC_NCHAN] = { 0 };
+	int i, ch, left = 0;
+	const char *then = spooled ? "left in the spool for the next run" :
+	    "not delivered (no spool to keep them)";
+
+	for (i = 0; i < n; i++) {
+		if (dl[i]->status != ESC_DL_PENDING || dl[i]->channel < 0)
+			continue;
+		left++;
+		ch = dl[i]->channel;
+		if (dl[i]->error != NULL) {
+			failed[ch]++;
+			why[ch] = dl[i]->error;
+		} else
+			untried[ch]++;
+	}
+	for (ch = 0; ch < ESC_NCHAN; ch++) {
+		if (failed[ch] > 0)
+			esc_warnx("%s: %d deliveries failed: %s; %s",
+			    esc_chan_name(ch), failed[ch], why[ch], then);
+		if (untried[ch] > 0)
+			esc_warnx("%s: %d deliveries not tried before the "
+			    "run's deadline; %s", esc_chan_name(ch),
+			    untried[ch], then);
+	}
+	return left;
+}
+
+void
+esc_dl_untried(struct esc_delivery *d)
+{
+	struct esc_buf b = { 0 };
+
+	esc_buf_puts(&b, "not delivered before the run's deadline");
+	if (d->error != NULL)
+		esc_buf_printf(&b, ": %s", d->error);
+	free(d->error);
+	d->error = b.s;
+	d->status = ESC_DL_FAILED;
+}
+
 /* --dry-run: the request as it would go out, every secret masked. */
 void
 esc_delivery_print(FILE *f, const struct esc_delivery *d)

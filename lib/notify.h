@@ -9,6 +9,10 @@
 /* ---- notify (channels.c, notify.c, spool.c, deliver.c; a provider
  * each in chan-*.c, chan.h) ---- */
 
+/* PagerDuty's documented Events API rate per routing key: the default
+ * limit of the pagerduty channel (channels.c). */
+#define ESC_PD_EVENTS_PER_MIN	120
+
 /* Secrets are registered as they are loaded; esc_mask() returns a copy of
  * s with each of them replaced by "***".  A secret URL keeps its scheme
  * and host, its path, query and user:password are the secret. */
@@ -21,9 +25,16 @@ struct esc_channels {
 	char	*why[ESC_NCHAN];	/* why a channel is unusable; NULL: ok */
 	void	*conf[ESC_NCHAN];	/* each provider's section (chan-*.c) */
 	double	 rate[ESC_NCHAN];	/* deliveries a second; 0: no limit */
+	double	 burst[ESC_NCHAN];	/* the bucket's size; 0: a second's */
 	long	 retry_ms[ESC_NSEV];	/* -1: the policy's retry_for */
 	long	 base_ms, cap_ms;	/* backoff: first delay, longest */
 	long	 connect_ms, timeout_ms;
+	long	 deadline_ms;		/* the run's budget; 0: none */
+	int	 bundle_after;		/* "bundle": {"after": N}; 0: off */
+	/* "budget": at most budget_n messages to one person in budget_s
+	 * seconds (sms, email); 0: none. */
+	int	 budget_n[ESC_NCHAN];
+	long	 budget_s[ESC_NCHAN];
 	/* "inbox" (esc-inbox serve): the bearer token Alertmanager sends,
 	 * and the URL the providers post to, as they sign it. */
 	char	*inbox_token, *public_url;
@@ -36,7 +47,7 @@ const char *esc_channels_slack(const struct esc_channels *c,
 
 enum { ESC_RQ_HTTP, ESC_RQ_SLACK_API, ESC_RQ_SMTP };
 enum { ESC_DL_PENDING, ESC_DL_DELIVERED, ESC_DL_FAILED, ESC_DL_DEAD,
-	ESC_DL_SKIPPED };
+	ESC_DL_SKIPPED, ESC_DL_BUNDLED };
 
 /* One request to a provider, secrets in it (print it through esc_mask). */
 struct esc_req {
@@ -58,6 +69,8 @@ struct esc_delivery {
 	char	*dedup_key, *event, *recipient, *person, *incident;
 	int	 channel;		/* enum esc_chan; -1: unknown */
 	int	 sev;
+	esc_time_t at;			/* the record's "at": oldest first */
+	esc_time_t since;		/* first spooled; 0: in this run */
 	int	 rec;			/* the record it came from */
 	struct esc_req req;
 	int	 status;		/* ESC_DL_* */
@@ -71,6 +84,9 @@ struct esc_delivery {
 	/* Same dedup_key and recipient, earlier in the input: a resolve
 	 * must not overtake its trigger. */
 	struct esc_delivery *after;
+	/* ESC_DL_BUNDLED: the digest it goes in; its outcome is this one's. */
+	struct esc_delivery *bundle;
+	int	 digest;		/* a digest: its pages bundled in it */
 	struct esc_xfer *xfer;		/* the engine's, in esc_deliver() */
 };
 
@@ -84,8 +100,96 @@ struct esc_notify_list {
 int esc_notify_build(struct esc_notify_list *l, const cJSON *rec, int idx,
     const struct esc_channels *c, const struct esc_policy *p);
 void esc_delivery_free(struct esc_delivery *d);
+/* After a run whose deadline (esc_channels.deadline_ms) was spent: one
+ * line per channel on standard error for the deliveries left pending
+ * ("email: 3 deliveries failed: ...", not one line per page); how many
+ * were left.  spooled: they wait in the spool for the next run. */
+int esc_notify_untried(struct esc_delivery **dl, int n, int spooled);
+/* A delivery left pending without a spool to keep it: failed, and why. */
+void esc_dl_untried(struct esc_delivery *d);
 /* The request as --dry-run shows it, secrets masked. */
 void esc_delivery_print(FILE *f, const struct esc_delivery *d);
+
+/* ---- digests (bundle.c, digest.c) ---- */
+
+/* A digest's reply code: characters of ESC_CODE_ALPHABET (inbox.h), more
+ * than an incident's code has, so neither is taken for the other; kept
+ * ESC_DIGEST_KEEP seconds. */
+#define ESC_DIGEST_CODE_LEN	6
+#define ESC_DIGEST_KEEP		86400
+/* The pages of one person on one channel that go in one digest. */
+struct esc_bundle {
+	int	 ch;
+	const char *recipient, *person;
+	int	*idx;		/* into dl */
+	int	 n;
+};
+/* The pending trigger pages of dl to people on SMS or e-mail, grouped by
+ * channel and recipient (rec(d->rec, arg): a delivery's record); how
+ * many groups, in *out (esc_bundle_free()). */
+int esc_bundle_plan(struct esc_delivery **dl, int n,
+    const cJSON *(*rec)(int, void *), void *arg, struct esc_bundle **out);
+/* What becomes of a group: one message a page, one digest, or all wait
+ * in the spool (its person's budget spent: left messages may go now). */
+enum { ESC_BUNDLE_SINGLE, ESC_BUNDLE_DIGEST, ESC_BUNDLE_HOLD };
+int esc_bundle_decide(const struct esc_bundle *b, struct esc_delivery **dl,
+    const struct esc_channels *c, const struct esc_policy *p, int left,
+    esc_time_t now);
+void esc_bundle_free(struct esc_bundle *b, int n);
+/* b's pages wait (skipped, held) for the next digest; said once. */
+void esc_bundle_hold(const struct esc_bundle *b, struct esc_delivery **dl,
+    const struct esc_channels *c, int spooled);
+/* b's pages go in the digest delivery dg (status ESC_DL_BUNDLED). */
+void esc_bundle_link(const struct esc_bundle *b, struct esc_delivery **dl,
+    struct esc_delivery *dg);
+/* dg's outcome made each of its pages', then each(page, arg). */
+void esc_bundle_settle(struct esc_delivery **dl, int n,
+    const struct esc_delivery *dg,
+    void (*each)(struct esc_delivery *, void *), void *arg);
+/* Where digests' codes are kept: save(code, json, arg) gives 0, 1 when
+ * the code is taken, -1 with a message.  esc_digest_save_file() (arg:
+ * the directory) and esc_digest_save_etcd() (arg: a struct esc_etcd). */
+struct esc_digest_store {
+	int	(*save)(const char *code, const char *json, void *arg);
+	void	*arg;
+};
+int esc_digest_save_file(const char *code, const char *json, void *dir);
+int esc_digest_save_etcd(const char *code, const char *json, void *etcd);
+/* What a code's file or key holds (esc_digest_save_file()). */
+char *esc_digest_json(const char *code, const cJSON *incidents,
+    const char *to, esc_time_t at, esc_time_t expires);
+/* The page record of the digest of b, to b's recipient; on SMS with a
+ * reply code kept in st (NULL: no code). */
+cJSON *esc_bundle_page(const struct esc_bundle *b, struct esc_delivery **dl,
+    const cJSON *(*rec)(int, void *), void *arg,
+    const struct esc_digest_store *st);
+/* The digest of the n pages on channel ch (code: NULL or "" for none):
+ * a page record with "digest": true, subject, text, pages, incidents. */
+cJSON *esc_digest_page(const cJSON *const *pages, int n, int ch,
+    const char *code);
+/* A new random code (OpenSSL's RAND_bytes); -1 when none can be had. */
+int esc_digest_code(char out[ESC_DIGEST_CODE_LEN + 1]);
+
+/* Budgets per person (budget.c): the sends of the last period, kept in
+ * dir/budget.json (dir NULL: this run only). */
+struct esc_budget;
+struct esc_budget *esc_budget_open(const struct esc_channels *c,
+    const char *dir);
+void esc_budget_free(struct esc_budget *b);
+/* The messages ch may still send rcpt now; INT_MAX without a budget. */
+int esc_budget_left(struct esc_budget *b, int ch, const char *rcpt,
+    esc_time_t now);
+void esc_budget_spend(struct esc_budget *b, int ch, const char *rcpt,
+    esc_time_t now);
+int esc_budget_save(struct esc_budget *b, esc_time_t now);
+/* Each message dl delivered to a person (a digest once, not its pages). */
+void esc_budget_count(struct esc_budget *b, struct esc_delivery **dl, int n,
+    esc_time_t now);
+
+/* How long a delivery of severity sev is retried: the channels file's
+ * retry, else the policy's retry_for (ms). */
+int64_t esc_retry_window(const struct esc_channels *c,
+    const struct esc_policy *p, int sev);
 
 /* Makes the pending deliveries of dl, jobs at a time; done(d) after each
  * outcome, done(NULL) after each batch of them.  -1 only when libcurl

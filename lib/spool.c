@@ -177,6 +177,9 @@ esc_spool_add(struct esc_spool *sp, const char *key, const char *event,
 	esc_set_str(doc, "event", event);
 	esc_set_str(doc, "recipient", rcpt);
 	esc_set(doc, "record", cJSON_Duplicate(rec, 1));
+	/* The retry window opens here, and a later run that finishes the
+	 * delivery keeps it (deliver.c). */
+	esc_set_time(doc, "since", esc_now());
 	text = cJSON_PrintUnformatted(doc);
 	cJSON_Delete(doc);
 	fd = openat(sp->dfd[D_TMP], n, O_WRONLY | O_CREAT | O_TRUNC |

@@ -54,6 +54,7 @@ Usage:
       [--twilio-sid SID] [--twilio-token TOK] [--now TIME]
       [--pd-token TOK]... [--pd-read-token TOK]... [--pd-service ID]
       [--pd-user ID:EMAIL[:NAME]]... [--pd-time-zone TZ]
+      [--pd-events-rate N/SECONDS]
 """
 
 import argparse
@@ -1352,6 +1353,11 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(404, {"error": "no such endpoint"})
             return
         done, fault = self.before(kind, body)
+        if not done and kind == "pagerduty" and pd_throttled(body):
+            self.record(kind, body, 429, "past the Events API rate",
+                        "rate")
+            self.answer(429, PD_EVENTS_429)
+            return
         if not done:
             self.deliver(kind, body, fault, m)
 
@@ -1482,6 +1488,39 @@ def fault_429(kind, r):
     return {"error": "rate_limited"}, "application/json", h
 
 
+# The Events API's answer past its rate: PagerDuty documents the status
+# ("429: Too many API calls at a time", retry after some time), no
+# Retry-After or ratelimit-* header; the body is the one its events
+# endpoint gives when throttling.
+PD_EVENTS_429 = {"status": "throttle exceeded",
+                 "message": "Requests for this service are arriving too "
+                 "quickly.  Please retry later."}
+PD_RATE = {}
+
+
+def pd_throttled(body):
+    """--pd-events-rate N/SECONDS: True when this event is past N in the
+    sliding window of SECONDS of its routing key (PagerDuty: about 120 a
+    minute per integration key).  Throttled events do not count."""
+    if not ARGS.pd_events_rate:
+        return False
+    n, _, secs = ARGS.pd_events_rate.partition("/")
+    n, secs = int(n), float(secs or 60)
+    try:
+        key = json.loads(body).get("routing_key")
+    except (ValueError, AttributeError):
+        return False
+    t = time.time()
+    with LOCK:
+        w = PD_RATE.setdefault(key, [])
+        while w and w[0] <= t - secs:
+            w.pop(0)
+        if len(w) >= n:
+            return True
+        w.append(t)
+    return False
+
+
 def fault_500(kind):
     if kind == "pagerduty_rest":
         return {"error": {"message": "Internal Error", "code": 2000}}
@@ -1537,6 +1576,9 @@ def main():
                     help="MODE[:COUNT[:SECONDS]]")
     ap.add_argument("--retry-after", default="1")
     ap.add_argument("--pd-key")
+    ap.add_argument("--pd-events-rate", help="N/SECONDS: the Events API's "
+                    "rate per routing key, 429 past it (PagerDuty "
+                    "documents 120/60); default: no limit")
     ap.add_argument("--slack-token")
     ap.add_argument("--twilio-sid")
     ap.add_argument("--twilio-token")
