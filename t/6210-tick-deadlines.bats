@@ -68,7 +68,7 @@ pd_key() {
 	jq -r 'select(.type == "receipt" and (.dedup_key | endswith("-L1-pagerduty"))) | .dedup_key' "$J" | head -n 1
 }
 
-@test "the mail server refusing connections: every tick ends within 60 s, level 1 goes out through PagerDuty, Slack and SMS and level 2 at minute 5 through PagerDuty and Slack, an ack in PagerDuty at minute 6 is applied, the mail goes out once the server is back" {
+@test "the mail server refusing connections: every tick ends within 60 s, level 1 goes out through PagerDuty, Slack and SMS and level 2 at minute 5 through PagerDuty and Slack, an ack in PagerDuty at minute 6 is applied, the mail goes out once the server is back, level 3 at minute 15" {
 	tick 0
 	for l in pagerduty slack sms; do delivered 1 "$l"; done
 	# Said once for the tick, not once for each page.
@@ -99,6 +99,9 @@ pd_key() {
 	assert_equal "$(jq -c 'select(.type == "incident" and .event == "acked") | [.by, .at]' "$J")" "[\"bob\",\"$(at 6)\"]"
 	assert_equal "$(ls "$ESC_DIR/pending")" ''
 	assert_equal "$(jq -r 'select(.type == "page") | .dedup_key' "$J" | sort | uniq -d)" ''
+	# Level 3 (unresolved, acked or not) at minute 15.
+	tick 15
+	delivered 3 pagerduty
 	cat "$BATS_TEST_TMPDIR/ticks" >&3
 }
 
