@@ -472,7 +472,9 @@ pd_answer(struct esc_delivery *d, struct esc_try *t)
 struct pdq {
 	const struct pd		*pd;
 	struct esc_inbox	*ib;
-	int			 lookups;	/* left; -1: no cap (a webhook) */
+	int			 cap;		/* look-ups allowed; 0: no cap
+						 * (a webhook's) */
+	int			 lookups;	/* made */
 	int			 capped;	/* one was refused for the cap */
 	struct esc_map		 esc;	/* PagerDuty incident -> esc id, "" */
 	struct esc_map		 who;	/* PagerDuty user -> by */
@@ -514,14 +516,13 @@ pd_get(struct pdq *q, const char *path)
 static cJSON *
 pd_lookup(struct pdq *q, const char *path)
 {
-	if (q->lookups == 0) {
+	if (q->cap > 0 && q->lookups >= q->cap) {
 		q->capped = 1;
 		esc_seterr("pagerduty: %d look-ups in this poll, the most one "
-		    "makes: the rest wait for the next", PD_LOOKUPS);
+		    "makes: the rest wait for the next", q->cap);
 		return NULL;
 	}
-	if (q->lookups > 0)
-		q->lookups--;
+	q->lookups++;
 	return pd_get(q, path);
 }
 
@@ -744,7 +745,7 @@ by_created(const void *a, const void *b)
 static int
 pd_poll(const void *conf, struct esc_inbox *ib)
 {
-	struct pdq q = { .pd = conf, .ib = ib, .lookups = PD_LOOKUPS };
+	struct pdq q = { .pd = conf, .ib = ib, .cap = PD_LOOKUPS };
 	esc_time_t since = esc_inbox_since(ib);
 	char ts[ESC_TIMELEN];
 	cJSON *all = cJSON_CreateArray(), *e, **v;
@@ -833,7 +834,7 @@ static int
 pd_hook_event(const struct pd *pd, struct esc_inbox *ib, const cJSON *ev,
     const char *type, struct esc_hres *rs)
 {
-	struct pdq q = { .pd = pd, .ib = ib, .lookups = -1 };
+	struct pdq q = { .pd = pd, .ib = ib };
 	const cJSON *inc = cJSON_GetObjectItem(ev, "data");
 	esc_time_t t;
 	cJSON *r;
