@@ -23,12 +23,15 @@
 #include "inbox.h"
 
 #define LOCK_TIMEOUT	60	/* seconds a poll waits for another */
+/* Seconds a whole poll takes at most by default: it runs inside the
+ * tick's lock, and a slow provider must not hold escalation up. */
+#define POLL_DEADLINE	20
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: %s [-c channels] [-r roster] [-d dir] "
-	    "[-s state] [-o file] [--now time] poll\n"
+	    "[-s state] [-o file] [--deadline seconds] [--now time] poll\n"
 	    "       %s [-c channels] [-r roster] [-d dir] [-s state] "
 	    "[-l addr:port] serve\n"
 	    "       %s code incident ...\n", esc_progname, esc_progname,
@@ -137,6 +140,17 @@ cursor_of(struct run *ru, int ch, const char *dir)
 	return c;
 }
 
+/* The deadline of the next of n providers still to poll. */
+static int64_t
+share(int64_t deadline_ms, int n)
+{
+	int64_t now = esc_mono_ms();
+
+	if (deadline_ms == 0 || deadline_ms <= now || n <= 1)
+		return deadline_ms;
+	return now + (deadline_ms - now) / n;
+}
+
 /* Polls every provider that asks for it; 1 when one could not be read. */
 static int
 poll_all(struct run *ru, const struct esc_inbox *tmpl, const char *dir,
@@ -144,19 +158,25 @@ poll_all(struct run *ru, const struct esc_inbox *tmpl, const char *dir,
 {
 	struct esc_inbox *ib;
 	cJSON *r;
-	int ch, bad = 0;
+	int ch, bad = 0, left = 0;
 
+	for (ch = 0; ch < ESC_NCHAN; ch++)
+		left += esc_inbox_wants(ru->chans, ch);
 	for (ch = 0; ch < ESC_NCHAN; ch++) {
 		if (!esc_inbox_wants(ru->chans, ch))
 			continue;
 		ib = &ru->ib[ch];
 		*ib = *tmpl;
+		/* Each its share of what is left: a slow PagerDuty must
+		 * not leave Twilio's replies unread. */
+		ib->deadline_ms = share(tmpl->deadline_ms, left--);
 		ib->out = cJSON_CreateArray();
 		ib->cursor = cursor_of(ru, ch, dir);
 		ru->polled[ch] = 1;
 		if (esc_inbox_poll(ru->chans, ch, ib) == -1) {
-			esc_warnx("%s: %s; its cursor stays", esc_chan_name(ch),
-			    esc_lasterr());
+			esc_warnx("%s: %s; %s", esc_chan_name(ch),
+			    esc_lasterr(), ib->partial ? "its cursor moves "
+			    "over what was read" : "its cursor stays");
 			ru->failed[ch] = bad = 1;
 		}
 		while ((r = cJSON_DetachItemFromArray(ib->out, 0)) != NULL)
@@ -175,8 +195,8 @@ save_cursors(struct run *ru, int write)
 	int ch, bad = 0;
 
 	for (ch = 0; ch < ESC_NCHAN; ch++) {
-		if (write && ru->polled[ch] && !ru->failed[ch] &&
-		    ru->ib[ch].next != NULL) {
+		if (write && ru->polled[ch] && (!ru->failed[ch] ||
+		    ru->ib[ch].partial) && ru->ib[ch].next != NULL) {
 			text = cJSON_PrintUnformatted(ru->ib[ch].next);
 			if (ru->e != NULL)
 				esc_txn_put(t, ru->cur[ch].s, text,
@@ -205,6 +225,18 @@ save_cursors(struct run *ru, int write)
 	return bad;
 }
 
+/* Seconds to wait for another poll's lock (on etcd, the tick's): within the deadline. */
+static int
+lock_wait(const struct esc_inbox *tmpl)
+{
+	int64_t left;
+
+	if (tmpl->deadline_ms == 0)
+		return LOCK_TIMEOUT;
+	left = (tmpl->deadline_ms - esc_mono_ms()) / 1000;
+	return left < 1 ? 1 : left < LOCK_TIMEOUT ? (int)left : LOCK_TIMEOUT;
+}
+
 /* On etcd: the tick lock (the cursors are written under it), the
  * incidents and the cursors; -1 with a message. */
 static int
@@ -217,7 +249,7 @@ from_etcd(struct run *ru, struct esc_inbox *tmpl)
 		;
 	if (ch == ESC_NCHAN)
 		return 0;
-	if (esc_etcd_hold(ru->e, LOCK_TIMEOUT) == -1 ||
+	if (esc_etcd_hold(ru->e, lock_wait(tmpl)) == -1 ||
 	    esc_inbox_state_etcd(ru->e, tmpl->known, tmpl->codes) == -1 ||
 	    esc_etcd_range(ru->e, "inbox/cursor/", 1, &ru->kv, &ru->nkv) == -1)
 		return -1;
@@ -240,7 +272,7 @@ inbox_poll(struct run *ru, struct esc_inbox *tmpl, const char *dir,
 		return ESC_EXIT_USAGE;
 	}
 	esc_buf_puts(&lock, "/poll.lock");
-	if ((fd = esc_lock(lock.s, LOCK_TIMEOUT)) == -1) {
+	if ((fd = esc_lock(lock.s, lock_wait(tmpl))) == -1) {
 		esc_warnx("%s", esc_lasterr());
 		esc_buf_free(&lock);
 		return esc_lock_busy ? ESC_EXIT_FAIL : ESC_EXIT_USAGE;
@@ -286,6 +318,7 @@ main(int argc, char *argv[])
 		{ "state", required_argument, NULL, 's' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "deadline", required_argument, NULL, 'D' },
 		ESC_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -297,9 +330,13 @@ main(int argc, char *argv[])
 	struct esc_roster *ros;
 	struct run ru = { 0 };
 	struct esc_opts eo = { .usage = usage };
+	long deadline = POLL_DEADLINE;
+	int64_t t0;
+	char *end;
 	int c, rc;
 
 	esc_setprogname(argv[0]);
+	t0 = esc_mono_ms();
 	while ((c = esc_getopt(&eo, argc, argv, ESC_SHORTOPTS "c:r:d:s:o:l:",
 	    longopts)) != -1) {
 		switch (c) {
@@ -309,6 +346,14 @@ main(int argc, char *argv[])
 		case 's': state = optarg; break;
 		case 'o': out = optarg; break;
 		case 'l': listen = optarg; break;
+		case 'D':
+			deadline = strtol(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' ||
+			    deadline < 1 || deadline > 3600)
+				esc_errx(ESC_EXIT_USAGE, "--deadline: not a "
+				    "number of seconds from 1 to 3600: %s",
+				    optarg);
+			break;
 		default:
 			usage();
 		}
@@ -362,6 +407,8 @@ main(int argc, char *argv[])
 	tmpl.codes = &codes;
 	tmpl.connect_ms = ru.chans->connect_ms;
 	tmpl.timeout_ms = ru.chans->timeout_ms;
+	/* From the start of the run: the roster and the state are read. */
+	tmpl.deadline_ms = t0 + deadline * 1000;
 	rc = inbox_poll(&ru, &tmpl, dir, out);
 	if (0) {
 fail:

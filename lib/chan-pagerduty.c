@@ -464,10 +464,18 @@ pd_answer(struct esc_delivery *d, struct esc_try *t)
 /* ---- esc-inbox: acks, resolves and notes from the REST API ---- */
 
 #define PD_PAGES	100	/* of 100 log entries: PagerDuty's 10000 */
+/* Look-ups (an incident's alerts, a user) one poll makes at most: each
+ * is a request, and a storm of new incidents must not hold the tick.
+ * The entries that need more wait for the next poll. */
+#define PD_LOOKUPS	20
 
 struct pdq {
 	const struct pd		*pd;
 	struct esc_inbox	*ib;
+	int			 cap;		/* look-ups allowed; 0: no cap
+						 * (a webhook's) */
+	int			 lookups;	/* made */
+	int			 capped;	/* one was refused for the cap */
 	struct esc_map		 esc;	/* PagerDuty incident -> esc id, "" */
 	struct esc_map		 who;	/* PagerDuty user -> by */
 	struct esc_map		 read;	/* entries read: pages shift as
@@ -504,6 +512,20 @@ pd_get(struct pdq *q, const char *path)
 	return doc;
 }
 
+/* A look-up: a GET counted against the poll's cap. */
+static cJSON *
+pd_lookup(struct pdq *q, const char *path)
+{
+	if (q->cap > 0 && q->lookups >= q->cap) {
+		q->capped = 1;
+		esc_seterr("pagerduty: %d look-ups in this poll, the most one "
+		    "makes: the rest wait for the next", q->cap);
+		return NULL;
+	}
+	q->lookups++;
+	return pd_get(q, path);
+}
+
 /* esc's incident id in a page's dedup key: 16 hex digits, then '-'. */
 static int
 pd_esc_key(const char *k, char id[17])
@@ -536,7 +558,7 @@ pd_esc_of(struct pdq *q, const cJSON *inc)
 	if (!pd_esc_key(esc_str(inc, "incident_key"), id) &&
 	    q->pd->api_token != NULL) {
 		esc_buf_printf(&path, "/incidents/%s/alerts?limit=100", pid);
-		doc = pd_get(q, path.s);
+		doc = pd_lookup(q, path.s);
 		esc_buf_free(&path);
 		if (doc == NULL)
 			return NULL;
@@ -578,7 +600,7 @@ pd_who(struct pdq *q, const cJSON *agent)
 		return *slot;
 	}
 	esc_buf_printf(&path, "/users/%s", uid);
-	doc = pd_get(q, path.s);
+	doc = pd_lookup(q, path.s);
 	esc_buf_free(&path);
 	if (doc == NULL)
 		return NULL;
@@ -651,10 +673,11 @@ pd_entry(struct pdq *q, const cJSON *e)
 	if (eid == NULL || esc_time_parse(esc_str(e, "created_at"), &t) == -1 ||
 	    esc_inbox_seen(q->ib, t, eid) || esc_map_get(&q->read, eid))
 		return 0;
-	*esc_map_slot(&q->read, eid, 1) = (void *)"";
-	esc_inbox_advance(q->ib, t, eid);
+	/* The cursor moves over an entry once it is read whole. */
 	if (pd_act(q, type, inc, agent, t, &r) == -1)
 		return -1;
+	*esc_map_slot(&q->read, eid, 1) = (void *)"";
+	esc_inbox_advance(q->ib, t, eid);
 	if (r == NULL)
 		return 0;
 	esc_set_str(r, "pagerduty_log_entry", eid);
@@ -667,41 +690,87 @@ pd_entry(struct pdq *q, const cJSON *e)
 	return 0;
 }
 
-/* The log entries since the cursor (a day back without one), every
- * page, then the records oldest first. */
+/* The log entries since ts (every page) into all, detached. */
 static int
-pd_poll(const void *conf, struct esc_inbox *ib)
+pd_list(struct pdq *q, const char *ts, cJSON *all)
 {
-	struct pdq q = { .pd = conf, .ib = ib };
 	struct esc_buf path = { 0 };
-	esc_time_t since = esc_inbox_since(ib);
-	char ts[ESC_TIMELEN];
-	const cJSON *e;
-	cJSON *doc = NULL;
-	int page, rc = 0, more = 1;
+	cJSON *doc, *e, *list;
+	int page, more = 1;
 
-	if (since == ESC_TIME_NONE)
-		since = esc_now() - 86400;
-	esc_time_fmt(since, ts);
-	for (page = 0; rc == 0 && more && page < PD_PAGES; page++) {
+	for (page = 0; more && page < PD_PAGES; page++) {
 		path.len = 0;
 		esc_buf_printf(&path, "/log_entries?since=%s&time_zone=UTC"
 		    "&include%%5B%%5D=incidents&limit=100&offset=%d", ts,
 		    page * 100);
-		if ((doc = pd_get(&q, path.s)) == NULL) {
-			rc = -1;
-			break;
+		if ((doc = pd_get(q, path.s)) == NULL) {
+			esc_buf_free(&path);
+			return -1;
 		}
-		cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "log_entries"))
-			if ((rc = pd_entry(&q, e)) == -1)
-				break;
+		list = cJSON_GetObjectItem(doc, "log_entries");
+		while (cJSON_IsArray(list) &&
+		    (e = cJSON_DetachItemFromArray(list, 0)) != NULL)
+			cJSON_AddItemToArray(all, e);
 		more = cJSON_IsTrue(cJSON_GetObjectItem(doc, "more"));
 		cJSON_Delete(doc);
 	}
-	if (rc == 0 && more)
-		rc = esc_seterr("pagerduty: more than %d log entries since %s",
-		    PD_PAGES * 100, ts);
 	esc_buf_free(&path);
+	if (more)
+		return esc_seterr("pagerduty: more than %d log entries since %s",
+		    PD_PAGES * 100, ts);
+	return 0;
+}
+
+static int
+by_created(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+	esc_time_t s = ESC_TIME_NONE, t = ESC_TIME_NONE;
+	int c;
+
+	esc_time_parse(esc_str(x, "created_at"), &s);
+	esc_time_parse(esc_str(y, "created_at"), &t);
+	if (s != t)
+		return s < t ? -1 : 1;
+	c = strcmp(esc_rec_or(x, "id"), esc_rec_or(y, "id"));
+	return c != 0 ? c : (x < y ? -1 : x > y);
+}
+
+/*
+ * The log entries since the cursor (a day back without one), every page,
+ * then read oldest first (PagerDuty promises no order): a look-up past
+ * the cap or the deadline stops the reading there, and the cursor covers
+ * the entries before it, so that the next poll goes on from it.
+ */
+static int
+pd_poll(const void *conf, struct esc_inbox *ib)
+{
+	struct pdq q = { .pd = conf, .ib = ib, .cap = PD_LOOKUPS };
+	esc_time_t since = esc_inbox_since(ib);
+	char ts[ESC_TIMELEN];
+	cJSON *all = cJSON_CreateArray(), *e, **v;
+	int n, i = 0, rc;
+
+	if (since == ESC_TIME_NONE)
+		since = esc_now() - 86400;
+	esc_time_fmt(since, ts);
+	rc = pd_list(&q, ts, all);
+	n = cJSON_GetArraySize(all);
+	v = esc_calloc((size_t)n + 1, sizeof *v);
+	cJSON_ArrayForEach(e, all)
+		v[i++] = e;
+	qsort(v, (size_t)n, sizeof *v, by_created);
+	for (i = 0; rc == 0 && i < n; i++)
+		if ((rc = pd_entry(&q, v[i])) == -1)
+			ib->partial = 1;
+	/* The cap is this poll's own limit, not the provider failing. */
+	if (rc == -1 && q.capped) {
+		esc_warnx("%s (%d entries read, %d left)", esc_lasterr(),
+		    i - 1, n - i + 1);
+		rc = 0;
+	}
+	free(v);
+	cJSON_Delete(all);
 	esc_map_free(&q.esc, free);
 	esc_map_free(&q.who, free);
 	esc_map_free(&q.read, NULL);

@@ -440,6 +440,8 @@ struct esc_policy {
 		double	 noisy_per_day;		/* more firings a day than this */
 		double	 low_action_rate;	/* and an action rate below this */
 		int64_t	 unused_after;
+		double	 storm_alerts;		/* an incident of more alerts
+						 * is a storm (default 50) */
 	} tuning;
 	int			 task_channel;	/* enum esc_chan */
 	char			**roles;

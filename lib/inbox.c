@@ -180,15 +180,41 @@ on_header(char *p, size_t sz, size_t n, void *arg)
 	return len;
 }
 
+int
+esc_inbox_expired(const struct esc_inbox *ib)
+{
+	if (ib->deadline_ms == 0 || esc_mono_ms() < ib->deadline_ms)
+		return 0;
+	esc_seterr("the poll's deadline has passed");
+	return 1;
+}
+
+/* A timeout cut to what is left of the poll's deadline (at least 1 ms:
+ * 0 is no timeout to libcurl). */
+static long
+cut(const struct esc_inbox *ib, long ms)
+{
+	int64_t left;
+
+	if (ib->deadline_ms == 0)
+		return ms;
+	left = ib->deadline_ms - esc_mono_ms();
+	if (left < 1)
+		left = 1;
+	return left < ms ? (long)left : ms;
+}
+
 static long
 get_once(const struct esc_inbox *ib, const char *url,
     struct curl_slist *hl, const char *userpwd, struct answer *a)
 {
-	CURL *h = curl_easy_init();
+	CURL *h;
 	long code = 0;
 	CURLcode rc;
 
-	if (h == NULL)
+	if (esc_inbox_expired(ib))
+		return -1;
+	if ((h = curl_easy_init()) == NULL)
 		return esc_seterr("curl_easy_init failed");
 	a->body.len = 0;
 	a->wait = -1;
@@ -196,8 +222,8 @@ get_once(const struct esc_inbox *ib, const char *url,
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ib->connect_ms);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ib->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, cut(ib, ib->connect_ms));
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, cut(ib, ib->timeout_ms));
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -208,6 +234,8 @@ get_once(const struct esc_inbox *ib, const char *url,
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(h);
+	if (rc == CURLE_OPERATION_TIMEDOUT && esc_inbox_expired(ib))
+		return -1;
 	if (rc != CURLE_OK)
 		return esc_seterr("%s", curl_easy_strerror(rc));
 	return code;
@@ -250,6 +278,10 @@ esc_inbox_get(const struct esc_inbox *ib, const char *url,
 		/* Neither tells us to wait long: a tick comes again. */
 		if (a.wait < 1 || a.wait > WAIT_MAX)
 			a.wait = a.wait < 1 ? 1 : WAIT_MAX;
+		/* A wait past the deadline would only end in it. */
+		if (ib->deadline_ms != 0 &&
+		    esc_mono_ms() + a.wait * 1000 >= ib->deadline_ms)
+			break;
 		u = esc_mask(url);
 		esc_note("%s: HTTP 429, waiting %lds", u, a.wait);
 		free(u);

@@ -25,6 +25,10 @@ struct esc_inbox {
 	struct esc_map		*codes;		/* SMS code -> open incident id,
 						 * "" when two share it */
 	long			 connect_ms, timeout_ms;
+	/* In: esc_mono_ms() by which the whole poll ends (each request's
+	 * timeouts are cut to it, and no request starts past it); 0: none
+	 * (a webhook's look-ups). */
+	int64_t			 deadline_ms;
 	/* In: the cursor, the provider's last time read and the ids seen
 	 * at that second (a JSON document); NULL when none. */
 	cJSON			*cursor;
@@ -32,6 +36,10 @@ struct esc_inbox {
 	 * (NULL: unchanged). */
 	cJSON			*out;
 	cJSON			*next;
+	/* Out: the poll stopped short (its deadline, its look-ups), and
+	 * next covers only what was read whole: it may move even though
+	 * the poll failed. */
+	int			 partial;
 };
 
 /* Whether a provider reads replies, and its poll; -1 with a message when
@@ -143,9 +151,12 @@ void esc_form_free(struct esc_form *f);
 
 /* A GET of url with the headers (NULL-ended) and basic auth userpwd
  * (may be NULL); 429 waited out (ratelimit-reset, Retry-After) a few
- * times, boundedly.  The answer, parsed, or NULL with a message. */
+ * times, boundedly, and never past the poll's deadline.  The answer,
+ * parsed, or NULL with a message. */
 cJSON *esc_inbox_get(const struct esc_inbox *ib, const char *url,
     const char *const *hdrs, const char *userpwd);
+/* Whether the poll's deadline has passed; the message says so. */
+int esc_inbox_expired(const struct esc_inbox *ib);
 /* Whether (t, id) was read before: at or before the cursor. */
 int esc_inbox_seen(const struct esc_inbox *ib, esc_time_t t, const char *id);
 /* Moves the new cursor to (t, id) when it is later or equal. */

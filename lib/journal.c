@@ -360,11 +360,40 @@ newinc(struct esc_journal *j, const char *id)
 	in->id = esc_strdup(id);
 	in->severity = -1;
 	in->opened_at = in->acked_at = in->resolved_at = ESC_TIME_NONE;
-	in->pm_due = ESC_TIME_NONE;
+	in->pm_due = in->last_at = ESC_TIME_NONE;
 	in->actionable = -1;
 	in->open = 1;
 	*esc_map_slot(&j->incs, id, 1) = in;
 	return in;
+}
+
+/* The most alerts the incident's records said it held, and its latest
+ * record's time (a storm's size and duration in the review). */
+static void
+count(struct esc_inc *in, const cJSON *o, esc_time_t at)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "alerts");
+
+	if (cJSON_IsNumber(n) && n->valuedouble >= 1 &&
+	    n->valuedouble <= 1e12 && (long)n->valuedouble > in->alerts)
+		in->alerts = (long)n->valuedouble;
+	if (in->last_at == ESC_TIME_NONE || at > in->last_at)
+		in->last_at = at;
+}
+
+/* A "joined" or "left" record: its alert is one of the incident's. */
+static int
+member(struct esc_journal *j, struct esc_inc *in, const cJSON *o)
+{
+	const char *alert = esc_str(o, "alert");
+
+	if (alert != NULL)
+		*esc_map_slot(&j->byalert, alert, 1) = in;
+	if (in->alertname == NULL)
+		in->alertname = intern(j, esc_str(o, "alertname"));
+	/* No timeline line each: a storm's post-mortem would be its
+	 * alerts' list.  The count is in the incident's other lines. */
+	return 0;
 }
 
 static int
@@ -410,6 +439,11 @@ incident(struct esc_journal *j, const cJSON *o)
 		in->opened_at = opened;
 		in->severity = sev;
 	}
+	count(in, o, at);
+	/* An alert that joins or leaves is one of the group, not the one
+	 * the incident is named by: an ack of it still finds the incident. */
+	if (strcmp(ev, "joined") == 0 || strcmp(ev, "left") == 0)
+		return member(j, in, o);
 	setalert(j, in, o);
 	if (cJSON_IsNumber(lv) && lv->valueint > in->level)
 		in->level = lv->valueint;

@@ -31,6 +31,7 @@ struct rate {
 
 struct row {
 	long		 n, acked, unacked, resolved, unresolved, reopened;
+	long		 alerts;	/* each incident's most; 1 unsaid */
 	long		 upgraded;
 	struct dist	 mtta, mttr;
 	struct rate	 acc, esc, fp;
@@ -88,6 +89,7 @@ static void
 tally(struct row *r, const struct esc_inc *in)
 {
 	r->n++;
+	r->alerts += in->alerts > 0 ? in->alerts : 1;
 	if (in->acked_at != ESC_TIME_NONE) {
 		r->acked++;
 		push(&r->mtta, (double)(in->acked_at - in->opened_at));
@@ -156,20 +158,21 @@ counts(FILE *fp, const struct row *rows, int md)
 	int k;
 
 	if (md)
-		fprintf(fp, "| severity | incidents | acked | never acked | "
-		    "resolved | unresolved | reopened | upgraded |\n"
-		    "|---|---:|---:|---:|---:|---:|---:|---:|\n");
+		fprintf(fp, "| severity | incidents | alerts | acked | "
+		    "never acked | resolved | unresolved | reopened | "
+		    "upgraded |\n"
+		    "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 	else
-		fprintf(fp, "%-9s %9s %6s %12s %9s %11s %9s %9s\n",
-		    "severity", "incidents", "acked", "never-acked",
+		fprintf(fp, "%-9s %9s %7s %6s %12s %9s %11s %9s %9s\n",
+		    "severity", "incidents", "alerts", "acked", "never-acked",
 		    "resolved", "unresolved", "reopened", "upgraded");
 	for (k = 0; k <= ESC_NSEV; k++) {
 		const struct row *r = &rows[order[k]];
 
 		fprintf(fp, md ?
-		    "| %s | %ld | %ld | %ld | %ld | %ld | %ld | %ld |\n" :
-		    "%-9s %9ld %6ld %12ld %9ld %11ld %9ld %9ld\n",
-		    rowname(order[k]), r->n, r->acked, r->unacked,
+		    "| %s | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld |\n" :
+		    "%-9s %9ld %7ld %6ld %12ld %9ld %11ld %9ld %9ld\n",
+		    rowname(order[k]), r->n, r->alerts, r->acked, r->unacked,
 		    r->resolved, r->unresolved, r->reopened, r->upgraded);
 	}
 }
@@ -359,6 +362,7 @@ jrow(const struct row *r)
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddNumberToObject(o, "incidents", (double)r->n);
+	cJSON_AddNumberToObject(o, "alerts", (double)r->alerts);
 	cJSON_AddNumberToObject(o, "acked", (double)r->acked);
 	cJSON_AddNumberToObject(o, "never_acked", (double)r->unacked);
 	cJSON_AddNumberToObject(o, "resolved", (double)r->resolved);
@@ -427,25 +431,29 @@ static const char *const pdist[2] = { "mtta", "mttr" };
 static const char *const prate[3] = { "alert_accuracy", "escalation_rate",
     "false_positive_rate" };
 
-/* Incidents, never acked and unresolved, per severity and for all. */
+/* Incidents, never acked and unresolved, and their alerts, per severity
+ * and for all. */
 static void
 prom_counts(const struct row *rows)
 {
-	static const char *const name[3] = { "esc_incidents",
-	    "esc_incidents_never_acked", "esc_incidents_unresolved" };
-	static const char *const help[3] = {
+	static const char *const name[4] = { "esc_incidents",
+	    "esc_incidents_never_acked", "esc_incidents_unresolved",
+	    "esc_alerts" };
+	static const char *const help[4] = {
 		"Incidents opened in the report window.",
 		"Incidents never acknowledged.",
-		"Incidents not resolved."
+		"Incidents not resolved.",
+		"Alerts in the incidents opened in the report window."
 	};
 	char l[128];
 	int s, w;
 
-	for (w = 0; w < 3; w++) {
+	for (w = 0; w < 4; w++) {
 		phead(name[w], help[w]);
 		for (s = 0; s <= ALL; s++) {
 			long v = w == 0 ? rows[s].n : w == 1 ?
-			    rows[s].unacked : rows[s].unresolved;
+			    rows[s].unacked : w == 2 ? rows[s].unresolved :
+			    rows[s].alerts;
 
 			snprintf(l, sizeof l, "severity=\"%s\"", rowname(s));
 			pval(name[w], l, (double)v);

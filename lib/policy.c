@@ -894,8 +894,12 @@ tuning(struct ld *l, const cJSON *o)
 {
 	struct esc_policy *p = l->p;
 
+	p->tuning.storm_alerts = 50;	/* optional */
 	return keys(l, o, (const char *const[]){ "window",
-	    "noisy_firings_per_day", "low_action_rate", "unused_after", NULL }) ||
+	    "noisy_firings_per_day", "low_action_rate", "unused_after",
+	    "storm_alerts", NULL }) ||
+	    (get(o, "storm_alerts") != NULL && num(l, o, "storm_alerts", 1,
+	    1e9, &p->tuning.storm_alerts)) ||
 	    dur(l, o, "window", 1, &p->tuning.window) ||
 	    num(l, o, "noisy_firings_per_day", 0, 1e9,
 	    &p->tuning.noisy_per_day) ||

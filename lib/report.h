@@ -30,6 +30,9 @@ struct esc_inc {
 	int		 upgraded;
 	esc_time_t	 opened_at, acked_at, resolved_at;	/* or NONE */
 	int		 level;		/* highest reached */
+	long		 alerts;	/* the most its records said it held
+					 * ("alerts"); 0: never said */
+	esc_time_t	 last_at;	/* its latest record */
 	int		 open;		/* not resolved at the end */
 	int		 reopened;	/* times opened again after resolving */
 	int		 actionable;	/* -1 never said, else the last word */

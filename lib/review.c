@@ -39,6 +39,9 @@ struct rv {
 	long		 mtta[8];	/* histogram, [7]: never acked */
 	struct person	*people;
 	size_t		 npeople;
+	const struct esc_inc **storms;	/* over tuning.storm_alerts, the
+					 * biggest first */
+	size_t		 nstorms;
 };
 
 static const char *const mttabins[8] = {
@@ -117,6 +120,32 @@ advice(const struct astat *s, int which, double days, char *buf, size_t n)
 	return buf;
 }
 
+/* How long a storm lasted: to its resolution, else to its latest record
+ * (still open). */
+static int64_t
+lasted(const struct esc_inc *in, int *open)
+{
+	*open = in->open || in->resolved_at == ESC_TIME_NONE;
+	if (!*open)
+		return in->resolved_at - in->opened_at;
+	return in->last_at != ESC_TIME_NONE && in->last_at > in->opened_at ?
+	    in->last_at - in->opened_at : 0;
+}
+
+static const char *
+storm(const struct esc_inc *in, char *buf, size_t n)
+{
+	char d[32];
+	int open;
+
+	esc_duration_fmt(lasted(in, &open), d, sizeof d);
+	snprintf(buf, n, "a storm of %ld alerts in one incident (%s), %s %s: "
+	    "a noise source; find the common cause the alerts share, and "
+	    "alert on it once (an inhibition, a group-level alert)",
+	    in->alerts, in->id, open ? "open for" : "lasted", d);
+	return buf;
+}
+
 /* ---- text, Markdown, JSON ---- */
 
 /* s as text that reads as itself in the format (a name from the journal
@@ -182,6 +211,16 @@ text(const struct rv *r)
 		if (!any)
 			printf("%snone\n", md ? "" : "  ");
 	}
+	printf(md ? "\n## Storms (incidents of more than %.0f alerts)\n\n" :
+	    "\nStorms (incidents of more than %.0f alerts)\n",
+	    o->policy->tuning.storm_alerts);
+	for (i = 0; i < r->nstorms; i++)
+		printf("%s%s: %s\n", md ? "- " : "  ", esc(&e1, md,
+		    r->storms[i]->alertname ? r->storms[i]->alertname :
+		    "(unnamed)"), esc(&e2, md, storm(r->storms[i], adv,
+		    sizeof adv)));
+	if (r->nstorms == 0)
+		printf("%snone\n", md ? "" : "  ");
 	if (r->npeople) {
 		printf(md ? "\n## Pages per person\n\n| person | pages |\n"
 		    "|---|---:|\n" : "\nPages per person\n");
@@ -191,6 +230,40 @@ text(const struct rv *r)
 	}
 	esc_buf_free(&e1);
 	esc_buf_free(&e2);
+}
+
+/* The storms, and a recommendation for each. */
+static cJSON *
+jstorms(const struct rv *r, cJSON *rec)
+{
+	cJSON *a = cJSON_CreateArray(), *x, *y;
+	const struct esc_inc *in;
+	char adv[512];
+	size_t i;
+	int open;
+
+	for (i = 0; i < r->nstorms; i++) {
+		in = r->storms[i];
+		x = cJSON_CreateObject();
+		esc_set_str(x, "incident", in->id);
+		esc_set_str(x, "alert", in->alertname);
+		esc_set_str(x, "severity", in->severity >= 0 ?
+		    esc_sev_name(in->severity) : NULL);
+		esc_set_num(x, "alerts", (double)in->alerts);
+		esc_set_time(x, "opened_at", in->opened_at);
+		if (in->resolved_at != ESC_TIME_NONE && !in->open)
+			esc_set_time(x, "resolved_at", in->resolved_at);
+		else
+			esc_set_str(x, "resolved_at", NULL);
+		esc_set_num(x, "duration", (double)lasted(in, &open));
+		cJSON_AddItemToArray(a, x);
+		y = cJSON_CreateObject();
+		esc_set_str(y, "alert", in->alertname);
+		esc_set_str(y, "problem", "storm");
+		esc_set_str(y, "action", storm(in, adv, sizeof adv));
+		cJSON_AddItemToArray(rec, y);
+	}
+	return a;
 }
 
 static void
@@ -245,6 +318,7 @@ json(const struct rv *r)
 	cJSON_AddItemToObject(top, "alerts", al);
 	for (w = 0; w < 3; w++)
 		cJSON_AddItemToObject(top, ln[w], lists[w]);
+	cJSON_AddItemToObject(top, "storms", jstorms(r, rec));
 	cJSON_AddItemToObject(top, "recommendations", rec);
 	for (i = 0; i < r->npeople; i++)
 		esc_set_num(pp, r->people[i].who, (double)r->people[i].n);
@@ -373,6 +447,17 @@ table(struct esc_buf *b, const struct rv *r)
 		}
 	}
 	esc_buf_puts(b, any ? "</ul>\n" : "<li>none</li></ul>\n");
+	esc_buf_printf(b, "<h2>Storms (incidents of more than %.0f alerts)"
+	    "</h2>\n<ul>\n", r->o->policy->tuning.storm_alerts);
+	for (i = 0; i < r->nstorms; i++) {
+		esc_buf_puts(b, "<li><b>");
+		esc_buf_html(b, r->storms[i]->alertname ?
+		    r->storms[i]->alertname : "(unnamed)");
+		esc_buf_puts(b, "</b>: ");
+		esc_buf_html(b, storm(r->storms[i], adv, sizeof adv));
+		esc_buf_puts(b, "</li>\n");
+	}
+	esc_buf_puts(b, r->nstorms ? "</ul>\n" : "<li>none</li></ul>\n");
 }
 
 static void
@@ -504,6 +589,32 @@ rank_alerts(struct rv *r, const struct esc_map *stats,
 	}
 }
 
+static int
+bysize(const void *x, const void *y)
+{
+	const struct esc_inc *a = *(const struct esc_inc *const *)x;
+	const struct esc_inc *b = *(const struct esc_inc *const *)y;
+
+	if (a->alerts != b->alerts)
+		return a->alerts > b->alerts ? -1 : 1;
+	return a->opened_at != b->opened_at ?
+	    (a->opened_at < b->opened_at ? -1 : 1) : strcmp(a->id, b->id);
+}
+
+/* The incidents of more alerts than the policy's tuning.storm_alerts. */
+static void
+find_storms(struct rv *r, struct esc_inc **v, size_t n,
+    const struct esc_policy *p)
+{
+	size_t i;
+
+	r->storms = esc_calloc(n + 1, sizeof *r->storms);
+	for (i = 0; i < n; i++)
+		if ((double)v[i]->alerts > p->tuning.storm_alerts)
+			r->storms[r->nstorms++] = v[i];
+	qsort(r->storms, r->nstorms, sizeof *r->storms, bysize);
+}
+
 /* The people paged, most pages first. */
 static void
 rank_people(struct rv *r, const struct esc_journal *j)
@@ -547,6 +658,7 @@ esc_report_review(char **files, int nfiles, const struct esc_report_opt *o)
 	add_rules(&rules, &stats, p);
 	rank_alerts(&r, &stats, &rules, p);
 	rank_people(&r, &j);
+	find_storms(&r, v, n, p);
 	switch (o->format) {
 	case ESC_FMT_JSON:
 		json(&r);
@@ -558,6 +670,7 @@ esc_report_review(char **files, int nfiles, const struct esc_report_opt *o)
 		text(&r);
 	}
 	free(r.people);
+	free(r.storms);
 	free(r.a);
 	free(r.perday);
 	free(v);

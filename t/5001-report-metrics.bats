@@ -190,11 +190,11 @@ from prometheus_client.parser import text_string_to_metric_families as p
 fams = list(p(sys.stdin.read()))
 print(len(fams), sum(len(f.samples) for f in fams))'"
 	assert_success
-	# 14 families: 3 counts, MTTA and MTTR with their targets, 3 rates
-	# with their targets, target_pass.  55 samples: counts 3 x 4;
+	# 15 families: 3 counts and alerts, MTTA and MTTR with their targets, 3 rates
+	# with their targets, target_pass.  59 samples: counts 4 x 4;
 	# MTTA 3 x 3 (info has none) + 1 target; MTTR 3 x 4 + 1 target;
 	# rates 3 x 4 + 3 targets; pass 2 + 3.
-	assert_output '14 55'
+	assert_output '15 59'
 }
 
 @test "metrics: -f prometheus passes promtool check metrics" {
@@ -218,7 +218,7 @@ print(len(fams), sum(len(f.samples) for f in fams))'"
 @test "metrics: markdown tables" {
 	run esc-report metrics -f markdown "$J"
 	assert_success
-	assert_line '| critical | 5 | 4 | 1 | 4 | 1 | 0 | 1 |'
+	assert_line '| critical | 5 | 5 | 4 | 1 | 4 | 1 | 0 | 1 |'
 	assert_line '| critical | 4 | 5m45s | 5m | 9m30s | <5m | FAIL |'
 }
 

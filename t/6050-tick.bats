@@ -225,3 +225,52 @@ pagerduty_page() {
 	assert_equal "$(ls "$ESC_DIR/pending")" ""
 	assert_equal "$(jq -r 'select(.type == "receipt") | .status' "$ESC_DIR/journal.ndjson")" delivered
 }
+
+@test "esc-tick: ESC_TICK_BUDGET out of range is a configuration error" {
+	run env ESC_TICK_BUDGET=5 esc-tick
+	assert_failure 2
+	assert_output "esc-tick: ESC_TICK_BUDGET: not a number of seconds from 20 to 9999: 5"
+	run env ESC_TICK_BUDGET='1+1' esc-tick
+	assert_failure 2
+}
+
+@test "esc-tick: esc.prom says when the last tick started, succeeded and how long it took; a tick that runs shows as started after the last run" {
+	channels
+	mkdir "$BATS_TEST_TMPDIR/tf"
+	run env ESC_NOW=2026-11-30T14:00:00Z ESC_TEXTFILE_DIR="$BATS_TEST_TMPDIR/tf" esc-tick
+	assert_failure 1
+	run grep -E '^esc_tick_(started_timestamp_seconds|last_success_timestamp_seconds|last_run_timestamp_seconds) ' "$BATS_TEST_TMPDIR/tf/esc.prom"
+	assert_output $'esc_tick_started_timestamp_seconds 1796047200\nesc_tick_last_success_timestamp_seconds 0\nesc_tick_last_run_timestamp_seconds 1796047200'
+	grep -qE '^esc_tick_duration_seconds [0-9]+$' "$BATS_TEST_TMPDIR/tf/esc.prom"
+	[ ! -e "$ESC_DIR/tick.started" ]
+	# An Alertmanager that accepts and never answers holds the next
+	# tick in its fetch: meanwhile esc.prom and the start mark say a
+	# tick runs, started at 14:01.
+	port=$(free_port)
+	"$PY" -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+held = []
+while True:
+    c, _ = s.accept(); held.append(c)
+' "$port" &
+	mute=$!
+	wait_port "$port"
+	ESC_ALERTMANAGER_URL=http://127.0.0.1:$port ESC_NOW=2026-11-30T14:01:00Z \
+	    ESC_TEXTFILE_DIR="$BATS_TEST_TMPDIR/tf" esc-tick 2>/dev/null &
+	tick=$!
+	wait_until grep -q '^esc_tick_started_timestamp_seconds 1796047260$' "$BATS_TEST_TMPDIR/tf/esc.prom"
+	run bash -c "grep -E '^esc_tick_(started_timestamp_seconds|last_run_timestamp_seconds) ' '$BATS_TEST_TMPDIR/tf/esc.prom' | sort"
+	assert_output $'esc_tick_last_run_timestamp_seconds 1796047200\nesc_tick_started_timestamp_seconds 1796047260'
+	run cat "$ESC_DIR/tick.started"
+	assert_output --regexp '^2026-11-30T14:01:00Z [0-9]+$'
+	run env ESC_NOW=2026-11-30T14:05:00Z esc-deadman "$ESC_DIR/journal.ndjson"
+	assert_failure 1
+	assert_output --regexp '^esc-deadman: a tick started at 2026-11-30T14:01:00Z, 240s ago \(more than 3m\), has not finished: esc-tick is stuck \(process [0-9]+\)$'
+	reap "$tick" "$mute"
+	if command -v promtool >/dev/null; then
+		run promtool check metrics < "$BATS_TEST_TMPDIR/tf/esc.prom"
+		assert_success
+	fi
+}

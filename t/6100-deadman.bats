@@ -68,3 +68,27 @@ setup() {
 	assert_failure 1
 	assert_output "esc-deadman: $BATS_TEST_TMPDIR/j3: heartbeat at 2026-13-27T10:03:00Z: not a time"
 }
+
+@test "a tick running for more than --max-age is stuck, not absent; a start mark whose process is gone is not a running tick" {
+	# The mark esc-tick writes when it has the lock: its time, its process.
+	sleep 60 &
+	pid=$!
+	echo "2026-11-27T10:02:00Z $pid" > "$BATS_TEST_TMPDIR/tick.started"
+	run env ESC_NOW=2026-11-27T10:04:00Z esc-deadman "$J"
+	assert_success
+	assert_output "esc-deadman: last tick at 2026-11-27T10:01:00Z, 180s ago"
+	run env ESC_NOW=2026-11-27T10:06:00Z esc-deadman "$J"
+	assert_failure 1
+	assert_output "esc-deadman: a tick started at 2026-11-27T10:02:00Z, 240s ago (more than 3m), has not finished: esc-tick is stuck (process $pid)"
+	# ESC_DIR names where the mark is.
+	mkdir "$BATS_TEST_TMPDIR/d"
+	mv "$BATS_TEST_TMPDIR/tick.started" "$BATS_TEST_TMPDIR/d/"
+	run env ESC_NOW=2026-11-27T10:06:00Z ESC_DIR="$BATS_TEST_TMPDIR/d" esc-deadman "$J"
+	assert_failure 1
+	assert_output --partial ": esc-tick is stuck (process $pid)"
+	reap "$pid"
+	# Killed: no tick runs, and the heartbeat says since when.
+	run env ESC_NOW=2026-11-27T10:06:00Z ESC_DIR="$BATS_TEST_TMPDIR/d" esc-deadman "$J"
+	assert_failure 1
+	assert_output "esc-deadman: last tick at 2026-11-27T10:01:00Z, 300s ago (more than 3m): esc-tick is not running"
+}

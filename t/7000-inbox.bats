@@ -158,7 +158,7 @@ OUT
 @test "esc-inbox: usage and configuration errors are exit 2; nothing configured is nothing read" {
 	run esc-inbox
 	assert_failure 2
-	assert_line --index 0 'usage: esc-inbox [-c channels] [-r roster] [-d dir] [-s state] [-o file] [--now time] poll'
+	assert_line --index 0 'usage: esc-inbox [-c channels] [-r roster] [-d dir] [-s state] [-o file] [--deadline seconds] [--now time] poll'
 	run esc-inbox fetch
 	assert_failure 2
 	run esc-inbox --bogus poll
@@ -178,4 +178,68 @@ OUT
 	assert_success
 	assert_output ''
 	assert_equal "$(jq -sc 'map(.kind)' "$PROV_LOG")" '[]'
+}
+
+@test "pagerduty: at most 20 look-ups a poll; the cursor stops before the first entry not read, and the next poll goes on from it" {
+	# 25 incidents the Events API opened: each ack needs a look-up of
+	# the incident's alerts to tell whether it is esc's.
+	for i in $(seq 1 25); do event trigger "other-$i"; done
+	event trigger "$KEY"
+	for i in $(seq 1 25); do
+		ctl pagerduty/act '{"action": "acknowledge", "incident_key": "other-'"$i"'", "user": "PBOB001", "at": "2026-11-27T10:01:'"$(printf %02d "$i")"'Z"}'
+	done
+	ctl pagerduty/act '{"action": "acknowledge", "incident_key": "'"$KEY"'", "user": "PBOB001", "at": "2026-11-27T10:02:00Z"}'
+	run --separate-stderr esc-inbox --now 2026-11-27T10:05:00Z poll
+	assert_success
+	assert_output ''
+	[[ $stderr == "esc-inbox: pagerduty: 20 look-ups in this poll, the most one makes: the rest wait for the next ("*" entries read, 6 left)" ]]
+	# The 20th ack read is the cursor's.
+	assert_equal "$(jq -c .at "$ESC_DIR/inbox/pagerduty.cursor")" '"2026-11-27T10:01:20Z"'
+	assert_equal "$(jq -s 'map(select(.kind == "pagerduty_rest" and (.path | test("/alerts")))) | length' "$PROV_LOG")" 20
+	run --separate-stderr esc-inbox --now 2026-11-27T10:06:00Z poll
+	assert_success
+	assert_equal "$stderr" ''
+	assert_equal "$(jq -c '[.type, .incident, .by, .at]' <<<"$output")" "[\"ack\",\"$INC\",\"bob\",\"2026-11-27T10:02:00Z\"]"
+	assert_equal "$(jq -s 'map(select(.kind == "pagerduty_rest" and (.path | test("/alerts")))) | length' "$PROV_LOG")" 26
+}
+
+@test "pagerduty answering after 25 s: the poll ends by its --deadline, Twilio's replies are still read, PagerDuty's cursor stays" {
+	sms +15550102 "$CODE" 2026-11-27T10:01:00Z
+	event trigger "$KEY"
+	ctl pagerduty/act '{"action": "acknowledge", "incident_key": "'"$KEY"'", "user": "PBOB001", "at": "2026-11-27T10:02:00Z"}'
+	prov_ctl '{"mode": "slow", "latency_ms": 25000, "path": "/log_entries"}'
+	t=$SECONDS
+	run --separate-stderr esc-inbox --deadline 4 --now 2026-11-27T10:05:00Z poll
+	t=$((SECONDS - t))
+	assert_failure 1
+	# The deadline, with room for a loaded machine: never the 25 s.
+	[ "$t" -lt 15 ]
+	assert_equal "$(jq -c '[.type, .by, .source]' <<<"$output")" '["ack","bob","sms"]'
+	[[ $stderr == 'esc-inbox: pagerduty: http://127.0.0.1:'*'/log_entries?since='*"&offset=0: the poll's deadline has passed; its cursor stays" ]]
+	[ ! -e "$ESC_DIR/inbox/pagerduty.cursor" ]
+	[ -e "$ESC_DIR/inbox/sms.cursor" ]
+	run esc-inbox --deadline 0 poll
+	assert_failure 2
+	assert_output 'esc-inbox: --deadline: not a number of seconds from 1 to 3600: 0'
+}
+
+@test "pagerduty's look-ups answering after 25 s: the entries read before the deadline are kept and the cursor covers them alone" {
+	for i in 1 2; do event trigger "other-$i"; done
+	event trigger "$KEY"
+	ctl pagerduty/act '{"action": "acknowledge", "incident_key": "'"$KEY"'", "user": "PBOB001", "at": "2026-11-27T10:01:00Z"}'
+	ctl pagerduty/act '{"action": "acknowledge", "incident_key": "other-1", "user": "PBOB001", "at": "2026-11-27T10:02:00Z"}'
+	ctl pagerduty/act '{"action": "acknowledge", "incident_key": "other-2", "user": "PBOB001", "at": "2026-11-27T10:03:00Z"}'
+	# The look-up of esc's incident answers at once, the others' after
+	# 25 s.
+	for k in other-1 other-2; do
+		id=$(curl -sf -H 'Authorization: Token token=t0ken' \
+		    -H 'Accept: application/vnd.pagerduty+json;version=2' \
+		    "$B/incidents?incident_key=$k" | jq -r '.incidents[0].id')
+		prov_ctl '{"mode": "slow", "latency_ms": 25000, "path": "/incidents/'"$id"'"}'
+	done
+	run --separate-stderr esc-inbox --deadline 4 --now 2026-11-27T10:05:00Z poll
+	assert_failure 1
+	assert_equal "$(jq -c '[.type, .incident, .at]' <<<"$output")" "[\"ack\",\"$INC\",\"2026-11-27T10:01:00Z\"]"
+	[[ $stderr == *"the poll's deadline has passed; its cursor moves over what was read" ]]
+	assert_equal "$(jq -c .at "$ESC_DIR/inbox/pagerduty.cursor")" '"2026-11-27T10:01:00Z"'
 }
