@@ -417,9 +417,6 @@ incident(struct esc_journal *j, const cJSON *o)
 	    strcmp(ev, "left"))
 		return esc_seterr("incident record with an unknown event: %s",
 		    ev);
-	/* A group's alerts coming and going change no metric of it. */
-	if (strcmp(ev, "joined") == 0 || strcmp(ev, "left") == 0)
-		return 0;
 	if (getsev(o, &sev) == -1 || gettime(o, "at", &at, 1) == -1 ||
 	    gettime(o, "opened_at", &opened, 0) == -1)
 		return -1;
