@@ -726,13 +726,13 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	if ((pol = esc_policy_load(eo.policy)) == NULL)
-		esc_err(ESC_EXIT_USAGE, NULL);
+		esc_errl(ESC_EXIT_USAGE, NULL);
 	esc_out_init();
 	lp.maxline = eo.maxline;
 	status = esc_loop(&lp, argv, argc);
 	esc_policy_free(pol);
 	if (esc_out_close() == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		return ESC_EXIT_FAIL;
 	}
 	return status;

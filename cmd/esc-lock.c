@@ -54,7 +54,7 @@ await(pid_t pid)
 		if ((r = waitpid(pid, &st, WNOHANG)) == pid)
 			break;
 		if (r == -1 && errno != EINTR)
-			esc_err(ESC_EXIT_FAIL, "waitpid");
+			esc_errl(ESC_EXIT_FAIL, "waitpid");
 		if (got) {
 			kill(pid, (int)got);
 			got = 0;
@@ -112,14 +112,14 @@ main(int argc, char *argv[])
 		usage();
 	switch (esc_etcd_open(&e)) {
 	case -1:
-		esc_err(ESC_EXIT_USAGE, NULL);
+		esc_errl(ESC_EXIT_USAGE, NULL);
 		break;
 	case 0:
 		esc_errx(ESC_EXIT_USAGE, "ESC_ETCD_ENDPOINTS is not set: "
 		    "with the state in files, the lock is $ESC_DIR/tick.lock");
 	}
 	if (esc_etcd_lock(e, (int)wait, &lost) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		esc_etcd_close(e);
 		return ESC_EXIT_FAIL;
 	}
@@ -136,7 +136,7 @@ main(int argc, char *argv[])
 			sigaction(sigs[c], &sa, NULL);
 	}
 	if ((pid = fork()) == -1) {
-		esc_warn("fork");
+		esc_warnl("fork");
 		esc_etcd_close(e);
 		return ESC_EXIT_FAIL;
 	}
@@ -147,7 +147,7 @@ main(int argc, char *argv[])
 				signal(sigs[c], SIG_DFL);
 		}
 		execvp(argv[0], argv);
-		esc_warn("%s", argv[0]);
+		esc_warnl("%s", argv[0]);
 		_exit(127);
 	}
 	st = await(pid);

@@ -7,7 +7,7 @@
  * report.h (esc-report); lib/README maps behaviours to files.
  *
  * Library functions never exit (running out of memory aborts), but for
- * the tool skeleton's esc_err, esc_errx and esc_getopt, which only main
+ * the tool skeleton's esc_errl, esc_errx and esc_getopt, which only main
  * calls.  They return -1 (or NULL) on failure and leave a message for
  * esc_lasterr().  They print only where printing is their job: the
  * esc_warnx family on standard error, esc_emit and the report commands
@@ -44,7 +44,7 @@ int esc_cfgerr(const char *file, const char *key, const char *fmt, ...)
 void esc_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: msg: " then esc_lasterr(); fmt NULL: "prog: " then esc_lasterr(),
  * what the library call that failed said. */
-void esc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void esc_warnl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: file:line: msg"; line 0 leaves the line out. */
 void esc_lwarn(const char *file, long line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -446,8 +446,8 @@ int esc_policy_map_severity(const struct esc_policy *p, const char *label);
 
 /* ---- the tool skeleton: exits, options, input (util.c, tool.c) ---- */
 
-/* For main only: esc_warn or esc_warnx, then exit(status). */
-void esc_err(int status, const char *fmt, ...)
+/* For main only: esc_warnl or esc_warnx, then exit(status). */
+void esc_errl(int status, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 2, 3)));
 void esc_errx(int status, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 2, 3)));

@@ -875,7 +875,7 @@ opensrc(struct src *s, const char *path, size_t maxline)
 	memset(s, 0, sizeof *s);
 	s->at = ESC_TIME_NONE;
 	if (esc_reader_open(&s->r, path, maxline) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		return -1;
 	}
 	return 0;
