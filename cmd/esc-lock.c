@@ -54,7 +54,7 @@ await(pid_t pid)
 		if ((r = waitpid(pid, &st, WNOHANG)) == pid)
 			break;
 		if (r == -1 && errno != EINTR)
-			esc_errl(ESC_EXIT_FAIL, "waitpid");
+			esc_errx(ESC_EXIT_FAIL, "waitpid: %s", strerror(errno));
 		if (got) {
 			kill(pid, (int)got);
 			got = 0;
@@ -136,7 +136,7 @@ main(int argc, char *argv[])
 			sigaction(sigs[c], &sa, NULL);
 	}
 	if ((pid = fork()) == -1) {
-		esc_warnl("fork");
+		esc_warnx("fork: %s", strerror(errno));
 		esc_etcd_close(e);
 		return ESC_EXIT_FAIL;
 	}
@@ -147,7 +147,7 @@ main(int argc, char *argv[])
 				signal(sigs[c], SIG_DFL);
 		}
 		execvp(argv[0], argv);
-		esc_warnl("%s", argv[0]);
+		esc_warnx("%s: %s", argv[0], strerror(errno));
 		_exit(127);
 	}
 	st = await(pid);
