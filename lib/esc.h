@@ -73,6 +73,21 @@ void esc_buf_free(struct esc_buf *b);
 /* Parses "1048576", "64K", "1M", "1G"; -1 when malformed, 0 or past 1G. */
 int esc_parse_size(const char *s, size_t *out);
 
+/* ---- text escapers and output format names (escape.c) ---- */
+
+enum esc_fmt {
+	ESC_FMT_TEXT, ESC_FMT_JSON, ESC_FMT_MARKDOWN, ESC_FMT_HTML,
+	ESC_FMT_PROMETHEUS, ESC_FMT_GITHUB
+};
+int esc_fmt_parse(const char *s);		/* -1 if not a format name */
+
+/* HTML- and XML-escaped text into b. */
+void esc_buf_html(struct esc_buf *b, const char *s);
+/* Text with its control characters written as \n, \xHH ..., for one
+ * line of text output; text escaped to read as itself in Markdown. */
+void esc_buf_text(struct esc_buf *b, const char *s);
+void esc_buf_md(struct esc_buf *b, const char *s);
+
 /* ---- the NDJSON reader (ndjson.c) ---- */
 
 #define ESC_MAXLINE_DEFAULT	(1024 * 1024)
@@ -304,8 +319,17 @@ int esc_fsync_dir(const char *path);
 /* The secret in path, which must be a regular file only the user
  * running us owns and can read (channels.c); NULL with a message. */
 char *esc_secret_file(const char *path);
-/* Registers s as a secret: esc_mask() hides it (notify.h). */
+
+/* ---- secrets and masking (secret.c) ---- */
+
+/* Registers s (its first n bytes) as a secret: esc_mask() hides it. */
 void esc_secret_add(const char *s);
+void esc_secret_addn(const char *s, size_t n);
+/* Secrets are registered as they are loaded; esc_mask() returns a copy of
+ * s with each of them replaced by "***".  A secret URL keeps its scheme
+ * and host, its path, query and user:password are the secret. */
+char *esc_mask(const char *s);
+void esc_secrets_free(void);
 
 /* ---- the policy (policy.c) ---- */
 

@@ -9,12 +9,6 @@
 /* ---- notify (channels.c, notify.c, spool.c, deliver.c; a provider
  * each in chan-*.c, chan.h) ---- */
 
-/* Secrets are registered as they are loaded; esc_mask() returns a copy of
- * s with each of them replaced by "***".  A secret URL keeps its scheme
- * and host, its path, query and user:password are the secret. */
-char *esc_mask(const char *s);
-void esc_secrets_free(void);
-
 /* The channels file (esc-channels(5)). */
 struct esc_channels {
 	char	*path;
