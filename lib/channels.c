@@ -6,8 +6,8 @@
  *
  * Secrets (routing keys, webhook URLs, tokens, passwords) come only from
  * the environment or from files only their owner can read.  Every secret
- * loaded is registered (secret.c), and esc_mask() replaces it wherever it would be
- * printed: messages, receipts, the spool, --dry-run output.
+ * loaded is registered (secret.c), and esc_mask() replaces it wherever it
+ * would be printed: messages, receipts, the spool, --dry-run output.
  */
 #include <sys/stat.h>
 #include <netinet/in.h>
