@@ -162,8 +162,6 @@ $(FUZZ_B)/fuzz-%: t/fuzz/fuzz-%.c t/fuzz/fuzz.h $(FUZZ_B)/libesc.a $(HDRS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
 	    $(FUZZ_B)/libesc.a $(LIBS)
 
-# esc-classify's reading is in the tool: its harness includes it.
-$(FUZZ_B)/fuzz-classify: cmd/esc-classify.c
 # The provider hooks' harnesses share a request and its checks.
 $(FUZZ_B)/fuzz-hook-pagerduty $(FUZZ_B)/fuzz-hook-twilio: t/fuzz/hookreq.h
 
