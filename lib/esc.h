@@ -1,9 +1,10 @@
 /*
  * esc.h - the core of libesc, the library every esc tool links: errors
- * and messages, allocation, strings, the command line, the NDJSON reader
- * and writer, JSON helpers, bounds on records, hashing and the hash
- * table, time, files, the policy.  Each module has a header of its own:
- * route.h (esc-route), roster.h (esc-rotate), notify.h (esc-notify),
+ * and messages, allocation, strings, text escapers, the command line, the
+ * NDJSON reader and writer, JSON helpers, bounds on records, hashing and
+ * the hash table, time, files, secrets, the policy.  Each module has a
+ * header of its own: classify.h (esc-classify), route.h (esc-route),
+ * roster.h (esc-rotate), notify.h (esc-notify), inbox.h (esc-inbox),
  * report.h (esc-report); lib/README maps behaviours to files.
  *
  * Library functions never exit (running out of memory aborts), but for
@@ -316,11 +317,12 @@ void esc_unlock(int fd);
 int esc_mkdirs(const char *path);
 /* fsync of the directory that holds path. */
 int esc_fsync_dir(const char *path);
-/* The secret in path, which must be a regular file only the user
- * running us owns and can read (channels.c); NULL with a message. */
-char *esc_secret_file(const char *path);
 
-/* ---- secrets and masking (secret.c) ---- */
+/* ---- secrets and masking (secret.c; esc_secret_file: channels.c) ---- */
+
+/* The secret in path, which must be a regular file only the user
+ * running us owns and can read; NULL with a message. */
+char *esc_secret_file(const char *path);
 
 /* Registers s (its first n bytes) as a secret: esc_mask() hides it. */
 void esc_secret_add(const char *s);
