@@ -76,7 +76,25 @@ $(B)/%: cmd/%.c $(B)/libesc.a $(HDRS)
 
 # The tests run the programs just built and the scripts of this tree.
 # TESTS picks a subset: make check TESTS=t/1*.bats
-TESTS	= t
+#
+# The files run side by side, JOBS at a time (bats --jobs, through GNU
+# parallel); the tests of one file run one after the other, in their
+# order, as they share the file's fixtures.  A test spends most of its
+# time waiting on a peer (an etcd election, a provider's timeout, a
+# minute of esc-tick --watch), so JOBS is twice the cores; JOBS=1 runs
+# the files one after the other.  The longest files start first, so that
+# none is left running alone at the end.  The TAP output keeps the
+# order the files started in.
+JOBS	= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
+TESTS_FIRST = t/6060-tick-watch.bats t/6200-faults.bats \
+	  t/8110-etcd-faults.bats t/8100-two-hosts.bats t/2011-route-etcd.bats \
+	  t/4900-notify-etcd.bats t/8010-esc-lock.bats t/7130-inbox-faults.bats \
+	  t/6000-pipeline.bats t/6900-readme.bats t/8000-etcd-cluster.bats \
+	  t/7150-inbox-etcd.bats t/7100-inbox-serve.bats t/7001-inbox-tick.bats
+TESTS	= $(filter $(wildcard t/*.bats),$(TESTS_FIRST)) \
+	  $(filter-out $(TESTS_FIRST),$(sort $(wildcard t/*.bats)))
+BATS_JOBS = $(if $(filter-out 0 1,$(JOBS)),--jobs $(JOBS) \
+	  --no-parallelize-within-files)
 check:
 	@scripts/deps
 	@$(MAKE) --no-print-directory all
@@ -84,7 +102,7 @@ check:
 	PATH="$(CURDIR)/$(B):$(CURDIR)/scripts:$$PATH" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	$(BATS) $(TESTS)
+	$(BATS) $(BATS_JOBS) $(TESTS)
 
 demo:
 	@scripts/deps
@@ -167,8 +185,6 @@ $(FUZZ_B)/fuzz-%: t/fuzz/fuzz-%.c t/fuzz/fuzz.h $(FUZZ_B)/libesc.a $(HDRS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
 	    $(FUZZ_B)/libesc.a $(LIBS)
 
-# esc-classify's reading is in the tool: its harness includes it.
-$(FUZZ_B)/fuzz-classify: cmd/esc-classify.c
 # The provider hooks' harnesses share a request and its checks.
 $(FUZZ_B)/fuzz-hook-pagerduty $(FUZZ_B)/fuzz-hook-twilio: t/fuzz/hookreq.h
 

@@ -412,7 +412,7 @@ main(int argc, char *argv[])
 	rc = inbox_poll(&ru, &tmpl, dir, out);
 	if (0) {
 fail:
-		esc_warn(NULL);
+		esc_warnl(NULL);
 	}
 done:
 	esc_map_free(&known, NULL);

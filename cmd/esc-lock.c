@@ -1,5 +1,12 @@
 /*
- * esc-lock - runs a command under esc's tick lock on etcd.
+ * esc-lock - runs a command under esc's tick lock: the one lock every
+ * tick, manual page, ack and delivery takes (scripts/esc-common.sh runs
+ * the scripts' locked part through it).
+ *
+ * With the state in files, the lock is an flock(2) of $ESC_DIR/tick.lock;
+ * the command inherits the locked descriptor, so the lock is held as long
+ * as the command or anything it started in the background runs, as when
+ * the scripts took it themselves.
  *
  * With the state on etcd (ESC_ETCD_ENDPOINTS), one tick at a time runs
  * across every host.  esc-lock takes the lock (the key "lock", put with a
@@ -8,10 +15,14 @@
  * its writes with it), and revokes it when the command ends.  If the lease
  * is lost (this host was paused or cut off past the TTL, and another host
  * may hold the lock now), the command is sent SIGTERM: its writes would
- * fail anyway.  Exits with the command's status; 1 when the lock was not
- * had or was lost; 2 on a usage or configuration error.
+ * fail anyway.
+ *
+ * Either way the command runs with ESC_LOCKED=1.  Exits with the
+ * command's status; 1 when the lock was not had or was lost; 2 on a usage
+ * or configuration error.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -35,6 +46,36 @@ usage(void)
 	exit(ESC_EXIT_USAGE);
 }
 
+/*
+ * The file lock: $ESC_DIR/tick.lock (ESC_DIR /var/lib/esc by default),
+ * the directory made if need be; waits at most wait seconds.  The
+ * descriptor is left open across exec, for the command to hold too.
+ * Exits 1 when another tick holds it past the wait, 2 when the file
+ * cannot be made.
+ */
+static void
+filelock(long wait)
+{
+	const char *dir = getenv("ESC_DIR");
+	struct esc_buf path = { 0 };
+	int fd;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/var/lib/esc";
+	if (esc_mkdirs(dir) == -1)
+		esc_errl(ESC_EXIT_USAGE, NULL);
+	esc_buf_printf(&path, "%s/tick.lock", dir);
+	if ((fd = esc_lock(path.s, (int)wait)) == -1) {
+		if (esc_lock_busy)
+			esc_errx(ESC_EXIT_FAIL, "%s: another tick still runs",
+			    path.s);
+		esc_errl(ESC_EXIT_USAGE, NULL);
+	}
+	if (fcntl(fd, F_SETFD, 0) == -1)
+		esc_errx(ESC_EXIT_FAIL, "%s: %s", path.s, strerror(errno));
+	esc_buf_free(&path);
+}
+
 static void
 onsig(int sig)
 {
@@ -54,7 +95,7 @@ await(pid_t pid)
 		if ((r = waitpid(pid, &st, WNOHANG)) == pid)
 			break;
 		if (r == -1 && errno != EINTR)
-			esc_err(ESC_EXIT_FAIL, "waitpid");
+			esc_errx(ESC_EXIT_FAIL, "waitpid: %s", strerror(errno));
 		if (got) {
 			kill(pid, (int)got);
 			got = 0;
@@ -112,19 +153,23 @@ main(int argc, char *argv[])
 		usage();
 	switch (esc_etcd_open(&e)) {
 	case -1:
-		esc_err(ESC_EXIT_USAGE, NULL);
+		esc_errl(ESC_EXIT_USAGE, NULL);
 		break;
-	case 0:
-		esc_errx(ESC_EXIT_USAGE, "ESC_ETCD_ENDPOINTS is not set: "
-		    "with the state in files, the lock is $ESC_DIR/tick.lock");
+	case 0:		/* the state in files */
+		filelock(wait);
+		break;
 	}
-	if (esc_etcd_lock(e, (int)wait, &lost) == -1) {
-		esc_warn(NULL);
-		esc_etcd_close(e);
-		return ESC_EXIT_FAIL;
+	if (e != NULL) {
+		if (esc_etcd_lock(e, (int)wait, &lost) == -1) {
+			esc_warnl(NULL);
+			esc_etcd_close(e);
+			return ESC_EXIT_FAIL;
+		}
+		snprintf(lease, sizeof lease, "%lld",
+		    (long long)esc_etcd_lease(e));
+		setenv("ESC_ETCD_LEASE", lease, 1);
 	}
-	snprintf(lease, sizeof lease, "%lld", (long long)esc_etcd_lease(e));
-	setenv("ESC_ETCD_LEASE", lease, 1);
+	setenv("ESC_LOCKED", "1", 1);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = onsig;
 	/* A signal ignored when we started stays so, for the command too:
@@ -136,7 +181,7 @@ main(int argc, char *argv[])
 			sigaction(sigs[c], &sa, NULL);
 	}
 	if ((pid = fork()) == -1) {
-		esc_warn("fork");
+		esc_warnx("fork: %s", strerror(errno));
 		esc_etcd_close(e);
 		return ESC_EXIT_FAIL;
 	}
@@ -147,7 +192,7 @@ main(int argc, char *argv[])
 				signal(sigs[c], SIG_DFL);
 		}
 		execvp(argv[0], argv);
-		esc_warn("%s", argv[0]);
+		esc_warnx("%s: %s", argv[0], strerror(errno));
 		_exit(127);
 	}
 	st = await(pid);

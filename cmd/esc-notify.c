@@ -253,13 +253,13 @@ static void
 done(struct esc_delivery *d, void *arg)
 {
 	if (spool != NULL && d == NULL && esc_spool_sync(spool) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		spool_failed = 1;
 	}
 	if (spool != NULL && d != NULL && d->spooled &&
 	    esc_spool_finish(spool, d->dedup_key, d->event, d->recipient,
 	    d->status != ESC_DL_DELIVERED) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		spool_failed = 1;
 	}
 	marks(d);
@@ -443,7 +443,7 @@ load(void)
 		return -1;
 	}
 	if (rejects != NULL && esc_rejects_open(rejects) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		esc_channels_free(chans);
 		esc_policy_free(pol);
 		esc_secrets_free();
@@ -465,7 +465,7 @@ open_spool(void)
 	esc_note("spool: %s", sdir);
 	if ((spool = esc_spool_open(sdir, lockwait)) == NULL ||
 	    esc_spool_pending(spool, &pend, &npend) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		/* Another run holding the spool is work not done, not a
 		 * configuration error. */
 		incomplete = 1;
@@ -617,7 +617,7 @@ settle(struct esc_delivery *d, int st)
 		d->status = ESC_DL_SKIPPED;
 		if (d->spooled && esc_spool_finish(spool, d->dedup_key,
 		    d->event, d->recipient, 0) == -1) {
-			esc_warn(NULL);
+			esc_warnl(NULL);
 			spool_failed = 1;
 		}
 		/* A digest made: so were its pages. */
@@ -732,7 +732,7 @@ deliver(void)
 
 	if (spool != NULL && esc_spool_sync(spool) == -1) {
 		/* Not durable: nothing may be tried. */
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		status = ESC_EXIT_FAIL;
 		incomplete = 1;
 		for (i = 0; i < dl.n; i++)
@@ -745,7 +745,7 @@ deliver(void)
 	if (etcd != NULL)
 		status |= claim();
 	if (esc_deliver(dl.d, dl.n, chans, pol, jobs, done, NULL) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		status = ESC_EXIT_FAIL;
 		incomplete = 1;
 	}
@@ -793,12 +793,12 @@ finish(int status)
 	int i;
 
 	if (status != ESC_EXIT_USAGE && esc_out_close() == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		status = ESC_EXIT_FAIL;
 		incomplete = 1;
 	}
 	if (esc_rejects_close(status != ESC_EXIT_USAGE && !incomplete) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		status = ESC_EXIT_FAIL;
 	}
 	for (i = 0; i < nrec; i++) {
@@ -838,7 +838,7 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (!dry && esc_etcd_open(&etcd) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		return finish(ESC_EXIT_USAGE);
 	}
 	if (etcd != NULL)

@@ -260,10 +260,10 @@ main(int argc, char *argv[])
 	o.maxline = eo.maxline;
 	if ((since && esc_when_parse(since, &o.since) == -1) ||
 	    (until && esc_when_parse(until, &o.until) == -1))
-		esc_err(ESC_EXIT_USAGE, "--%s",
+		esc_errl(ESC_EXIT_USAGE, "--%s",
 		    since && o.since == ESC_TIME_NONE ? "since" : "until");
 	if ((policy = esc_policy_load(eo.policy)) == NULL)
-		esc_err(ESC_EXIT_USAGE, NULL);
+		esc_errl(ESC_EXIT_USAGE, NULL);
 	o.policy = policy;
 	if (cmd->prep != NULL && (argc = cmd->prep(argv, argc)) == -1)
 		goto out;
@@ -275,7 +275,7 @@ main(int argc, char *argv[])
 	esc_out_init();
 	rc = cmd->run(argv, argc, &o);
 	if (esc_out_close() == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		rc = rc ? rc : ESC_EXIT_FAIL;
 	}
 out:

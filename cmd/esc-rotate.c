@@ -186,7 +186,7 @@ when(int64_t horizon)
 	if ((at_s && esc_roster_when(ros, at_s, &at) == -1) ||
 	    (from_s && esc_roster_when(ros, from_s, &from) == -1) ||
 	    (to_s && esc_roster_when(ros, to_s, &to) == -1)) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		return -1;
 	}
 	if (mode == M_AUDIT) {
@@ -218,9 +218,9 @@ setup(void)
 	int64_t horizon = 0;
 
 	if (mode == M_AUDIT && esc_horizon_parse(hz, &horizon) == -1)
-		esc_err(ESC_EXIT_USAGE, "--horizon");
+		esc_errl(ESC_EXIT_USAGE, "--horizon");
 	if ((ros = esc_roster_load(rpath)) == NULL)
-		esc_err(ESC_EXIT_USAGE, NULL);
+		esc_errl(ESC_EXIT_USAGE, NULL);
 	if (when(horizon) == -1)
 		return -1;
 	if ((role && (ri = esc_roster_role(ros, role)) < 0) ||
@@ -233,11 +233,11 @@ setup(void)
 	}
 	if ((mode == M_AUDIT || mode == M_LEDGER) &&
 	    (pol = esc_policy_load(eo.policy)) == NULL) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		return -1;
 	}
 	if (rejects != NULL && esc_rejects_open(rejects) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		return -1;
 	}
 	return 0;
@@ -299,12 +299,12 @@ main(int argc, char *argv[])
 	esc_policy_free(pol);
 	esc_roster_free(ros);
 	if (esc_out_close() == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		incomplete = 1;
 		rc = ESC_EXIT_FAIL;
 	}
 	if (esc_rejects_close(!incomplete) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		rc = ESC_EXIT_FAIL;
 	}
 	return rc;

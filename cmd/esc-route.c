@@ -157,7 +157,7 @@ getopts(int argc, char *argv[])
 	    *state == '\0')
 		state = NULL;
 	if (esc_etcd_open(&etcd) == -1)
-		esc_err(ESC_EXIT_USAGE, NULL);
+		esc_errl(ESC_EXIT_USAGE, NULL);
 	if (etcd != NULL) {
 		esc_note("state: %s", esc_etcd_where(etcd));
 		return;
@@ -184,7 +184,7 @@ open_state(const struct esc_policy *p, const char *lockpath, int *lockfd,
 	struct stat st;
 
 	if ((*lockfd = esc_lock(lockpath, (int)timeout)) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		/* Waiting out the timeout is work not done, not a mistake
 		 * in how the router was called. */
 		*status = esc_lock_busy ? ESC_EXIT_FAIL : ESC_EXIT_USAGE;
@@ -195,7 +195,7 @@ open_state(const struct esc_policy *p, const char *lockpath, int *lockfd,
 		    state);
 	rt = esc_router_new(p, esc_now(), snapshot, reject);
 	if (esc_router_load(rt, state) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		esc_router_free(rt);
 		esc_unlock(*lockfd);
 		*status = ESC_EXIT_USAGE;
@@ -219,7 +219,7 @@ finish(struct esc_router *rt)
 		return 1;
 	}
 	if (esc_router_dirty(rt) && esc_router_save(rt, state) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		return 1;
 	}
 	return 0;
@@ -279,12 +279,12 @@ run_etcd(const struct esc_policy *p, struct esc_loop *lp, char **argv,
 	int bad = 0;
 
 	if (esc_etcd_hold(etcd, (int)timeout) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		return ESC_EXIT_FAIL;
 	}
 	rt = esc_router_new(p, esc_now(), snapshot, reject);
 	if (esc_router_load_etcd(rt, etcd) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		esc_router_free(rt);
 		return ESC_EXIT_FAIL;
 	}
@@ -337,11 +337,11 @@ export_state(const struct esc_policy *p)
 	size_t len;
 
 	if ((text = state_text(&len)) == NULL) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		return ESC_EXIT_FAIL;
 	}
 	if (loads(p, etcd ? NULL : state) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		free(text);
 		return ESC_EXIT_USAGE;
 	}
@@ -349,7 +349,7 @@ export_state(const struct esc_policy *p)
 	fwrite(text, 1, len, stdout);
 	free(text);
 	if (esc_out_close() == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		return ESC_EXIT_FAIL;
 	}
 	return ESC_EXIT_OK;
@@ -364,7 +364,7 @@ import_into(const char *text, size_t len)
 	int empty;
 
 	if ((cur = state_text(&curlen)) == NULL) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		return ESC_EXIT_FAIL;
 	}
 	empty = strcmp(cur, EMPTY_STATE) == 0;
@@ -376,7 +376,7 @@ import_into(const char *text, size_t len)
 	}
 	if ((etcd ? esc_state_import(etcd, text) :
 	    esc_atomic_write(state, text, len)) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		return ESC_EXIT_FAIL;
 	}
 	return ESC_EXIT_OK;
@@ -391,7 +391,7 @@ import_state(const struct esc_policy *p, const char *file)
 	int lockfd = -1, rc;
 
 	if (loads(p, file) == -1 || (text = esc_read_file(file, &len)) == NULL)
-		esc_err(ESC_EXIT_USAGE, NULL);
+		esc_errl(ESC_EXIT_USAGE, NULL);
 	if (memchr(text, '\n', len) == NULL)
 		esc_errx(ESC_EXIT_USAGE, "%s: not a state file", file);
 	if (etcd != NULL)
@@ -401,7 +401,7 @@ import_state(const struct esc_policy *p, const char *file)
 		rc = lockfd = esc_lock(lockpath.s, (int)timeout);
 	}
 	if (rc == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		rc = ESC_EXIT_FAIL;
 	} else
 		rc = import_into(text, len);
@@ -419,13 +419,13 @@ outbox(char **argv, int argc)
 	if ((mode == 'O' && argc != 0) || (mode == 'D' && argc == 0))
 		usage();
 	if (esc_etcd_hold(etcd, (int)timeout) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		return ESC_EXIT_FAIL;
 	}
 	if (mode == 'O' && esc_outbox_copy(etcd, modearg) == -1)
 		return ESC_EXIT_FAIL;
 	if (mode == 'D' && esc_outbox_done(etcd, argv, argc) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		return ESC_EXIT_FAIL;
 	}
 	return ESC_EXIT_OK;
@@ -448,7 +448,7 @@ main(int argc, char *argv[])
 		return status;
 	}
 	if ((p = esc_policy_load(eo.policy)) == NULL)
-		esc_err(ESC_EXIT_USAGE, NULL);
+		esc_errl(ESC_EXIT_USAGE, NULL);
 	lp.maxline = eo.maxline;
 	if ((mode == 'E' || mode == 'M') && argc != 0)
 		usage();

@@ -18,7 +18,8 @@
 #include "chan.h"
 #include "inbox.h"
 
-/* Exported to the inbox and to rest mode through esc_pd_conf(). */
+/* The section's settings, the conf pointer the provider table hands to
+ * every entry of this file: the events, rest mode, the poll and the hook. */
 struct pd {
 	char	*url, *routing_key;
 	int	 rest;			/* mode "rest": POST /incidents */

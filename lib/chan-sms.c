@@ -12,7 +12,6 @@
 #include "esc.h"
 #include "chan.h"
 #include "inbox.h"
-#include "report.h"
 
 struct sms {
 	char	*url, *sid, *token, *from;

@@ -6,8 +6,8 @@
  *
  * Secrets (routing keys, webhook URLs, tokens, passwords) come only from
  * the environment or from files only their owner can read.  Every secret
- * loaded is registered, and esc_mask() replaces it wherever it would be
- * printed: messages, receipts, the spool, --dry-run output.
+ * loaded is registered (secret.c), and esc_mask() replaces it wherever it
+ * would be printed: messages, receipts, the spool, --dry-run output.
  */
 #include <sys/stat.h>
 #include <netinet/in.h>
@@ -23,23 +23,6 @@
 
 #include "esc.h"
 #include "chan.h"
-
-static char **secrets;
-static int nsecrets;
-
-static void
-secret_add(const char *s, size_t n)
-{
-	int i;
-
-	if (n == 0)
-		return;
-	for (i = 0; i < nsecrets; i++)
-		if (strlen(secrets[i]) == n && memcmp(secrets[i], s, n) == 0)
-			return;
-	secrets = esc_realloc(secrets, (size_t)(nsecrets + 1) * sizeof *secrets);
-	secrets[nsecrets++] = esc_strndup(s, n);
-}
 
 /*
  * The authority of url: *user (NULL when none) and *ulen its userinfo,
@@ -80,73 +63,15 @@ register_secret(const char *s, int is_url)
 	if (s == NULL || *s == '\0')
 		return;
 	if (!is_url || strstr(s, "://") == NULL) {
-		secret_add(s, strlen(s));
+		esc_secret_addn(s, strlen(s));
 		return;
 	}
 	authority(s, &user, &ulen, &host, &hlen);
 	if (user != NULL)
-		secret_add(user, ulen);
+		esc_secret_addn(user, ulen);
 	rest = host + hlen;
 	if (*rest != '\0' && rest[1] != '\0')
-		secret_add(rest + 1, strlen(rest + 1));
-}
-
-/* Longest first, so a secret that contains another is masked whole. */
-static int
-longer(const void *a, const void *b)
-{
-	size_t x = strlen(*(char *const *)a), y = strlen(*(char *const *)b);
-
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
-char *
-esc_mask(const char *s)
-{
-	struct esc_buf b = { 0 };
-	const char *p;
-	int i, hit;
-
-	if (s == NULL)
-		return NULL;
-	if (nsecrets > 0)
-		qsort(secrets, (size_t)nsecrets, sizeof *secrets, longer);
-	esc_buf_add(&b, "", 0);
-	for (p = s; *p; ) {
-		hit = 0;
-		for (i = 0; i < nsecrets; i++) {
-			size_t n = strlen(secrets[i]);
-
-			if (strncmp(p, secrets[i], n) == 0) {
-				esc_buf_puts(&b, "***");
-				p += n;
-				hit = 1;
-				break;
-			}
-		}
-		if (!hit)
-			esc_buf_putc(&b, *p++);
-	}
-	return b.s;
-}
-
-void
-esc_secret_add(const char *s)
-{
-	if (s != NULL)
-		secret_add(s, strlen(s));
-}
-
-void
-esc_secrets_free(void)
-{
-	int i;
-
-	for (i = 0; i < nsecrets; i++)
-		free(secrets[i]);
-	free(secrets);
-	secrets = NULL;
-	nsecrets = 0;
+		esc_secret_addn(rest + 1, strlen(rest + 1));
 }
 
 /* The file holds a secret of its own at where.key: it must be as
@@ -175,7 +100,7 @@ esc_ch_userinfo(struct esc_chload *l, const char *where, const char *key,
 	authority(url, &user, &ulen, &host, &hlen);
 	if (user == NULL)
 		return;
-	secret_add(user, ulen);
+	esc_secret_addn(user, ulen);
 	holds(l, where, key);
 }
 

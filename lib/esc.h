@@ -1,13 +1,14 @@
 /*
  * esc.h - the core of libesc, the library every esc tool links: errors
- * and messages, allocation, strings, the command line, the NDJSON reader
- * and writer, JSON helpers, bounds on records, hashing and the hash
- * table, time, files, the policy.  Each module has a header of its own:
- * route.h (esc-route), roster.h (esc-rotate), notify.h (esc-notify),
+ * and messages, allocation, strings, text escapers, the command line, the
+ * NDJSON reader and writer, JSON helpers, bounds on records, hashing and
+ * the hash table, time, files, secrets, the policy.  Each module has a
+ * header of its own: classify.h (esc-classify), route.h (esc-route),
+ * roster.h (esc-rotate), notify.h (esc-notify), inbox.h (esc-inbox),
  * report.h (esc-report); lib/README maps behaviours to files.
  *
  * Library functions never exit (running out of memory aborts), but for
- * the tool skeleton's esc_err, esc_errx and esc_getopt, which only main
+ * the tool skeleton's esc_errl, esc_errx and esc_getopt, which only main
  * calls.  They return -1 (or NULL) on failure and leave a message for
  * esc_lasterr().  They print only where printing is their job: the
  * esc_warnx family on standard error, esc_emit and the report commands
@@ -44,7 +45,7 @@ int esc_cfgerr(const char *file, const char *key, const char *fmt, ...)
 void esc_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: msg: " then esc_lasterr(); fmt NULL: "prog: " then esc_lasterr(),
  * what the library call that failed said. */
-void esc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void esc_warnl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: file:line: msg"; line 0 leaves the line out. */
 void esc_lwarn(const char *file, long line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -72,6 +73,21 @@ void esc_buf_free(struct esc_buf *b);
 
 /* Parses "1048576", "64K", "1M", "1G"; -1 when malformed, 0 or past 1G. */
 int esc_parse_size(const char *s, size_t *out);
+
+/* ---- text escapers and output format names (escape.c) ---- */
+
+enum esc_fmt {
+	ESC_FMT_TEXT, ESC_FMT_JSON, ESC_FMT_MARKDOWN, ESC_FMT_HTML,
+	ESC_FMT_PROMETHEUS, ESC_FMT_GITHUB
+};
+int esc_fmt_parse(const char *s);		/* -1 if not a format name */
+
+/* HTML- and XML-escaped text into b. */
+void esc_buf_html(struct esc_buf *b, const char *s);
+/* Text with its control characters written as \n, \xHH ..., for one
+ * line of text output; text escaped to read as itself in Markdown. */
+void esc_buf_text(struct esc_buf *b, const char *s);
+void esc_buf_md(struct esc_buf *b, const char *s);
 
 /* ---- the NDJSON reader (ndjson.c) ---- */
 
@@ -304,11 +320,21 @@ void esc_unlock(int fd);
 int esc_mkdirs(const char *path);
 /* fsync of the directory that holds path. */
 int esc_fsync_dir(const char *path);
+
+/* ---- secrets and masking (secret.c; esc_secret_file: channels.c) ---- */
+
 /* The secret in path, which must be a regular file only the user
- * running us owns and can read (channels.c); NULL with a message. */
+ * running us owns and can read; NULL with a message. */
 char *esc_secret_file(const char *path);
-/* Registers s as a secret: esc_mask() hides it (notify.h). */
+
+/* Registers s (its first n bytes) as a secret: esc_mask() hides it. */
 void esc_secret_add(const char *s);
+void esc_secret_addn(const char *s, size_t n);
+/* Secrets are registered as they are loaded; esc_mask() returns a copy of
+ * s with each of them replaced by "***".  A secret URL keeps its scheme
+ * and host, its path, query and user:password are the secret. */
+char *esc_mask(const char *s);
+void esc_secrets_free(void);
 
 /* ---- the policy (policy.c) ---- */
 
@@ -463,8 +489,8 @@ int esc_policy_map_severity(const struct esc_policy *p, const char *label);
 
 /* ---- the tool skeleton: exits, options, input (util.c, tool.c) ---- */
 
-/* For main only: esc_warn or esc_warnx, then exit(status). */
-void esc_err(int status, const char *fmt, ...)
+/* For main only: esc_warnl or esc_warnx, then exit(status). */
+void esc_errl(int status, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 2, 3)));
 void esc_errx(int status, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 2, 3)));

@@ -13,12 +13,6 @@
  * limit of the pagerduty channel (channels.c). */
 #define ESC_PD_EVENTS_PER_MIN	120
 
-/* Secrets are registered as they are loaded; esc_mask() returns a copy of
- * s with each of them replaced by "***".  A secret URL keeps its scheme
- * and host, its path, query and user:password are the secret. */
-char *esc_mask(const char *s);
-void esc_secrets_free(void);
-
 /* The channels file (esc-channels(5)). */
 struct esc_channels {
 	char	*path;

@@ -228,7 +228,7 @@ esc_report_postmortems(char **files, int nfiles,
 	int rc;
 
 	if (esc_mkdirs(o->dir) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		return ESC_EXIT_USAGE;
 	}
 	memset(&j, 0, sizeof j);
@@ -257,7 +257,7 @@ esc_report_postmortems(char **files, int nfiles,
 		esc_buf_puts(&name, ".md");
 		k = create(o->dir, name.s, &b, &path);
 		if (k == -1) {
-			esc_warn(NULL);
+			esc_warnl(NULL);
 			rc = rc ? rc : ESC_EXIT_FAIL;
 		} else if (o->format == ESC_FMT_JSON) {
 			cJSON *r = cJSON_CreateObject();

@@ -8,12 +8,6 @@
 
 /* ---- reports (journal.c, metrics.c, review.c, hygiene.c, postmortem.c) ---- */
 
-enum esc_fmt {
-	ESC_FMT_TEXT, ESC_FMT_JSON, ESC_FMT_MARKDOWN, ESC_FMT_HTML,
-	ESC_FMT_PROMETHEUS, ESC_FMT_GITHUB
-};
-int esc_fmt_parse(const char *s);		/* -1 if not a format name */
-
 /* One line of a post-mortem timeline. */
 struct esc_incev {
 	esc_time_t	 at;
@@ -71,12 +65,6 @@ struct esc_inc **esc_journal_list(const struct esc_journal *j, size_t *n);
 
 /* Linear-interpolation quantile (q in [0,1]) of n sorted values. */
 double esc_quantile(const double *v, size_t n, double q);
-/* HTML- and XML-escaped text into b. */
-void esc_buf_html(struct esc_buf *b, const char *s);
-/* Text with its control characters written as \n, \xHH ..., for one
- * line of text output; text escaped to read as itself in Markdown. */
-void esc_buf_text(struct esc_buf *b, const char *s);
-void esc_buf_md(struct esc_buf *b, const char *s);
 
 struct esc_report_opt {
 	const struct esc_policy *policy;

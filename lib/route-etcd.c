@@ -585,7 +585,7 @@ esc_outbox_copy(struct esc_etcd *e, const char *dir)
 		if (access(path.s, F_OK) == 0)
 			continue;
 		if (esc_atomic_write(path.s, kv[i].val, kv[i].len) == -1) {
-			esc_warn(NULL);
+			esc_warnl(NULL);
 			rc = -1;
 		}
 	}

@@ -1,7 +1,8 @@
 /*
- * route-int.h - what the incident state machine (route.c) and its state
- * file (route-state.c) share.  Private to the library: no tool includes
- * it; route.h is esc-route's interface.
+ * route-int.h - what the incident state machine (route.c), its state
+ * file (route-state.c) and its state and outbox on etcd (route-etcd.c)
+ * share.  Private to the library: no tool includes it; route.h is
+ * esc-route's interface.
  */
 #ifndef ESC_ROUTE_INT_H
 #define ESC_ROUTE_INT_H

@@ -27,7 +27,7 @@ common(struct esc_opts *o, int opt, const char *arg)
 		return 1;
 	case ESC_OPT_NOW:
 		if (esc_set_now(arg) == -1)
-			esc_err(ESC_EXIT_USAGE, "--now");
+			esc_errl(ESC_EXIT_USAGE, "--now");
 		return 1;
 	case ESC_OPT_MAXLINE:
 		if (esc_parse_size(arg, &o->maxline) == -1)
@@ -52,7 +52,7 @@ esc_getopt(struct esc_opts *o, int argc, char *const argv[],
 			return c;
 	/* A bad ESC_NOW must not fall back to the real clock. */
 	if (esc_now_init() == -1)
-		esc_err(ESC_EXIT_USAGE, NULL);
+		esc_errl(ESC_EXIT_USAGE, NULL);
 	return -1;
 }
 
@@ -77,7 +77,7 @@ loopfile(struct esc_loop *lp, const char *path)
 	int rc, status = ESC_EXIT_OK;
 
 	if (esc_reader_open(&r, path, lp->maxline) == -1) {
-		esc_warn(NULL);
+		esc_warnl(NULL);
 		if (lp->unread != NULL)
 			lp->unread(lp->arg);
 		return ESC_EXIT_FAIL;

@@ -81,7 +81,7 @@ esc_warnx(const char *fmt, ...)
 }
 
 void
-esc_warn(const char *fmt, ...)
+esc_warnl(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -102,7 +102,7 @@ esc_errx(int status, const char *fmt, ...)
 }
 
 void
-esc_err(int status, const char *fmt, ...)
+esc_errl(int status, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -83,7 +83,7 @@ load fixtures/route/helpers
 	p1=$!
 	BG_PIDS="$p1"
 	exec 5>"$BATS_TEST_TMPDIR/fifo"
-	sleep 0.3
+	wait_until lock_held
 	esc-route -s "$ST" --now "$(tm 16)" </dev/null >"$BATS_TEST_TMPDIR/out2" 5>&- &
 	p2=$!
 	BG_PIDS="$p1 $p2"

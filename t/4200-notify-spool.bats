@@ -18,7 +18,7 @@ teardown() {
 	stop_servers
 }
 
-# Waits (bounded: 10 s) until the provider has seen $1 requests.
+# Waits (bounded: wait_until's WAIT_SECS) until the provider has seen $1 requests.
 wait_requests() {
 	wait_until has_lines "$1" "$PROV_LOG"
 }

@@ -26,16 +26,20 @@ free_port() {
 }
 
 # wait_until COMMAND...: runs COMMAND every 0.05 s until it succeeds, for
-# 10 s at most; status 1 if it never did.  Every wait of the tests is one
-# of these, so none can hang.  A caller that leaves the verdict to the
-# assertions after it writes `wait_until ... || true`.
+# WAIT_SECS (30) seconds of the clock at most; status 1 if it never did.
+# Every wait of the tests is one of these, so none can hang.  The bound is
+# of the clock, not a count of tries, and generous: `make check` runs the
+# files side by side, and on a loaded machine a command can take a second.
+# A wait that succeeds costs no more for it.  A caller that leaves the
+# verdict to the assertions after it writes `wait_until ... || true`.
+WAIT_SECS=${WAIT_SECS:-30}
 wait_until() {
-	local i
-	for i in $(seq 1 200); do
+	local end=$((${EPOCHREALTIME//[.,]/} + WAIT_SECS * 1000000))
+	while :; do
 		"$@" && return 0
+		[ "${EPOCHREALTIME//[.,]/}" -lt "$end" ] || return 1
 		sleep 0.05
 	done
-	return 1
 }
 
 # has_lines N FILE: FILE holds N lines or more.
@@ -48,7 +52,7 @@ port_open() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# Waits (bounded: 10 s) until something listens on 127.0.0.1:$1.
+# Waits (bounded: WAIT_SECS) until something listens on 127.0.0.1:$1.
 wait_port() {
 	wait_until port_open "$1" && return 0
 	echo "nothing listens on 127.0.0.1:$1" >&2

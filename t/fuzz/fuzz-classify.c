@@ -3,9 +3,9 @@
  * bodies, Alertmanager API v2 alerts, Grafana webhook bodies, plain alerts
  * and records that pass through, told apart line by line as the tool does.
  *
- * The reading is in the tool (cmd/esc-classify.c), not in libesc, so the
- * tool is included here whole, its main() renamed, and its line() called
- * on each line: the code fuzzed is the code shipped, unchanged.
+ * The reading is libesc's (lib/classify.c), the tool's too: each line
+ * goes through esc_classify_line() as in the tool, so the code fuzzed is
+ * the code shipped.
  *
  * What it writes is NDJSON esc reads, and classifying its alert records
  * again (as plain alerts: they are records of type "alert") refuses none
@@ -13,21 +13,20 @@
  * runbook and every label.
  */
 #include "fuzz.h"
-
-int esc_classify_main(int, char *[]);
-#define main esc_classify_main
-#include "../../cmd/esc-classify.c"
-#undef main
+#include "classify.h"
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	struct esc_policy *pol;
+
 	esc_setprogname("esc-classify");
 	if (esc_set_now(FUZZ_NOW) == -1 ||
 	    (pol = esc_policy_load(NULL)) == NULL) {
 		fprintf(FUZZ_ERR, "fuzz-classify: %s\n", esc_lasterr());
 		exit(2);
 	}
+	esc_classify_init(pol, 0);
 	fuzz_quiet();
 	return 0;
 }
@@ -47,7 +46,7 @@ run(const char *path)
 			nbad++;
 			continue;
 		}
-		nbad += line(&r, o);
+		nbad += esc_classify_line(&r, o);
 		cJSON_Delete(o);
 	}
 	esc_reader_close(&r);
