@@ -239,10 +239,12 @@ alert_times(struct alert *al, const char *where)
 static void
 annotations(struct alert *al)
 {
+	int i;
+
 	al->summary = esc_str(al->ann, "summary");
-	al->runbook = nonempty(esc_str(al->ann, "runbook_url"));
-	if (al->runbook == NULL)
-		al->runbook = nonempty(esc_str(al->ann, "runbook"));
+	al->runbook = NULL;
+	for (i = 0; al->runbook == NULL && esc_runbook_keys[i] != NULL; i++)
+		al->runbook = nonempty(esc_str(al->ann, esc_runbook_keys[i]));
 }
 
 /*
