@@ -145,6 +145,8 @@ post_alert() {
 	    fail "not acked: $(cat "$BATS_TEST_TMPDIR/watch.err")"
 	assert_equal "$(jq -c 'select(.type == "incident" and .event == "acked") | [.incident, .by, .at]' "$J")" \
 	    "[\"$inc\",\"bob\",\"$at\"]"
+	# The tick journals its records, then its heartbeat.
+	wait_until ticked 2 || true
 	assert_equal "$(heartbeats)" 2
 	assert_equal "$(ls "$ESC_DIR/inbox/pending")" ''
 }
