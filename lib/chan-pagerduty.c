@@ -715,7 +715,7 @@ pd_hook_ready(const void *conf)
 {
 	const struct pd *pd = conf;
 
-	return pd->hook_secret != NULL;
+	return pd->hook_secret != NULL && pd->hook_secret[0] != '\0';
 }
 
 /*

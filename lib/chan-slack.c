@@ -653,7 +653,7 @@ slack_hook_ready(const void *conf)
 {
 	const struct slack *s = conf;
 
-	return s->signing_secret != NULL;
+	return s->signing_secret != NULL && s->signing_secret[0] != '\0';
 }
 
 /*
