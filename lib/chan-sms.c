@@ -353,10 +353,13 @@ static char *
 sms_list_url(const struct sms *s, esc_time_t since)
 {
 	struct esc_buf b = { 0 };
-	char *u = sms_url(s), *to, ts[ESC_TIMELEN];
+	char *u = sms_url(s), *to, *from = esc_strdup(s->from), ts[ESC_TIMELEN];
 	CURL *h = curl_easy_init();
 
-	to = curl_easy_escape(h, s->from, 0);
+	/* Twilio keeps numbers in E.164, and filters on them as kept. */
+	e164(from);
+	to = curl_easy_escape(h, from, 0);
+	free(from);
 	esc_time_fmt(since, ts);
 	ts[10] = '\0';
 	esc_buf_printf(&b, "%s%cTo=%s&DateSent%%3E=%s&PageSize=100", u,
@@ -364,19 +367,6 @@ sms_list_url(const struct sms *s, esc_time_t since)
 	curl_free(to);
 	curl_easy_cleanup(h);
 	free(u);
-	return b.s;
-}
-
-/* next_page_uri is relative to the API's host. */
-static char *
-sms_next(const char *url, const char *next)
-{
-	struct esc_buf b = { 0 };
-	const char *p = strstr(url, "://");
-
-	p = p ? p + 3 : url;
-	esc_buf_add(&b, url, strcspn(p, "/") + (size_t)(p - url));
-	esc_buf_puts(&b, next);
 	return b.s;
 }
 
@@ -403,11 +393,21 @@ sms_poll(const void *conf, struct esc_inbox *ib)
 		}
 		cJSON_ArrayForEach(m, cJSON_GetObjectItem(doc, "messages"))
 			sms_message(ib, m);
+		/* Relative to the API's host, and only there: the account's
+		 * token goes with it. */
 		nx = esc_str(doc, "next_page_uri");
-		u = nx ? sms_next(url, nx) : NULL;
+		u = NULL;
+		if (nx != NULL && (u = esc_url_on(url, nx)) == NULL) {
+			char why[256];
+
+			snprintf(why, sizeof why, "%s", esc_lasterr());
+			rc = esc_seterr("sms: next_page_uri: %s", why);
+		}
 		free(url);
 		url = u;
 		cJSON_Delete(doc);
+		if (rc == -1)
+			break;
 	}
 	if (rc == 0 && url != NULL)
 		rc = esc_seterr("more than %d messages in one poll",
@@ -424,7 +424,7 @@ sms_hook_ready(const void *conf)
 {
 	const struct sms *s = conf;
 
-	return s->token != NULL && s->replies;
+	return s->token != NULL && s->token[0] != '\0' && s->replies;
 }
 
 struct pair {

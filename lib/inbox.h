@@ -136,6 +136,10 @@ void esc_form_free(struct esc_form *f);
  * times, boundedly.  The answer, parsed, or NULL with a message. */
 cJSON *esc_inbox_get(const struct esc_inbox *ib, const char *url,
     const char *const *hdrs, const char *userpwd);
+/* A path a provider handed back (Twilio's next_page_uri) as a URL on
+ * base's scheme, host and port; NULL with a message when it is not a
+ * path there (another host, user info, "//host", a scheme).  Free it. */
+char *esc_url_on(const char *base, const char *path);
 /* Whether (t, id) was read before: at or before the cursor. */
 int esc_inbox_seen(const struct esc_inbox *ib, esc_time_t t, const char *id);
 /* Moves the new cursor to (t, id) when it is later or equal. */

@@ -64,7 +64,7 @@ struct srv {
 struct rq {
 	char		*uri;		/* as sent, with its query */
 	char		 method[8];
-	int		 started, too_big, route;
+	int		 started, too_big, route, close;
 	struct esc_buf	 body;
 	struct MHD_Connection *conn;
 	char		*after_url, *after;
@@ -111,6 +111,8 @@ answer(struct rq *r, int status, const char *type, const char *body,
 		MHD_add_response_header(rs, "Allow", "POST");
 	if (status == 401 && r->route == R_ALERTMANAGER)
 		MHD_add_response_header(rs, "WWW-Authenticate", "Bearer");
+	if (r->close)
+		MHD_add_response_header(rs, "Connection", "close");
 	ok = MHD_queue_response(r->conn, (unsigned)status, rs);
 	MHD_destroy_response(rs);
 	return ok;
@@ -295,7 +297,7 @@ doorbell(struct srv *s, struct rq *r)
 	cJSON *doc;
 	int ok;
 
-	if (tok == NULL)
+	if (tok == NULL || tok[0] == '\0')
 		return refuse(r, 404, "no inbox.token_env or inbox.token_file "
 		    "is set");
 	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
@@ -377,15 +379,55 @@ hooked(struct srv *s, struct rq *r)
 	return ok;
 }
 
+struct framing {
+	int	cl, te;
+};
+
+static enum MHD_Result
+count_framing(void *cls, enum MHD_ValueKind kind, const char *k,
+    const char *v)
+{
+	struct framing *f = cls;
+
+	if (strcasecmp(k, "Content-Length") == 0)
+		f->cl++;
+	else if (strcasecmp(k, "Transfer-Encoding") == 0)
+		f->te++;
+	return MHD_YES;
+}
+
+/* Where the body ends must be said once: two lengths, or a length and
+ * chunks, are read one way here and another way by a proxy in front,
+ * and what one takes for the next request the other takes for a body
+ * (request smuggling).  Refused, and the connection closed. */
+static const char *
+ambiguous(struct MHD_Connection *conn)
+{
+	struct framing f = { 0 };
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+	if (f.cl > 1)
+		return "two Content-Length headers";
+	if (f.cl > 0 && f.te > 0)
+		return "Content-Length and Transfer-Encoding both";
+	if (f.te > 1)
+		return "two Transfer-Encoding headers";
+	return NULL;
+}
+
 /* The start of a request: its path and method, and a declared length
  * past the limit refused before a byte of the body is read. */
 static enum MHD_Result
 start(struct rq *r, const char *path, const char *method)
 {
-	const char *cl;
+	const char *cl, *why;
 
 	r->started = 1;
 	snprintf(r->method, sizeof r->method, "%s", method);
+	if ((why = ambiguous(r->conn)) != NULL) {
+		r->close = 1;
+		return refuse(r, 400, why);
+	}
 	if ((r->route = route_of(path)) == R_NONE)
 		return refuse(r, 404, "no such path");
 	if (strcmp(method, "POST") != 0)
