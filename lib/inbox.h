@@ -25,6 +25,10 @@ struct esc_inbox {
 	struct esc_map		*codes;		/* SMS code -> open incident id,
 						 * "" when two share it */
 	long			 connect_ms, timeout_ms;
+	/* The incidents may be older than a few seconds (serve, etcd not
+	 * read again): an unknown one is "try again" (503), not "not
+	 * esc's". */
+	int			 stale;
 	/* In: the cursor, the provider's last time read and the ids seen
 	 * at that second (a JSON document); NULL when none. */
 	cJSON			*cursor;

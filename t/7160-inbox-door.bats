@@ -297,3 +297,113 @@ PYEOF
 	run jq -r 'select(.kind == "twilio_list") | .path' "$PROV_LOG"
 	assert_output --regexp '[?&]To=%2B15550100&'
 }
+
+# ---- 4 and 5: slow clients, slow providers ----
+
+# payload ACTION_ID INCIDENT USER: the form Slack posts for a click.
+payload() {
+	jq -rn --arg a "$1" --arg v "$2" --arg u "$3" '{
+	  type: "block_actions", user: {id: $u, username: "someone", team_id: "T1"},
+	  api_app_id: "A1", token: "legacy", container: {type: "message"},
+	  trigger_id: "1.2.3", team: {id: "T1"},
+	  actions: [{type: "button", block_id: "b1", action_id: $a, value: $v,
+	    text: {type: "plain_text", text: "Acknowledge"},
+	    action_ts: "1795780860.123456"}]}
+	  | "payload=" + (tojson | @uri)'
+}
+
+# click: a signed click on Acknowledge by alice; prints the status and
+# the seconds it took.
+click() {
+	local body sig
+	body=$(payload esc_ack "$INC" U01ALICE01)
+	sig=$(slack_sign "$ESC_SLACK_SIGNING_SECRET" "$TS" "$body")
+	curl -s -o /dev/null -w '%{http_code} %{time_total}\n' -m 30 -X POST \
+	    -H "X-Slack-Request-Timestamp: $TS" -H "X-Slack-Signature: $sig" \
+	    --data-binary "$body" "$INBOX/slack"
+}
+
+@test "door 4: one address holds at most 32 connections, each cut off 10 s after its start; a click from another is answered at once" {
+	write_ch '{"slack": {"signing_secret_env": "ESC_SLACK_SIGNING_SECRET"}}'
+	start_inbox -c "$CH" --now "$NOW"
+	# From 127.0.0.2: 100 connections, each a request whose headers
+	# come one line every 2 s and never end.
+	"$PY" - "$INBOX_PORT" > "$BATS_TEST_TMPDIR/slow.out" <<'PYEOF' &
+import socket, sys, time
+port = int(sys.argv[1])
+conns = []
+for i in range(100):
+    s = socket.socket()
+    s.bind(("127.0.0.2", 0))
+    s.connect(("127.0.0.1", port))
+    s.sendall(b"POST /slack HTTP/1.1\r\nHost: x\r\n")
+    conns.append(s)
+start = time.time()
+def alive():
+    n = 0
+    for s in conns:
+        try:
+            s.sendall(b"X-Slow: 1\r\n")
+            s.setblocking(False)
+            try:
+                if s.recv(1) == b"":
+                    raise OSError
+            except BlockingIOError:
+                pass
+            s.setblocking(True)
+            n += 1
+        except OSError:
+            pass
+    return n
+time.sleep(1)
+print("held after 1 s:", alive(), flush=True)
+while time.time() - start < 16:
+    time.sleep(2)
+    n = alive()
+    if n == 0:
+        break
+print("held after %d s: %d" % (round(time.time() - start), n), flush=True)
+PYEOF
+	SLOW_PID=$!
+	wait_until grep -q 'after 1 s' "$BATS_TEST_TMPDIR/slow.out"
+	run click
+	assert_output --regexp '^200 0\.[0-9]+$'
+	echo "click while 127.0.0.2 held its connections: $output" >&3
+	wait "$SLOW_PID" || true
+	SLOW_PID=
+	run cat "$BATS_TEST_TMPDIR/slow.out"
+	assert_line -n 0 'held after 1 s: 32'
+	assert_line -n 1 --regexp '^held after (10|11|12|13) s: 0$'
+}
+
+@test "door 5: a slow PagerDuty REST API behind one webhook does not hold a Slack click" {
+	start_prov --pd-token t0ken --now "$T"
+	export ESC_PD_API_TOKEN=t0ken
+	channels '.pagerduty += {api_url: ("http://127.0.0.1:'"$PROV_PORT"'"),
+	    api_token_env: "ESC_PD_API_TOKEN", webhook_secret_env: "ESC_PD_WEBHOOK_SECRET"}
+	    | .slack.signing_secret_env = "ESC_SLACK_SIGNING_SECRET"'
+	start_inbox --now "$NOW"
+	# The REST API takes 4 s for the incident's alerts.
+	curl -sf -X POST --data '{"mode": "slow", "latency_ms": 4000, "path": "/incidents"}' \
+	    "http://127.0.0.1:$PROV_PORT/_control" > /dev/null
+	# A webhook whose incident_key is not esc's: its alerts are looked up.
+	body='{"event":{"id":"01ABC","event_type":"incident.acknowledged","resource_type":"incident","occurred_at":"2026-11-27T10:00:30Z","agent":{"id":"PBOB001","type":"user_reference","summary":"Bob"},"data":{"id":"P000009","type":"incident","incident_key":"not-esc"}}}'
+	sig=$(printf '%s' "$body" | pd_sign "$ESC_PD_WEBHOOK_SECRET")
+	order=$BATS_TEST_TMPDIR/order
+	( curl -s -o /dev/null -w 'pagerduty %{http_code}\n' -m 30 -X POST \
+	    -H "X-PagerDuty-Signature: $sig" --data-binary "$body" "$INBOX/pagerduty" >> "$order" ) &
+	SLOWREST_PID=$!
+	# (The stand-in logs a slow request once it answers: a second is
+	# what the webhook needs to be inside the REST call.)
+	sleep 1
+	click > "$BATS_TEST_TMPDIR/click"
+	echo "slack $(cat "$BATS_TEST_TMPDIR/click")" >> "$order"
+	wait "$SLOWREST_PID"
+	SLOWREST_PID=
+	echo "$(cat "$order")" >&3
+	# The click first, answered; the webhook after its REST call.
+	run cut -d' ' -f1 "$order"
+	assert_output $'slack\npagerduty'
+	run cut -d' ' -f2 "$order"
+	assert_line -n 0 200
+}
