@@ -292,7 +292,7 @@ main(int argc, char *argv[])
 	const char *copt = NULL, *ropt = NULL, *dir = NULL, *state = NULL,
 	    *out = NULL, *listen = NULL;
 	struct esc_map known = { 0 }, codes = { 0 };
-	struct esc_buf sp = { 0 };
+	struct esc_buf sp = { 0 }, tp = { 0 };
 	struct esc_inbox tmpl = { 0 };
 	struct esc_roster *ros;
 	struct run ru = { 0 };
@@ -358,6 +358,8 @@ main(int argc, char *argv[])
 	tmpl.roster = ros;
 	tmpl.known = &known;
 	tmpl.codes = &codes;
+	esc_buf_printf(&tp, "%s/inbox/sms-tries", dir);
+	tmpl.tries = tp.s;
 	tmpl.connect_ms = ru.chans->connect_ms;
 	tmpl.timeout_ms = ru.chans->timeout_ms;
 	rc = inbox_poll(&ru, &tmpl, dir, out);
@@ -369,6 +371,7 @@ done:
 	esc_map_free(&known, NULL);
 	esc_map_free(&codes, free);
 	esc_buf_free(&sp);
+	esc_buf_free(&tp);
 	if (ros != NULL)
 		esc_roster_free(ros);
 	if (ru.chans != NULL)

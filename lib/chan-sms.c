@@ -3,9 +3,14 @@
  * 160 characters per recipient with a phone number in the roster, as a
  * form POST with the account's SID and auth token.
  */
+#include <sys/file.h>
+
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -298,7 +303,80 @@ sms_code_of(const struct esc_inbox *ib, const char *body, int *resolve)
 }
 
 /* What a reply did. */
-enum { SMS_STRANGER, SMS_NOCODE, SMS_SHARED, SMS_DONE };
+enum { SMS_STRANGER, SMS_NOCODE, SMS_SHARED, SMS_DONE, SMS_RATE };
+
+#define TRIES_MAX	5	/* wrong codes a number may send */
+#define TRIES_WINDOW	600	/* in so many seconds */
+#define TRIES_BYTES	(1024 * 1024)	/* of the file read */
+
+/* The file's text, TRIES_BYTES at most. */
+static char *
+read_tries(int fd)
+{
+	struct esc_buf b = { 0 };
+	char buf[8192];
+	ssize_t n;
+
+	esc_buf_add(&b, "", 0);
+	while (b.len < TRIES_BYTES && (n = read(fd, buf, sizeof buf)) > 0)
+		esc_buf_add(&b, buf, (size_t)n);
+	esc_buf_add(&b, "", 1);
+	return b.s;
+}
+
+/*
+ * The wrong codes of the last TRIES_WINDOW seconds, per number, in
+ * ib->tries ("digits time" lines, under an flock: serve's requests and a
+ * poll at once): 1 when from has sent TRIES_MAX of them by t (the reply
+ * is refused, right or wrong: a code of 4 characters of 24 is guessed in
+ * a few hundred tries), else 0, and a wrong one counted.  No file (a
+ * test of the library alone): no limit.
+ */
+static int
+sms_limited(const struct esc_inbox *ib, const char *from, esc_time_t t,
+    int wrong)
+{
+	struct esc_buf keep = { 0 };
+	char num[64], line[64], *text, *s, *nl;
+	long long when;
+	size_t i = 0;
+	int fd, n = 0;
+
+	if (ib->tries == NULL)
+		return 0;
+	if ((fd = open(ib->tries, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1 || flock(fd, LOCK_EX) == -1) {
+		esc_warnx("%s: %s; SMS tries not limited", ib->tries,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return 0;
+	}
+	for (; from != NULL && *from != '\0' && i + 1 < sizeof num; from++)
+		if (isdigit((unsigned char)*from))
+			num[i++] = *from;
+	num[i] = '\0';
+	text = read_tries(fd);
+	esc_buf_add(&keep, "", 0);
+	for (s = text; s != NULL && *s != '\0'; s = nl) {
+		if ((nl = strchr(s, '\n')) != NULL)
+			*nl++ = '\0';
+		if (sscanf(s, "%63s %lld", line, &when) != 2 ||
+		    when <= t - TRIES_WINDOW || when > t + TRIES_WINDOW)
+			continue;
+		n += strcmp(line, num) == 0;
+		esc_buf_printf(&keep, "%s %lld\n", line, when);
+	}
+	free(text);
+	if (n < TRIES_MAX && wrong)
+		esc_buf_printf(&keep, "%s %lld\n", num, (long long)t);
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, keep.s, keep.len, 0) !=
+	    (ssize_t)keep.len)
+		esc_warnx("%s: %s", ib->tries, strerror(errno));
+	esc_buf_free(&keep);
+	close(fd);
+	return n >= TRIES_MAX;
+}
 
 /*
  * A reply: from a phone the roster holds, the code of an open incident
@@ -315,7 +393,12 @@ sms_reply(struct esc_inbox *ib, const struct reply *m, cJSON **r)
 		*r = sms_reject(ib, m, "unknown number");
 		return SMS_STRANGER;
 	}
-	if ((id = sms_code_of(ib, m->body, &resolve)) == NULL) {
+	id = sms_code_of(ib, m->body, &resolve);
+	if (sms_limited(ib, m->from, m->t, id == NULL)) {
+		*r = sms_reject(ib, m, "rate");
+		return SMS_RATE;
+	}
+	if (id == NULL) {
 		*r = sms_reject(ib, m, "not the code of an open incident");
 		return SMS_NOCODE;
 	}
@@ -490,7 +573,10 @@ sms_twiml(struct esc_buf *b, int did, const cJSON *r, const char *body)
 		esc_buf_printf(&t, "esc: \"%s\" is not the code of an open "
 		    "incident; nothing changed.", cut);
 		free(cut);
-	} else if (did == SMS_SHARED)
+	} else if (did == SMS_RATE)
+		esc_buf_puts(&t, "esc: too many wrong codes from this number; "
+		    "nothing changed. Use esc-ack.");
+	else if (did == SMS_SHARED)
 		esc_buf_puts(&t, "esc: two open incidents share that code; "
 		    "nothing changed. Use esc-ack.");
 	else if (strcmp(esc_type(r), "resolve") == 0)

@@ -29,6 +29,9 @@ struct esc_inbox {
 	 * read again): an unknown one is "try again" (503), not "not
 	 * esc's". */
 	int			 stale;
+	/* The wrong SMS codes per number ($ESC_DIR/inbox/sms-tries);
+	 * NULL: not limited. */
+	const char		*tries;
 	/* In: the cursor, the provider's last time read and the ids seen
 	 * at that second (a JSON document); NULL when none. */
 	cJSON			*cursor;

@@ -415,7 +415,7 @@ static enum MHD_Result
 hooked(struct srv *s, struct rq *r)
 {
 	const struct esc_channels *chans = s->cf->chans;
-	struct esc_buf url = { 0 };
+	struct esc_buf url = { 0 }, tries = { 0 };
 	struct esc_hreq rq = { 0 };
 	struct esc_hres rs = { 0 };
 	struct esc_inbox ib = { 0 };
@@ -446,6 +446,8 @@ hooked(struct srv *s, struct rq *r)
 	 * do not know, and the provider sends it again. */
 	ib.stale = s->cf->etcd != NULL && esc_mono_ms() - v->read_ms >
 	    STALE_MS;
+	esc_buf_printf(&tries, "%s/inbox/sms-tries", s->cf->dir);
+	ib.tries = tries.s;
 	ib.out = cJSON_CreateArray();
 	status = esc_hook(chans, r->route, &ib, &rq, &rs);
 	n = cJSON_GetArraySize(ib.out);
@@ -473,6 +475,7 @@ hooked(struct srv *s, struct rq *r)
 	free(rs.after);
 	esc_buf_free(&rs.body);
 	esc_buf_free(&url);
+	esc_buf_free(&tries);
 	cJSON_Delete(ib.out);
 	return ok;
 }

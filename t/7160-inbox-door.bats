@@ -407,3 +407,63 @@ PYEOF
 	run cut -d' ' -f2 "$order"
 	assert_line -n 0 200
 }
+
+# ---- 2. the SMS code ----
+
+# sms_flood PORT TOKEN URL FROM N BODY...: N signed Twilio requests from
+# FROM, each BODY in turn; prints each answer's status and message.
+sms_flood() {
+	"$PY" - "$@" <<'PYEOF'
+import base64, hashlib, hmac, http.client, re, sys, urllib.parse
+port, token, url, frm, n = sys.argv[1:6]
+bodies = sys.argv[6:]
+c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+for i in range(int(n)):
+    form = {"MessageSid": "SM%04d" % i, "SmsSid": "SM%04d" % i, "From": frm,
+            "To": "+15550100", "Body": bodies[i % len(bodies)], "NumMedia": "0"}
+    data = url + "".join(k + v for k, v in sorted(form.items()))
+    sig = base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+    c.request("POST", "/twilio", urllib.parse.urlencode(form),
+              {"X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"})
+    r = c.getresponse()
+    m = re.search(r"<Message>(.*)</Message>", r.read().decode())
+    print(r.status, m.group(1) if m else "")
+PYEOF
+}
+
+sms_channels() {
+	export ESC_TWILIO_TOKEN=tw1l10SEKRETauth
+	write_ch '{"sms": {"from": "+1 555-0100", "auth_token_env": "ESC_TWILIO_TOKEN"},
+	    "inbox": {"public_url": "'"$PUB"'"}}'
+}
+
+@test "door 2: 300 wrong codes from a roster number: 5 are told, then rate; none rings the doorbell; the count outlives the server" {
+	sms_channels
+	CODE=$(esc-inbox code "$INC" | cut -d' ' -f2)
+	start_inbox -c "$CH" --now "$NOW"
+	# Every code but the right one, as a guesser would.
+	run sms_flood "$INBOX_PORT" "$ESC_TWILIO_TOKEN" "$PUB/twilio" +1-555-0102 300 \
+	    $(for a in 3 4 6 7 9 A C D E F G H; do for b in 3 4 6 7 9 A C D E F G H J K M N P Q T U V W X Y; do
+	        [ "${CODE:0:2}" = "$a$b" ] || echo "$a${b}KK"; done; done | head -n 300)
+	assert_equal "$(grep -c '^200 ' <<< "$output")" 300
+	assert_equal "$(grep -c 'is not the code of an open incident' <<< "$output")" 5
+	assert_equal "$(grep -c 'too many wrong codes from this number' <<< "$output")" 295
+	run jq -r '.reason' $ESC_DIR/inbox/pending/*.ndjson
+	assert_equal "$(grep -c '^rate$' <<< "$output")" 295
+	[ ! -e "$ESC_DIR/inbox/doorbell" ]
+	# The right code now, from a new server: still refused (10 minutes).
+	reap "$INBOX_PID"
+	start_inbox -c "$CH" --now 2026-11-27T10:05:00Z
+	run sms_flood "$INBOX_PORT" "$ESC_TWILIO_TOKEN" "$PUB/twilio" +1-555-0102 1 "$CODE"
+	assert_output '200 esc: too many wrong codes from this number; nothing changed. Use esc-ack.'
+	[ ! -e "$ESC_DIR/inbox/doorbell" ]
+	# Another number is not limited by it; and ten minutes on, bob's
+	# right code acks, and rings.
+	run sms_flood "$INBOX_PORT" "$ESC_TWILIO_TOKEN" "$PUB/twilio" +1-555-0101 1 "$CODE"
+	assert_output "200 esc: incident $INC acknowledged by alice. Reply ${CODE}R to resolve."
+	[ -e "$ESC_DIR/inbox/doorbell" ]
+	reap "$INBOX_PID"
+	start_inbox -c "$CH" --now 2026-11-27T10:12:00Z
+	run sms_flood "$INBOX_PORT" "$ESC_TWILIO_TOKEN" "$PUB/twilio" +1-555-0102 1 "$CODE"
+	assert_output "200 esc: incident $INC acknowledged by bob. Reply ${CODE}R to resolve."
+}
