@@ -119,14 +119,14 @@ sms_text(const cJSON *rec, int replies)
 		esc_buf_printf(&head, " %s", s);
 	if ((s = esc_str(rec, "runbook")) != NULL)
 		esc_buf_printf(&tail, " %s", s);
+	/* The code esc-route drew for the incident; a page without one
+	 * (an older esc-route's) says nothing of replies. */
 	if (replies && !esc_rec_resolving(rec) &&
-	    (s = esc_str(rec, "incident")) != NULL) {
-		char code[ESC_CODE_LEN + 1];
-
-		esc_sms_code(s, code);
+	    (s = esc_str(rec, "reply_code")) != NULL &&
+	    strlen(s) == ESC_CODE_LEN &&
+	    strspn(s, ESC_CODE_ALPHABET) == ESC_CODE_LEN)
 		esc_buf_printf(&tail, " Reply %s to ack, %s%c to resolve",
-		    code, code, ESC_CODE_RESOLVE);
-	}
+		    s, s, ESC_CODE_RESOLVE);
 	esc_buf_add(&tail, "", 0);
 	esc_buf_puts(&b, head.s);
 	s = esc_str(rec, "summary");
@@ -558,6 +558,7 @@ sms_twiml(struct esc_buf *b, int did, const cJSON *r, const char *body)
 {
 	struct esc_buf t = { 0 };
 	char code[ESC_CODE_LEN + 1], *cut;
+	int i;
 
 	esc_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
 	if (did == SMS_STRANGER) {
@@ -583,7 +584,11 @@ sms_twiml(struct esc_buf *b, int did, const cJSON *r, const char *body)
 		esc_buf_printf(&t, "esc: incident %s resolved by %s.",
 		    esc_str(r, "incident"), esc_str(r, "by"));
 	else {
-		esc_sms_code(esc_str(r, "incident"), code);
+		/* The code the responder sent, which is the incident's. */
+		body += strspn(body, " \t\r\n");
+		for (i = 0; i < ESC_CODE_LEN && body[i] != '\0'; i++)
+			code[i] = (char)toupper((unsigned char)body[i]);
+		code[i] = '\0';
 		esc_buf_printf(&t, "esc: incident %s acknowledged by %s. "
 		    "Reply %s%c to resolve.", esc_str(r, "incident"),
 		    esc_str(r, "by"), code, ESC_CODE_RESOLVE);

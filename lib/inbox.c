@@ -21,18 +21,54 @@
 #define WAIT_TRIES	3		/* 429s waited out per request */
 #define WAIT_MAX	30		/* seconds of one wait */
 
+static int
+seed_ok(const char *seed)
+{
+	return seed != NULL && strlen(seed) == ESC_SEED_LEN &&
+	    strspn(seed, "0123456789abcdef") == ESC_SEED_LEN;
+}
+
 void
-esc_sms_code(const char *incident, char out[ESC_CODE_LEN + 1])
+esc_sms_code(const char *seed, const char *incident,
+    char out[ESC_CODE_LEN + 1])
 {
 	static const char a[] = ESC_CODE_ALPHABET;
-	uint64_t h = esc_fnv1a(ESC_FNV_OFFSET, incident, strlen(incident));
+	unsigned char mac[32];
+	uint64_t h = 0;
 	int i;
 
+	out[0] = '\0';
+	if (!seed_ok(seed))
+		return;
+	esc_hmac(0, seed, incident, strlen(incident), mac);
+	/* 64 bits of it: 24^4 codes, each as likely as the next within a
+	 * part in 10^13. */
+	for (i = 0; i < 8; i++)
+		h = h << 8 | mac[i];
 	for (i = 0; i < ESC_CODE_LEN; i++) {
 		out[i] = a[h % (sizeof a - 1)];
 		h /= sizeof a - 1;
 	}
 	out[i] = '\0';
+}
+
+int
+esc_state_seed(const char *text, char seed[ESC_SEED_LEN + 1])
+{
+	const char *s;
+
+	for (s = text; s != NULL && *s != '\0'; s = strchr(s, '\n'),
+	    s = s ? s + 1 : NULL)
+		if (strncmp(s, "seed\t", 5) == 0 &&
+		    strspn(s + 5, "0123456789abcdef") == ESC_SEED_LEN &&
+		    (s[5 + ESC_SEED_LEN] == '\n' ||
+		    s[5 + ESC_SEED_LEN] == '\0')) {
+			memcpy(seed, s + 5, ESC_SEED_LEN);
+			seed[ESC_SEED_LEN] = '\0';
+			return 0;
+		}
+	seed[0] = '\0';
+	return -1;
 }
 
 /* A part of a parsed URL, "" when it has none; free it with curl_free. */
@@ -142,10 +178,13 @@ bad:
 static void
 state_lines(char *text, struct esc_map *known, struct esc_map *codes)
 {
-	char *s, *nl, *f[8], code[ESC_CODE_LEN + 1];
+	char *s, *nl, *f[8], code[ESC_CODE_LEN + 1], seed[ESC_SEED_LEN + 1];
 	void **slot;
 	int i;
 
+	/* No seed (a state no esc-route of this version committed yet): no
+	 * code, and no SMS reply acks anything until the next tick. */
+	esc_state_seed(text, seed);
 	for (s = strchr(text, '\n'); s != NULL && *++s; s = nl) {
 		if ((nl = strchr(s, '\n')) != NULL)
 			*nl = '\0';
@@ -163,7 +202,9 @@ state_lines(char *text, struct esc_map *known, struct esc_map *codes)
 			continue;
 		}
 		*slot = (void *)"open";
-		esc_sms_code(f[0], code);
+		esc_sms_code(seed, f[0], code);
+		if (code[0] == '\0')
+			goto next;
 		slot = esc_map_slot(codes, code, 1);
 		if (*slot == NULL)
 			*slot = esc_strdup(f[0]);
@@ -171,6 +212,7 @@ state_lines(char *text, struct esc_map *known, struct esc_map *codes)
 			free(*slot);
 			*slot = esc_strdup("");
 		}
+next:
 		if (nl == NULL)
 			break;
 	}

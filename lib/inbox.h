@@ -9,14 +9,22 @@
 #include "notify.h"
 #include "roster.h"
 
-/* SMS reply codes: ESC_CODE_LEN characters of ESC_CODE_ALPHABET, from
- * the incident id; the code and ESC_CODE_RESOLVE resolves.  The alphabet
- * has no 0/O, 1/I/L, 2/Z, 5/S, 8/B and no R, so the resolve suffix can
- * never be read as part of a code. */
+/* SMS reply codes: ESC_CODE_LEN characters of ESC_CODE_ALPHABET, the
+ * HMAC-SHA256 of the incident id keyed with the state's seed (ESC_SEED_LEN
+ * hex digits, made once by esc-route and kept in its state: the same on
+ * every host, and not derivable from the id a page prints); the code and
+ * ESC_CODE_RESOLVE resolves.  The alphabet has no 0/O, 1/I/L, 2/Z, 5/S,
+ * 8/B and no R, so the resolve suffix can never be read as part of a
+ * code.  A seed that is not ESC_SEED_LEN hex digits makes "" (no code). */
 #define ESC_CODE_ALPHABET	"34679ACDEFGHJKMNPQTUVWXY"
 #define ESC_CODE_LEN		4
 #define ESC_CODE_RESOLVE	'R'
-void esc_sms_code(const char *incident, char out[ESC_CODE_LEN + 1]);
+#define ESC_SEED_LEN		64
+void esc_sms_code(const char *seed, const char *incident,
+    char out[ESC_CODE_LEN + 1]);
+/* The seed of a state's text (its "seed\t<hex>" line) into seed; 0, or
+ * -1 when it has none. */
+int esc_state_seed(const char *text, char seed[ESC_SEED_LEN + 1]);
 
 /* One poll of one provider. */
 struct esc_inbox {

@@ -26,7 +26,7 @@ setup() {
 	    esc-route -s "$BATS_TEST_TMPDIR/state" --now "$T" > "$BATS_TEST_TMPDIR/pages"
 	KEY=$(jq -r 'select(.type == "page" and .alertname == "StemeDBAPIDown" and .channel == "pagerduty") | .dedup_key' "$BATS_TEST_TMPDIR/pages")
 	INC=${KEY:0:16}
-	CODE=$(esc-inbox code "$INC" | cut -d' ' -f2)
+	CODE=$(esc-inbox -s "$BATS_TEST_TMPDIR/state" code "$INC" | cut -d' ' -f2)
 	B=http://127.0.0.1:$PROV_PORT
 	start_etcd
 }

@@ -467,3 +467,42 @@ sms_channels() {
 	run sms_flood "$INBOX_PORT" "$ESC_TWILIO_TOKEN" "$PUB/twilio" +1-555-0102 1 "$CODE"
 	assert_output "200 esc: incident $INC acknowledged by bob. Reply ${CODE}R to resolve."
 }
+
+@test "door 2: the SMS code is the state's seed's, not the id's: the page carries it, esc-inbox computes it; another state, another code" {
+	# esc-route drew a seed on its first commit, and each sms page
+	# carries the code made with it.
+	run grep -c $'^seed\t[0-9a-f]\\{64\\}$' "$ESC_DIR/state.json"
+	assert_output 1
+	sms=$(jq -r 'select(.type == "page" and .channel == "sms") | "\(.incident) \(.reply_code)"' "$BATS_TEST_TMPDIR/pages" | sort -u)
+	[ -n "$sms" ]
+	while read -r inc code; do
+		run esc-inbox code "$inc"
+		assert_output "$inc $code"
+	done <<< "$sms"
+	# The same alerts routed into another state: the same incident ids,
+	# other codes (from the id alone, 1 in 331776 would agree).
+	esc-classify --now "$T" "$ESC_SRC/share/esc/examples/alerts.ndjson" |
+	    esc-route -s "$BATS_TEST_TMPDIR/other.json" --now "$T" > "$BATS_TEST_TMPDIR/pages2"
+	mine=$(esc-inbox code "$INC")
+	theirs=$(esc-inbox -s "$BATS_TEST_TMPDIR/other.json" code "$INC")
+	[ "$mine" != "$theirs" ]
+	# The seed stays: a later commit keeps it.
+	seed=$(grep '^seed' "$ESC_DIR/state.json")
+	esc-route -s "$ESC_DIR/state.json" --now 2026-11-27T10:30:00Z </dev/null >/dev/null
+	assert_equal "$(grep '^seed' "$ESC_DIR/state.json")" "$seed"
+	assert_equal "$(esc-inbox code "$INC")" "$mine"
+}
+
+@test "door 2: an old state without a seed loads; no code until esc-route's next commit makes one" {
+	grep -v '^seed' "$ESC_DIR/state.json" | awk -v n="$(grep -vc '^seed' "$ESC_DIR/state.json")" '/^end /{print "end " n-2; next} {print}' > "$BATS_TEST_TMPDIR/old.json"
+	chmod 600 "$BATS_TEST_TMPDIR/old.json"
+	run esc-inbox -s "$BATS_TEST_TMPDIR/old.json" code "$INC"
+	assert_failure 1
+	assert_output "esc-inbox: $BATS_TEST_TMPDIR/old.json: no seed for SMS codes yet: esc-route makes it when it next commits"
+	run esc-route -s "$BATS_TEST_TMPDIR/old.json" --now 2026-11-27T10:01:00Z </dev/null
+	assert_success
+	run grep -c '^seed' "$BATS_TEST_TMPDIR/old.json"
+	assert_output 1
+	run esc-inbox -s "$BATS_TEST_TMPDIR/old.json" code "$INC"
+	assert_success
+}
