@@ -246,13 +246,6 @@ route_state_lines(struct esc_router *rt, const char *where,
 		}
 		rc = fn(arg, 0, v[i]->id, b.s, b.len - 1);
 	}
-	/* The seed between the incidents and the tombstones, where its key
-	 * (state/seed) sorts on etcd: no state is left without one. */
-	route_seed(rt);
-	b.len = 0;
-	esc_buf_printf(&b, "seed\t%s", rt->seed);
-	if (rc == 0)
-		rc = fn(arg, ROUTE_SEED_LINE, 0, b.s, b.len);
 	for (i = 0; i < rt->ntomb && rc == 0; i++) {
 		if (tb[i].resolved + TOMB_KEEP < rt->now)
 			continue;
@@ -264,6 +257,13 @@ route_state_lines(struct esc_router *rt, const char *where,
 		}
 		rc = fn(arg, 1, tb[i].key, b.s, b.len - 1);
 	}
+	/* The seed last (route_kvs_text() puts it there too): no state is
+	 * left without one. */
+	route_seed(rt);
+	b.len = 0;
+	esc_buf_printf(&b, "seed\t%s", rt->seed);
+	if (rc == 0)
+		rc = fn(arg, ROUTE_SEED_LINE, 0, b.s, b.len);
 	free(tb);
 	free(v);
 	esc_buf_free(&b);
@@ -682,9 +682,10 @@ route_kvs_text(struct esc_etcd *e, const struct esc_kv *kv, size_t n,
     struct esc_buf *b)
 {
 	size_t i, lines = 0;
-	const char *ver = NULL;
+	const char *ver = NULL, *seed = NULL;
 
 	esc_buf_printf(b, "%s %d\n", STATE_MAGIC, STATE_VERSION);
+	/* The seed last, as route_state_lines() writes it in the file. */
 	for (i = 0; i < n; i++) {
 		if (strcmp(kv[i].key, STATE_KEYS "version") == 0) {
 			ver = kv[i].val;
@@ -696,13 +697,16 @@ route_kvs_text(struct esc_etcd *e, const struct esc_kv *kv, size_t n,
 			    ESC_SEED_LEN)
 				return esc_seterr("%s: %s: corrupt state",
 				    esc_etcd_where(e), kv[i].key);
-			esc_buf_printf(b, "seed\t%s\n", kv[i].val);
-			lines++;
+			seed = kv[i].val;
 			continue;
 		}
 		if (kv_line(b, &kv[i]) == -1)
 			return esc_seterr("%s: %s: corrupt state",
 			    esc_etcd_where(e), kv[i].key);
+		lines++;
+	}
+	if (seed != NULL) {
+		esc_buf_printf(b, "seed\t%s\n", seed);
 		lines++;
 	}
 	if (ver != NULL && strcmp(ver, STATE_VERSION_S) != 0)

@@ -263,7 +263,7 @@ both() {
 	run on_etcd esc-route -v --import-state "$ST"
 	assert_success
 	assert_line --partial ": 5 puts in 1 transactions"
-	assert_equal "$(keys state/ | wc -l)" 4
+	assert_equal "$(keys state/ | wc -l)" 5
 	on_etcd esc-route --export-state >"$BATS_TEST_TMPDIR/exported"
 	cmp "$ST" "$BATS_TEST_TMPDIR/exported"
 	esc-route -s "$BATS_TEST_TMPDIR/back" --import-state "$BATS_TEST_TMPDIR/exported"
