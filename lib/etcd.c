@@ -587,12 +587,29 @@ take_kvs(struct esc_etcd *e, const cJSON *kvs, const char *want, int prefix,
 }
 
 int
+esc_etcd_range_page(struct esc_etcd *e, const cJSON *j, const char *key,
+    int prefix, struct esc_kv **kvs, size_t *n, char **last)
+{
+	size_t had = *n;
+	int more = prefix && cJSON_IsTrue(
+	    cJSON_GetObjectItemCaseSensitive(j, "more"));
+
+	if (take_kvs(e, cJSON_GetObjectItemCaseSensitive(j, "kvs"), key,
+	    prefix, kvs, n, last) == -1)
+		return -1;
+	/* Each page moves on, or the paging would never end. */
+	if (more && *n == had)
+		return esc_seterr("etcd: a range page that adds nothing "
+		    "(\"more\" and no key after the last)");
+	return more;
+}
+
+int
 esc_etcd_range(struct esc_etcd *e, const char *key, int prefix,
     struct esc_kv **kvs, size_t *n)
 {
 	cJSON *req, *j;
 	char *last = NULL, *from = esc_strdup(key), *b;
-	size_t had;
 	int more, r = 0;
 
 	*kvs = NULL;
@@ -622,17 +639,10 @@ esc_etcd_range(struct esc_etcd *e, const char *key, int prefix,
 			r = -1;
 			break;
 		}
-		more = prefix && cJSON_IsTrue(
-		    cJSON_GetObjectItemCaseSensitive(j, "more"));
-		had = *n;
-		r = take_kvs(e, cJSON_GetObjectItemCaseSensitive(j, "kvs"),
-		    key, prefix, kvs, n, &last);
+		more = esc_etcd_range_page(e, j, key, prefix, kvs, n, &last);
 		cJSON_Delete(j);
-		/* Each page moves on, or the paging would never end. */
-		if (r == 0 && more && *n == had)
-			r = esc_seterr("etcd: a range page that adds nothing "
-			    "(\"more\" and no key after the last)");
-	} while (r == 0 && more);
+		r = more == -1 ? -1 : 0;
+	} while (more == 1);
 	free(last);
 	free(from);
 	if (r == -1) {
