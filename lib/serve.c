@@ -11,11 +11,13 @@
  * once: a provider that got its 2xx can forget the request, and one
  * that did not sends it again (ack and resolve repeat harmlessly).
  *
- * The server's threads (THREADS, each polling its connections) run the
- * hooks one at a time, under the lock, and write and sync the records
- * of their requests at once; the library's last error is each thread's,
- * the secrets to mask are read only, and the main thread only waits for
- * a signal.
+ * The server's threads (THREADS, each polling its connections) take the
+ * current view of the state and the roster under the lock, and run the
+ * hooks (signature, parse, a provider's API), write and sync without it,
+ * so that no request waits on another's network; the library's last
+ * error is each thread's, the secrets to mask are read only, and the main
+ * thread waits for a signal and, between, cuts off connections whose
+ * request has not come in whole in time (sweep()).
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
