@@ -621,13 +621,23 @@ sms_hook_reply(const struct sms *s, struct esc_inbox *ib,
 	    .when = esc_time_fmt(rq->now, when), .t = rq->now };
 	const char *to = esc_form_get(f, "To");
 	cJSON *r = NULL;
-	int did = SMS_STRANGER;
+	int did = SMS_STRANGER, resolve;
 
 	if (!sms_field(rp.sid, 256) || !sms_field(rp.from, 256) ||
 	    !sms_field(rp.body, ESC_HOOK_MAX) || to == NULL) {
 		rs->log = "twilio: not an incoming message (From, To, Body "
 		    "and MessageSid, UTF-8)";
 		return 400;
+	}
+	/* A code the view does not hold, while it may be stale (etcd not
+	 * read for a while): perhaps an incident opened since.  Not counted
+	 * as a wrong try; Twilio is told to fail, and the poll reads the
+	 * message from Twilio's list later. */
+	if (ib->stale && esc_inbox_same_phone(to, s->from) &&
+	    sms_code_of(ib, rp.body, &resolve) == NULL) {
+		rs->log = "twilio: a code not in the state last read from "
+		    "etcd, a while ago: try again";
+		return 503;
 	}
 	/* Another number of the account: not a reply to a page. */
 	if (esc_inbox_same_phone(to, s->from))

@@ -156,4 +156,10 @@ sms_form() { # sms_form FROM BODY
 	run ls "$ESC_DIR/inbox/pending"
 	assert_output ''
 	grep -q "POST /pagerduty 503: pagerduty: P000001: esc incident $INC is not in the state last read from etcd, a while ago: try again" "$INBOX_LOG"
+	# Its SMS code from bob: 503 too, and no wrong try counted.
+	run tw_post "$(sms_form +15550102 "$CODE")"
+	assert_line -n 0 503
+	run ls "$ESC_DIR/inbox/pending"
+	assert_output ''
+	[ ! -s "$ESC_DIR/inbox/sms-tries" ]
 }
