@@ -326,21 +326,23 @@ read_tries(int fd)
 
 /*
  * The wrong codes of the last TRIES_WINDOW seconds, per number, in
- * ib->tries ("digits time" lines, under an flock: serve's requests and a
- * poll at once): 1 when from has sent TRIES_MAX of them by t (the reply
- * is refused, right or wrong: a code of 4 characters of 24 is guessed in
- * a few hundred tries), else 0, and a wrong one counted.  No file (a
- * test of the library alone): no limit.
+ * ib->tries ("digits time sid" lines, under an flock: serve's requests
+ * and a poll at once): 1 when from has sent TRIES_MAX of them in the
+ * window around t (the reply is refused, right or wrong: a code of 4
+ * characters of 24 is guessed in a few hundred tries), else 0, and a
+ * wrong one counted once by its message's sid (serve and the poll see
+ * the same message).  No file (a test of the library alone): no limit.
  */
 static int
-sms_limited(const struct esc_inbox *ib, const char *from, esc_time_t t,
-    int wrong)
+sms_limited(const struct esc_inbox *ib, const struct reply *m, int wrong)
 {
 	struct esc_buf keep = { 0 };
-	char num[64], line[64], *text, *s, *nl;
+	char num[64], line[64], sid[257], *text, *s, *nl;
+	const char *from = m->from;
+	esc_time_t t = m->t;
 	long long when;
 	size_t i = 0;
-	int fd, n = 0;
+	int fd, n = 0, seen = 0;
 
 	if (ib->tries == NULL)
 		return 0;
@@ -361,15 +363,22 @@ sms_limited(const struct esc_inbox *ib, const char *from, esc_time_t t,
 	for (s = text; s != NULL && *s != '\0'; s = nl) {
 		if ((nl = strchr(s, '\n')) != NULL)
 			*nl++ = '\0';
-		if (sscanf(s, "%63s %lld", line, &when) != 2 ||
-		    when <= t - TRIES_WINDOW || when > t + TRIES_WINDOW)
+		/* Older than the window: gone (a poll reading an old
+		 * message keeps what serve counted since). */
+		if (sscanf(s, "%63s %lld %256s", line, &when, sid) != 3 ||
+		    when <= t - TRIES_WINDOW)
 			continue;
-		n += strcmp(line, num) == 0;
-		esc_buf_printf(&keep, "%s %lld\n", line, when);
+		esc_buf_printf(&keep, "%s %lld %s\n", line, when, sid);
+		if (strcmp(line, num) != 0 || when > t + TRIES_WINDOW)
+			continue;
+		n++;
+		seen |= m->sid != NULL && strcmp(sid, m->sid) == 0;
 	}
 	free(text);
-	if (n < TRIES_MAX && wrong)
-		esc_buf_printf(&keep, "%s %lld\n", num, (long long)t);
+	if (n < TRIES_MAX && wrong && !seen && m->sid != NULL &&
+	    strcspn(m->sid, " \t\r\n") == strlen(m->sid))
+		esc_buf_printf(&keep, "%s %lld %s\n", num, (long long)t,
+		    m->sid);
 	if (ftruncate(fd, 0) == -1 || pwrite(fd, keep.s, keep.len, 0) !=
 	    (ssize_t)keep.len)
 		esc_warnx("%s: %s", ib->tries, strerror(errno));
@@ -394,7 +403,7 @@ sms_reply(struct esc_inbox *ib, const struct reply *m, cJSON **r)
 		return SMS_STRANGER;
 	}
 	id = sms_code_of(ib, m->body, &resolve);
-	if (sms_limited(ib, m->from, m->t, id == NULL)) {
+	if (sms_limited(ib, m, id == NULL)) {
 		*r = sms_reject(ib, m, "rate");
 		return SMS_RATE;
 	}

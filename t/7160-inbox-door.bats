@@ -451,6 +451,9 @@ sms_channels() {
 	run jq -r '.reason' $ESC_DIR/inbox/pending/*.ndjson
 	assert_equal "$(grep -c '^rate$' <<< "$output")" 295
 	[ ! -e "$ESC_DIR/inbox/doorbell" ]
+	# Five counted, each message once (by its sid), and no more.
+	run cut -d' ' -f1,3 "$ESC_DIR/inbox/sms-tries"
+	assert_output $'15550102 SM0000\n15550102 SM0001\n15550102 SM0002\n15550102 SM0003\n15550102 SM0004'
 	# The right code now, from a new server: still refused (10 minutes).
 	reap "$INBOX_PID"
 	start_inbox -c "$CH" --now 2026-11-27T10:05:00Z
