@@ -302,11 +302,12 @@ read_view(const struct srv *s, struct view *old, int ros_new, long *next)
 			return NULL;
 		}
 		v->ros_refs = esc_calloc(1, sizeof *v->ros_refs);
+		*v->ros_refs = 1;
 	} else {
+		/* Shared: counted by take_view(), under the lock. */
 		v->ros = old->ros;
 		v->ros_refs = old->ros_refs;
 	}
-	++*v->ros_refs;
 	return v;
 }
 
@@ -342,6 +343,8 @@ take_view(struct srv *s)
 	s->reading = 0;
 	s->state_next = next;
 	if (nv != NULL && nv != v) {
+		if (v != NULL && nv->ros_refs == v->ros_refs)
+			++*nv->ros_refs;
 		view_drop(s->cur);
 		s->cur = nv;
 	}
