@@ -21,6 +21,7 @@
 #include "esc.h"
 #include "etcd.h"
 #include "inbox.h"
+#include "route.h"
 
 #define LOCK_TIMEOUT	60	/* seconds a poll waits for another */
 /* Seconds a whole poll takes at most by default: it runs inside the
@@ -34,7 +35,7 @@ usage(void)
 	    "[-s state] [-o file] [--deadline seconds] [--now time] poll\n"
 	    "       %s [-c channels] [-r roster] [-d dir] [-s state] "
 	    "[-l addr:port] serve\n"
-	    "       %s code incident ...\n", esc_progname, esc_progname,
+	    "       %s [-d dir] [-s state] code incident ...\n", esc_progname, esc_progname,
 	    esc_progname);
 	exit(ESC_EXIT_USAGE);
 }
@@ -298,6 +299,40 @@ inbox_poll(struct run *ru, struct esc_inbox *tmpl, const char *dir,
 	return bad ? ESC_EXIT_FAIL : ESC_EXIT_OK;
 }
 
+/* esc-inbox code: each incident's SMS code, from the state's seed (the
+ * file, or etcd). */
+static int
+print_codes(const char *state, char **ids, int n)
+{
+	char code[ESC_CODE_LEN + 1], seed[ESC_SEED_LEN + 1], *text;
+	struct esc_etcd *e = NULL;
+	size_t len;
+	int i;
+
+	if (esc_etcd_open(&e) == -1) {
+		esc_warnl(NULL);
+		return ESC_EXIT_USAGE;
+	}
+	text = e != NULL ? esc_state_text(e, &len) : esc_read_file(state, NULL);
+	esc_etcd_close(e);
+	if (text == NULL) {
+		esc_warnl(NULL);
+		return ESC_EXIT_USAGE;
+	}
+	if (esc_state_seed(text, seed) == -1) {
+		free(text);
+		esc_warnx("%s: no seed for SMS codes yet: esc-route makes it "
+		    "when it next commits", e != NULL ? "etcd" : state);
+		return ESC_EXIT_FAIL;
+	}
+	free(text);
+	for (i = 0; i < n; i++) {
+		esc_sms_code(seed, ids[i], code);
+		printf("%s %s\n", ids[i], code);
+	}
+	return fclose(stdout) == 0 ? ESC_EXIT_OK : ESC_EXIT_FAIL;
+}
+
 static const char *
 env_or(const char *opt, const char *env)
 {
@@ -325,7 +360,7 @@ main(int argc, char *argv[])
 	const char *copt = NULL, *ropt = NULL, *dir = NULL, *state = NULL,
 	    *out = NULL, *listen = NULL;
 	struct esc_map known = { 0 }, codes = { 0 };
-	struct esc_buf sp = { 0 };
+	struct esc_buf sp = { 0 }, tp = { 0 };
 	struct esc_inbox tmpl = { 0 };
 	struct esc_roster *ros;
 	struct run ru = { 0 };
@@ -360,23 +395,19 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1 && strcmp(argv[0], "code") == 0) {
-		char code[ESC_CODE_LEN + 1];
-
-		for (c = 1; c < argc; c++) {
-			esc_sms_code(argv[c], code);
-			printf("%s %s\n", argv[c], code);
-		}
-		return fclose(stdout) == 0 ? ESC_EXIT_OK : ESC_EXIT_FAIL;
-	}
-	if (argc != 1 || (strcmp(argv[0], "poll") != 0 &&
-	    strcmp(argv[0], "serve") != 0))
+	if ((argc < 2 || strcmp(argv[0], "code") != 0) && (argc != 1 ||
+	    (strcmp(argv[0], "poll") != 0 && strcmp(argv[0], "serve") != 0)))
 		usage();
 	if ((dir = env_or(dir, "ESC_DIR")) == NULL)
 		dir = "/var/lib/esc";
 	if ((state = env_or(state, "ESC_STATE")) == NULL) {
 		esc_buf_printf(&sp, "%s/state.json", dir);
 		state = sp.s;
+	}
+	if (strcmp(argv[0], "code") == 0) {
+		rc = print_codes(state, argv + 1, argc - 1);
+		esc_buf_free(&sp);
+		return rc;
 	}
 	ros = NULL;
 	rc = ESC_EXIT_USAGE;
@@ -405,6 +436,8 @@ main(int argc, char *argv[])
 	tmpl.roster = ros;
 	tmpl.known = &known;
 	tmpl.codes = &codes;
+	esc_buf_printf(&tp, "%s/inbox/sms-tries", dir);
+	tmpl.tries = tp.s;
 	tmpl.connect_ms = ru.chans->connect_ms;
 	tmpl.timeout_ms = ru.chans->timeout_ms;
 	/* From the start of the run: the roster and the state are read. */
@@ -418,6 +451,7 @@ done:
 	esc_map_free(&known, NULL);
 	esc_map_free(&codes, free);
 	esc_buf_free(&sp);
+	esc_buf_free(&tp);
 	if (ros != NULL)
 		esc_roster_free(ros);
 	if (ru.chans != NULL)

@@ -568,6 +568,14 @@ pd_esc_of(struct pdq *q, const cJSON *inc)
 				break;
 		cJSON_Delete(doc);
 	}
+	if (id[0] != '\0' && esc_map_get(q->ib->known, id) == NULL &&
+	    q->ib->stale) {
+		/* Not "not esc's" but "not known yet": PagerDuty sends
+		 * again after a 503, never after a 200. */
+		esc_seterr("esc incident %s is not in the state last read "
+		    "from etcd, a while ago: try again", id);
+		return NULL;
+	}
 	if (id[0] != '\0' && esc_map_get(q->ib->known, id) == NULL) {
 		esc_note("pagerduty: %s: esc incident %s is not in the state",
 		    pid, id);
@@ -785,7 +793,7 @@ pd_hook_ready(const void *conf)
 {
 	const struct pd *pd = conf;
 
-	return pd->hook_secret != NULL;
+	return pd->hook_secret != NULL && pd->hook_secret[0] != '\0';
 }
 
 /*

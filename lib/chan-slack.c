@@ -653,7 +653,7 @@ slack_hook_ready(const void *conf)
 {
 	const struct slack *s = conf;
 
-	return s->signing_secret != NULL;
+	return s->signing_secret != NULL && s->signing_secret[0] != '\0';
 }
 
 /*
@@ -899,6 +899,7 @@ slack_hook(const void *conf, struct esc_inbox *ib, const struct esc_hreq *rq,
 	struct click k;
 	const char *pl;
 	cJSON *p;
+	int status;
 
 	if (slack_verify(s, rq, rs) == -1)
 		return 401;
@@ -918,10 +919,20 @@ slack_hook(const void *conf, struct esc_inbox *ib, const struct esc_hreq *rq,
 		rs->log = "slack: the payload is not a JSON object";
 		return 400;
 	}
-	if (slack_click(p, &k))
-		slack_act(s, ib, rq, rs, &k);
+	status = 200;
+	if (slack_click(p, &k)) {
+		/* A view that may be stale may lack an incident opened
+		 * since: Slack is told it failed, and the user clicks again. */
+		if (ib->stale && incident_id(k.id) &&
+		    esc_map_get(ib->known, k.id) == NULL) {
+			rs->log = "slack: an incident not in the state last "
+			    "read from etcd, a while ago: try again";
+			status = 503;
+		} else
+			slack_act(s, ib, rq, rs, &k);
+	}
 	cJSON_Delete(p);
-	return 200;
+	return status;
 }
 
 const struct esc_provider esc_prov_slack = {

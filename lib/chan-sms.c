@@ -3,9 +3,14 @@
  * 160 characters per recipient with a phone number in the roster, as a
  * form POST with the account's SID and auth token.
  */
+#include <sys/file.h>
+
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -117,14 +122,14 @@ sms_text(const cJSON *rec, int replies)
 		esc_buf_printf(&head, " %s", s);
 	if ((s = esc_str(rec, "runbook")) != NULL)
 		esc_buf_printf(&tail, " %s", s);
+	/* The code esc-route drew for the incident; a page without one
+	 * (an older esc-route's) says nothing of replies. */
 	if (replies && !esc_rec_resolving(rec) &&
-	    (s = esc_str(rec, "incident")) != NULL) {
-		char code[ESC_CODE_LEN + 1];
-
-		esc_sms_code(s, code);
+	    (s = esc_str(rec, "reply_code")) != NULL &&
+	    strlen(s) == ESC_CODE_LEN &&
+	    strspn(s, ESC_CODE_ALPHABET) == ESC_CODE_LEN)
 		esc_buf_printf(&tail, " Reply %s to ack, %s%c to resolve",
-		    code, code, ESC_CODE_RESOLVE);
-	}
+		    s, s, ESC_CODE_RESOLVE);
 	esc_buf_add(&tail, "", 0);
 	esc_buf_puts(&b, head.s);
 	s = esc_str(rec, "summary");
@@ -301,7 +306,89 @@ sms_code_of(const struct esc_inbox *ib, const char *body, int *resolve)
 }
 
 /* What a reply did. */
-enum { SMS_STRANGER, SMS_NOCODE, SMS_SHARED, SMS_DONE };
+enum { SMS_STRANGER, SMS_NOCODE, SMS_SHARED, SMS_DONE, SMS_RATE };
+
+#define TRIES_MAX	5	/* wrong codes a number may send */
+#define TRIES_WINDOW	600	/* in so many seconds */
+#define TRIES_BYTES	(1024 * 1024)	/* of the file read */
+
+/* The file's text, TRIES_BYTES at most. */
+static char *
+read_tries(int fd)
+{
+	struct esc_buf b = { 0 };
+	char buf[8192];
+	ssize_t n;
+
+	esc_buf_add(&b, "", 0);
+	while (b.len < TRIES_BYTES && (n = read(fd, buf, sizeof buf)) > 0)
+		esc_buf_add(&b, buf, (size_t)n);
+	esc_buf_add(&b, "", 1);
+	return b.s;
+}
+
+/*
+ * The wrong codes of the last TRIES_WINDOW seconds, per number, in
+ * ib->tries ("digits time sid" lines, under an flock: serve's requests
+ * and a poll at once): 1 when from has sent TRIES_MAX of them in the
+ * window around t (the reply is refused, right or wrong: a code of 4
+ * characters of 24 is guessed in a few hundred tries), else 0, and a
+ * wrong one counted once by its message's sid (serve and the poll see
+ * the same message).  No file (a test of the library alone): no limit.
+ */
+static int
+sms_limited(const struct esc_inbox *ib, const struct reply *m, int wrong)
+{
+	struct esc_buf keep = { 0 };
+	char num[64], line[64], sid[257], *text, *s, *nl;
+	const char *from = m->from;
+	esc_time_t t = m->t;
+	long long when;
+	size_t i = 0;
+	int fd, n = 0, seen = 0;
+
+	if (ib->tries == NULL)
+		return 0;
+	if ((fd = open(ib->tries, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1 || flock(fd, LOCK_EX) == -1) {
+		esc_warnx("%s: %s; SMS tries not limited", ib->tries,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return 0;
+	}
+	for (; from != NULL && *from != '\0' && i + 1 < sizeof num; from++)
+		if (isdigit((unsigned char)*from))
+			num[i++] = *from;
+	num[i] = '\0';
+	text = read_tries(fd);
+	esc_buf_add(&keep, "", 0);
+	for (s = text; s != NULL && *s != '\0'; s = nl) {
+		if ((nl = strchr(s, '\n')) != NULL)
+			*nl++ = '\0';
+		/* Older than the window: gone (a poll reading an old
+		 * message keeps what serve counted since). */
+		if (sscanf(s, "%63s %lld %256s", line, &when, sid) != 3 ||
+		    when <= t - TRIES_WINDOW)
+			continue;
+		esc_buf_printf(&keep, "%s %lld %s\n", line, when, sid);
+		if (strcmp(line, num) != 0 || when > t + TRIES_WINDOW)
+			continue;
+		n++;
+		seen |= m->sid != NULL && strcmp(sid, m->sid) == 0;
+	}
+	free(text);
+	if (n < TRIES_MAX && wrong && !seen && m->sid != NULL &&
+	    strcspn(m->sid, " \t\r\n") == strlen(m->sid))
+		esc_buf_printf(&keep, "%s %lld %s\n", num, (long long)t,
+		    m->sid);
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, keep.s, keep.len, 0) !=
+	    (ssize_t)keep.len)
+		esc_warnx("%s: %s", ib->tries, strerror(errno));
+	esc_buf_free(&keep);
+	close(fd);
+	return n >= TRIES_MAX;
+}
 
 /*
  * A reply: from a phone the roster holds, the code of an open incident
@@ -318,13 +405,23 @@ sms_reply(struct esc_inbox *ib, const struct reply *m, cJSON **r)
 		*r = sms_reject(ib, m, "unknown number");
 		return SMS_STRANGER;
 	}
-	if ((id = sms_code_of(ib, m->body, &resolve)) == NULL) {
-		/* A digest's code acks all it named (digest.c). */
-		if (esc_digest_reply(ib, m->body, m->from, by, m->t, m->sid)) {
-			*r = cJSON_GetArrayItem(ib->out,
-			    cJSON_GetArraySize(ib->out) - 1);
-			return SMS_DONE;
-		}
+	id = sms_code_of(ib, m->body, &resolve);
+	/* Past the limit, nothing is tried, a digest's code neither; a
+	 * digest's code is no wrong try (digest.c). */
+	if (sms_limited(ib, m, 0)) {
+		*r = sms_reject(ib, m, "rate");
+		return SMS_RATE;
+	}
+	if (id == NULL && esc_digest_reply(ib, m->body, m->from, by, m->t,
+	    m->sid)) {
+		*r = cJSON_GetArrayItem(ib->out, cJSON_GetArraySize(ib->out) - 1);
+		return SMS_DONE;
+	}
+	if (id == NULL && sms_limited(ib, m, 1)) {
+		*r = sms_reject(ib, m, "rate");
+		return SMS_RATE;
+	}
+	if (id == NULL) {
 		*r = sms_reject(ib, m, "not the code of an open incident");
 		return SMS_NOCODE;
 	}
@@ -362,10 +459,13 @@ static char *
 sms_list_url(const struct sms *s, esc_time_t since)
 {
 	struct esc_buf b = { 0 };
-	char *u = sms_url(s), *to, ts[ESC_TIMELEN];
+	char *u = sms_url(s), *to, *from = esc_strdup(s->from), ts[ESC_TIMELEN];
 	CURL *h = curl_easy_init();
 
-	to = curl_easy_escape(h, s->from, 0);
+	/* Twilio keeps numbers in E.164, and filters on them as kept. */
+	e164(from);
+	to = curl_easy_escape(h, from, 0);
+	free(from);
 	esc_time_fmt(since, ts);
 	ts[10] = '\0';
 	esc_buf_printf(&b, "%s%cTo=%s&DateSent%%3E=%s&PageSize=100", u,
@@ -373,19 +473,6 @@ sms_list_url(const struct sms *s, esc_time_t since)
 	curl_free(to);
 	curl_easy_cleanup(h);
 	free(u);
-	return b.s;
-}
-
-/* next_page_uri is relative to the API's host. */
-static char *
-sms_next(const char *url, const char *next)
-{
-	struct esc_buf b = { 0 };
-	const char *p = strstr(url, "://");
-
-	p = p ? p + 3 : url;
-	esc_buf_add(&b, url, strcspn(p, "/") + (size_t)(p - url));
-	esc_buf_puts(&b, next);
 	return b.s;
 }
 
@@ -412,11 +499,21 @@ sms_poll(const void *conf, struct esc_inbox *ib)
 		}
 		cJSON_ArrayForEach(m, cJSON_GetObjectItem(doc, "messages"))
 			sms_message(ib, m);
+		/* Relative to the API's host, and only there: the account's
+		 * token goes with it. */
 		nx = esc_str(doc, "next_page_uri");
-		u = nx ? sms_next(url, nx) : NULL;
+		u = NULL;
+		if (nx != NULL && (u = esc_url_on(url, nx)) == NULL) {
+			char why[256];
+
+			snprintf(why, sizeof why, "%s", esc_lasterr());
+			rc = esc_seterr("sms: next_page_uri: %s", why);
+		}
 		free(url);
 		url = u;
 		cJSON_Delete(doc);
+		if (rc == -1)
+			break;
 	}
 	if (rc == 0 && url != NULL)
 		rc = esc_seterr("more than %d messages in one poll",
@@ -433,7 +530,7 @@ sms_hook_ready(const void *conf)
 {
 	const struct sms *s = conf;
 
-	return s->token != NULL && s->replies;
+	return s->token != NULL && s->token[0] != '\0' && s->replies;
 }
 
 struct pair {
@@ -484,6 +581,7 @@ sms_twiml(struct esc_buf *b, int did, const cJSON *r, const char *body)
 {
 	struct esc_buf t = { 0 };
 	char code[ESC_CODE_LEN + 1], *cut;
+	int i;
 
 	esc_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
 	if (did == SMS_STRANGER) {
@@ -499,7 +597,10 @@ sms_twiml(struct esc_buf *b, int did, const cJSON *r, const char *body)
 		esc_buf_printf(&t, "esc: \"%s\" is not the code of an open "
 		    "incident; nothing changed.", cut);
 		free(cut);
-	} else if (did == SMS_SHARED)
+	} else if (did == SMS_RATE)
+		esc_buf_puts(&t, "esc: too many wrong codes from this number; "
+		    "nothing changed. Use esc-ack.");
+	else if (did == SMS_SHARED)
 		esc_buf_puts(&t, "esc: two open incidents share that code; "
 		    "nothing changed. Use esc-ack.");
 	else if (esc_str(r, "digest") != NULL)
@@ -509,7 +610,11 @@ sms_twiml(struct esc_buf *b, int did, const cJSON *r, const char *body)
 		esc_buf_printf(&t, "esc: incident %s resolved by %s.",
 		    esc_str(r, "incident"), esc_str(r, "by"));
 	else {
-		esc_sms_code(esc_str(r, "incident"), code);
+		/* The code the responder sent, which is the incident's. */
+		body += strspn(body, " \t\r\n");
+		for (i = 0; i < ESC_CODE_LEN && body[i] != '\0'; i++)
+			code[i] = (char)toupper((unsigned char)body[i]);
+		code[i] = '\0';
 		esc_buf_printf(&t, "esc: incident %s acknowledged by %s. "
 		    "Reply %s%c to resolve.", esc_str(r, "incident"),
 		    esc_str(r, "by"), code, ESC_CODE_RESOLVE);
@@ -542,13 +647,23 @@ sms_hook_reply(const struct sms *s, struct esc_inbox *ib,
 	    .when = esc_time_fmt(rq->now, when), .t = rq->now };
 	const char *to = esc_form_get(f, "To");
 	cJSON *r = NULL;
-	int did = SMS_STRANGER;
+	int did = SMS_STRANGER, resolve;
 
 	if (!sms_field(rp.sid, 256) || !sms_field(rp.from, 256) ||
 	    !sms_field(rp.body, ESC_HOOK_MAX) || to == NULL) {
 		rs->log = "twilio: not an incoming message (From, To, Body "
 		    "and MessageSid, UTF-8)";
 		return 400;
+	}
+	/* A code the view does not hold, while it may be stale (etcd not
+	 * read for a while): perhaps an incident opened since.  Not counted
+	 * as a wrong try; Twilio is told to fail, and the poll reads the
+	 * message from Twilio's list later. */
+	if (ib->stale && esc_inbox_same_phone(to, s->from) &&
+	    sms_code_of(ib, rp.body, &resolve) == NULL) {
+		rs->log = "twilio: a code not in the state last read from "
+		    "etcd, a while ago: try again";
+		return 503;
 	}
 	/* Another number of the account: not a reply to a page. */
 	if (esc_inbox_same_phone(to, s->from))

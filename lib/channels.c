@@ -317,11 +317,22 @@ secret_keys(struct esc_chload *l, const cJSON *o, const char *where,
 	return 0;
 }
 
+/* A secret of white space alone would be a key every forger knows: HMAC
+ * with "" verifies whatever is sent. */
+#define BLANK	"empty (or only white space): not a secret"
+
+static int
+blank(const char *s)
+{
+	return s[strspn(s, " \t\r\n\v\f")] == '\0';
+}
+
 /*
  * Reads key, key_env or key_file of o (plain only when plain_ok).
  * Returns 0 with *out set, 0 with *out NULL and l->why saying why the
  * value is missing (an unset variable leaves the channel unconfigured,
- * it is not an error), or -1 on a configuration error.  An ESC_SEC_KEY or
+ * it is not an error), or -1 on a configuration error (a value that is
+ * empty or white space alone is one, wherever it comes from).  An ESC_SEC_KEY or
  * ESC_SEC_URL value is registered for masking whatever its length; an
  * ESC_SEC_NONE one (a user name) is not, as it is no secret and masking it
  * would garble every message that happens to contain it.
@@ -338,14 +349,25 @@ esc_ch_secret(struct esc_chload *l, const cJSON *o, const char *where,
 	if (secret_keys(l, o, where, key, plain_ok, v) == -1)
 		rc = -1;
 	else if (v[0] != NULL) {
-		if ((e = getenv(v[0])) == NULL || *e == '\0')
+		snprintf(buf, sizeof buf, "%s.%s", where, key);
+		if ((e = getenv(v[0])) == NULL)
 			snprintf(l->why, sizeof l->why, "%s is not set", v[0]);
+		else if (blank(e))
+			rc = esc_cfgerr(l->file, buf, "%s: " BLANK, v[0]);
 		else
 			*out = esc_strdup(e);
 	} else if (v[1] != NULL) {
 		snprintf(buf, sizeof buf, "%s.%s", where, key);
 		if ((*out = esc_secret_file(v[1])) == NULL)
 			rc = esc_cfgerr(l->file, buf, "%s", esc_lasterr());
+		else if (blank(*out)) {
+			free(*out);
+			*out = NULL;
+			rc = esc_cfgerr(l->file, buf, "%s: " BLANK, v[1]);
+		}
+	} else if (v[2] != NULL && blank(v[2])) {
+		snprintf(buf, sizeof buf, "%s.%s", where, key);
+		rc = esc_cfgerr(l->file, buf, BLANK);
 	} else if (v[2] != NULL) {
 		*out = v[2];
 		v[2] = NULL;

@@ -25,6 +25,7 @@
 #define CALL_MS		5000	/* one request to one member */
 #define RETRY_MS	8000	/* a call, across members and an election */
 #define RANGE_PAGE	2000	/* keys a range reads at a time */
+#define ANSWER_MAX	(64 << 20)	/* bytes of one answer */
 
 struct esc_etcd {
 	char		**ep;		/* endpoints, without a trailing / */
@@ -253,10 +254,16 @@ esc_etcd_traffic(const struct esc_etcd *e, long *reqs, long *sent,
 
 /* ---- requests ---- */
 
+/* An answer is read to ANSWER_MAX bytes: a member that sends without
+ * end must not take the host's memory with it. */
 static size_t
 collect(char *p, size_t size, size_t n, void *arg)
 {
-	esc_buf_add(arg, p, size * n);
+	struct esc_buf *b = arg;
+
+	if (b->len + size * n > ANSWER_MAX)
+		return 0;
+	esc_buf_add(b, p, size * n);
 	return size * n;
 }
 
@@ -296,6 +303,12 @@ post(struct esc_etcd *e, int k, const char *path, const char *body,
 	e->sent += (long)strlen(body);
 	r = curl_easy_perform(c);
 	esc_buf_free(&url);
+	if (r == CURLE_WRITE_ERROR && b->len + CURL_MAX_WRITE_SIZE >
+	    ANSWER_MAX) {
+		snprintf(why, whylen, "an answer over %d MiB",
+		    ANSWER_MAX >> 20);
+		return -2;
+	}
 	if (r != CURLE_OK) {
 		snprintf(why, whylen, "%s", *err ? err : curl_easy_strerror(r));
 		/* A certificate refused is refused by every member, and on
@@ -509,9 +522,30 @@ add_key(const struct esc_etcd *e, cJSON *o, const char *name,
 
 /* ---- ranges ---- */
 
+/* Whether k (klen bytes, with the prefix) is in the range asked for:
+ * want itself, or (prefix) a key that starts with it; and after last,
+ * the last key taken, as etcd sorts them. */
 static int
-take_kvs(struct esc_etcd *e, const cJSON *kvs, struct esc_kv **out,
-    size_t *n, char **last)
+in_range(const struct esc_etcd *e, const char *k, size_t klen,
+    const char *want, int prefix, const char *last)
+{
+	size_t wl = strlen(want), ll;
+	int c;
+
+	if (klen < e->plen + wl || memcmp(k, e->prefix, e->plen) != 0 ||
+	    memcmp(k + e->plen, want, wl) != 0 ||
+	    (!prefix && klen != e->plen + wl) || memchr(k, '\0', klen))
+		return 0;
+	if (last == NULL)
+		return 1;
+	ll = strlen(last);
+	c = memcmp(k, last, klen < ll ? klen : ll);
+	return c > 0 || (c == 0 && klen > ll);
+}
+
+static int
+take_kvs(struct esc_etcd *e, const cJSON *kvs, const char *want, int prefix,
+    struct esc_kv **out, size_t *n, char **last)
 {
 	const cJSON *kv;
 	char *k, *v;
@@ -524,9 +558,12 @@ take_kvs(struct esc_etcd *e, const cJSON *kvs, struct esc_kv **out,
 		if (!cJSON_IsString(jk) || (k = esc_b64dec(jk->valuestring,
 		    &klen)) == NULL)
 			return esc_seterr("etcd: a key that is not base64");
-		if (klen < e->plen) {
+		/* A key not asked for, or again: another's data, or a member
+		 * that would have us page for ever. */
+		if (!in_range(e, k, klen, want, prefix, *last)) {
 			free(k);
-			return esc_seterr("etcd: a key outside %s", e->prefix);
+			return esc_seterr("etcd: a key outside %s%s, or not "
+			    "after the last one read", e->prefix, want);
 		}
 		v = cJSON_IsString(jv) ? esc_b64dec(jv->valuestring, &vlen) :
 		    esc_strdup("");
@@ -547,6 +584,24 @@ take_kvs(struct esc_etcd *e, const cJSON *kvs, struct esc_kv **out,
 		*last = k;
 	}
 	return 0;
+}
+
+int
+esc_etcd_range_page(struct esc_etcd *e, const cJSON *j, const char *key,
+    int prefix, struct esc_kv **kvs, size_t *n, char **last)
+{
+	size_t had = *n;
+	int more = prefix && cJSON_IsTrue(
+	    cJSON_GetObjectItemCaseSensitive(j, "more"));
+
+	if (take_kvs(e, cJSON_GetObjectItemCaseSensitive(j, "kvs"), key,
+	    prefix, kvs, n, last) == -1)
+		return -1;
+	/* Each page moves on, or the paging would never end. */
+	if (more && *n == had)
+		return esc_seterr("etcd: a range page that adds nothing "
+		    "(\"more\" and no key after the last)");
+	return more;
 }
 
 int
@@ -584,12 +639,10 @@ esc_etcd_range(struct esc_etcd *e, const char *key, int prefix,
 			r = -1;
 			break;
 		}
-		more = prefix && cJSON_IsTrue(
-		    cJSON_GetObjectItemCaseSensitive(j, "more"));
-		r = take_kvs(e, cJSON_GetObjectItemCaseSensitive(j, "kvs"),
-		    kvs, n, &last);
+		more = esc_etcd_range_page(e, j, key, prefix, kvs, n, &last);
 		cJSON_Delete(j);
-	} while (r == 0 && more && last != NULL);
+		r = more == -1 ? -1 : 0;
+	} while (more == 1);
 	free(last);
 	free(from);
 	if (r == -1) {

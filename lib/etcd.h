@@ -59,6 +59,18 @@ struct esc_kv {
 int esc_etcd_range(struct esc_etcd *e, const char *key, int prefix,
     struct esc_kv **kvs, size_t *n);
 void esc_kv_free(struct esc_kv *kvs, size_t n);
+/*
+ * One page of a range's answer j (the JSON gateway's object) appended to
+ * kvs: 1 when another page follows ("more", prefix only), 0 when none,
+ * -1 with a message when a key is outside key (prefix: under it), not
+ * after *last (the last key taken, with the connection's prefix; NULL
+ * on the first page), or a page says "more" and adds nothing: a member
+ * cannot keep a range paging for ever.
+ */
+struct cJSON;
+int esc_etcd_range_page(struct esc_etcd *e, const struct cJSON *j,
+    const char *key, int prefix, struct esc_kv **kvs, size_t *n,
+    char **last);
 
 /*
  * A transaction: compares, then the operations made when all of them

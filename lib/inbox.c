@@ -21,18 +21,155 @@
 #define WAIT_TRIES	3		/* 429s waited out per request */
 #define WAIT_MAX	30		/* seconds of one wait */
 
+static int
+seed_ok(const char *seed)
+{
+	return seed != NULL && strlen(seed) == ESC_SEED_LEN &&
+	    strspn(seed, "0123456789abcdef") == ESC_SEED_LEN;
+}
+
 void
-esc_sms_code(const char *incident, char out[ESC_CODE_LEN + 1])
+esc_sms_code(const char *seed, const char *incident,
+    char out[ESC_CODE_LEN + 1])
 {
 	static const char a[] = ESC_CODE_ALPHABET;
-	uint64_t h = esc_fnv1a(ESC_FNV_OFFSET, incident, strlen(incident));
+	unsigned char mac[32];
+	uint64_t h = 0;
 	int i;
 
+	out[0] = '\0';
+	if (!seed_ok(seed))
+		return;
+	esc_hmac(0, seed, incident, strlen(incident), mac);
+	/* 64 bits of it: 24^4 codes, each as likely as the next within a
+	 * part in 10^13. */
+	for (i = 0; i < 8; i++)
+		h = h << 8 | mac[i];
 	for (i = 0; i < ESC_CODE_LEN; i++) {
 		out[i] = a[h % (sizeof a - 1)];
 		h /= sizeof a - 1;
 	}
 	out[i] = '\0';
+}
+
+int
+esc_state_seed(const char *text, char seed[ESC_SEED_LEN + 1])
+{
+	const char *s;
+
+	for (s = text; s != NULL && *s != '\0'; s = strchr(s, '\n'),
+	    s = s ? s + 1 : NULL)
+		if (strncmp(s, "seed\t", 5) == 0 &&
+		    strspn(s + 5, "0123456789abcdef") == ESC_SEED_LEN &&
+		    (s[5 + ESC_SEED_LEN] == '\n' ||
+		    s[5 + ESC_SEED_LEN] == '\0')) {
+			memcpy(seed, s + 5, ESC_SEED_LEN);
+			seed[ESC_SEED_LEN] = '\0';
+			return 0;
+		}
+	seed[0] = '\0';
+	return -1;
+}
+
+/* A part of a parsed URL, "" when it has none; free it with curl_free. */
+static char *
+url_part(CURLU *u, CURLUPart what, unsigned flags)
+{
+	char *p = NULL;
+
+	if (curl_url_get(u, what, &p, flags) != CURLUE_OK || p == NULL) {
+		curl_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* Whether a and b name the same scheme, host and port, and b has no
+ * user, password or fragment of its own. */
+static int
+same_origin(CURLU *a, CURLU *b)
+{
+	static const CURLUPart parts[] = { CURLUPART_SCHEME, CURLUPART_HOST,
+	    CURLUPART_PORT };
+	char *x, *y;
+	size_t i;
+	int ok = 1;
+
+	for (i = 0; ok && i < sizeof parts / sizeof parts[0]; i++) {
+		x = url_part(a, parts[i], CURLU_DEFAULT_PORT);
+		y = url_part(b, parts[i], CURLU_DEFAULT_PORT);
+		ok = x != NULL && y != NULL && strcasecmp(x, y) == 0;
+		curl_free(x);
+		curl_free(y);
+	}
+	if (ok && ((x = url_part(b, CURLUPART_USER, 0)) != NULL ||
+	    (x = url_part(b, CURLUPART_PASSWORD, 0)) != NULL ||
+	    (x = url_part(b, CURLUPART_FRAGMENT, 0)) != NULL)) {
+		curl_free(x);
+		ok = 0;
+	}
+	return ok;
+}
+
+/* base's scheme, host and port as a URL without its path ("" when base
+ * is no URL). */
+static char *
+origin_of(CURLU *a)
+{
+	static const CURLUPart gone[] = { CURLUPART_USER, CURLUPART_PASSWORD,
+	    CURLUPART_OPTIONS, CURLUPART_PATH, CURLUPART_QUERY,
+	    CURLUPART_FRAGMENT };
+	char *u, *o;
+	size_t i, n;
+
+	for (i = 0; i < sizeof gone / sizeof gone[0]; i++)
+		curl_url_set(a, gone[i], NULL, 0);
+	if ((u = url_part(a, CURLUPART_URL, 0)) == NULL)
+		return esc_strdup("");
+	n = strlen(u);
+	if (n > 0 && u[n - 1] == '/')
+		n--;
+	o = esc_malloc(n + 1);
+	memcpy(o, u, n);
+	o[n] = '\0';
+	curl_free(u);
+	return o;
+}
+
+char *
+esc_url_on(const char *base, const char *path)
+{
+	CURLU *a = curl_url(), *b = curl_url();
+	char *origin = NULL, *u = NULL, *out = NULL;
+	struct esc_buf w = { 0 };
+
+	if (a == NULL || b == NULL ||
+	    curl_url_set(a, CURLUPART_URL, base, 0) != CURLUE_OK)
+		goto bad;
+	origin = origin_of(a);
+	/* A path, not "//host/..." (a URL without its scheme) nor "@host"
+	 * (the base's authority with another host after it), nor a byte
+	 * curl might read as an authority's end. */
+	if (path == NULL || path[0] != '/' || path[1] == '/' ||
+	    strpbrk(path, "@\\ \t\r\n") != NULL || origin[0] == '\0')
+		goto bad;
+	esc_buf_puts(&w, origin);
+	esc_buf_puts(&w, path);
+	/* Parsed again, as curl will: the same origin, no user of its own. */
+	if (curl_url_set(b, CURLUPART_URL, w.s, 0) != CURLUE_OK ||
+	    !same_origin(a, b) || (u = url_part(b, CURLUPART_URL, 0)) == NULL)
+		goto bad;
+	out = esc_strdup(u);
+bad:
+	if (out == NULL)
+		esc_seterr("not a path on %s", origin && origin[0] ? origin :
+		    "the API's host");
+	curl_free(u);
+	free(origin);
+	curl_url_cleanup(a);
+	curl_url_cleanup(b);
+	esc_buf_free(&w);
+	return out;
 }
 
 /* Each line of the state file but its first, its tombstones and its end
@@ -41,10 +178,13 @@ esc_sms_code(const char *incident, char out[ESC_CODE_LEN + 1])
 static void
 state_lines(char *text, struct esc_map *known, struct esc_map *codes)
 {
-	char *s, *nl, *f[8], code[ESC_CODE_LEN + 1];
+	char *s, *nl, *f[8], code[ESC_CODE_LEN + 1], seed[ESC_SEED_LEN + 1];
 	void **slot;
 	int i;
 
+	/* No seed (a state no esc-route of this version committed yet): no
+	 * code, and no SMS reply acks anything until the next tick. */
+	esc_state_seed(text, seed);
 	for (s = strchr(text, '\n'); s != NULL && *++s; s = nl) {
 		if ((nl = strchr(s, '\n')) != NULL)
 			*nl = '\0';
@@ -62,7 +202,9 @@ state_lines(char *text, struct esc_map *known, struct esc_map *codes)
 			continue;
 		}
 		*slot = (void *)"open";
-		esc_sms_code(f[0], code);
+		esc_sms_code(seed, f[0], code);
+		if (code[0] == '\0')
+			goto next;
 		slot = esc_map_slot(codes, code, 1);
 		if (*slot == NULL)
 			*slot = esc_strdup(f[0]);
@@ -70,6 +212,7 @@ state_lines(char *text, struct esc_map *known, struct esc_map *codes)
 			free(*slot);
 			*slot = esc_strdup("");
 		}
+next:
 		if (nl == NULL)
 			break;
 	}

@@ -9,14 +9,22 @@
 #include "notify.h"
 #include "roster.h"
 
-/* SMS reply codes: ESC_CODE_LEN characters of ESC_CODE_ALPHABET, from
- * the incident id; the code and ESC_CODE_RESOLVE resolves.  The alphabet
- * has no 0/O, 1/I/L, 2/Z, 5/S, 8/B and no R, so the resolve suffix can
- * never be read as part of a code. */
+/* SMS reply codes: ESC_CODE_LEN characters of ESC_CODE_ALPHABET, the
+ * HMAC-SHA256 of the incident id keyed with the state's seed (ESC_SEED_LEN
+ * hex digits, made once by esc-route and kept in its state: the same on
+ * every host, and not derivable from the id a page prints); the code and
+ * ESC_CODE_RESOLVE resolves.  The alphabet has no 0/O, 1/I/L, 2/Z, 5/S,
+ * 8/B and no R, so the resolve suffix can never be read as part of a
+ * code.  A seed that is not ESC_SEED_LEN hex digits makes "" (no code). */
 #define ESC_CODE_ALPHABET	"34679ACDEFGHJKMNPQTUVWXY"
 #define ESC_CODE_LEN		4
 #define ESC_CODE_RESOLVE	'R'
-void esc_sms_code(const char *incident, char out[ESC_CODE_LEN + 1]);
+#define ESC_SEED_LEN		64
+void esc_sms_code(const char *seed, const char *incident,
+    char out[ESC_CODE_LEN + 1]);
+/* The seed of a state's text (its "seed\t<hex>" line) into seed; 0, or
+ * -1 when it has none. */
+int esc_state_seed(const char *text, char seed[ESC_SEED_LEN + 1]);
 
 /* One poll of one provider. */
 struct esc_inbox {
@@ -29,6 +37,13 @@ struct esc_inbox {
 	 * timeouts are cut to it, and no request starts past it); 0: none
 	 * (a webhook's look-ups). */
 	int64_t			 deadline_ms;
+	/* The incidents may be older than a few seconds (serve, etcd not
+	 * read again): an unknown one is "try again" (503), not "not
+	 * esc's". */
+	int			 stale;
+	/* The wrong SMS codes per number ($ESC_DIR/inbox/sms-tries);
+	 * NULL: not limited. */
+	const char		*tries;
 	/* In: the cursor, the provider's last time read and the ids seen
 	 * at that second (a JSON document); NULL when none. */
 	cJSON			*cursor;
@@ -157,6 +172,10 @@ cJSON *esc_inbox_get(const struct esc_inbox *ib, const char *url,
     const char *const *hdrs, const char *userpwd);
 /* Whether the poll's deadline has passed; the message says so. */
 int esc_inbox_expired(const struct esc_inbox *ib);
+/* A path a provider handed back (Twilio's next_page_uri) as a URL on
+ * base's scheme, host and port; NULL with a message when it is not a
+ * path there (another host, user info, "//host", a scheme).  Free it. */
+char *esc_url_on(const char *base, const char *path);
 /* Whether (t, id) was read before: at or before the cursor. */
 int esc_inbox_seen(const struct esc_inbox *ib, esc_time_t t, const char *id);
 /* Moves the new cursor to (t, id) when it is later or equal. */

@@ -42,6 +42,7 @@ struct route_box {
 	size_t		 nld;
 	struct esc_map	 incs, tombs;	/* id, key -> struct loaded */
 	int		 version;	/* state/version is there */
+	int		 seed;		/* state/seed is there */
 	struct esc_buf	 text;		/* the records, each and '\n' */
 	struct rec	*rec;
 	size_t		 nrec, caprec;
@@ -140,6 +141,10 @@ remember(struct route_box *bx, const struct esc_kv *kv, size_t n)
 			    memcmp(kv[i].val, STATE_VERSION_S, kv[i].len) == 0;
 			continue;
 		}
+		if (strcmp(kv[i].key, SEED_KEY) == 0) {
+			bx->seed = 1;
+			continue;
+		}
 		if (route_parse_id(strrchr(kv[i].key, '/') + 1, &id) == -1)
 			continue;	/* route_kvs_text() refused it */
 		l->id = id;
@@ -201,7 +206,15 @@ static int
 changed(void *arg, int tomb, uint64_t id, const char *line, size_t len)
 {
 	struct commit *c = arg;
-	struct loaded *l = c->bx == NULL ? NULL :
+	struct loaded *l;
+
+	/* The seed is written once, and never changes. */
+	if (tomb == ROUTE_SEED_LINE) {
+		if (c->bx == NULL || !c->bx->seed)
+			add_op(c, SEED_KEY, "", 0, line + 5, len - 5, 0);
+		return 0;
+	}
+	l = c->bx == NULL ? NULL :
 	    esc_map64_get(tomb ? &c->bx->tombs : &c->bx->incs, id);
 
 	if (l != NULL) {
@@ -514,6 +527,11 @@ esc_state_import(struct esc_etcd *e, const char *text)
 	s = strchr(text, '\n');
 	for (s = s ? s + 1 : ""; *s && strncmp(s, "end ", 4) != 0; s = nl + 1) {
 		nl = strchr(s, '\n');
+		if (nl != NULL && strncmp(s, "seed\t", 5) == 0) {
+			add_op(&c, SEED_KEY, "", 0, s + 5, (size_t)(nl - s - 5),
+			    0);
+			continue;
+		}
 		tomb = strncmp(s, "tomb\t", 5) == 0;
 		memcpy(hex, s + (tomb ? 5 : 0), 16);
 		hex[16] = '\0';

@@ -93,6 +93,10 @@ struct esc_router {
 	const char		*ev_alert;	/* joined, left: whose */
 	struct esc_map		 seen;		/* alerts seen this run */
 	esc_time_t		 opened_t;	/* opened_s formats it */
+	/* The key of the SMS reply codes (inbox.h), ESC_SEED_LEN hex
+	 * digits: made once, the first time a page needs it, and kept in
+	 * the state from then on; "" until then. */
+	char			 seed[65];
 	char			 opened_s[ESC_TIMELEN];
 };
 
@@ -126,6 +130,12 @@ void route_mem_free(struct inc *in);
 #define INC_KEYS	"state/inc/"
 #define TOMB_KEYS	"state/tomb/"
 #define VERSION_KEY	"state/version"
+#define SEED_KEY	"state/seed"
+/* The seed's line in the state's text; route_state_lines() gives it to
+ * its function as tomb ROUTE_SEED_LINE. */
+#define ROUTE_SEED_LINE	2
+/* rt->seed, made when it is "" (from the system's random bytes). */
+void route_seed(struct esc_router *rt);
 #define OUTBOX_KEYS	"outbox/"
 
 /* route-etcd.c */

@@ -20,8 +20,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "esc.h"
 #include "etcd.h"
+#include "inbox.h"
 #include "route.h"
 #include "route-int.h"
 
@@ -282,6 +285,13 @@ route_state_lines(struct esc_router *rt, const char *where,
 		}
 		rc = fn(arg, 1, tb[i].key, b.s, b.len - 1);
 	}
+	/* The seed last (route_kvs_text() puts it there too): no state is
+	 * left without one. */
+	route_seed(rt);
+	b.len = 0;
+	esc_buf_printf(&b, "seed\t%s", rt->seed);
+	if (rc == 0)
+		rc = fn(arg, ROUTE_SEED_LINE, 0, b.s, b.len);
 	free(tb);
 	free(v);
 	esc_buf_free(&b);
@@ -659,7 +669,12 @@ body(struct esc_router *rt, const char *path, char *s, int ver)
 			end = 1;
 			continue;
 		}
-		if (load_line(rt, s, ver) == -1)
+		if (strncmp(s, "seed\t", 5) == 0) {
+			if (strlen(s + 5) != ESC_SEED_LEN ||
+			    strspn(s + 5, "0123456789abcdef") != ESC_SEED_LEN)
+				goto corrupt;
+			memcpy(rt->seed, s + 5, ESC_SEED_LEN + 1);
+		} else if (load_line(rt, s, ver) == -1)
 			goto corrupt;
 		n++;
 	}
@@ -691,6 +706,9 @@ route_load_text(struct esc_router *rt, const char *where, char *text, size_t len
 	}
 	if (rc == 0)
 		route_index(rt);
+	/* A state of before the seed gets one on this run's commit. */
+	if (rc == 0 && rt->seed[0] == '\0')
+		rt->dirty = 1;
 	return rc;
 }
 
@@ -749,17 +767,31 @@ route_kvs_text(struct esc_etcd *e, const struct esc_kv *kv, size_t n,
     struct esc_buf *b)
 {
 	size_t i, lines = 0;
-	const char *ver = NULL;
+	const char *ver = NULL, *seed = NULL;
 
 	esc_buf_printf(b, "%s %d\n", STATE_MAGIC, STATE_VERSION);
+	/* The seed last, as route_state_lines() writes it in the file. */
 	for (i = 0; i < n; i++) {
 		if (strcmp(kv[i].key, STATE_KEYS "version") == 0) {
 			ver = kv[i].val;
 			continue;
 		}
+		if (strcmp(kv[i].key, SEED_KEY) == 0) {
+			if (kv[i].len != ESC_SEED_LEN ||
+			    strspn(kv[i].val, "0123456789abcdef") !=
+			    ESC_SEED_LEN)
+				return esc_seterr("%s: %s: corrupt state",
+				    esc_etcd_where(e), kv[i].key);
+			seed = kv[i].val;
+			continue;
+		}
 		if (kv_line(b, &kv[i]) == -1)
 			return esc_seterr("%s: %s: corrupt state",
 			    esc_etcd_where(e), kv[i].key);
+		lines++;
+	}
+	if (seed != NULL) {
+		esc_buf_printf(b, "seed\t%s\n", seed);
 		lines++;
 	}
 	if (ver != NULL && strcmp(ver, "2") != 0 &&
@@ -772,6 +804,23 @@ route_kvs_text(struct esc_etcd *e, const struct esc_kv *kv, size_t n,
 		    "state", esc_etcd_where(e), STATE_KEYS);
 	esc_buf_printf(b, "end %zu\n", lines);
 	return 0;
+}
+
+void
+route_seed(struct esc_router *rt)
+{
+	unsigned char r[ESC_SEED_LEN / 2];
+
+	if (rt->seed[0] != '\0')
+		return;
+	/* Without randomness no code is safe: better none (abort) than one
+	 * a stranger can compute. */
+	if (RAND_bytes(r, sizeof r) != 1) {
+		esc_warnx("no random bytes for the SMS codes' seed");
+		abort();
+	}
+	esc_hex(r, sizeof r, rt->seed);
+	rt->dirty = 1;
 }
 
 char *

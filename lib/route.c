@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "esc.h"
+#include "inbox.h"
 #include "route.h"
 #include "route-int.h"
 
@@ -657,6 +658,15 @@ emit_page(struct esc_router *rt, const struct inc *in, const struct trig *tg,
 	jfs(b, "severity", esc_sev_name(tg->sev));
 	jfn(b, "level", tg->level);
 	jfs(b, "channel", esc_chan_name(tg->chan));
+	/* The code a responder texts back: esc-notify prints it, esc-inbox
+	 * computes the same from the state's seed. */
+	if (tg->chan == ESC_CH_SMS) {
+		char code[ESC_CODE_LEN + 1];
+
+		route_seed(rt);
+		esc_sms_code(rt->seed, id, code);
+		jfs(b, "reply_code", code);
+	}
 	if (ps)
 		jfroles(b, "to", ps->to, ps->nto);
 	else

@@ -11,11 +11,13 @@
  * once: a provider that got its 2xx can forget the request, and one
  * that did not sends it again (ack and resolve repeat harmlessly).
  *
- * The server's threads (THREADS, each polling its connections) run the
- * hooks one at a time, under the lock, and write and sync the records
- * of their requests at once; the library's last error is each thread's,
- * the secrets to mask are read only, and the main thread only waits for
- * a signal.
+ * The server's threads (THREADS, each polling its connections) take the
+ * current view of the state and the roster under the lock, and run the
+ * hooks (signature, parse, a provider's API), write and sync without it,
+ * so that no request waits on another's network; the library's last
+ * error is each thread's, the secrets to mask are read only, and the main
+ * thread waits for a signal and, between, cuts off connections whose
+ * request has not come in whole in time (sweep()).
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,28 +45,56 @@
 #define AFTER_MS	3000	/* a follow-up's whole transfer */
 #define ETCD_EVERY_MS	1000	/* the state on etcd read at most so often */
 #define ETCD_AGAIN_MS	10000	/* and after it could not be read */
+#define STALE_MS	5000	/* a view older: an unknown incident is 503 */
+#define PER_ADDR	32	/* connections one address may hold */
+#define REQUEST_MS	10000	/* a request's whole arrival, headers and body */
 
 enum { R_NONE = -2, R_ALERTMANAGER = -1 };	/* else a channel */
 
-/* The state, the roster and the hooks are the lock's; what a request
- * writes and syncs is its own, so that the syncs of requests at once
- * overlap (the file system commits them together). */
+/*
+ * What the hooks read: the state's incidents and codes and the roster,
+ * as they were at one time, read only and shared by the requests that
+ * took it (refs).  A request takes the current view under the lock and
+ * reads it without; a newer view replaces it for the requests after.
+ */
+struct view {
+	int			 refs;
+	struct esc_map		 known, codes;
+	struct esc_roster	*ros;
+	int			*ros_refs;	/* the roster outlives a view */
+	long			 read_ms;	/* the state read then (mono) */
+};
+
+/* The lock guards the current view, seq and the files' stats: never
+ * held across a read of etcd, a provider's API or a sync. */
 struct srv {
 	pthread_mutex_t		 lock;
 	const struct esc_serve	*cf;
-	struct esc_roster	*ros;
+	struct view		*cur;
+	int			 reading;	/* a thread reads a new view */
 	struct stat		 ros_st, state_st;
 	long			 state_next;	/* on etcd: when to read it */
-	struct esc_map		 known, codes;
 	unsigned long		 seq;
 	int			 failpoint;	/* ESC_FAILPOINT=inbox-written */
+	pthread_mutex_t		 clock;		/* guards conns */
+	struct track		*conns;
+};
+
+/* A connection, from its accept to its close: a request must have come
+ * in whole within REQUEST_MS of its start (the accept, or the end of
+ * the request before it). */
+struct track {
+	struct track	*next, **prev;
+	MHD_socket	 fd;
+	long		 since;		/* mono ms */
+	int		 answering;	/* the request is in: not timed */
 };
 
 /* One request, from its URI to its end. */
 struct rq {
 	char		*uri;		/* as sent, with its query */
 	char		 method[8];
-	int		 started, too_big, route;
+	int		 started, too_big, route, close;
 	struct esc_buf	 body;
 	struct MHD_Connection *conn;
 	char		*after_url, *after;
@@ -111,6 +141,8 @@ answer(struct rq *r, int status, const char *type, const char *body,
 		MHD_add_response_header(rs, "Allow", "POST");
 	if (status == 401 && r->route == R_ALERTMANAGER)
 		MHD_add_response_header(rs, "WWW-Authenticate", "Bearer");
+	if (r->close)
+		MHD_add_response_header(rs, "Connection", "close");
 	ok = MHD_queue_response(r->conn, (unsigned)status, rs);
 	MHD_destroy_response(rs);
 	return ok;
@@ -216,67 +248,119 @@ changed(const char *path, struct stat *st)
 	return 1;
 }
 
-/* The state on etcd, read again once a second at most.  When etcd cannot
- * be read, the state read last serves (a line in the log) and etcd is
- * tried again later, so that providers are not kept waiting on it; -1
- * only when there is no state yet. */
-static int
-refresh_etcd(struct srv *s)
+static void
+view_drop(struct view *v)
 {
-	struct esc_map known = { 0 }, codes = { 0 };
-	long now = esc_mono_ms();
-
-	if (s->state_next != 0 && now < s->state_next)
-		return 0;
-	if (esc_inbox_state_etcd(s->cf->etcd, &known, &codes) == -1) {
-		esc_map_free(&known, NULL);
-		esc_map_free(&codes, free);
-		if (s->state_next == 0)
-			return -1;
-		esc_warnx("%s: the incidents read last serve", esc_lasterr());
-		s->state_next = now + ETCD_AGAIN_MS;
-		return 0;
+	if (v == NULL || --v->refs > 0)
+		return;
+	esc_map_free(&v->known, NULL);
+	esc_map_free(&v->codes, free);
+	if (v->ros != NULL && --*v->ros_refs == 0) {
+		esc_roster_free(v->ros);
+		free(v->ros_refs);
 	}
-	esc_map_free(&s->known, NULL);
-	esc_map_free(&s->codes, free);
-	s->known = known;
-	s->codes = codes;
-	s->state_next = now + ETCD_EVERY_MS;
-	return 0;
+	free(v);
 }
 
-/* The state's incidents and the roster, read again when they change:
- * a new incident's page may be answered a second after it went out. */
+/* The state's incidents into v: from etcd or the file. */
 static int
-refresh(struct srv *s)
+read_state(const struct srv *s, struct view *v)
 {
-	struct esc_roster *r;
-	int c;
+	if (s->cf->etcd != NULL)
+		return esc_inbox_state_etcd(s->cf->etcd, &v->known, &v->codes);
+	return esc_inbox_state(s->cf->state, &v->known, &v->codes);
+}
 
-	if (s->cf->etcd != NULL) {
-		if (refresh_etcd(s) == -1)
-			return -1;
-		c = 0;
-	} else if ((c = changed(s->cf->state, &s->state_st)) == -1)
-		return -1;
-	if (c) {
-		esc_map_free(&s->known, NULL);
-		esc_map_free(&s->codes, free);
-		if (esc_inbox_state(s->cf->state, &s->known, &s->codes) == -1)
-			return -1;
+/*
+ * A new view, the state read again and the roster too when ros_new (or
+ * old is NULL: the first), without the lock; NULL
+ * with a message when it cannot be read.  On etcd the state is read once
+ * a second at most, and when etcd cannot be read the view read last
+ * serves (a line in the log; its age tells the hooks) and etcd is tried
+ * again later, so that providers are not kept waiting on it.
+ */
+static struct view *
+read_view(const struct srv *s, struct view *old, int ros_new, long *next)
+{
+	struct view *v = esc_calloc(1, sizeof *v);
+	long now = esc_mono_ms();
+
+	v->refs = 1;
+	v->read_ms = now;
+	if (read_state(s, v) == -1) {
+		view_drop(v);
+		if (old == NULL || s->cf->etcd == NULL)
+			return NULL;
+		esc_warnx("%s: the incidents read last serve", esc_lasterr());
+		*next = now + ETCD_AGAIN_MS;
+		return old;
 	}
-	if ((c = changed(s->cf->roster, &s->ros_st)) == -1)
-		return -1;
-	if (c || s->ros == NULL) {
-		if ((r = esc_roster_load(s->cf->roster)) == NULL) {
-			s->ros_st.st_ino = 0;	/* again next time */
-			return -1;
+	*next = now + ETCD_EVERY_MS;
+	if (ros_new || old == NULL) {
+		if ((v->ros = esc_roster_load(s->cf->roster)) == NULL) {
+			view_drop(v);
+			return NULL;
 		}
-		if (s->ros != NULL)
-			esc_roster_free(s->ros);
-		s->ros = r;
+		v->ros_refs = esc_calloc(1, sizeof *v->ros_refs);
+		*v->ros_refs = 1;
+	} else {
+		/* Shared: counted by take_view(), under the lock. */
+		v->ros = old->ros;
+		v->ros_refs = old->ros_refs;
 	}
-	return 0;
+	return v;
+}
+
+/* The current view, read again first when the state or the roster
+ * changed (a new incident's page may be answered a second after it went
+ * out); the caller drops it.  One thread reads while the others take
+ * the view there is.  NULL with a message. */
+static struct view *
+take_view(struct srv *s)
+{
+	struct view *v = NULL, *nv;
+	long next = 0;
+	int st = 0, ro = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->cur != NULL && s->reading)
+		goto take;
+	if (s->cf->etcd != NULL)
+		st = s->cur == NULL || esc_mono_ms() >= s->state_next;
+	else if (changed(s->cf->state, &s->state_st) != 0)
+		st = 1;		/* -1: read, and say why */
+	if (changed(s->cf->roster, &s->ros_st) != 0)
+		ro = 1;
+	if (s->cur != NULL && !st && !ro)
+		goto take;
+	s->reading = 1;
+	v = s->cur;
+	if (v != NULL)
+		v->refs++;
+	pthread_mutex_unlock(&s->lock);
+	nv = read_view(s, v, ro, &next);
+	pthread_mutex_lock(&s->lock);
+	s->reading = 0;
+	s->state_next = next;
+	if (nv != NULL && nv != v) {
+		if (v != NULL && nv->ros_refs == v->ros_refs)
+			++*nv->ros_refs;
+		view_drop(s->cur);
+		s->cur = nv;
+	}
+	view_drop(v);
+	if (nv == NULL) {
+		/* The files are read again next time. */
+		memset(&s->state_st, 0, sizeof s->state_st);
+		memset(&s->ros_st, 0, sizeof s->ros_st);
+		pthread_mutex_unlock(&s->lock);
+		return NULL;
+	}
+take:
+	v = s->cur;
+	v->refs++;
+	pthread_mutex_unlock(&s->lock);
+	return v;
 }
 
 static const char *
@@ -295,7 +379,7 @@ doorbell(struct srv *s, struct rq *r)
 	cJSON *doc;
 	int ok;
 
-	if (tok == NULL)
+	if (tok == NULL || tok[0] == '\0')
 		return refuse(r, 404, "no inbox.token_env or inbox.token_file "
 		    "is set");
 	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
@@ -315,24 +399,38 @@ doorbell(struct srv *s, struct rq *r)
 	return answer(r, 200, NULL, "ok\n", 3);
 }
 
-/* A provider's request, through its hook. */
+/* Whether the records do something a tick must act on: a rejected
+ * reply (a wrong code, a stranger) rings nothing, or a flood of them
+ * would run a tick each. */
+static int
+acts(const cJSON *out)
+{
+	const cJSON *r;
+
+	cJSON_ArrayForEach(r, out)
+		if (strcmp(esc_type(r), "rejected") != 0)
+			return 1;
+	return 0;
+}
+
+/* A provider's request, through its hook: the view taken under the lock,
+ * the hook (its signature first, then its parse, then any provider's
+ * API) and the records' write and sync without it. */
 static enum MHD_Result
 hooked(struct srv *s, struct rq *r)
 {
 	const struct esc_channels *chans = s->cf->chans;
-	struct esc_buf url = { 0 };
+	struct esc_buf url = { 0 }, tries = { 0 };
 	struct esc_hreq rq = { 0 };
 	struct esc_hres rs = { 0 };
 	struct esc_inbox ib = { 0 };
+	struct view *v;
 	enum MHD_Result ok;
 	unsigned long seq;
 	int status, n;
 
-	pthread_mutex_lock(&s->lock);
-	if (refresh(s) == -1) {
-		pthread_mutex_unlock(&s->lock);
+	if ((v = take_view(s)) == NULL)
 		return refuse(r, 503, esc_lasterr());
-	}
 	rq.path = esc_hook_path(r->route);
 	if (chans->public_url != NULL) {
 		esc_buf_printf(&url, "%s%s", chans->public_url, r->uri);
@@ -343,20 +441,29 @@ hooked(struct srv *s, struct rq *r)
 	rq.now = esc_now();
 	rq.header = header;
 	rq.conn = r->conn;
-	ib.roster = s->ros;
-	ib.known = &s->known;
-	ib.codes = &s->codes;
+	ib.roster = v->ros;
+	ib.known = &v->known;
+	ib.codes = &v->codes;
 	ib.connect_ms = chans->connect_ms;
 	ib.timeout_ms = chans->timeout_ms;
+	/* On etcd, a view that could not be read again for a while may not
+	 * hold an incident opened since: the hooks answer 503 for one they
+	 * do not know, and the provider sends it again. */
+	ib.stale = s->cf->etcd != NULL && esc_mono_ms() - v->read_ms >
+	    STALE_MS;
+	esc_buf_printf(&tries, "%s/inbox/sms-tries", s->cf->dir);
+	ib.tries = tries.s;
 	ib.out = cJSON_CreateArray();
 	status = esc_hook(chans, r->route, &ib, &rq, &rs);
 	n = cJSON_GetArraySize(ib.out);
+	pthread_mutex_lock(&s->lock);
 	seq = ++s->seq;
+	view_drop(v);
 	pthread_mutex_unlock(&s->lock);
 	if (status / 100 != 2)
 		ok = refuse(r, status, rs.log ? rs.log : "refused");
 	else if (n > 0 && (write_records(s, ib.out, rq.now, seq) == -1 ||
-	    ring(s) == -1))
+	    (acts(ib.out) && ring(s) == -1)))
 		ok = refuse(r, 503, esc_lasterr());
 	else {
 		if (n > 0 && s->failpoint)
@@ -373,8 +480,45 @@ hooked(struct srv *s, struct rq *r)
 	free(rs.after);
 	esc_buf_free(&rs.body);
 	esc_buf_free(&url);
+	esc_buf_free(&tries);
 	cJSON_Delete(ib.out);
 	return ok;
+}
+
+struct framing {
+	int	cl, te;
+};
+
+static enum MHD_Result
+count_framing(void *cls, enum MHD_ValueKind kind, const char *k,
+    const char *v)
+{
+	struct framing *f = cls;
+
+	if (strcasecmp(k, "Content-Length") == 0)
+		f->cl++;
+	else if (strcasecmp(k, "Transfer-Encoding") == 0)
+		f->te++;
+	return MHD_YES;
+}
+
+/* Where the body ends must be said once: two lengths, or a length and
+ * chunks, are read one way here and another way by a proxy in front,
+ * and what one takes for the next request the other takes for a body
+ * (request smuggling).  Refused, and the connection closed. */
+static const char *
+ambiguous(struct MHD_Connection *conn)
+{
+	struct framing f = { 0 };
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+	if (f.cl > 1)
+		return "two Content-Length headers";
+	if (f.cl > 0 && f.te > 0)
+		return "Content-Length and Transfer-Encoding both";
+	if (f.te > 1)
+		return "two Transfer-Encoding headers";
+	return NULL;
 }
 
 /* The start of a request: its path and method, and a declared length
@@ -382,10 +526,14 @@ hooked(struct srv *s, struct rq *r)
 static enum MHD_Result
 start(struct rq *r, const char *path, const char *method)
 {
-	const char *cl;
+	const char *cl, *why;
 
 	r->started = 1;
 	snprintf(r->method, sizeof r->method, "%s", method);
+	if ((why = ambiguous(r->conn)) != NULL) {
+		r->close = 1;
+		return refuse(r, 400, why);
+	}
 	if ((r->route = route_of(path)) == R_NONE)
 		return refuse(r, 404, "no such path");
 	if (strcmp(method, "POST") != 0)
@@ -398,6 +546,81 @@ start(struct rq *r, const char *path, const char *method)
 		return refuse(r, 413, "the body is over 1 MiB");
 	}
 	return MHD_YES;
+}
+
+/* A connection accepted, or closed: tracked for its deadline. */
+static void
+on_conn(void *cls, struct MHD_Connection *conn, void **ctx,
+    enum MHD_ConnectionNotificationCode what)
+{
+	struct srv *s = cls;
+	struct track *t = *ctx;
+	const union MHD_ConnectionInfo *ci;
+
+	if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+		if ((ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_CONNECTION_FD)) == NULL)
+			return;
+		t = esc_calloc(1, sizeof *t);
+		t->fd = ci->connect_fd;
+		t->since = esc_mono_ms();
+		pthread_mutex_lock(&s->clock);
+		if ((t->next = s->conns) != NULL)
+			t->next->prev = &t->next;
+		t->prev = &s->conns;
+		s->conns = t;
+		pthread_mutex_unlock(&s->clock);
+		*ctx = t;
+	} else if (t != NULL) {
+		/* Before libmicrohttpd closes the socket: sweep() never
+		 * touches a descriptor that is another's by then. */
+		pthread_mutex_lock(&s->clock);
+		if (t->next != NULL)
+			t->next->prev = t->prev;
+		*t->prev = t->next;
+		pthread_mutex_unlock(&s->clock);
+		free(t);
+		*ctx = NULL;
+	}
+}
+
+/* The connection's request is in (answering), or answered: its next
+ * request's time starts. */
+static void
+mark(struct srv *s, struct MHD_Connection *conn, int answering)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct track *t = ci ? ci->socket_context : NULL;
+
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&s->clock);
+	t->answering = answering;
+	t->since = esc_mono_ms();
+	pthread_mutex_unlock(&s->clock);
+}
+
+/*
+ * Cuts off each connection whose request has not come in whole within
+ * REQUEST_MS: libmicrohttpd's timeout is an idle one, and a client that
+ * sends a byte of a header every few seconds (slowloris) would hold its
+ * slot for ever.  The shutdown makes the server's thread see the end of
+ * the connection and close it as its own.
+ */
+static void
+sweep(struct srv *s)
+{
+	long now = esc_mono_ms();
+	struct track *t;
+
+	pthread_mutex_lock(&s->clock);
+	for (t = s->conns; t != NULL; t = t->next)
+		if (!t->answering && now - t->since > REQUEST_MS) {
+			shutdown(t->fd, SHUT_RDWR);
+			t->since = now;
+		}
+	pthread_mutex_unlock(&s->clock);
 }
 
 static enum MHD_Result
@@ -424,6 +647,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *path,
 	if (r->too_big)
 		return refuse(r, 413, "the body is over 1 MiB");
 	esc_buf_add(&r->body, "", 0);	/* a NUL after it */
+	mark(s, conn, 1);
 	if (r->route == R_ALERTMANAGER)
 		return doorbell(s, r);
 	return hooked(s, r);
@@ -488,6 +712,7 @@ on_done(void *cls, struct MHD_Connection *conn, void **ctx,
 		return;
 	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && r->after_url)
 		follow_up(r, s->cf->chans->connect_ms);
+	mark(s, conn, 0);
 	free(r->uri);
 	free(r->after_url);
 	free(r->after);
@@ -604,8 +829,11 @@ say_listening(const struct srv *s, int fd)
 int
 esc_serve(const struct esc_serve *cf)
 {
-	struct srv s = { .lock = PTHREAD_MUTEX_INITIALIZER, .cf = cf };
+	struct srv s = { .lock = PTHREAD_MUTEX_INITIALIZER,
+	    .clock = PTHREAD_MUTEX_INITIALIZER, .cf = cf };
+	struct timespec tick = { 0, 500 * 1000000L };
 	struct MHD_Daemon *d;
+	struct view *v;
 	struct esc_buf p = { 0 };
 	sigset_t set;
 	int fd, sig;
@@ -618,10 +846,11 @@ esc_serve(const struct esc_serve *cf)
 	esc_buf_free(&p);
 	if ((fd = cf->listen ? listen_on(cf->listen) : systemd_socket()) == -1)
 		return ESC_EXIT_USAGE;
-	if (refresh(&s) == -1) {
+	if ((v = take_view(&s)) == NULL) {
 		close(fd);
 		return ESC_EXIT_USAGE;
 	}
+	view_drop(v);
 	/* Before any thread: curl's own lazy initialization is not safe
 	 * in two at once. */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -641,6 +870,8 @@ esc_serve(const struct esc_serve *cf)
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_MAX,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_ADDR,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_conn, &s,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, &s,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_done, &s,
@@ -651,14 +882,13 @@ esc_serve(const struct esc_serve *cf)
 		return ESC_EXIT_USAGE;
 	}
 	say_listening(&s, fd);
-	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
-		;
+	/* Between signals, the connections too slow are cut off. */
+	while ((sig = sigtimedwait(&set, NULL, &tick)) == SIGHUP ||
+	    (sig == -1 && (errno == EAGAIN || errno == EINTR)))
+		sweep(&s);
 	MHD_stop_daemon(d);
 	close(fd);
 	esc_warnx("stopped by signal %d", sig);
-	if (s.ros != NULL)
-		esc_roster_free(s.ros);
-	esc_map_free(&s.known, NULL);
-	esc_map_free(&s.codes, free);
+	view_drop(s.cur);
 	return ESC_EXIT_OK;
 }

@@ -55,19 +55,77 @@ esc_lasterr(void)
 	return lasterr[0] ? lasterr : "unknown error";
 }
 
-/* "prog: msg", with last ": " and esc_lasterr() (fmt NULL: that alone). */
+static void vappend(struct esc_buf *, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
+static void
+vappend(struct esc_buf *b, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	va_list ap2;
+	int n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(buf, sizeof buf, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof buf) {
+		esc_buf_add(b, buf, (size_t)n);
+		return;
+	}
+	{
+		char *big = esc_malloc((size_t)n + 1);
+
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
+		esc_buf_add(b, big, (size_t)n);
+		free(big);
+	}
+}
+
+/*
+ * Writes s to standard error with its control bytes (C0, DEL, and C1 as
+ * UTF-8 writes them) as \xHH: a message may quote what a stranger sent
+ * (a request line, a record), and a terminal or a log viewer must not
+ * take it for a command, nor a CR for the start of another line.
+ */
+static void
+put_clean(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++) {
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			fprintf(stderr, "\\x%02x", *p);
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			fprintf(stderr, "\\xc2\\x%02x", p[1]);
+			p++;
+		} else
+			fputc(*p, stderr);
+	}
+}
+
+/* "prog: msg", with last ": " and esc_lasterr() (fmt NULL: that alone),
+ * one line, written at once. */
 static void say(const char *, va_list, int)
     __attribute__((format(printf, 1, 0)));
 
 static void
 say(const char *fmt, va_list ap, int last)
 {
-	fprintf(stderr, "%s: ", esc_progname);
+	struct esc_buf b = { 0 };
+
+	esc_buf_printf(&b, "%s: ", esc_progname);
 	if (fmt != NULL)
-		vfprintf(stderr, fmt, ap);
+		vappend(&b, fmt, ap);
 	if (last)
-		fprintf(stderr, "%s%s", fmt != NULL ? ": " : "", esc_lasterr());
+		esc_buf_printf(&b, "%s%s", fmt != NULL ? ": " : "",
+		    esc_lasterr());
+	flockfile(stderr);
+	put_clean(b.s);
 	fputc('\n', stderr);
+	funlockfile(stderr);
+	esc_buf_free(&b);
 }
 
 void
@@ -115,16 +173,21 @@ esc_errl(int status, const char *fmt, ...)
 void
 esc_lwarn(const char *file, long line, const char *fmt, ...)
 {
+	struct esc_buf b = { 0 };
 	va_list ap;
 
 	if (line > 0)
-		fprintf(stderr, "%s: %s:%ld: ", esc_progname, file, line);
+		esc_buf_printf(&b, "%s: %s:%ld: ", esc_progname, file, line);
 	else
-		fprintf(stderr, "%s: %s: ", esc_progname, file);
+		esc_buf_printf(&b, "%s: %s: ", esc_progname, file);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vappend(&b, fmt, ap);
 	va_end(ap);
+	flockfile(stderr);
+	put_clean(b.s);
 	fputc('\n', stderr);
+	funlockfile(stderr);
+	esc_buf_free(&b);
 }
 
 void

@@ -101,8 +101,8 @@ open_critical() {
 	# The critical path's level 2 is due 5 minutes after the upgrade.
 	run route 16 </dev/null
 	assert_equal "$(jq -r 'select(.type == "page") | "\(.level) \(.at)"' <<<"$output" | uniq)" '2 2026-11-27T10:16:00Z'
-	# Only one incident was ever opened.
-	assert_equal "$(wc -l <"$ST")" 3
+	# Only one incident was ever opened (and the seed of the SMS codes).
+	assert_equal "$(wc -l <"$ST")" 4
 }
 
 @test "an upgrade event moves an info incident to the critical path" {

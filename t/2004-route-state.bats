@@ -21,7 +21,8 @@ load fixtures/route/helpers
 	assert_equal "$(stat -c %a "$ST")" 600
 	assert_equal "$(stat -c %a "$ST.lock")" 600
 	assert_equal "$(head -1 "$ST")" 'esc-route-state 3'
-	assert_equal "$(tail -1 "$ST")" 'end 1'
+	# The incident and the seed of the SMS codes.
+	assert_equal "$(tail -1 "$ST")" 'end 2'
 	# No temporary file is left behind.
 	assert_equal "$(ls "$BATS_TEST_TMPDIR" | grep -c tmp)" 0
 }

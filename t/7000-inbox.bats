@@ -52,7 +52,7 @@ sms() { # sms FROM BODY AT
 	assert_success
 	assert_line --index 0 --regexp "^$INC [34679ACDEFGHJKMNPQTUVWXY]{4}$"
 	assert_line --index 1 --regexp '^0000000000000001 [34679ACDEFGHJKMNPQTUVWXY]{4}$'
-	jq -c 'select(.type == "page" and .channel == "pagerduty" and .level == 1) | .channel = "sms" | .recipients = [{"role":"primary","person":"bob","phone":"+1-555-0102"}]' \
+	jq -c 'select(.type == "page" and .channel == "pagerduty" and .level == 1) | .channel = "sms" | .reply_code = "'"$CODE"'" | .recipients = [{"role":"primary","person":"bob","phone":"+1-555-0102"}]' \
 	    "$BATS_TEST_TMPDIR/pages" | head -n 1 > "$BATS_TEST_TMPDIR/sms"
 	run --separate-stderr esc-notify --now "$T" "$BATS_TEST_TMPDIR/sms"
 	assert_success

@@ -26,7 +26,7 @@ setup() {
 	    esc-route -s "$BATS_TEST_TMPDIR/state" --now "$T" > "$BATS_TEST_TMPDIR/pages"
 	KEY=$(jq -r 'select(.type == "page" and .alertname == "StemeDBAPIDown" and .channel == "pagerduty") | .dedup_key' "$BATS_TEST_TMPDIR/pages")
 	INC=${KEY:0:16}
-	CODE=$(esc-inbox code "$INC" | cut -d' ' -f2)
+	CODE=$(esc-inbox -s "$BATS_TEST_TMPDIR/state" code "$INC" | cut -d' ' -f2)
 	B=http://127.0.0.1:$PROV_PORT
 	start_etcd
 }
@@ -137,4 +137,29 @@ sms_form() { # sms_form FROM BODY
 	printf 'SmsSid=SM0001&MessageSid=SM0001&From=%s&To=%s&Body=%s&NumMedia=0&AccountSid=%s&ApiVersion=2010-04-01' \
 	    "$(jq -rn --arg s "$1" '$s|@uri')" "$(jq -rn --arg s "+15550100" '$s|@uri')" \
 	    "$(jq -rn --arg s "$2" '$s|@uri')" "$ESC_TWILIO_SID"
+}
+
+@test "serve: etcd away for a while, a webhook for an incident opened since is 503, not 200 and lost" {
+	export ESC_PD_WEBHOOK_SECRET=pdWEBHOOKsekret
+	jq '.pagerduty.webhook_secret_env = "ESC_PD_WEBHOOK_SECRET"' "$CH" > "$CH.new"
+	mv "$CH.new" "$CH"
+	chmod 600 "$CH"
+	# serve reads etcd (no incident yet), then etcd goes away.
+	start_inbox -c "$CH" --now "$NOW"
+	stop_etcd
+	sleep 5.5
+	body=$(printf '{"event":{"id":"01DEF","event_type":"incident.acknowledged","resource_type":"incident","occurred_at":"2026-11-27T10:02:00Z","agent":{"id":"PBOB001","type":"user_reference","summary":"Bob"},"data":{"id":"P000001","type":"incident","incident_key":"%s"}}}' "$KEY")
+	sig=$(printf '%s' "$body" | pd_sign "$ESC_PD_WEBHOOK_SECRET")
+	run curl -s -o /dev/null -w '%{http_code}' -m 30 -X POST \
+	    -H "X-PagerDuty-Signature: $sig" --data-binary "$body" "$INBOX/pagerduty"
+	assert_output 503
+	run ls "$ESC_DIR/inbox/pending"
+	assert_output ''
+	grep -q "POST /pagerduty 503: pagerduty: P000001: esc incident $INC is not in the state last read from etcd, a while ago: try again" "$INBOX_LOG"
+	# Its SMS code from bob: 503 too, and no wrong try counted.
+	run tw_post "$(sms_form +15550102 "$CODE")"
+	assert_line -n 0 503
+	run ls "$ESC_DIR/inbox/pending"
+	assert_output ''
+	[ ! -s "$ESC_DIR/inbox/sms-tries" ]
 }

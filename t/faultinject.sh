@@ -202,13 +202,14 @@ done
 # What reached the providers, one line per request processed, named by
 # what identifies a delivery: PagerDuty events by dedup_key and action,
 # e-mails by Message-ID (one per dedup_key, event and recipient), Slack
-# and SMS by webhook and text.
+# and SMS by webhook and text (an SMS without its reply code: each run's
+# state draws its own seed, esc-inbox(1)).
 seen() {
 	local d=$work/$1
 	jq -r 'select(.status >= 200 and .status < 300) |
 	    if .kind == "pagerduty" then (.body | fromjson | "pd \(.dedup_key) \(.event_action)")
 	    elif .kind == "slack" then "slack \(.path) \(.body | fromjson | .text | gsub("\n"; " "))"
-	    elif .kind == "twilio" then "sms \(.body)"
+	    elif .kind == "twilio" then "sms \(.body | gsub("Reply%20[0-9A-Z]{4}%20to%20ack%2C%20[0-9A-Z]{4}R"; "Reply%20CODE"))"
 	    else "\(.kind) \(.path) \(.body | gsub("\n"; " "))" end' "$d/prov.ndjson"
 	for f in "$d"/mail/new/* "$d"/mail/cur/*; do
 		[ -e "$f" ] || continue
