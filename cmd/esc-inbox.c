@@ -367,7 +367,8 @@ main(int argc, char *argv[])
 	struct esc_opts eo = { .usage = usage };
 	long deadline = POLL_DEADLINE;
 	int64_t t0;
-	char *end;
+	char *end, *p;
+	long v;
 	int c, rc;
 
 	esc_setprogname(argv[0]);
@@ -380,7 +381,13 @@ main(int argc, char *argv[])
 		case 'd': dir = optarg; break;
 		case 's': state = optarg; break;
 		case 'o': out = optarg; break;
-		case 'l': listen = optarg; break;
+		case 'l':
+			listen = optarg;
+			p = strrchr(optarg, ':');
+			if (p == NULL || esc_strtonum(p + 1, 0, 65535, &v) == -1)
+				esc_errx(ESC_EXIT_USAGE, "-l: not ADDR:PORT with "
+				    "a port from 0 to 65535: %s", optarg);
+			break;
 		case 'D':
 			deadline = strtol(optarg, &end, 10);
 			if (*optarg < '0' || *optarg > '9' || *end != '\0' ||

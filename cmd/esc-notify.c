@@ -376,7 +376,7 @@ getopts(int argc, char *argv[])
 		ESC_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	char *end;
+	long n;
 	int c;
 
 	eo.usage = usage;
@@ -393,16 +393,16 @@ getopts(int argc, char *argv[])
 			dry = 1;
 			break;
 		case 'j':
-			jobs = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || jobs < 1 || jobs > 1024)
+			if (esc_strtonum(optarg, 1, 1024, &n) == -1)
 				esc_errx(ESC_EXIT_USAGE, "-j: not a number "
 				    "from 1 to 1024: %s", optarg);
+			jobs = (int)n;
 			break;
 		case 'w':
-			lockwait = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || lockwait < 0)
+			if (esc_strtonum(optarg, 0, 86400, &n) == -1)
 				esc_errx(ESC_EXIT_USAGE, "--lock-wait: not "
-				    "seconds: %s", optarg);
+				    "seconds from 0 to 86400: %s", optarg);
+			lockwait = (int)n;
 			break;
 		case 'J':
 			rejects = optarg;

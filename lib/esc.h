@@ -279,6 +279,10 @@ int esc_duration_parse(const char *s, int64_t *secs);
 char *esc_duration_fmt(int64_t secs, char *out, size_t n);
 /* "250ms", "2s", "10m" as milliseconds; -1 when malformed. */
 long esc_parse_ms(const char *s);
+/* s as a whole decimal number from lo to hi, as OpenBSD's strtonum(3):
+ * -1 when it is anything else (a sign, blanks, overflow, out of range),
+ * so that 99999 is never taken for a port nor wraps into one. */
+int esc_strtonum(const char *s, long lo, long hi, long *out);
 /* esc-rotate's --horizon: a duration, or "<n>y" of 365 days. */
 int esc_horizon_parse(const char *s, int64_t *secs);
 /* esc-report's --since and --until: a time, or a duration back from now. */

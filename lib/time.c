@@ -284,6 +284,24 @@ esc_now(void)
 	return (esc_time_t)time(NULL);
 }
 
+int
+esc_strtonum(const char *s, long lo, long hi, long *out)
+{
+	long v = 0;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (hi - (*s - '0')) / 10)
+			return -1;		/* past hi, or overflow */
+		v = v * 10 + (*s - '0');
+	}
+	if (*s != '\0' || v < lo)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 /* "250ms", "2s", "1m": milliseconds; -1 when malformed. */
 long
 esc_parse_ms(const char *s)

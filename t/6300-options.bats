@@ -108,3 +108,17 @@ TOOLS="esc-classify esc-route esc-rotate esc-notify esc-report"
 	run -2 --separate-stderr esc-page --severity urgent "db-3 is on fire"
 	assert_equal "$stderr" "esc-page: --severity: critical, warning or info: urgent"
 }
+
+@test "out-of-range ports and numbers are usage errors, never wrapped" {
+	run -2 --separate-stderr esc-inbox serve -l 127.0.0.1:99999
+	assert_equal "$stderr" "esc-inbox: -l: not ADDR:PORT with a port from 0 to 65535: 127.0.0.1:99999"
+	run -2 --separate-stderr esc-inbox serve -l 127.0.0.1:-1
+	run -2 --separate-stderr esc-inbox serve -l 127.0.0.1
+	run -2 --separate-stderr esc-notify -j 4294967297 </dev/null
+	assert_equal "$stderr" "esc-notify: -j: not a number from 1 to 1024: 4294967297"
+	run -2 --separate-stderr esc-notify --lock-wait 99999999999 </dev/null
+	assert_equal "$stderr" "esc-notify: --lock-wait: not seconds from 0 to 86400: 99999999999"
+	run -2 --separate-stderr esc-route -s "$BATS_TEST_TMPDIR/st" --lock-timeout 99999999999999999999 </dev/null
+	run -2 --separate-stderr esc-inbox poll --deadline 99999999999999999999
+	run -2 --separate-stderr esc-check --timeout 99999
+}
