@@ -86,7 +86,8 @@ $(B)/%: cmd/%.c $(B)/libesc.a $(HDRS)
 # none is left running alone at the end.  The TAP output keeps the
 # order the files started in.
 JOBS	= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
-TESTS_FIRST = t/6060-tick-watch.bats t/6200-faults.bats \
+TESTS_FIRST = t/6210-tick-deadlines.bats t/6060-tick-watch.bats \
+	  t/6200-faults.bats t/4120-notify-deadline.bats t/7160-inbox-door.bats \
 	  t/8110-etcd-faults.bats t/8100-two-hosts.bats t/2011-route-etcd.bats \
 	  t/4900-notify-etcd.bats t/8010-esc-lock.bats t/7130-inbox-faults.bats \
 	  t/6000-pipeline.bats t/6900-readme.bats t/8000-etcd-cluster.bats \
