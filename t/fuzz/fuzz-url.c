@@ -10,9 +10,10 @@
  * The code of the input under a fixed seed is ESC_CODE_LEN characters of
  * the alphabet, the same twice; under a seed that is not one, "".
  */
+#include "fuzz.h"		/* first: it sets _GNU_SOURCE */
+
 #include <curl/curl.h>
 
-#include "fuzz.h"
 #include "inbox.h"
 
 #define SEED	"00000000000000000000000000000000" \
