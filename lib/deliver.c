@@ -500,12 +500,31 @@ finish(struct engine *e, struct esc_xfer *x, int status)
 		e->done(x->d, e->arg);
 }
 
-/* When to try again, or dead when that is past the deadline. */
+/*
+ * Tries of one delivery in a run with a budget (a tick's) before it is
+ * handed back to the spool for the next run: a provider that refuses
+ * costs its own deliveries a few seconds, not every tick its whole
+ * budget (which would hold the tick lock, and the acks and levels
+ * behind it, for most of each minute).
+ */
+#define RUN_TRIES	3
+
+/* When to try again, or dead when that is past the deadline; in a run
+ * with a budget, after RUN_TRIES failures, left pending for the next. */
 static void
 retry(struct engine *e, struct esc_xfer *x, int64_t after, int64_t now)
 {
 	int64_t delay = e->c->base_ms;
 	int i;
+
+	if (e->stop_ms != 0 && x->d->attempts >= RUN_TRIES &&
+	    x->deadline_ms > now) {
+		/* What waits for it (a resolve behind its trigger) waits
+		 * with it. */
+		for (; x != NULL; x = x->waiter)
+			e->left--;
+		return;
+	}
 
 	for (i = 1; i < x->d->attempts && delay < e->c->cap_ms; i++)
 		delay *= 2;
