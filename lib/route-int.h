@@ -1,7 +1,7 @@
 /*
- * route-int.h - what the incident state machine (route.c), its state
- * file (route-state.c) and its state and outbox on etcd (route-etcd.c)
- * share.  Private to the library: no tool includes it; route.h is
+ * route-int.h - what the incident state machine (route.c), its records
+ * (route-out.c), its groups (route-group.c), its state file
+ * (route-state.c) and its state and outbox on etcd (route-etcd.c) share.  Private to the library: no tool includes it; route.h is
  * esc-route's interface.
  */
 #ifndef ESC_ROUTE_INT_H
@@ -110,6 +110,24 @@ void route_tomb_put(struct esc_router *rt, uint64_t key, esc_time_t resolved);
 int route_parse_id(const char *s, uint64_t *out);
 /* Indexes the incidents the state loaded and schedules what they have due. */
 void route_index(struct esc_router *rt);
+
+/* route-out.c: the records. */
+#define TL_CHANNEL	0xff		/* trig.page of the incident channel */
+/* The resolve argument of route_emit_page: the page that acknowledges a
+ * trigger (to PagerDuty: an ack made elsewhere), like the one that
+ * closes it (1). */
+#define PAGE_ACK	2
+void route_emit_incident(struct esc_router *rt, const struct inc *in,
+    const char *event, esc_time_t at, const cJSON *ev);
+void route_emit_page(struct esc_router *rt, const struct inc *in,
+    const struct trig *tg, esc_time_t at, int resolve);
+void route_emit_task(struct esc_router *rt, const struct inc *in, int level,
+    int n, const struct esc_taskspec *ts, esc_time_t due);
+void route_emit_postmortem(struct esc_router *rt, const struct inc *in,
+    esc_time_t t);
+/* Many records in a row carry the same time: its text, until the next
+ * call. */
+const char *route_timestr(esc_time_t t);
 
 /* route-group.c */
 int route_grouped(const struct esc_policy *p, int sev);
