@@ -90,7 +90,7 @@ pd_key() {
 	assert_equal "$(jq -c 'select(.type == "receipt" and .channel == "email")' "$J")" ''
 	# The server back at minute 8: the mails go out, and everything is
 	# in the journal once.
-	start_smtp_on "$SMTP_PORT"
+	start_smtp "$SMTP_PORT"
 	tick 8
 	delivered 1 email
 	assert_equal "$(jq -c 'select(.type == "receipt" and .channel == "email") | .status' "$J" | sort | uniq -c | tr -s ' ')" ' 3 "delivered"'
@@ -101,16 +101,6 @@ pd_key() {
 	tick 15
 	delivered 3 pagerduty
 	cat "$BATS_TEST_TMPDIR/ticks" >&3
-}
-
-# start_smtp_on PORT: the real SMTP server on that port.
-start_smtp_on() {
-	MAILDIR=$BATS_TEST_TMPDIR/mail
-	mkdir -p "$MAILDIR/cur" "$MAILDIR/new" "$MAILDIR/tmp"
-	"$PY" -m aiosmtpd -n -l "127.0.0.1:$1" \
-	    -c aiosmtpd.handlers.Mailbox "$MAILDIR" 2>"$BATS_TEST_TMPDIR/smtp.err" &
-	SMTP_PID=$!
-	wait_port "$1"
 }
 
 @test "the mail server accepting connections and never answering: every tick ends within 60 s, level 2 goes out at minute 5" {
