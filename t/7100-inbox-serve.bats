@@ -144,7 +144,7 @@ PYEOF
 	grep -q 'stopped by signal 15' "$INBOX_LOG"
 	run esc-inbox -c "$CH" -l 127.0.0.1 serve
 	assert_failure 2
-	assert_output 'esc-inbox: 127.0.0.1: not ADDR:PORT'
+	assert_output 'esc-inbox: -l: not ADDR:PORT with a port from 0 to 65535: 127.0.0.1'
 	run esc-inbox -c "$CH" serve
 	assert_failure 2
 	assert_output 'esc-inbox: no --listen ADDR:PORT, and no socket from systemd (LISTEN_FDS)'
