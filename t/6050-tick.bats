@@ -30,7 +30,7 @@ pagerduty_page() {
 	assert_output "esc-tick: ESC_NOW: not a time: yesterday-ish"
 	run esc-tick --bogus
 	assert_failure 2
-	assert_output "usage: esc-tick [--watch] (configured by the environment; see esc(7))"
+	assert_output "usage: esc-tick [--watch | --check] (configured by the environment; see esc(7))"
 }
 
 @test "esc-tick: the journal is rotated under the lock, never splitting a record" {

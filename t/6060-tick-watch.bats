@@ -209,7 +209,7 @@ post_alert() {
 	assert_output $'esc-tick: ESC_ALERTMANAGER_URL is not set\nesc-tick: --watch: the tick exited 2'
 	run timeout 20 esc-tick --watch now
 	assert_failure 2
-	assert_output "usage: esc-tick [--watch] (configured by the environment; see esc(7))"
+	assert_output "usage: esc-tick [--watch | --check] (configured by the environment; see esc(7))"
 	# Alertmanager unreachable: each tick exits 1, the watch goes on.
 	watch ESC_ALERTMANAGER_URL=http://127.0.0.1:1
 	wait_until ticked 1

@@ -71,3 +71,14 @@ teardown() {
 	assert_failure 1
 	assert_line "FAIL roster: no_contact: bob has no phone, and the policy pages role primary by sms"
 }
+
+@test "esc-tick --check is esc-check, from the tick's own environment" {
+	run --separate-stderr esc-tick --check
+	assert_success
+	assert_line "ok   alertmanager $AM_URL/-/ready: HTTP 200 (ready)"
+	assert_line --index -1 ready
+	run --separate-stderr env -u ESC_TWILIO_TOKEN esc-tick --check
+	assert_failure 1
+	assert_line "FAIL sms: ESC_TWILIO_TOKEN is not set"
+	run -2 esc-tick --check extra
+}
