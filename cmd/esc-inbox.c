@@ -13,6 +13,8 @@
  * there and the cursors are kept there (inbox/cursor/NAME), moved by a
  * write fenced by the tick lock.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +154,33 @@ share(int64_t deadline_ms, int n)
 	return now + (deadline_ms - now) / n;
 }
 
+/*
+ * A channel whose credentials are not there (the example channels file
+ * as it is: ESC_TWILIO_SID unset) is not polled, and says so once, not
+ * each tick: a mark in dir/inbox/ remembers it was said, and goes when
+ * the credentials come.  Not a failure: nothing of it was paged either.
+ */
+static int
+uncredentialed(const struct esc_channels *c, int ch, const char *dir)
+{
+	char mark[4096];
+	int fd;
+
+	snprintf(mark, sizeof mark, "%s/inbox/unpolled.%s", dir,
+	    esc_chan_name(ch));
+	if (c->why[ch] == NULL) {
+		unlink(mark);
+		return 0;
+	}
+	if ((fd = open(mark, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) != -1 || errno != EEXIST)
+		esc_warnx("%s: not polled: %s (said once; %s)",
+		    esc_chan_name(ch), c->why[ch], mark);
+	if (fd != -1)
+		close(fd);
+	return 1;
+}
+
 /* Polls every provider that asks for it; 1 when one could not be read. */
 static int
 poll_all(struct run *ru, const struct esc_inbox *tmpl, const char *dir,
@@ -162,9 +191,11 @@ poll_all(struct run *ru, const struct esc_inbox *tmpl, const char *dir,
 	int ch, bad = 0, left = 0;
 
 	for (ch = 0; ch < ESC_NCHAN; ch++)
-		left += esc_inbox_wants(ru->chans, ch);
+		left += esc_inbox_wants(ru->chans, ch) &&
+		    ru->chans->why[ch] == NULL;
 	for (ch = 0; ch < ESC_NCHAN; ch++) {
-		if (!esc_inbox_wants(ru->chans, ch))
+		if (!esc_inbox_wants(ru->chans, ch) ||
+		    uncredentialed(ru->chans, ch, dir))
 			continue;
 		ib = &ru->ib[ch];
 		*ib = *tmpl;

@@ -243,3 +243,18 @@ OUT
 	[[ $stderr == *"the poll's deadline has passed; its cursor moves over what was read" ]]
 	assert_equal "$(jq -c .at "$ESC_DIR/inbox/pagerduty.cursor")" '"2026-11-27T10:01:00Z"'
 }
+
+@test "poll: a channel with no credentials is not polled, said once (not each tick), and is no failure" {
+	unset ESC_TWILIO_SID
+	run --separate-stderr esc-inbox --now "$T" poll
+	assert_success
+	assert_equal "$stderr" "esc-inbox: sms: not polled: ESC_TWILIO_SID is not set (said once; $ESC_DIR/inbox/unpolled.sms)"
+	run --separate-stderr esc-inbox --now "$T" poll
+	assert_success
+	assert_equal "$stderr" ""
+	# The credentials back: polled again, and a later loss said again.
+	export ESC_TWILIO_SID=AC5ekretSID0000000000000000000
+	run --separate-stderr esc-inbox --now "$T" poll
+	assert_success
+	[ ! -e "$ESC_DIR/inbox/unpolled.sms" ]
+}
