@@ -4,7 +4,8 @@
  *
  * Reads, line by line and without being told which: Alertmanager webhook
  * bodies (version 4), Alertmanager API v2 alert objects, Grafana alerting
- * webhook bodies, and plain alert objects.  Writes one "alert" record per
+ * webhook bodies, and plain alert objects; a JSON array of them (the API's
+ * answer) and pretty-printed documents too, as jq reads them.  Writes one "alert" record per
  * alert (esc-records(5)), and with --rejected one "rejected" record per
  * alert it cannot read.  Records of another type pass through as they
  * came.  The reading is lib/classify.c's.
@@ -30,11 +31,19 @@ badline(void *arg, const struct esc_reader *r)
 	esc_classify_bad(r);
 }
 
+static struct esc_doc doc;
+
+static int
+parse(void *arg, struct esc_reader *r, cJSON **o)
+{
+	return esc_doc_parse(&doc, r, o);
+}
+
 static int
 record(void *arg, const struct esc_reader *r, cJSON *o)
 {
 	/* esc_classify_line() keeps r for what it says of the line. */
-	int nbad = esc_classify_line((struct esc_reader *)r, o);
+	int nbad = esc_classify_value((struct esc_reader *)r, o);
 
 	cJSON_Delete(o);
 	return nbad > 0;
@@ -49,7 +58,8 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct esc_opts eo = { .usage = usage };
-	struct esc_loop lp = { .record = record, .bad = badline };
+	struct esc_loop lp = { .record = record, .bad = badline,
+	    .parse = parse };
 	struct esc_policy *pol;
 	int c, status, rejected = 0;
 
@@ -72,6 +82,9 @@ main(int argc, char *argv[])
 	esc_out_init();
 	lp.maxline = eo.maxline;
 	status = esc_loop(&lp, argv, argc);
+	if (esc_doc_end(&doc) || doc.unclosed > 0)
+		status = ESC_EXIT_FAIL;
+	esc_buf_free(&doc.buf);
 	esc_policy_free(pol);
 	if (esc_out_close() == -1) {
 		esc_warnl(NULL);

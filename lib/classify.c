@@ -687,3 +687,36 @@ esc_classify_bad(const struct esc_reader *r)
 {
 	refuse(r, NULL, -1, r->err);
 }
+
+/* Each element of an array as a line of its own, its text its own. */
+static int
+elements(struct esc_reader *r, cJSON *a)
+{
+	struct esc_reader er = *r;
+	cJSON *v;
+	char *text;
+	int nbad = 0, i = 0;
+
+	cJSON_ArrayForEach(v, a) {
+		i++;
+		if (!cJSON_IsObject(v)) {
+			esc_lwarn(r->name, r->lineno, "element %d of the array "
+			    "is not a JSON object", i);
+			nbad++;
+			continue;
+		}
+		if ((text = cJSON_PrintUnformatted(v)) == NULL)
+			continue;
+		er.line = text;
+		er.len = strlen(text);
+		nbad += esc_classify_line(&er, v);
+		cJSON_free(text);
+	}
+	return nbad;
+}
+
+int
+esc_classify_value(struct esc_reader *r, cJSON *o)
+{
+	return cJSON_IsArray(o) ? elements(r, o) : esc_classify_line(r, o);
+}

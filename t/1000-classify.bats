@@ -143,7 +143,9 @@ EOF
 	assert_line --regexp '"name":"Good1"'
 	assert_line "esc-classify: $f:2: not JSON: syntax error at byte 1"
 	assert_line "esc-classify: $f:3: truncated JSON (ends inside a value)"
-	assert_line "esc-classify: $f:4: not a JSON object"
+	# An array is read as jq reads it: its elements are the records.
+	assert_line "esc-classify: $f:4: element 1 of the array is not a JSON object"
+	assert_line "esc-classify: $f:4: element 2 of the array is not a JSON object"
 	assert_line "esc-classify: $f:5: invalid UTF-8 at byte 13"
 	assert_line "esc-classify: $f:6: NUL byte in line"
 	assert_line "esc-classify: $f:7: labels.port: expected a string, got a number"
@@ -392,4 +394,36 @@ EOF
 	assert_success
 	run jq -r '[.severity, .why] | @tsv' <<<"$output"
 	assert_output $'critical\trule: storage disks\ninfo\tdefault'
+}
+
+@test "the API's answer as it comes: one JSON array, pretty-printed or on one line, and pretty-printed objects, as jq reads them" {
+	want=$(jq -c '.[]' "$FIX/alertmanager/api-v2-alerts.json" | esc-classify --now 2026-11-28T04:15:00Z)
+	# curl -s $AM/api/v2/alerts | esc-classify: the file as the API gave it.
+	run --separate-stderr esc-classify --now 2026-11-28T04:15:00Z "$FIX/alertmanager/api-v2-alerts.json"
+	assert_success
+	assert_output "$want"
+	run --separate-stderr bash -c "jq -c . '$FIX/alertmanager/api-v2-alerts.json' | esc-classify --now 2026-11-28T04:15:00Z"
+	assert_success
+	assert_output "$want"
+	# Pretty-printed objects one after the other, and NDJSON after them.
+	run --separate-stderr bash -c "{ jq '.[0], .[1]' '$FIX/alertmanager/api-v2-alerts.json'; jq -c '.[2]' '$FIX/alertmanager/api-v2-alerts.json'; } |
+	    esc-classify --now 2026-11-28T04:15:00Z | jq -r .name"
+	assert_success
+	assert_output $'StemeDBAPIDown\nHighAPIErrorRate\nCertExpiry'
+}
+
+@test "documents that go wrong: said at their first line, the good ones still read, nothing swallowed" {
+	# An array element that is not an object; a document never closed.
+	run --separate-stderr bash -c "printf '[\n 1,\n {\"name\": \"A\", \"severity\": \"warning\", \"labels\": {}}\n]\n{\n \"name\": \"B\"\n' | esc-classify --now $NOW"
+	assert_failure 1
+	assert_equal "$(jq -r .name <<<"$output")" A
+	assert_equal "$stderr" $'esc-classify: -:4: element 1 of the array is not a JSON object\nesc-classify: -:5: a JSON document that is not closed by the end of the input'
+	# A truncated NDJSON line in the middle stays one bad line.
+	run --separate-stderr bash -c "printf '%s\n' '{\"name\": \"A\", \"severity\": \"warning\", \"labels\": {}}' '{\"name\": \"B\",' '{\"name\": \"C\", \"severity\": \"warning\", \"labels\": {}}' | esc-classify --now $NOW | jq -r .name"
+	assert_equal "$output" $'A\nC'
+	[[ $stderr == "esc-classify: -:2: truncated JSON"* ]]
+	# A broken document: named by its first line; what follows is read.
+	run --separate-stderr bash -c "printf '{\n \"name\": \"A\" junk\n}\n%s\n' '{\"name\": \"C\", \"severity\": \"warning\", \"labels\": {}}' | esc-classify --now $NOW | jq -r .name"
+	assert_equal "$output" C
+	[[ $stderr == *"-:3: not JSON: the document from line 1"* ]]
 }

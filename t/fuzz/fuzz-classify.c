@@ -35,20 +35,31 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static int
 run(const char *path)
 {
+	struct esc_doc d;
 	struct esc_reader r;
 	cJSON *o;
 	int rc, nbad = 0;
 
+	memset(&d, 0, sizeof d);
 	if (esc_reader_open(&r, path, 0) == -1)
 		fuzz_die(esc_lasterr());
-	while ((rc = esc_reader_next(&r, &o)) != ESC_RD_EOF) {
+	/* As the tool reads: lines, and documents that span them. */
+	while ((rc = esc_reader_line(&r)) != ESC_RD_EOF) {
+		if (rc == ESC_RD_OK)
+			rc = esc_doc_parse(&d, &r, &o);
 		if (rc != ESC_RD_OK) {
 			nbad++;
+			if (rc == ESC_RD_ERR)
+				break;
 			continue;
 		}
-		nbad += esc_classify_line(&r, o);
+		if (o == NULL)
+			continue;
+		nbad += esc_classify_value(&r, o);
 		cJSON_Delete(o);
 	}
+	nbad += esc_doc_end(&d);
+	esc_buf_free(&d.buf);
 	esc_reader_close(&r);
 	return nbad;
 }
