@@ -1453,8 +1453,10 @@ regroup(struct esc_router *rt, struct inc *in)
 	in->key = route_group_key(rt->p, in->open_sev, l);
 	in->group = route_group_json(rt->p, in->open_sev, l);
 	cJSON_Delete(l);
+	/* Members are known by their id's hash, whatever hash an old state
+	 * kept for the alert (a hand-edited one may disagree). */
 	if (in->nmem == 0)
-		route_mem_add(in, in->alert, in->alert_h);
+		route_mem_add(in, in->alert, strhash(in->alert));
 	rt->dirty = 1;
 }
 
