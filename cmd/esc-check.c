@@ -35,6 +35,30 @@ usage(void)
 	exit(ESC_EXIT_USAGE);
 }
 
+/* s with the user information of each URL in it (scheme, then
+ * user:password@, then the host) as "***": the channels file's secrets
+ * are not loaded yet, and a URL in the environment may carry its own. */
+static char *
+hide_userinfo(const char *s)
+{
+	struct esc_buf b = { 0 };
+	const char *p, *at, *end;
+
+	esc_buf_add(&b, "", 0);
+	while ((p = strstr(s, "://")) != NULL) {
+		p += 3;
+		end = p + strcspn(p, "/,");
+		esc_buf_add(&b, s, (size_t)(p - s));
+		if ((at = memchr(p, '@', (size_t)(end - p))) != NULL) {
+			esc_buf_puts(&b, "***");
+			p = at;
+		}
+		s = p;
+	}
+	esc_buf_puts(&b, s);
+	return b.s;
+}
+
 static void say(int ok, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -42,14 +66,16 @@ static void say(int ok, const char *fmt, ...)
 static void
 say(int ok, const char *fmt, ...)
 {
-	char msg[1024], *m;
+	char msg[1024], *m, *u;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	m = esc_mask(msg);
-	printf("%-4s %s\n", ok ? "ok" : "FAIL", m);
+	u = hide_userinfo(m);
+	printf("%-4s %s\n", ok ? "ok" : "FAIL", u);
+	free(u);
 	free(m);
 	nfail += !ok;
 }
@@ -63,7 +89,7 @@ environment(void)
 		"ESC_CHANNELS", "ESC_JOURNAL", "ESC_ETCD_ENDPOINTS", "TZ",
 		"PATH", NULL
 	};
-	char *m;
+	char *m, *u;
 	int i;
 
 	printf("env  user %s (uid %ld), directory %s\n",
@@ -73,7 +99,9 @@ environment(void)
 		const char *v = getenv(vars[i]);
 
 		m = esc_mask(v ? v : "");
-		printf("env  %s=%s\n", vars[i], v ? m : "(unset)");
+		u = hide_userinfo(m);
+		printf("env  %s=%s\n", vars[i], v ? u : "(unset)");
+		free(u);
 		free(m);
 	}
 }

@@ -82,3 +82,12 @@ teardown() {
 	assert_line "FAIL sms: ESC_TWILIO_TOKEN is not set"
 	run -2 esc-tick --check extra
 }
+
+@test "esc-check: a password in a URL of the environment is never shown" {
+	export ESC_ALERTMANAGER_URL="http://am:s3cretPW@127.0.0.1:1"
+	run --separate-stderr esc-check
+	assert_failure 1
+	refute_output --partial s3cretPW
+	assert_line "env  ESC_ALERTMANAGER_URL=http://***@127.0.0.1:1"
+	assert_line --regexp '^FAIL alertmanager http://\*\*\*@127.0.0.1:1/-/ready: '
+}
