@@ -10,22 +10,12 @@ setup() {
 	start_prov
 	start_smtp
 	channels
-	am_start
-	export ESC_ALERTMANAGER_URL=$AM_URL
-	export ESC_DIR=$BATS_TEST_TMPDIR/esc
-	export ESC_ROSTER=$ESC_SRC/share/esc/roster.example.json
-	J=$ESC_DIR/journal.ndjson
-	# Simulated minutes start at the real now, so that what Alertmanager
-	# stamps and what the tools are told agree.
-	T0=$(date -u +%s)
+	pipeline_setup
 }
 
 teardown() {
-	am_stop
-	stop_servers
+	pipeline_teardown
 }
-
-at() { date -u -d "@$((T0 + $1 * 60))" +%Y-%m-%dT%H:%M:%SZ; }
 
 # post MIN NAME SEVERITY INSTANCE: Prometheus re-sends firing alerts every
 # evaluation, each time with an end a few minutes ahead.
@@ -39,8 +29,6 @@ resolve_am() {
 	am_post "[{\"labels\":{\"alertname\":\"$1\",\"severity\":\"$2\",\"instance\":\"$3\",\"job\":\"stemedb\"},
 	  \"annotations\":{\"summary\":\"$1 on $3\"},\"startsAt\":\"$(at 0)\",\"endsAt\":\"$(date -u -d '-1 second' +%Y-%m-%dT%H:%M:%SZ)\"}]"
 }
-
-tick() { ESC_NOW=$(at "$1") esc-tick; }
 
 # inhibited NAME: Alertmanager lists no alert NAME that is not inhibited.
 inhibited() {

@@ -12,22 +12,12 @@ setup() {
 	start_prov
 	start_smtp
 	channels
-	am_start
-	export ESC_ALERTMANAGER_URL=$AM_URL
-	export ESC_DIR=$BATS_TEST_TMPDIR/esc
-	export ESC_ROSTER=$ESC_SRC/share/esc/roster.example.json
-	J=$ESC_DIR/journal.ndjson
-	T0=$(date -u +%s)
+	pipeline_setup
 }
 
 teardown() {
-	am_stop
-	stop_servers
+	pipeline_teardown
 }
-
-at() { date -u -d "@$((T0 + $1 * 60))" +%Y-%m-%dT%H:%M:%SZ; }
-
-tick() { ESC_NOW=$(at "$1") esc-tick; }
 
 # nodes MIN FROM TO [END]: NodeDown of cluster prod-eu on nodes FROM..TO,
 # firing (ending 5 minutes after MIN), or resolved when END is "gone".
