@@ -487,7 +487,10 @@ i64(const cJSON *o, const char *name)
 
 	if (cJSON_IsString(v))
 		return strtoll(v->valuestring, NULL, 10);
-	if (cJSON_IsNumber(v))
+	/* A number past int64 (a hostile member) is no number: the cast
+	 * would be undefined (fuzz-etcd-range). */
+	if (cJSON_IsNumber(v) && v->valuedouble > -9.2e18 &&
+	    v->valuedouble < 9.2e18)
 		return (int64_t)v->valuedouble;
 	return 0;
 }
