@@ -17,22 +17,16 @@ setup() {
 	export ESC_PD_API_TOKEN=t0ken
 	channels '.pagerduty += {api_url: ("http://127.0.0.1:'"$PROV_PORT"'"),
 	    api_token_env: "ESC_PD_API_TOKEN"} | del(.retry.max_time, .timeouts)'
-	am_start
-	export ESC_ALERTMANAGER_URL=$AM_URL
-	export ESC_DIR=$BATS_TEST_TMPDIR/esc
 	export ESC_ROSTER=$FIX/inbox/roster.json
-	J=$ESC_DIR/journal.ndjson
-	T0=$(date -u +%s)
+	pipeline_setup
 	B=http://127.0.0.1:$PROV_PORT
 }
 
 teardown() {
-	am_stop
 	reap ${MUTE_PID:-}
-	stop_servers
+	pipeline_teardown
 }
 
-at() { date -u -d "@$((T0 + $1 * 60))" +%Y-%m-%dT%H:%M:%SZ; }
 post() {
 	am_post "[{\"labels\":{\"alertname\":\"StemeDBAPIDown\",\"severity\":\"critical\",\"instance\":\"api-1\",\"job\":\"stemedb\"},
 	  \"annotations\":{\"summary\":\"API down\"},\"startsAt\":\"$(at 0)\",\"endsAt\":\"$(at $(($1 + 5)))\"}]"
