@@ -287,34 +287,12 @@ tell(const struct esc_delivery *d, const char *what, int mask)
 	esc_buf_free(&m);
 }
 
-static const char *const statusname[] = {
-	"pending", "delivered", "failed", "dead", "skipped", "bundled"
-};
-
 static int
 receipt(const struct esc_delivery *d)
 {
-	cJSON *r = cJSON_CreateObject();
+	cJSON *r = esc_receipt(d, esc_str(recs[d->rec].obj, "channel"));
 	int rc;
 
-	esc_set_str(r, "type", "receipt");
-	esc_set_str(r, "dedup_key", d->dedup_key);
-	esc_set_str(r, "event", d->event);
-	esc_set_str(r, "channel", d->channel >= 0 ?
-	    esc_chan_name(d->channel) : esc_str(recs[d->rec].obj, "channel"));
-	esc_set_str(r, "recipient", d->recipient);
-	if (d->person != NULL)
-		esc_set_str(r, "person", d->person);
-	esc_set_str(r, "status", statusname[d->status]);
-	esc_set_num(r, "attempts", d->attempts);
-	esc_set_time(r, "at", esc_now());
-	esc_set_str(r, "incident", d->incident);
-	if (d->http_status > 0)
-		esc_set_num(r, "http_status", (double)d->http_status);
-	if (d->error != NULL && d->status != ESC_DL_DELIVERED)
-		esc_set_str(r, "error", d->error);
-	if (d->bundle != NULL)
-		esc_set_str(r, "bundle", d->bundle->dedup_key);
 	rc = esc_emit(r);
 	cJSON_Delete(r);
 	if (d->status == ESC_DL_FAILED || d->status == ESC_DL_DEAD)

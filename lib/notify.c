@@ -216,3 +216,33 @@ out:
 	free(m);
 	esc_buf_free(&b);
 }
+
+static const char *const statusname[] = {
+	"pending", "delivered", "failed", "dead", "skipped", "bundled"
+};
+
+cJSON *
+esc_receipt(const struct esc_delivery *d, const char *channel)
+{
+	cJSON *r = cJSON_CreateObject();
+
+	esc_set_str(r, "type", "receipt");
+	esc_set_str(r, "dedup_key", d->dedup_key);
+	esc_set_str(r, "event", d->event);
+	esc_set_str(r, "channel", d->channel >= 0 ?
+	    esc_chan_name(d->channel) : channel);
+	esc_set_str(r, "recipient", d->recipient);
+	if (d->person != NULL)
+		esc_set_str(r, "person", d->person);
+	esc_set_str(r, "status", statusname[d->status]);
+	esc_set_num(r, "attempts", d->attempts);
+	esc_set_time(r, "at", esc_now());
+	esc_set_str(r, "incident", d->incident);
+	if (d->http_status > 0)
+		esc_set_num(r, "http_status", (double)d->http_status);
+	if (d->error != NULL && d->status != ESC_DL_DELIVERED)
+		esc_set_str(r, "error", d->error);
+	if (d->bundle != NULL)
+		esc_set_str(r, "bundle", d->bundle->dedup_key);
+	return r;
+}

@@ -232,4 +232,42 @@ int esc_claims_flush(struct esc_claims *c);
 /* Deletes a bounded batch of old done marks; how many, or -1. */
 int esc_claims_prune(struct esc_claims *c, esc_time_t now);
 
+
+/* ---- pending files (pending.c): esc-deliver's recovery ---- */
+
+/* A router run esc-tick left in flight (dir/route.inflight): its output in
+ * pending is dropped when the state (a file) is still what it was, as the
+ * router did not commit; the mark is removed. */
+void esc_pending_settle(const char *dir, const char *pending,
+    const char *state);
+/* A torn last line (a router killed while writing it) cut off. */
+void esc_pending_torn(const char *path);
+/* The journal marks: esc_journal_append appends the output out of the
+ * pending file f to journal, synced, with f.jnl written first;
+ * esc_journal_marked says whether mark's output is in the journal whole
+ * (1), and cuts a part off (0).  -1 on failure, said. */
+int esc_journal_append(const char *journal, const char *f, const char *out);
+int esc_journal_marked(const char *journal, const char *mark);
+/* The rejects a stage listed (--rejects FILE): each line's number and
+ * why, in order; *complete: it said, last, that it read all its input and
+ * wrote all its output. */
+struct esc_refusals {
+	long	*line;
+	char	**why;
+	int	 n, complete;
+};
+
+void esc_refusals_read(const char *path, struct esc_refusals *rj);
+void esc_refusals_free(struct esc_refusals *rj);
+/* Each line of src that stage refused (rj) goes to dir/dead/ and a dead
+ * receipt to out; skip: esc-rotate's refusals when src is its output, so
+ * that the message names the line of f.  0, or -1 when dead/ cannot be
+ * written. */
+int esc_dead_letter(const char *dir, const char *stage, const char *f,
+    const char *src, const struct esc_refusals *rj,
+    const struct esc_refusals *skip, FILE *out);
+/* The receipt of a delivery (esc-records(5)); channel names a delivery's
+ * channel when it has none of its own (-1). */
+cJSON *esc_receipt(const struct esc_delivery *d, const char *channel);
+
 #endif

@@ -152,17 +152,9 @@ drained_once() {
 
 @test "esc-tick killed after esc-deliver appended the output to the journal, before it removed the file: one acked in the journal, not two" {
 	opened_acked
-	# A stand-in rm: the removal of a delivered file of pending/ kills
-	# the whole tick instead.
-	cat > "$BATS_TEST_TMPDIR/bin/rm" <<-EOF
-	#!/bin/bash
-	if [ "\$#" -eq 2 ] && [ "\$1" = -f ] && [[ \$2 == $ESC_DIR/pending/*.ndjson ]]; then
-		kill -9 -- "-\$(ps -o pgid= -p \$\$ | tr -d ' ')"
-	fi
-	exec /bin/rm "\$@"
-	EOF
-	chmod +x "$BATS_TEST_TMPDIR/bin/rm"
-	run tick 1 "$BATS_TEST_TMPDIR/bin"
+	# esc-deliver's failpoint: the whole tick killed just before the
+	# removal of a delivered file of pending/.
+	ESC_FAILPOINT=deliver-journalled run tick 1
 	assert_failure 137
 	# The ack is journalled, and its file is still in pending/.
 	assert_equal "$(acked)" "$inc bob 2026-11-30T13:50:30Z"
