@@ -152,6 +152,27 @@ outbox_done(const char *f)
 	free(name);
 }
 
+/* Beside a pending file, under names the loop does not take. */
+enum { ROT, OUT, RJ1, RJ2, SPOOL, NSIDE };
+static const char *const side[NSIDE] = {
+	".rot", ".out", ".rej1", ".rej2", ".spool"
+};
+
+/* The files beside f, left by a run killed while it delivered f. */
+static void
+tidy(const char *f)
+{
+	struct esc_buf p = { 0 };
+	int i;
+
+	for (i = 0; i < NSIDE; i++) {
+		p.len = 0;
+		esc_buf_printf(&p, "%s%s", f, side[i]);
+		unlink(p.s);
+	}
+	esc_buf_free(&p);
+}
+
 /* Removes the pending file and its mark, once its output is journalled;
  * esc_failpoint "deliver-journalled" dies just before, as a kill there
  * would (t/7130). */
@@ -169,11 +190,6 @@ done(const char *f)
 	esc_buf_free(&mark);
 }
 
-/* Beside a pending file, under names the loop does not take. */
-enum { ROT, OUT, RJ1, RJ2, SPOOL, NSIDE };
-static const char *const side[NSIDE] = {
-	".rot", ".out", ".rej1", ".rej2", ".spool"
-};
 
 /*
  * One pending file through esc-rotate and esc-notify, into the journal.
@@ -193,10 +209,9 @@ deliver(const char *f)
 	int i, rs, ns = -1;
 	FILE *out;
 
-	for (i = 0; i < NSIDE; i++) {
+	tidy(f);
+	for (i = 0; i < NSIDE; i++)
 		esc_buf_printf(&p[i], "%s%s", f, side[i]);
-		unlink(p[i].s);
-	}
 	rot[2] = p[RJ1].s;
 	rot[3] = (char *)f;
 	nfy[4] = p[RJ2].s;
@@ -238,10 +253,9 @@ deliver(const char *f)
 	}
 	esc_refusals_free(&r1);
 	esc_refusals_free(&r2);
-	for (i = 0; i < NSIDE; i++) {
-		unlink(p[i].s);
+	tidy(f);
+	for (i = 0; i < NSIDE; i++)
 		esc_buf_free(&p[i]);
-	}
 }
 
 static int
@@ -339,6 +353,7 @@ main(int argc, char *argv[])
 		if (access(mark.s, F_OK) == 0) {
 			if (esc_journal_marked(journal, mark.s) == 1) {
 				done(f.s);
+				tidy(f.s);
 				continue;
 			}
 			unlink(mark.s);

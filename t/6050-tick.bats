@@ -127,6 +127,44 @@ pagerduty_page() {
 	assert_equal "$(jq -r 'select(.kind == "pagerduty")' "$PROV_LOG" | jq -s length)" 1
 }
 
+@test "esc-deliver: killed between the journal and the removal, the next run journals nothing twice and finishes a half append" {
+	start_prov
+	channels
+	mkdir -p "$ESC_DIR/pending"
+	page=$(pagerduty_page)
+	echo "$page" > "$ESC_DIR/pending/a.ndjson"
+	echo '{"type":"note","n":1}' > "$ESC_DIR/journal.ndjson"
+	# Killed after the append: the file and its mark are left.
+	ESC_FAILPOINT=deliver-journalled run setsid esc-deliver
+	assert_failure 137
+	assert [ -e "$ESC_DIR/pending/a.ndjson.jnl" ]
+	whole=$(cat "$ESC_DIR/journal.ndjson")
+	run esc-deliver
+	assert_success
+	assert_equal "$(ls "$ESC_DIR/pending")" ""
+	assert_equal "$(cat "$ESC_DIR/journal.ndjson")" "$whole"
+	# Killed in the middle of the append: the part is cut off, and the
+	# file delivered again (the spool makes no second request).
+	jq -c '.dedup_key += "-b" | .incident += "b"' <<<"$page" > "$ESC_DIR/pending/b.ndjson"
+	ESC_FAILPOINT=deliver-journalled run setsid esc-deliver
+	assert_failure 137
+	truncate -s -20 "$ESC_DIR/journal.ndjson"
+	run esc-deliver
+	assert_success
+	assert_equal "$(ls "$ESC_DIR/pending")" ""
+	# Whole lines, b's page once.  (Its receipt was in the part cut off,
+	# and the spool skips a delivery made: the journal has none for it.)
+	run jq -r '[.type, .dedup_key, .status // "-"] | @tsv' "$ESC_DIR/journal.ndjson"
+	assert_success
+	assert_output - <<-EOF
+	note		-
+	page	$(jq -r .dedup_key <<<"$page")	-
+	receipt	$(jq -r .dedup_key <<<"$page")	delivered
+	page	$(jq -r .dedup_key <<<"$page")-b	-
+	EOF
+	assert_equal "$(jq -r 'select(.kind == "pagerduty")' "$PROV_LOG" | jq -s length)" 2
+}
+
 @test "esc-tick: an alert esc-classify rejects holds back its own incident's resolution, no other" {
 	mkdir -p "$BATS_TEST_TMPDIR/am/api/v2"
 	port=$(free_port)
