@@ -6,6 +6,7 @@
 #define ESC_CLASSIFY_H
 
 #include "esc.h"
+#include "policy.h"
 
 /* The policy the alerts are classified by; rejected: write a "rejected"
  * record for each alert refused (--rejected). */

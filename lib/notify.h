@@ -5,6 +5,7 @@
 #define ESC_NOTIFY_H
 
 #include "esc.h"
+#include "policy.h"
 
 /* ---- notify (channels.c, notify.c, spool.c, deliver.c; a provider
  * each in chan-*.c, chan.h) ---- */

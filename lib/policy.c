@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "esc.h"
+#include "policy.h"
 
 #define POLICY_DURATION_MAX	(3650 * 86400LL)	/* ten years */
 

@@ -5,6 +5,7 @@
 #define ESC_REPORT_H
 
 #include "esc.h"
+#include "policy.h"
 
 /* ---- reports (journal.c, metrics.c, review.c, hygiene.c, postmortem.c) ---- */
 

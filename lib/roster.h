@@ -5,6 +5,7 @@
 #define ESC_ROSTER_H
 
 #include "esc.h"
+#include "policy.h"
 
 /* ---- time zones and the roster (tz.c, roster.c, audit.c, ical.c,
  * rotate.c) ---- */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "esc.h"
+#include "policy.h"
 #include "etcd.h"
 #include "route.h"
 

@@ -5,6 +5,7 @@
 #define ESC_ROUTE_H
 
 #include "esc.h"
+#include "policy.h"
 
 struct esc_etcd;
 

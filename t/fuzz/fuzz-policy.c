@@ -5,6 +5,7 @@
  * it, and its document, printed without comments, loads to the same.
  */
 #include "fuzz.h"
+#include "policy.h"
 
 static void
 use(const struct esc_policy *p)
