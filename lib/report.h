@@ -113,6 +113,8 @@ struct esc_report_opt {
 	size_t		 maxline;
 	int		 check;		/* metrics: exit 1 when a target fails */
 	int64_t		 window;	/* review: length of the window */
+	const char	*roster;	/* review: -r; NULL: ESC_ROSTER, the
+					 * default */
 	char		**rules;	/* review: rule files */
 	int		 nrules;
 	const char	*dir;		/* postmortems: where to write */
