@@ -577,7 +577,8 @@ head(struct esc_buf *b, const struct rv *r)
 	    ".pass{color:#070}td.fail{background:#fde4e4;font-weight:bold}"
 	    "td.pass{background:#e6f4e6}td.none,td.nodata{color:#888}\n"
 	    "#verdict{font-size:1.2em;font-weight:bold}.badge{font-size:.8em}"
-	    "\n.rec-target b{color:#b00}.note{color:#666}\n</style></head>"
+	    "\n.rec-target b{color:#b00}.note{color:#666}"
+	    ".target-line text{fill:#c00}\n</style></head>"
 	    "<body>\n");
 	esc_buf_printf(b, "<h1>Quarterly alert review</h1>\n<p id=\"window\">"
 	    "%s to %s (%s): %ld firing%s of %zu alert%s, %.2f a day; %ld "

@@ -5,6 +5,7 @@
  * compensation ledger's days off and after-hours incidents (the ledger is
  * rotate.c's, the one esc-rotate --ledger writes).
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,7 +194,7 @@ esc_rv_jload(const struct rv *r)
 			for (k = 0; k < r->roster->nroles; k++)
 				if (r->roster->roles[k].rot != NULL)
 					esc_set_num(w, r->roster->roles[k].name,
-					    e->fig.weeks[k]);
+					    round(e->fig.weeks[k] * 100) / 100);
 			esc_set(x, "weeks", w);
 			esc_set_num(x, "days_off", e->fig.days_off);
 			esc_set_num(x, "after_hours_incidents",
