@@ -512,7 +512,7 @@ load(struct esc_buf *b, const struct rv *r)
 	    "(overtime).%s</p>\n<table id=\"load-table\"><tr><th>person</th>"
 	    "<th>zone</th><th>pages</th><th>at night</th><th>shifts</th>"
 	    "<th>pages per shift</th><th>weeks on call</th>"
-	    "<th>days off (PTO)</th><th>after-hours incidents (overtime)"
+	    "<th>days off (PTO)</th><th>after hours (overtime)"
 	    "</th></tr>\n", NIGHT_FROM, NIGHT_TO, r->roster ? "" :
 	    "  No roster was found: times are UTC, and there is no ledger.");
 	for (i = 0; i < r->npeople; i++)
@@ -568,7 +568,7 @@ head(struct esc_buf *b, const struct rv *r)
 	esc_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
 	    "<meta charset=\"utf-8\">\n<title>Alert review</title>\n<style>\n"
 	    "body{font-family:sans-serif;margin:2em;color:#222;"
-	    "background:#fff;max-width:62em}\nh2{margin-top:1.6em;"
+	    "background:#fff;max-width:66em}\nh2{margin-top:1.6em;"
 	    "border-bottom:1px solid #ddd}\nfigure{margin:1em 0}figcaption{"
 	    "font-weight:bold;margin-bottom:.3em}\nsvg{background:#fafafa;"
 	    "border:1px solid #ddd}svg text{font-size:12px;fill:#333}\n"
@@ -578,7 +578,8 @@ head(struct esc_buf *b, const struct rv *r)
 	    "td.pass{background:#e6f4e6}td.none,td.nodata{color:#888}\n"
 	    "#verdict{font-size:1.2em;font-weight:bold}.badge{font-size:.8em}"
 	    "\n.rec-target b{color:#b00}.note{color:#666}"
-	    ".target-line text{fill:#c00}\n</style></head>"
+	    ".target-line text{fill:#c00}\n#load-table{font-size:.92em}"
+	    "#load-table td{white-space:nowrap}\n</style></head>"
 	    "<body>\n");
 	esc_buf_printf(b, "<h1>Quarterly alert review</h1>\n<p id=\"window\">"
 	    "%s to %s (%s): %ld firing%s of %zu alert%s, %.2f a day; %ld "
