@@ -201,10 +201,10 @@ target_text(const struct rv *r, int m, int s, char *buf, size_t n)
 		break;
 	case M_ESC:
 		snprintf(buf, n, "escalation rate is %s, target %s: %ld of %ld "
-		    "incidents reached level 2 or higher. They were not acked "
-		    "before the level-2 delay: see MTTA, and whether the "
-		    "primary is reached.", f.value, f.target, w->esc.count,
-		    w->n);
+		    "incidents reached level 2 or higher. A level goes out when "
+		    "an incident is not acked, or not resolved, within its "
+		    "delay: see MTTA and MTTR, and whether the primary is "
+		    "reached.", f.value, f.target, w->esc.count, w->n);
 		break;
 	default:
 		snprintf(buf, n, "false-positive rate is %s, target %s: %ld "
