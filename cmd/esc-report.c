@@ -46,7 +46,7 @@ usage(void)
 	    "usage: %s metrics [-p policy] "
 	    "[-f text|json|markdown|html|prometheus]\n"
 	    "           [--since time] [--until time] [--check] [file ...]\n"
-	    "       %s review [-p policy] "
+	    "       %s review [-p policy] [-r roster] "
 	    "[-f text|json|markdown|html]\n"
 	    "           [--window duration] [--rules rulefile] ... "
 	    "[--since time]\n"
@@ -90,6 +90,9 @@ opt_review(int c, char *arg)
 		return 0;
 	case OPT_RULES:
 		addrule(arg);
+		return 0;
+	case 'r':
+		o.roster = arg;
 		return 0;
 	}
 	return -1;
@@ -203,6 +206,7 @@ static struct option lopts[] = {
 	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "window", required_argument, NULL, OPT_WINDOW },
 	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "roster", required_argument, NULL, 'r' },
 	{ "dir", required_argument, NULL, OPT_DIR },
 	{ "fail-on", required_argument, NULL, OPT_FAILON },
 	{ "timelines", no_argument, NULL, OPT_USEPOLICY },
@@ -217,7 +221,7 @@ getopts(const struct cmd *cmd, int argc, char *argv[])
 	int c;
 
 	eo.usage = usage;
-	while ((c = esc_getopt(&eo, argc, argv, ESC_SHORTOPTS "f:", lopts)) !=
+	while ((c = esc_getopt(&eo, argc, argv, ESC_SHORTOPTS "f:r:", lopts)) !=
 	    -1) {
 		switch (c) {
 		case 'f':

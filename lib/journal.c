@@ -460,6 +460,8 @@ page(struct esc_journal *j, const cJSON *o)
 				void **slot = esc_map_slot(&j->paged, p, 1);
 
 				*slot = (void *)((intptr_t)*slot + 1);
+				if (j->onpage != NULL)
+					j->onpage(j->arg, p, at, id ? id : "");
 			}
 		}
 	}

@@ -11,31 +11,7 @@
 #include "esc.h"
 #include "report.h"
 
-#define ALL	ESC_NSEV	/* the row of every severity together */
-
-struct dist {
-	double	*v;
-	size_t	 n;
-	double	 mean, median, p90;
-	int64_t	 target;		/* -1: none */
-	int	 pass;			/* -1: not judged */
-};
-
-struct rate {
-	long	 count;
-	double	 value;			/* NAN without incidents */
-	double	 target;		/* NAN: none */
-	int	 pass;
-	int	 above;			/* the target is a floor */
-};
-
-struct row {
-	long		 n, acked, unacked, resolved, unresolved, reopened;
-	long		 alerts;	/* each incident's most; 1 unsaid */
-	long		 upgraded;
-	struct dist	 mtta, mttr;
-	struct rate	 acc, esc, fp;
-};
+#define ALL	ESC_MALL
 
 static int
 cmpd(const void *a, const void *b)
@@ -46,14 +22,14 @@ cmpd(const void *a, const void *b)
 }
 
 static void
-push(struct dist *d, double v)
+push(struct esc_mdist *d, double v)
 {
 	d->v = esc_realloc(d->v, (d->n + 1) * sizeof *d->v);
 	d->v[d->n++] = v;
 }
 
 static void
-finish(struct dist *d, int64_t target)
+finish(struct esc_mdist *d, int64_t target)
 {
 	double sum = 0;
 	size_t i;
@@ -75,7 +51,7 @@ finish(struct dist *d, int64_t target)
 }
 
 static void
-setrate(struct rate *r, long n, double target, int above)
+setrate(struct esc_mrate *r, long n, double target, int above)
 {
 	r->value = n ? (double)r->count / (double)n : NAN;
 	r->target = target;
@@ -86,7 +62,7 @@ setrate(struct rate *r, long n, double target, int above)
 }
 
 static void
-tally(struct row *r, const struct esc_inc *in)
+tally(struct esc_mrow *r, const struct esc_inc *in)
 {
 	r->n++;
 	r->alerts += in->alerts > 0 ? in->alerts : 1;
@@ -153,7 +129,7 @@ plural(long n)
 }
 
 static void
-counts(FILE *fp, const struct row *rows, int md)
+counts(FILE *fp, const struct esc_mrow *rows, int md)
 {
 	int k;
 
@@ -167,7 +143,7 @@ counts(FILE *fp, const struct row *rows, int md)
 		    "severity", "incidents", "alerts", "acked", "never-acked",
 		    "resolved", "unresolved", "reopened", "upgraded");
 	for (k = 0; k <= ESC_NSEV; k++) {
-		const struct row *r = &rows[order[k]];
+		const struct esc_mrow *r = &rows[order[k]];
 
 		fprintf(fp, md ?
 		    "| %s | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld |\n" :
@@ -178,7 +154,7 @@ counts(FILE *fp, const struct row *rows, int md)
 }
 
 static void
-dists(FILE *fp, const struct row *rows, int md, int w)
+dists(FILE *fp, const struct esc_mrow *rows, int md, int w)
 {
 	static const char *const title[2] = {
 		"MTTA (opening to first ack)", "MTTR (opening to resolution)"
@@ -195,8 +171,8 @@ dists(FILE *fp, const struct row *rows, int md, int w)
 		    "severity", "n", "mean", "median", "p90", "target",
 		    "result");
 	for (k = 0; k <= ESC_NSEV; k++) {
-		const struct row *r = &rows[order[k]];
-		const struct dist *d = w ? &r->mttr : &r->mtta;
+		const struct esc_mrow *r = &rows[order[k]];
+		const struct esc_mdist *d = w ? &r->mttr : &r->mtta;
 		char t[32] = "-";
 
 		if (d->target >= 0) {
@@ -210,14 +186,14 @@ dists(FILE *fp, const struct row *rows, int md, int w)
 	}
 }
 
-static const struct rate *
-rateof(const struct row *r, int w)
+static const struct esc_mrate *
+rateof(const struct esc_mrow *r, int w)
 {
 	return w == 0 ? &r->acc : w == 1 ? &r->esc : &r->fp;
 }
 
 static void
-rates(FILE *fp, const struct row *rows, int md)
+rates(FILE *fp, const struct esc_mrow *rows, int md)
 {
 	static const char *const name[3] = {
 		"alert accuracy", "escalation rate", "false-positive rate"
@@ -234,7 +210,7 @@ rates(FILE *fp, const struct row *rows, int md)
 		    "%-20s %9s %9s %9s %9s %7s %7s\n", "rate", "critical",
 		    "warning", "info", "all", "target", "result");
 	for (w = 0; w < 3; w++) {
-		const struct rate *all = rateof(&rows[ALL], w);
+		const struct esc_mrate *all = rateof(&rows[ALL], w);
 
 		for (k = 0; k <= ESC_NSEV; k++)
 			pct(rateof(&rows[order[k]], w)->value, x[k], 32);
@@ -248,7 +224,7 @@ rates(FILE *fp, const struct row *rows, int md)
 }
 
 static void
-text(FILE *fp, const struct row *rows, const struct esc_report_opt *o,
+text(FILE *fp, const struct esc_mrow *rows, const struct esc_report_opt *o,
     long nbad)
 {
 	int md = o->format == ESC_FMT_MARKDOWN, k;
@@ -270,7 +246,7 @@ text(FILE *fp, const struct row *rows, const struct esc_report_opt *o,
 	rates(fp, rows, md);
 	fprintf(fp, "\n");
 	for (k = 0; k < ESC_NSEV; k++) {
-		const struct row *r = &rows[order[k]];
+		const struct esc_mrow *r = &rows[order[k]];
 
 		if (r->unacked)
 			fprintf(fp, "%s%s: %ld incident%s never acked, left "
@@ -292,7 +268,7 @@ text(FILE *fp, const struct row *rows, const struct esc_report_opt *o,
 
 /* The text tables in a page of their own, for a mail or a wiki. */
 static void
-html(const struct row *rows, const struct esc_report_opt *o, long nbad)
+html(const struct esc_mrow *rows, const struct esc_report_opt *o, long nbad)
 {
 	struct esc_buf b = { 0 };
 	char *doc = NULL;
@@ -330,7 +306,7 @@ jpass(int pass)
 }
 
 static cJSON *
-jdist(const struct dist *d)
+jdist(const struct esc_mdist *d)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -345,7 +321,7 @@ jdist(const struct dist *d)
 }
 
 static cJSON *
-jrate(const struct rate *r)
+jrate(const struct esc_mrate *r)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -357,7 +333,7 @@ jrate(const struct rate *r)
 }
 
 static cJSON *
-jrow(const struct row *r)
+jrow(const struct esc_mrow *r)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -378,7 +354,7 @@ jrow(const struct row *r)
 }
 
 static int
-json(const struct row *rows, const struct esc_report_opt *o, int pass)
+json(const struct esc_mrow *rows, const struct esc_report_opt *o, int pass)
 {
 	cJSON *top = cJSON_CreateObject(), *sev = cJSON_CreateObject();
 	int s, rc;
@@ -404,8 +380,8 @@ json(const struct row *rows, const struct esc_report_opt *o, int pass)
 
 /* ---- the Prometheus text format ---- */
 
-static const struct dist *
-distof(const struct row *r, int w)
+static const struct esc_mdist *
+distof(const struct esc_mrow *r, int w)
 {
 	return w ? &r->mttr : &r->mtta;
 }
@@ -434,7 +410,7 @@ static const char *const prate[3] = { "alert_accuracy", "escalation_rate",
 /* Incidents, never acked and unresolved, and their alerts, per severity
  * and for all. */
 static void
-prom_counts(const struct row *rows)
+prom_counts(const struct esc_mrow *rows)
 {
 	static const char *const name[4] = { "esc_incidents",
 	    "esc_incidents_never_acked", "esc_incidents_unresolved",
@@ -463,7 +439,7 @@ prom_counts(const struct row *rows)
 
 /* MTTA and MTTR: mean, median and p90, and the policy's targets. */
 static void
-prom_times(const struct row *rows)
+prom_times(const struct esc_mrow *rows)
 {
 	static const char *const what[3] = { "mean", "median", "p90" };
 	char l[128], name[64];
@@ -474,7 +450,7 @@ prom_times(const struct row *rows)
 		phead(name, w ? "Time from opening to resolution." :
 		    "Time from opening to the first acknowledgement.");
 		for (s = 0; s <= ALL; s++) {
-			const struct dist *d = distof(&rows[s], w);
+			const struct esc_mdist *d = distof(&rows[s], w);
 			double v[3] = { d->mean, d->median, d->p90 };
 
 			for (k = 0; k < 3; k++) {
@@ -487,7 +463,7 @@ prom_times(const struct row *rows)
 		snprintf(name, sizeof name, "esc_%s_target_seconds", pdist[w]);
 		phead(name, "The policy's target for the mean.");
 		for (s = 0; s < ESC_NSEV; s++) {
-			const struct dist *d = distof(&rows[s], w);
+			const struct esc_mdist *d = distof(&rows[s], w);
 
 			snprintf(l, sizeof l, "severity=\"%s\"", rowname(s));
 			if (d->target >= 0)
@@ -498,7 +474,7 @@ prom_times(const struct row *rows)
 
 /* Accuracy, escalation and false positive rates, and their targets. */
 static void
-prom_rates(const struct row *rows)
+prom_rates(const struct esc_mrow *rows)
 {
 	static const char *const help[3] = {
 		"Share of incidents an ack or resolve called actionable.",
@@ -524,7 +500,7 @@ prom_rates(const struct row *rows)
 
 /* Whether each figure with a target meets it. */
 static void
-prom_pass(const struct row *rows)
+prom_pass(const struct esc_mrow *rows)
 {
 	char l[128];
 	int s, w;
@@ -533,7 +509,7 @@ prom_pass(const struct row *rows)
 	    "target, 0 when not.");
 	for (s = 0; s < ESC_NSEV; s++) {
 		for (w = 0; w < 2; w++) {
-			const struct dist *d = distof(&rows[s], w);
+			const struct esc_mdist *d = distof(&rows[s], w);
 
 			snprintf(l, sizeof l, "metric=\"%s\",severity=\"%s\"",
 			    pdist[w], rowname(s));
@@ -542,7 +518,7 @@ prom_pass(const struct row *rows)
 		}
 	}
 	for (w = 0; w < 3; w++) {
-		const struct rate *r = rateof(&rows[ALL], w);
+		const struct esc_mrate *r = rateof(&rows[ALL], w);
 
 		snprintf(l, sizeof l, "metric=\"%s\",severity=\"all\"",
 		    prate[w]);
@@ -552,7 +528,7 @@ prom_pass(const struct row *rows)
 }
 
 static void
-prom(const struct row *rows)
+prom(const struct esc_mrow *rows)
 {
 	prom_counts(rows);
 	prom_times(rows);
@@ -563,7 +539,7 @@ prom(const struct row *rows)
 /* The figures of each row against the policy's targets (times per
  * severity, rates for all): 1 when every one judged passes. */
 static int
-judge(struct row *rows, const struct esc_policy *p)
+judge(struct esc_mrow *rows, const struct esc_policy *p)
 {
 	int s, pass = 1;
 
@@ -589,27 +565,46 @@ judge(struct row *rows, const struct esc_policy *p)
 }
 
 int
-esc_report_metrics(char **files, int nfiles, const struct esc_report_opt *o)
+esc_metrics_rows(struct esc_mrow rows[ESC_MALL + 1], struct esc_inc **v,
+    size_t n, const struct esc_policy *p)
 {
-	const struct esc_policy *p = o->policy;
-	struct esc_journal j;
-	struct row rows[ESC_NSEV + 1];
-	struct esc_inc **v;
-	size_t n, i;
-	int rc, s, pass;
+	size_t i;
 
-	memset(&j, 0, sizeof j);
-	j.since = o->since;
-	j.until = o->until;
-	rc = esc_journal_read(&j, files, nfiles, o->maxline);
-	memset(rows, 0, sizeof rows);
-	v = esc_journal_list(&j, &n);
+	memset(rows, 0, (ESC_MALL + 1) * sizeof *rows);
 	for (i = 0; i < n; i++) {
 		if (v[i]->severity >= 0)
 			tally(&rows[v[i]->severity], v[i]);
 		tally(&rows[ALL], v[i]);
 	}
-	pass = judge(rows, p);
+	return judge(rows, p);
+}
+
+void
+esc_metrics_free(struct esc_mrow rows[ESC_MALL + 1])
+{
+	int s;
+
+	for (s = 0; s <= ALL; s++) {
+		free(rows[s].mtta.v);
+		free(rows[s].mttr.v);
+	}
+}
+
+int
+esc_report_metrics(char **files, int nfiles, const struct esc_report_opt *o)
+{
+	struct esc_journal j;
+	struct esc_mrow rows[ESC_NSEV + 1];
+	struct esc_inc **v;
+	size_t n;
+	int rc, pass;
+
+	memset(&j, 0, sizeof j);
+	j.since = o->since;
+	j.until = o->until;
+	rc = esc_journal_read(&j, files, nfiles, o->maxline);
+	v = esc_journal_list(&j, &n);
+	pass = esc_metrics_rows(rows, v, n, o->policy);
 	switch (o->format) {
 	case ESC_FMT_JSON:
 		json(rows, o, pass);
@@ -623,10 +618,7 @@ esc_report_metrics(char **files, int nfiles, const struct esc_report_opt *o)
 	default:
 		text(stdout, rows, o, j.bad);
 	}
-	for (s = 0; s <= ALL; s++) {
-		free(rows[s].mtta.v);
-		free(rows[s].mttr.v);
-	}
+	esc_metrics_free(rows);
 	free(v);
 	esc_journal_free(&j);
 	if (rc == 0 && o->check && !pass)

@@ -45,6 +45,11 @@ struct esc_journal {
 	esc_time_t	 since, until;	/* window on opened_at; NONE: open */
 	int		 detail;	/* keep timelines (post-mortems) */
 	int		 people;	/* count pages per person (review) */
+	/* Optional, with people: each person a page of the window reached
+	 * (the review's load per person and its ledger). */
+	void		(*onpage)(void *arg, const char *person, esc_time_t at,
+			    const char *incident);
+	void		*arg;
 	struct esc_map	 incs;		/* incident id -> struct esc_inc */
 	struct esc_map	 byalert;	/* alert id -> struct esc_inc */
 	struct esc_map	 names;		/* alertname -> interned copy */
@@ -67,6 +72,41 @@ struct esc_inc **esc_journal_list(const struct esc_journal *j, size_t *n);
 /* Linear-interpolation quantile (q in [0,1]) of n sorted values. */
 double esc_quantile(const double *v, size_t n, double q);
 
+/* ---- the metrics of incidents against the policy's targets
+ * (metrics.c; esc-report metrics and review share them) ---- */
+
+#define ESC_MALL	ESC_NSEV	/* the row of every severity together */
+
+struct esc_mdist {			/* MTTA or MTTR */
+	double	*v;			/* sorted, seconds */
+	size_t	 n;
+	double	 mean, median, p90;	/* NAN when n is 0 */
+	int64_t	 target;		/* -1: none */
+	int	 pass;			/* -1: not judged */
+};
+
+struct esc_mrate {			/* a share of the incidents */
+	long	 count;
+	double	 value;			/* NAN without incidents */
+	double	 target;		/* NAN: none */
+	int	 pass;
+	int	 above;			/* the target is a floor */
+};
+
+struct esc_mrow {			/* one severity, or all */
+	long		 n, acked, unacked, resolved, unresolved, reopened;
+	long		 alerts;	/* each incident's most; 1 unsaid */
+	long		 upgraded;
+	struct esc_mdist mtta, mttr;
+	struct esc_mrate acc, esc, fp;
+};
+/* rows[severity] and rows[ESC_MALL] of the n incidents of v, each figure
+ * judged against the policy's targets (times per severity, rates for
+ * all).  Returns 1 when every judged figure passes. */
+int esc_metrics_rows(struct esc_mrow rows[ESC_MALL + 1], struct esc_inc **v,
+    size_t n, const struct esc_policy *p);
+void esc_metrics_free(struct esc_mrow rows[ESC_MALL + 1]);
+
 struct esc_report_opt {
 	const struct esc_policy *policy;
 	int		 format;
@@ -74,6 +114,8 @@ struct esc_report_opt {
 	size_t		 maxline;
 	int		 check;		/* metrics: exit 1 when a target fails */
 	int64_t		 window;	/* review: length of the window */
+	const char	*roster;	/* review: -r; NULL: ESC_ROSTER, the
+					 * default */
 	char		**rules;	/* review: rule files */
 	int		 nrules;
 	const char	*dir;		/* postmortems: where to write */

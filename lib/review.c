@@ -1,10 +1,11 @@
 /*
  * review.c - esc-report review: the seed's quarterly "Alert Tuning
- * Process" over a window of the journal: volume per alert, firings per
- * day, action rate, the noisy alerts, the unused ones (from the rule
- * files), the critical ones without an escalation timeline, and what to
- * do about each; as text, Markdown, JSON, or one self-contained HTML page
- * with inline SVG charts.
+ * Process" over a window of the journal: the policy's targets (the
+ * figures of metrics.c), volume per alert, firings per day, action rate,
+ * the noisy alerts, the unused ones (from the rule files), the critical
+ * ones without an escalation timeline, storms, and what to do about each;
+ * as text, Markdown or JSON here, as one self-contained HTML page in
+ * review-html.c; the on-call load per person is review-load.c's.
  */
 #include <math.h>
 #include <stdint.h>
@@ -12,40 +13,16 @@
 #include <string.h>
 
 #include "esc.h"
-#include "report.h"
+#include "review-int.h"
 
 #define MAXBARS	180		/* day buckets in the volume chart */
-#define TOPN	15		/* bars in the "noisiest" and "people" charts */
 
-struct astat {
-	const char	*name;
-	long		 firings, incidents, actionable, critical;
-	int		 noisy, unused, notimeline;
+const char *const esc_rv_metric[M_N] = {
+	"mtta", "mttr", "accuracy", "escalation_rate", "false_positive_rate"
 };
-
-struct person {
-	const char	*who;
-	long		 n;
-};
-
-struct rv {
-	const struct esc_report_opt *o;
-	struct astat	**a;		/* sorted by firings, then name */
-	size_t		 na;
-	double		 days;
-	long		 firings, nincs;
-	long		(*perday)[ESC_NSEV];	/* volume buckets */
-	int		 nbars, bucket;	/* bucket: days per bar */
-	long		 mtta[8];	/* histogram, [7]: never acked */
-	struct person	*people;
-	size_t		 npeople;
-	const struct esc_inc **storms;	/* over tuning.storm_alerts, the
-					 * biggest first */
-	size_t		 nstorms;
-};
-
-static const char *const mttabins[8] = {
-	"<1m", "1-2m", "2-5m", "5-10m", "10-30m", "30m-1h", ">1h", "never"
+const char *const esc_rv_mtitle[M_N] = {
+	"MTTA", "MTTR", "alert accuracy", "escalation rate",
+	"false-positive rate"
 };
 
 static int
@@ -71,16 +48,6 @@ bystat(const void *x, const void *y)
 	return strcmp(a->name, b->name);
 }
 
-static int
-bypeople(const void *x, const void *y)
-{
-	const struct person *a = x, *b = y;
-
-	if (a->n != b->n)
-		return a->n > b->n ? -1 : 1;
-	return strcmp(a->who, b->who);
-}
-
 static double
 rate(const struct astat *s)
 {
@@ -98,26 +65,6 @@ stat(struct esc_map *m, const char *name)
 		*slot = s;
 	}
 	return *slot;
-}
-
-static const char *
-advice(const struct astat *s, int which, double days, char *buf, size_t n)
-{
-	switch (which) {
-	case 0:
-		snprintf(buf, n, "noisy (%.1f firings a day, %.0f%% "
-		    "actionable): raise its threshold or its for: duration, "
-		    "or lower its severity", s->firings / days, rate(s) * 100);
-		break;
-	case 1:
-		snprintf(buf, n, "unused (no firing in the window): remove "
-		    "it, or check that it can still fire");
-		break;
-	default:
-		snprintf(buf, n, "pages critically without an escalation "
-		    "timeline: add timelines.%s to the policy", s->name);
-	}
-	return buf;
 }
 
 /* How long a storm lasted: to its resolution, else to its latest record
@@ -146,6 +93,198 @@ storm(const struct esc_inc *in, char *buf, size_t n)
 	return buf;
 }
 
+const char *
+esc_rv_sevname(int sev)
+{
+	return sev == ESC_MALL ? "all" : esc_sev_name(sev);
+}
+
+static const char *
+plural(long n)
+{
+	return n == 1 ? "" : "s";
+}
+
+void
+esc_rv_fig(const struct rv *r, int m, int s, struct fig *f)
+{
+	const struct esc_mrow *w = &r->rows[s];
+	const struct esc_mdist *d = m == M_MTTA ? &w->mtta : &w->mttr;
+	const struct esc_mrate *x = m == M_ACC ? &w->acc : m == M_ESC ?
+	    &w->esc : &w->fp;
+
+	f->target[0] = '\0';
+	if (m <= M_MTTR) {
+		if (isnan(d->mean))
+			snprintf(f->value, sizeof f->value, "-");
+		else
+			esc_duration_fmt((int64_t)d->mean, f->value,
+			    sizeof f->value);
+		if (d->target >= 0) {
+			memcpy(f->target, "< ", 2);
+			esc_duration_fmt(d->target, f->target + 2,
+			    sizeof f->target - 2);
+		}
+		f->pass = d->pass;
+		return;
+	}
+	if (isnan(x->value))
+		snprintf(f->value, sizeof f->value, "-");
+	else
+		snprintf(f->value, sizeof f->value, "%.1f%%", x->value * 100);
+	if (!isnan(x->target))
+		snprintf(f->target, sizeof f->target, "%s %g%%",
+		    x->above ? ">" : "<", x->target * 100);
+	f->pass = x->pass;
+}
+
+int
+esc_rv_judged(const struct rv *r, int *failed)
+{
+	struct fig f;
+	int m, s, n = 0;
+
+	*failed = 0;
+	for (m = 0; m < M_N; m++)
+		for (s = 0; s <= ESC_MALL; s++) {
+			esc_rv_fig(r, m, s, &f);
+			n += f.pass >= 0;
+			*failed += f.pass == 0;
+		}
+	return n;
+}
+
+static struct rec *
+addrec(struct rv *r, const char *kind, const char *subject)
+{
+	struct rec *c;
+
+	r->recs = esc_realloc(r->recs, (r->nrecs + 1) * sizeof *r->recs);
+	c = &r->recs[r->nrecs++];
+	c->kind = kind;
+	c->subject = subject;
+	c->metric = c->sev = -1;
+	c->text[0] = '\0';
+	return c;
+}
+
+/* What a failed target says, with the numbers behind it. */
+static void
+target_text(const struct rv *r, int m, int s, char *buf, size_t n)
+{
+	const struct esc_mrow *w = &r->rows[s];
+	struct fig f;
+
+	esc_rv_fig(r, m, s, &f);
+	switch (m) {
+	case M_MTTA:
+		snprintf(buf, n, "MTTA of %s incidents is %s, target %s: the "
+		    "mean of %ld acked (%ld never acked). Check that pages "
+		    "reach the person on call and that their acks come back "
+		    "(esc-check, esc-rotate --audit).", esc_rv_sevname(s),
+		    f.value, f.target, w->acked, w->unacked);
+		break;
+	case M_MTTR:
+		snprintf(buf, n, "MTTR of %s incidents is %s, target %s: the "
+		    "mean of %ld resolved (%ld not resolved). Follow up the "
+		    "post-mortems of the slowest and the runbooks of their "
+		    "alerts.", esc_rv_sevname(s), f.value, f.target,
+		    w->resolved, w->unresolved);
+		break;
+	case M_ACC:
+		snprintf(buf, n, "alert accuracy is %s, target %s: %ld of %ld "
+		    "incidents were called actionable. Tune or remove the "
+		    "alerts nobody acts on (the low action rates below), and "
+		    "resolve with --actionable or --not-actionable so that "
+		    "the figure is known.", f.value, f.target, w->acc.count,
+		    w->n);
+		break;
+	case M_ESC:
+		snprintf(buf, n, "escalation rate is %s, target %s: %ld of %ld "
+		    "incidents reached level 2 or higher. A level goes out when "
+		    "an incident is not acked, or not resolved, within its "
+		    "delay: see MTTA and MTTR, and whether the primary is "
+		    "reached.", f.value, f.target, w->esc.count, w->n);
+		break;
+	default:
+		snprintf(buf, n, "false-positive rate is %s, target %s: %ld "
+		    "of %ld incidents were called not actionable. Raise the "
+		    "thresholds of the alerts behind them, or remove them.",
+		    f.value, f.target, w->fp.count, w->n);
+	}
+}
+
+/* A noisy alert: firing more often than tuning.noisy_firings_per_day, or
+ * acted on less often than tuning.low_action_rate. */
+static void
+noisy_text(const struct rv *r, const struct astat *s, char *buf, size_t n)
+{
+	const struct esc_policy *p = r->o->policy;
+	double pd = s->firings / r->days;
+	int often = pd > p->tuning.noisy_per_day;
+	int low = s->incidents > 0 && rate(s) < p->tuning.low_action_rate;
+	char a[48] = "", b[48] = "";
+
+	if (often)
+		snprintf(a, sizeof a, ", over %g", p->tuning.noisy_per_day);
+	if (low)
+		snprintf(b, sizeof b, ", under %g%%",
+		    p->tuning.low_action_rate * 100);
+	snprintf(buf, n, "noisy (%.2f firings a day%s; %.0f%% of %ld "
+	    "incident%s actionable%s): %s", pd, a, rate(s) * 100,
+	    s->incidents, plural(s->incidents), b, low ? (often ?
+	    "raise its threshold or its for: duration, or lower its "
+	    "severity" : "nobody acted on it: fix its threshold or its "
+	    "runbook so that it needs action, or remove it; resolve with "
+	    "--actionable when it did") : "it needs action that often: fix "
+	    "the cause, or automate the action");
+}
+
+/* The recommendations: the failed targets, then each alert's problems in
+ * rank order, then the storms. */
+static void
+recommend(struct rv *r)
+{
+	static const int order[ESC_MALL + 1] = {
+		ESC_SEV_CRITICAL, ESC_SEV_WARNING, ESC_SEV_INFO, ESC_MALL
+	};
+	struct fig f;
+	struct rec *c;
+	size_t i;
+	int m, k;
+
+	for (m = 0; m < M_N; m++)
+		for (k = 0; k <= ESC_MALL; k++) {
+			esc_rv_fig(r, m, order[k], &f);
+			if (f.pass != 0)
+				continue;
+			c = addrec(r, "target", esc_rv_mtitle[m]);
+			c->metric = m;
+			c->sev = order[k];
+			target_text(r, m, order[k], c->text, sizeof c->text);
+		}
+	for (i = 0; i < r->na; i++) {
+		const struct astat *s = r->a[i];
+
+		if (s->noisy)
+			noisy_text(r, s, addrec(r, "noisy", s->name)->text,
+			    sizeof c->text);
+		if (s->unused)
+			snprintf(addrec(r, "unused", s->name)->text,
+			    sizeof c->text, "unused (no firing in the window): "
+			    "remove it, or check that it can still fire");
+		if (s->notimeline)
+			snprintf(addrec(r, "no_timeline", s->name)->text,
+			    sizeof c->text, "pages critically without an "
+			    "escalation timeline: add timelines.%s to the "
+			    "policy", s->name);
+	}
+	for (i = 0; i < r->nstorms; i++)
+		storm(r->storms[i], addrec(r, "storm",
+		    r->storms[i]->alertname ? r->storms[i]->alertname :
+		    "(unnamed)")->text, sizeof c->text);
+}
+
 /* ---- text, Markdown, JSON ---- */
 
 /* s as text that reads as itself in the format (a name from the journal
@@ -162,21 +301,70 @@ esc(struct esc_buf *b, int md, const char *s)
 	return b->s;
 }
 
+/* The targets: each figure the policy has a target for. */
+static void
+text_targets(const struct rv *r, int md)
+{
+	static const int order[ESC_MALL + 1] = {
+		ESC_SEV_CRITICAL, ESC_SEV_WARNING, ESC_SEV_INFO, ESC_MALL
+	};
+	struct fig f;
+	int m, k, failed, n = esc_rv_judged(r, &failed);
+
+	printf(md ? "## Targets\n\n%d of %d judged target%s failed\n\n"
+	    "| metric | severity | value | target | result |\n"
+	    "|---|---|---:|---:|---|\n" : "Targets\n  %d of %d judged target%s"
+	    " failed\n", failed, n, plural(n));
+	for (m = 0; m < M_N; m++)
+		for (k = 0; k <= ESC_MALL; k++) {
+			esc_rv_fig(r, m, order[k], &f);
+			if (f.target[0] == '\0')
+				continue;
+			printf(md ? "| %s | %s | %s | %s | %s |\n" :
+			    "  %-20s %-9s %9s %9s  %s\n", esc_rv_mtitle[m],
+			    esc_rv_sevname(order[k]), f.value, f.target,
+			    f.pass == 1 ? "pass" : f.pass == 0 ? "FAIL" :
+			    "no data");
+		}
+	printf("\n");
+}
+
+/* The recommendations of one kind, under a title. */
+static void
+text_recs(const struct rv *r, int md, const char *kind, const char *title,
+    struct esc_buf *e1, struct esc_buf *e2)
+{
+	size_t i;
+	int any = 0;
+
+	printf(md ? "\n## %s\n\n" : "\n%s\n", title);
+	for (i = 0; i < r->nrecs; i++) {
+		if (strcmp(r->recs[i].kind, kind) != 0)
+			continue;
+		any = 1;
+		printf("%s%s: %s\n", md ? "- " : "  ", esc(e1, md,
+		    r->recs[i].subject), esc(e2, md, r->recs[i].text));
+	}
+	if (!any)
+		printf("%snone\n", md ? "" : "  ");
+}
+
 static void
 text(const struct rv *r)
 {
 	const struct esc_report_opt *o = r->o;
-	int md = o->format == ESC_FMT_MARKDOWN, w;
-	char a[ESC_TIMELEN], b[ESC_TIMELEN], d[32], adv[512];
+	int md = o->format == ESC_FMT_MARKDOWN;
+	char a[ESC_TIMELEN], b[ESC_TIMELEN], d[32], t[80];
 	struct esc_buf e1 = { 0 }, e2 = { 0 };
 	size_t i;
 
 	printf("%sQuarterly alert review, %s to %s (%s)\n\n", md ? "# " : "",
 	    esc_time_fmt(o->since, a), esc_time_fmt(o->until, b),
 	    esc_duration_fmt(o->window, d, sizeof d));
-	printf("%ld firing%s of %zu alert%s, %.1f a day; %ld incident%s\n\n",
-	    r->firings, r->firings == 1 ? "" : "s", r->na, r->na == 1 ? "" :
-	    "s", r->firings / r->days, r->nincs, r->nincs == 1 ? "" : "s");
+	printf("%ld firing%s of %zu alert%s, %.2f a day; %ld incident%s\n\n",
+	    r->firings, plural(r->firings), r->na, plural((long)r->na),
+	    r->firings / r->days, r->nincs, plural(r->nincs));
+	text_targets(r, md);
 	printf(md ? "## Alert volume\n\n| alert | firings | per day | "
 	    "action rate | critical |\n|---|---:|---:|---:|---:|\n" :
 	    "Alert volume\n%-40s %8s %8s %12s %9s\n", "alert", "firings",
@@ -189,42 +377,18 @@ text(const struct rv *r)
 		    s->firings, s->firings / r->days, rate(s) * 100,
 		    s->critical);
 	}
-	for (w = 0; w < 3; w++) {
-		static const char *const title[3] = {
-			"Noisy alerts", "Unused alerts",
-			"Critical alerts without an escalation timeline"
-		};
-		int any = 0;
-
-		printf(md ? "\n## %s\n\n" : "\n%s\n", title[w]);
-		for (i = 0; i < r->na; i++) {
-			const struct astat *s = r->a[i];
-
-			if (!(w == 0 ? s->noisy : w == 1 ? s->unused :
-			    s->notimeline))
-				continue;
-			any = 1;
-			printf("%s%s: %s\n", md ? "- " : "  ",
-			    esc(&e1, md, s->name), esc(&e2, md,
-			    advice(s, w, r->days, adv, sizeof adv)));
-		}
-		if (!any)
-			printf("%snone\n", md ? "" : "  ");
-	}
-	printf(md ? "\n## Storms (incidents of more than %.0f alerts)\n\n" :
-	    "\nStorms (incidents of more than %.0f alerts)\n",
+	text_recs(r, md, "target", "Failed targets", &e1, &e2);
+	text_recs(r, md, "noisy", "Noisy alerts", &e1, &e2);
+	text_recs(r, md, "unused", "Unused alerts", &e1, &e2);
+	text_recs(r, md, "no_timeline",
+	    "Critical alerts without an escalation timeline", &e1, &e2);
+	snprintf(t, sizeof t, "Storms (incidents of more than %.0f alerts)",
 	    o->policy->tuning.storm_alerts);
-	for (i = 0; i < r->nstorms; i++)
-		printf("%s%s: %s\n", md ? "- " : "  ", esc(&e1, md,
-		    r->storms[i]->alertname ? r->storms[i]->alertname :
-		    "(unnamed)"), esc(&e2, md, storm(r->storms[i], adv,
-		    sizeof adv)));
-	if (r->nstorms == 0)
-		printf("%snone\n", md ? "" : "  ");
-	if (r->npeople) {
+	text_recs(r, md, "storm", t, &e1, &e2);
+	if (r->npeople && r->people[0].n) {
 		printf(md ? "\n## Pages per person\n\n| person | pages |\n"
 		    "|---|---:|\n" : "\nPages per person\n");
-		for (i = 0; i < r->npeople; i++)
+		for (i = 0; i < r->npeople && r->people[i].n; i++)
 			printf(md ? "| %s | %ld |\n" : "  %-30s %6ld\n",
 			    esc(&e1, md, r->people[i].who), r->people[i].n);
 	}
@@ -232,13 +396,12 @@ text(const struct rv *r)
 	esc_buf_free(&e2);
 }
 
-/* The storms, and a recommendation for each. */
+/* The storms. */
 static cJSON *
-jstorms(const struct rv *r, cJSON *rec)
+jstorms(const struct rv *r)
 {
-	cJSON *a = cJSON_CreateArray(), *x, *y;
+	cJSON *a = cJSON_CreateArray(), *x;
 	const struct esc_inc *in;
-	char adv[512];
 	size_t i;
 	int open;
 
@@ -257,11 +420,71 @@ jstorms(const struct rv *r, cJSON *rec)
 			esc_set_str(x, "resolved_at", NULL);
 		esc_set_num(x, "duration", (double)lasted(in, &open));
 		cJSON_AddItemToArray(a, x);
+	}
+	return a;
+}
+
+/* A figure's value as JSON: seconds, or a share. */
+static cJSON *
+jvalue(const struct rv *r, int m, int s, int target)
+{
+	const struct esc_mrow *w = &r->rows[s];
+	const struct esc_mdist *d = m == M_MTTA ? &w->mtta : &w->mttr;
+	const struct esc_mrate *x = m == M_ACC ? &w->acc : m == M_ESC ?
+	    &w->esc : &w->fp;
+	double v;
+
+	if (m <= M_MTTR)
+		v = target ? (d->target >= 0 ? (double)d->target : NAN) :
+		    d->mean;
+	else
+		v = target ? x->target : round(x->value * 10000) / 10000;
+	return isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(v);
+}
+
+static cJSON *
+jtargets(const struct rv *r)
+{
+	cJSON *a = cJSON_CreateArray(), *x;
+	struct fig f;
+	int m, s;
+
+	for (m = 0; m < M_N; m++)
+		for (s = ESC_MALL; s >= 0; s--) {
+			esc_rv_fig(r, m, s, &f);
+			if (f.target[0] == '\0')
+				continue;
+			x = cJSON_CreateObject();
+			esc_set_str(x, "metric", esc_rv_metric[m]);
+			esc_set_str(x, "severity", esc_rv_sevname(s));
+			esc_set(x, "value", jvalue(r, m, s, 0));
+			esc_set(x, "target", jvalue(r, m, s, 1));
+			esc_set(x, "pass", f.pass < 0 ? cJSON_CreateNull() :
+			    cJSON_CreateBool(f.pass));
+			cJSON_AddItemToArray(a, x);
+		}
+	return a;
+}
+
+static cJSON *
+jrecs(const struct rv *r)
+{
+	cJSON *a = cJSON_CreateArray(), *y;
+	size_t i;
+
+	for (i = 0; i < r->nrecs; i++) {
+		const struct rec *c = &r->recs[i];
+		int t = c->metric >= 0;
+
 		y = cJSON_CreateObject();
-		esc_set_str(y, "alert", in->alertname);
-		esc_set_str(y, "problem", "storm");
-		esc_set_str(y, "action", storm(in, adv, sizeof adv));
-		cJSON_AddItemToArray(rec, y);
+		esc_set_str(y, "alert", t ? NULL : c->subject);
+		esc_set_str(y, "problem", c->kind);
+		if (t) {
+			esc_set_str(y, "metric", esc_rv_metric[c->metric]);
+			esc_set_str(y, "severity", esc_rv_sevname(c->sev));
+		}
+		esc_set_str(y, "action", c->text);
+		cJSON_AddItemToArray(a, y);
 	}
 	return a;
 }
@@ -271,10 +494,9 @@ json(const struct rv *r)
 {
 	const struct esc_report_opt *o = r->o;
 	cJSON *top = cJSON_CreateObject(), *al = cJSON_CreateArray();
-	cJSON *rec = cJSON_CreateArray(), *pp = cJSON_CreateObject();
+	cJSON *pp = cJSON_CreateObject();
 	cJSON *lists[3];
 	static const char *const ln[3] = { "noisy", "unused", "no_timeline" };
-	char adv[512];
 	size_t i;
 	int w;
 
@@ -284,6 +506,7 @@ json(const struct rv *r)
 	esc_set_num(top, "window", (double)o->window);
 	esc_set_num(top, "firings", (double)r->firings);
 	esc_set_num(top, "incidents", (double)r->nincs);
+	cJSON_AddItemToObject(top, "targets", jtargets(r));
 	for (w = 0; w < 3; w++)
 		lists[w] = cJSON_CreateArray();
 	for (i = 0; i < r->na; i++) {
@@ -299,207 +522,23 @@ json(const struct rv *r)
 		esc_set_num(x, "action_rate", round(rate(s) * 10000) / 10000);
 		esc_set_num(x, "critical", (double)s->critical);
 		cJSON_AddItemToArray(al, x);
-		for (w = 0; w < 3; w++) {
-			cJSON *y;
-
-			if (!(w == 0 ? s->noisy : w == 1 ? s->unused :
-			    s->notimeline))
-				continue;
-			cJSON_AddItemToArray(lists[w],
-			    cJSON_CreateString(s->name));
-			y = cJSON_CreateObject();
-			esc_set_str(y, "alert", s->name);
-			esc_set_str(y, "problem", ln[w]);
-			esc_set_str(y, "action",
-			    advice(s, w, r->days, adv, sizeof adv));
-			cJSON_AddItemToArray(rec, y);
-		}
+		for (w = 0; w < 3; w++)
+			if (w == 0 ? s->noisy : w == 1 ? s->unused :
+			    s->notimeline)
+				cJSON_AddItemToArray(lists[w],
+				    cJSON_CreateString(s->name));
 	}
 	cJSON_AddItemToObject(top, "alerts", al);
 	for (w = 0; w < 3; w++)
 		cJSON_AddItemToObject(top, ln[w], lists[w]);
-	cJSON_AddItemToObject(top, "storms", jstorms(r, rec));
-	cJSON_AddItemToObject(top, "recommendations", rec);
-	for (i = 0; i < r->npeople; i++)
+	cJSON_AddItemToObject(top, "storms", jstorms(r));
+	cJSON_AddItemToObject(top, "recommendations", jrecs(r));
+	for (i = 0; i < r->npeople && r->people[i].n; i++)
 		esc_set_num(pp, r->people[i].who, (double)r->people[i].n);
 	cJSON_AddItemToObject(top, "pages_per_person", pp);
+	cJSON_AddItemToObject(top, "load", esc_rv_jload(r));
 	esc_emit(top);
 	cJSON_Delete(top);
-}
-
-/* ---- HTML with inline SVG ---- */
-
-static const char *const sevcolor[ESC_NSEV] = {
-	"#4a90d9", "#f0a030", "#d9383a"		/* info, warning, critical */
-};
-
-/* Horizontal bars: labels on the left, counts on the right. */
-static void
-hbars(struct esc_buf *b, const char *title, const char *const *label,
-    const long *v, int n, const char *color)
-{
-	long max = 1;
-	int i, h = 22 * (n ? n : 1) + 10;
-
-	for (i = 0; i < n; i++)
-		if (v[i] > max)
-			max = v[i];
-	esc_buf_printf(b, "<figure><figcaption>");
-	esc_buf_html(b, title);
-	esc_buf_printf(b, "</figcaption>\n<svg xmlns=\"http://www.w3.org/"
-	    "2000/svg\" width=\"720\" height=\"%d\" role=\"img\">\n", h);
-	if (n == 0)
-		esc_buf_puts(b, "<text x=\"10\" y=\"20\">nothing in the "
-		    "window</text>\n");
-	for (i = 0; i < n; i++) {
-		int w = (int)(420.0 * (double)v[i] / (double)max);
-
-		esc_buf_printf(b, "<text x=\"230\" y=\"%d\" "
-		    "text-anchor=\"end\">", 22 * i + 20);
-		esc_buf_html(b, label[i]);
-		esc_buf_printf(b, "</text><rect x=\"240\" y=\"%d\" "
-		    "width=\"%d\" height=\"16\" fill=\"%s\"/>"
-		    "<text x=\"%d\" y=\"%d\">%ld</text>\n", 22 * i + 7,
-		    w > 0 ? w : 1, color, 246 + w, 22 * i + 20, v[i]);
-	}
-	esc_buf_puts(b, "</svg></figure>\n");
-}
-
-static void
-volume(struct esc_buf *b, const struct rv *r)
-{
-	long max = 1;
-	int i, s;
-	double bw;
-
-	for (i = 0; i < r->nbars; i++) {
-		long t = 0;
-
-		for (s = 0; s < ESC_NSEV; s++)
-			t += r->perday[i][s];
-		if (t > max)
-			max = t;
-	}
-	bw = 680.0 / r->nbars;
-	esc_buf_printf(b, "<figure><figcaption>Alerts per %s by severity "
-	    "(most in one bar: %ld)</figcaption>\n<svg xmlns=\"http://www.w3."
-	    "org/2000/svg\" width=\"720\" height=\"240\" role=\"img\">\n"
-	    "<line x1=\"30\" y1=\"200\" x2=\"710\" y2=\"200\" "
-	    "stroke=\"#888\"/>\n", r->bucket == 1 ? "day" : "bar", max);
-	for (i = 0; i < r->nbars; i++) {
-		double y = 200;
-
-		for (s = ESC_NSEV - 1; s >= 0; s--) {
-			double h = 180.0 * (double)r->perday[i][s] /
-			    (double)max;
-
-			if (r->perday[i][s] == 0)
-				continue;
-			y -= h;
-			esc_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" "
-			    "width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>"
-			    "%ld %s</title></rect>\n", 30 + bw * i, y,
-			    bw > 2 ? bw - 1 : bw, h, sevcolor[s],
-			    r->perday[i][s], esc_sev_name(s));
-		}
-	}
-	for (s = ESC_NSEV - 1; s >= 0; s--)
-		esc_buf_printf(b, "<rect x=\"%d\" y=\"218\" width=\"12\" "
-		    "height=\"12\" fill=\"%s\"/><text x=\"%d\" y=\"229\">%s"
-		    "</text>\n", 40 + 110 * (2 - s), sevcolor[s],
-		    56 + 110 * (2 - s), esc_sev_name(s));
-	esc_buf_puts(b, "</svg></figure>\n");
-}
-
-static void
-table(struct esc_buf *b, const struct rv *r)
-{
-	char adv[512];
-	size_t i;
-	int w, any = 0;
-
-	esc_buf_puts(b, "<h2>Alert volume</h2>\n<table><tr><th>alert</th>"
-	    "<th>firings</th><th>per day</th><th>action rate</th>"
-	    "<th>critical</th></tr>\n");
-	for (i = 0; i < r->na; i++) {
-		const struct astat *s = r->a[i];
-
-		esc_buf_puts(b, "<tr><td>");
-		esc_buf_html(b, s->name);
-		esc_buf_printf(b, "</td><td>%ld</td><td>%.2f</td>"
-		    "<td>%.0f%%</td><td>%ld</td></tr>\n", s->firings,
-		    s->firings / r->days, rate(s) * 100, s->critical);
-	}
-	esc_buf_puts(b, "</table>\n<h2>Recommendations</h2>\n<ul>\n");
-	for (i = 0; i < r->na; i++) {
-		const struct astat *s = r->a[i];
-
-		for (w = 0; w < 3; w++) {
-			if (!(w == 0 ? s->noisy : w == 1 ? s->unused :
-			    s->notimeline))
-				continue;
-			any = 1;
-			esc_buf_puts(b, "<li><b>");
-			esc_buf_html(b, s->name);
-			esc_buf_puts(b, "</b>: ");
-			esc_buf_html(b, advice(s, w, r->days, adv, sizeof adv));
-			esc_buf_puts(b, "</li>\n");
-		}
-	}
-	esc_buf_puts(b, any ? "</ul>\n" : "<li>none</li></ul>\n");
-	esc_buf_printf(b, "<h2>Storms (incidents of more than %.0f alerts)"
-	    "</h2>\n<ul>\n", r->o->policy->tuning.storm_alerts);
-	for (i = 0; i < r->nstorms; i++) {
-		esc_buf_puts(b, "<li><b>");
-		esc_buf_html(b, r->storms[i]->alertname ?
-		    r->storms[i]->alertname : "(unnamed)");
-		esc_buf_puts(b, "</b>: ");
-		esc_buf_html(b, storm(r->storms[i], adv, sizeof adv));
-		esc_buf_puts(b, "</li>\n");
-	}
-	esc_buf_puts(b, r->nstorms ? "</ul>\n" : "<li>none</li></ul>\n");
-}
-
-static void
-html(const struct rv *r)
-{
-	const struct esc_report_opt *o = r->o;
-	struct esc_buf b = { 0 };
-	const char *lab[TOPN] = { 0 };
-	long v[TOPN] = { 0 };
-	char a[ESC_TIMELEN], c[ESC_TIMELEN], d[32];
-	int n;
-
-	esc_buf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
-	    "<meta charset=\"utf-8\">\n<title>Alert review</title>\n<style>\n"
-	    "body{font-family:sans-serif;margin:2em;color:#222;"
-	    "background:#fff}\nfigure{margin:1em 0}figcaption{font-weight:"
-	    "bold;margin-bottom:.3em}\nsvg{background:#f7f7f7;"
-	    "border:1px solid #ddd}svg text{font-size:12px}\n"
-	    "table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-	    "padding:.2em .6em;text-align:left}\n</style></head><body>\n");
-	esc_buf_printf(&b, "<h1>Quarterly alert review</h1>\n<p>%s to %s (%s)"
-	    ": %ld firings of %zu alerts, %.1f a day; %ld incidents.</p>\n",
-	    esc_time_fmt(o->since, a), esc_time_fmt(o->until, c),
-	    esc_duration_fmt(o->window, d, sizeof d), r->firings, r->na,
-	    r->firings / r->days, r->nincs);
-	volume(&b, r);
-	hbars(&b, "Time to acknowledge (incidents)", mttabins, r->mtta, 8,
-	    "#5a6");
-	for (n = 0; n < TOPN && (size_t)n < r->na && r->a[n]->firings; n++) {
-		lab[n] = r->a[n]->name;
-		v[n] = r->a[n]->firings;
-	}
-	hbars(&b, "Noisiest alerts (firings)", lab, v, n, "#8a5cc2");
-	for (n = 0; n < TOPN && (size_t)n < r->npeople; n++) {
-		lab[n] = r->people[n].who;
-		v[n] = r->people[n].n;
-	}
-	hbars(&b, "Pages per person", lab, v, n, "#4a90d9");
-	table(&b, r);
-	esc_buf_puts(&b, "</body></html>\n");
-	esc_emit_raw(b.s, b.len - 1);	/* the final '\n' is emit's */
-	esc_buf_free(&b);
 }
 
 /* Day buckets of the volume chart: at most MAXBARS over the window. */
@@ -512,6 +551,43 @@ buckets(struct rv *r, const struct esc_report_opt *o)
 	r->bucket = (ndays + MAXBARS - 1) / MAXBARS;
 	r->nbars = (ndays + r->bucket - 1) / r->bucket;
 	r->perday = esc_calloc((size_t)r->nbars, sizeof *r->perday);
+	r->nweeks = (int)((o->window + 604799) / 604800);
+	r->weeks = esc_calloc((size_t)r->nweeks + 1, sizeof *r->weeks);
+}
+
+/* The severity of the weekly MTTA and MTTR charts: the gravest the policy
+ * has a target for, else all. */
+static int
+target_sev(const struct esc_policy *p)
+{
+	int s;
+
+	for (s = ESC_NSEV - 1; s >= 0; s--)
+		if (p->targets.mtta[s] >= 0 || p->targets.mttr[s] >= 0)
+			return s;
+	return ESC_MALL;
+}
+
+/* An incident's times to ack and to resolve in its week, counted as
+ * metrics.c counts them. */
+static void
+count_week(struct rv *r, const struct esc_inc *in)
+{
+	long w = (long)((in->opened_at - r->o->since) / 604800);
+	struct week *k;
+
+	if (w < 0 || w >= r->nweeks || (r->tsev != ESC_MALL &&
+	    in->severity != r->tsev))
+		return;
+	k = &r->weeks[w];
+	if (in->acked_at != ESC_TIME_NONE) {
+		k->sum[0] += (double)(in->acked_at - in->opened_at);
+		k->n[0]++;
+	}
+	if (!in->open && in->resolved_at != ESC_TIME_NONE) {
+		k->sum[1] += (double)(in->resolved_at - in->opened_at);
+		k->n[1]++;
+	}
 }
 
 /* Each incident counts for its alert, its day and its time to ack. */
@@ -538,6 +614,7 @@ count_incidents(struct rv *r, struct esc_inc **v, size_t n,
 			r->perday[day][in->severity] += 1 + in->reopened;
 		r->mtta[in->acked_at == ESC_TIME_NONE ? 7 :
 		    mttabin(in->acked_at - in->opened_at)]++;
+		count_week(r, in);
 	}
 	r->nincs = (long)n;
 }
@@ -560,8 +637,10 @@ add_rules(const struct esc_map *rules, struct esc_map *stats,
 		}
 }
 
-/* The alerts by firings, each judged noisy, unused or without a timeline
- * by the policy's tuning. */
+/* The alerts by firings, each judged by the policy's tuning: noisy (more
+ * firings a day than noisy_firings_per_day, or a lower action rate than
+ * low_action_rate: the seed's ">5 firings/day, low action rate"), unused
+ * or without a timeline. */
 static void
 rank_alerts(struct rv *r, const struct esc_map *stats,
     const struct esc_map *rules, const struct esc_policy *p)
@@ -580,8 +659,8 @@ rank_alerts(struct rv *r, const struct esc_map *stats,
 	for (i = 0; i < r->na; i++) {
 		struct astat *s = r->a[i];
 
-		s->noisy = s->firings / r->days > p->tuning.noisy_per_day &&
-		    rate(s) < p->tuning.low_action_rate;
+		s->noisy = s->firings / r->days > p->tuning.noisy_per_day ||
+		    (s->incidents > 0 && rate(s) < p->tuning.low_action_rate);
 		s->unused = s->firings == 0 &&
 		    esc_map_get(rules, s->name) != NULL;
 		if (s->critical > 0 && esc_policy_timeline(p, s->name) == NULL)
@@ -615,22 +694,6 @@ find_storms(struct rv *r, struct esc_inc **v, size_t n,
 	qsort(r->storms, r->nstorms, sizeof *r->storms, bysize);
 }
 
-/* The people paged, most pages first. */
-static void
-rank_people(struct rv *r, const struct esc_journal *j)
-{
-	size_t i, k;
-
-	r->people = esc_calloc(j->paged.n + 1, sizeof *r->people);
-	for (i = 0, k = 0; i < j->paged.cap; i++)
-		if (j->paged.keys[i] != NULL) {
-			r->people[k].who = j->paged.keys[i];
-			r->people[k++].n = (long)(intptr_t)j->paged.vals[i];
-		}
-	r->npeople = k;
-	qsort(r->people, r->npeople, sizeof *r->people, bypeople);
-}
-
 int
 esc_report_review(char **files, int nfiles, const struct esc_report_opt *o)
 {
@@ -645,34 +708,44 @@ esc_report_review(char **files, int nfiles, const struct esc_report_opt *o)
 	memset(&j, 0, sizeof j);
 	memset(&r, 0, sizeof r);
 	r.o = o;
+	r.tsev = target_sev(p);
 	for (i = 0; i < (size_t)o->nrules; i++)
 		if (esc_rules_names(o->rules[i], p, &rules) == -1)
 			broken = 1;
+	if (esc_rv_load_begin(&r, &j) == -1) {
+		esc_map_free(&rules, NULL);
+		return ESC_EXIT_USAGE;
+	}
 	j.since = o->since;
 	j.until = o->until;
 	j.people = 1;
 	rc = esc_journal_read(&j, files, nfiles, o->maxline);
 	buckets(&r, o);
 	v = esc_journal_list(&j, &n);
+	esc_metrics_rows(r.rows, v, n, p);
 	count_incidents(&r, v, n, &stats);
 	add_rules(&rules, &stats, p);
 	rank_alerts(&r, &stats, &rules, p);
-	rank_people(&r, &j);
+	esc_rv_load_end(&r, &j);
 	find_storms(&r, v, n, p);
+	recommend(&r);
 	switch (o->format) {
 	case ESC_FMT_JSON:
 		json(&r);
 		break;
 	case ESC_FMT_HTML:
-		html(&r);
+		esc_review_html(&r);
 		break;
 	default:
 		text(&r);
 	}
-	free(r.people);
+	esc_rv_load_free(&r);
+	esc_metrics_free(r.rows);
+	free(r.recs);
 	free(r.storms);
 	free(r.a);
 	free(r.perday);
+	free(r.weeks);
 	free(v);
 	esc_map_free(&stats, free);
 	esc_map_free(&rules, NULL);

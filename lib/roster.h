@@ -188,6 +188,26 @@ int esc_rotate_audit(struct esc_roster *r, const struct esc_policy *pol,
 /* --ledger: a record per person who held a rotation or was paged after
  * hours in [from, to), by the page records of the journals (NULL is
  * standard input). */
+/* The compensation ledger of [from, to) (the seed's "Compensation": days
+ * off per week held, overtime for incidents outside business hours):
+ * made, fed each page a person got (esc_ledger_page: person an index or
+ * -1, counted once per incident, after hours only), then read. */
+struct esc_ledger;
+struct esc_ledger_fig {
+	const double		*weeks;		/* per role of the roster */
+	double			 days_off;
+	int			 after_hours;	/* incidents */
+	const char *const	*incidents;
+};
+struct esc_ledger *esc_ledger_new(struct esc_roster *r,
+    const struct esc_policy *pol, esc_time_t from, esc_time_t to);
+void esc_ledger_page(struct esc_ledger *l, int person, esc_time_t at,
+    const char *incident);
+/* 0, or -1 when the person held no rotation and had no page after
+ * hours (the ledger has no line for them). */
+int esc_ledger_get(const struct esc_ledger *l, int person,
+    struct esc_ledger_fig *f);
+void esc_ledger_free(struct esc_ledger *l);
 int esc_rotate_ledger(struct esc_roster *r, const struct esc_policy *pol,
     esc_time_t from, esc_time_t to, char *const *journals, int njournals,
     size_t maxline, esc_emit_fn *emit);

@@ -413,73 +413,17 @@ esc_rotate_audit(struct esc_roster *r, const struct esc_policy *pol,
 
 /* ---- the ledger ---- */
 
-struct incs {
-	char	**v;		/* incidents paged for after hours */
-	int	  n;
-};
-
-static void
-paged(const struct esc_roster *r, struct incs *in,
-    const struct esc_bhours *bh, int p, esc_time_t at, const char *incident)
-{
-	int i;
-
-	if (esc_bhours_in(bh, r->people[p].tz, at))
-		return;
-	for (i = 0; i < in[p].n; i++)
-		if (strcmp(in[p].v[i], incident) == 0)
-			return;
-	in[p].v = esc_realloc(in[p].v, (size_t)(in[p].n + 1) *
-	    sizeof *in[p].v);
-	in[p].v[in[p].n++] = esc_strdup(incident);
-}
-
-/* What the ledger reads the journals for. */
-struct ledger {
+/* The compensation of a window, fed page by page. */
+struct esc_ledger {
 	struct esc_roster	*r;
-	struct incs		*in;
-	const struct esc_bhours	*bh;
+	struct esc_bhours	 bh;
 	esc_time_t		 from, to;
+	char			***inc;		/* per person: incidents paged
+						 * for after hours */
+	int			*ninc;
+	double			*weeks;		/* [person * nroles + role] */
+	double			*off;		/* per person: days off */
 };
-
-/* A page of the window: who it reached after hours. */
-static int
-journal(void *arg, const struct esc_reader *rd, cJSON *rec)
-{
-	struct ledger *l = arg;
-	const cJSON *rs, *e;
-	const char *inc, *ev, *type;
-	esc_time_t at;
-	int fb, via, p;
-
-	type = esc_type(rec);
-	ev = esc_str(rec, "event");
-	inc = esc_str(rec, "incident");
-	if (type == NULL || strcmp(type, "page") != 0 || inc == NULL ||
-	    (ev && (strcmp(ev, "resolve") == 0 ||
-	    strcmp(ev, "acknowledge") == 0)) ||
-	    esc_time_parse(esc_str(rec, "at"), &at) == -1 ||
-	    at < l->from || at >= l->to) {
-		cJSON_Delete(rec);
-		return 0;
-	}
-	/* Who was reached, else who the roster says held the role. */
-	rs = cJSON_GetObjectItemCaseSensitive(rec, "recipients");
-	if (cJSON_IsArray(rs)) {
-		cJSON_ArrayForEach(e, rs)
-			if ((p = esc_roster_person(l->r,
-			    esc_str(e, "person"))) >= 0)
-				paged(l->r, l->in, l->bh, p, at, inc);
-	} else {
-		rs = cJSON_GetObjectItemCaseSensitive(rec, "to");
-		cJSON_ArrayForEach(e, rs)
-			if (cJSON_IsString(e) && (p = esc_roster_resolve(l->r,
-			    e->valuestring, at, &fb, &via)) >= 0)
-				paged(l->r, l->in, l->bh, p, at, inc);
-	}
-	cJSON_Delete(rec);
-	return 0;
-}
 
 /* The policy's oncall.<role>.days_off_per_week, or none. */
 static double
@@ -492,57 +436,156 @@ days_off(const cJSON *oncall, const char *role)
 	return cJSON_IsNumber(d) ? d->valuedouble : 0;
 }
 
+struct esc_ledger *
+esc_ledger_new(struct esc_roster *r, const struct esc_policy *pol,
+    esc_time_t from, esc_time_t to)
+{
+	const cJSON *oc = cJSON_GetObjectItemCaseSensitive(pol->json, "oncall");
+	struct esc_ledger *l = esc_calloc(1, sizeof *l);
+	size_t np = (size_t)r->npeople + 1;
+	int p, i;
+
+	l->r = r;
+	l->from = from;
+	l->to = to;
+	l->inc = esc_calloc(np, sizeof *l->inc);
+	l->ninc = esc_calloc(np, sizeof *l->ninc);
+	l->off = esc_calloc(np, sizeof *l->off);
+	l->weeks = esc_calloc((size_t)(r->npeople * r->nroles) + 1,
+	    sizeof *l->weeks);
+	esc_bhours_init(&l->bh, pol->json);
+	esc_roster_weeks(r, from, to, l->weeks);
+	for (p = 0; p < r->npeople; p++)
+		for (i = 0; i < r->nroles; i++)
+			if (r->roles[i].rot != NULL)
+				l->off[p] += l->weeks[p * r->nroles + i] *
+				    days_off(oc, r->roles[i].name);
+	return l;
+}
+
+void
+esc_ledger_page(struct esc_ledger *l, int p, esc_time_t at,
+    const char *incident)
+{
+	int i;
+
+	if (p < 0 || p >= l->r->npeople || at < l->from || at >= l->to ||
+	    esc_bhours_in(&l->bh, l->r->people[p].tz, at))
+		return;
+	for (i = 0; i < l->ninc[p]; i++)
+		if (strcmp(l->inc[p][i], incident) == 0)
+			return;
+	l->inc[p] = esc_realloc(l->inc[p], (size_t)(l->ninc[p] + 1) *
+	    sizeof *l->inc[p]);
+	l->inc[p][l->ninc[p]++] = esc_strdup(incident);
+}
+
+int
+esc_ledger_get(const struct esc_ledger *l, int p, struct esc_ledger_fig *f)
+{
+	int i, any;
+
+	f->weeks = l->weeks + p * l->r->nroles;
+	f->days_off = round2(l->off[p]);
+	f->after_hours = l->ninc[p];
+	f->incidents = (const char *const *)l->inc[p];
+	for (i = 0, any = f->after_hours > 0; i < l->r->nroles; i++)
+		any |= l->r->roles[i].rot != NULL && f->weeks[i] > 0;
+	return any ? 0 : -1;
+}
+
+void
+esc_ledger_free(struct esc_ledger *l)
+{
+	int p, i;
+
+	if (l == NULL)
+		return;
+	for (p = 0; p < l->r->npeople; p++) {
+		for (i = 0; i < l->ninc[p]; i++)
+			free(l->inc[p][i]);
+		free(l->inc[p]);
+	}
+	free(l->inc);
+	free(l->ninc);
+	free(l->off);
+	free(l->weeks);
+	free(l);
+}
+
+/* A page of the journals: who it reached, after hours or not. */
+static int
+journal(void *arg, const struct esc_reader *rd, cJSON *rec)
+{
+	struct esc_ledger *l = arg;
+	const cJSON *rs, *e;
+	const char *inc, *ev, *type;
+	esc_time_t at;
+	int fb, via;
+
+	type = esc_type(rec);
+	ev = esc_str(rec, "event");
+	inc = esc_str(rec, "incident");
+	if (type == NULL || strcmp(type, "page") != 0 || inc == NULL ||
+	    (ev && (strcmp(ev, "resolve") == 0 ||
+	    strcmp(ev, "acknowledge") == 0)) ||
+	    esc_time_parse(esc_str(rec, "at"), &at) == -1) {
+		cJSON_Delete(rec);
+		return 0;
+	}
+	/* Who was reached, else who the roster says held the role. */
+	rs = cJSON_GetObjectItemCaseSensitive(rec, "recipients");
+	if (cJSON_IsArray(rs)) {
+		cJSON_ArrayForEach(e, rs)
+			esc_ledger_page(l, esc_roster_person(l->r,
+			    esc_str(e, "person")), at, inc);
+	} else {
+		rs = cJSON_GetObjectItemCaseSensitive(rec, "to");
+		cJSON_ArrayForEach(e, rs)
+			if (cJSON_IsString(e))
+				esc_ledger_page(l, esc_roster_resolve(l->r,
+				    e->valuestring, at, &fb, &via), at, inc);
+	}
+	cJSON_Delete(rec);
+	return 0;
+}
+
 int
 esc_rotate_ledger(struct esc_roster *r, const struct esc_policy *pol,
     esc_time_t from, esc_time_t to, char *const *journals, int njournals,
     size_t maxline, esc_emit_fn *emit)
 {
-	const cJSON *oc = cJSON_GetObjectItemCaseSensitive(pol->json, "oncall");
-	struct incs *in = esc_calloc((size_t)r->npeople + 1, sizeof *in);
-	double *wk = esc_calloc((size_t)(r->npeople * r->nroles) + 1,
-	    sizeof *wk);
-	struct esc_bhours bh;
-	struct ledger l = { r, in, &bh, from, to };
-	struct esc_loop lp = { .maxline = maxline, .arg = &l,
+	struct esc_ledger *l = esc_ledger_new(r, pol, from, to);
+	struct esc_ledger_fig f;
+	struct esc_loop lp = { .maxline = maxline, .arg = l,
 	    .record = journal };
-	int i, p, any, ok = 0;
+	int i, p, ok = 0;
 
-	esc_bhours_init(&bh, pol->json);
-	esc_roster_weeks(r, from, to, wk);
 	/* None (at a terminal) is none, not standard input. */
 	if (njournals > 0 && esc_loop(&lp, journals, njournals) != ESC_EXIT_OK)
 		ok = -1;
 	for (p = 0; p < r->npeople; p++) {
-		double *w = wk + p * r->nroles, off = 0;
 		cJSON *o, *wo;
 
-		for (i = 0, any = in[p].n > 0; i < r->nroles; i++)
-			any |= w[i] > 0;
-		if (any) {
-			o = newrec("ledger");
-			esc_set_str(o, "person", r->people[p].id);
-			esc_set_str(o, "name", r->people[p].name);
-			esc_set_time(o, "from", from);
-			esc_set_time(o, "to", to);
-			wo = cJSON_CreateObject();
-			for (i = 0; i < r->nroles; i++) {
-				if (r->roles[i].rot == NULL)
-					continue;
-				esc_set_num(wo, r->roles[i].name, round2(w[i]));
-				off += w[i] * days_off(oc, r->roles[i].name);
-			}
-			esc_set(o, "weeks", wo);
-			esc_set_num(o, "days_off", round2(off));
-			esc_set_num(o, "after_hours_incidents", in[p].n);
-			esc_set(o, "incidents", esc_strarray(
-			    (const char *const *)in[p].v, in[p].n));
-			emit_free(emit, o);
-		}
-		for (i = 0; i < in[p].n; i++)
-			free(in[p].v[i]);
-		free(in[p].v);
+		if (esc_ledger_get(l, p, &f) == -1)
+			continue;
+		o = newrec("ledger");
+		esc_set_str(o, "person", r->people[p].id);
+		esc_set_str(o, "name", r->people[p].name);
+		esc_set_time(o, "from", from);
+		esc_set_time(o, "to", to);
+		wo = cJSON_CreateObject();
+		for (i = 0; i < r->nroles; i++)
+			if (r->roles[i].rot != NULL)
+				esc_set_num(wo, r->roles[i].name,
+				    round2(f.weeks[i]));
+		esc_set(o, "weeks", wo);
+		esc_set_num(o, "days_off", f.days_off);
+		esc_set_num(o, "after_hours_incidents", f.after_hours);
+		esc_set(o, "incidents", esc_strarray(f.incidents,
+		    f.after_hours));
+		emit_free(emit, o);
 	}
-	free(in);
-	free(wk);
+	esc_ledger_free(l);
 	return ok;
 }

@@ -35,10 +35,12 @@ WIN=(--since 2026-11-01T00:00:00Z --until 2026-11-08T00:00:00Z)
 	run esc-report review -f json "${WIN[@]}" --rules "$RR" "$J"
 	assert_success
 	run jq -c '[.noisy, .unused, .no_timeline]' <<<"$output"
-	assert_output '[["FlappyDisk"],["NeverFires","OldAlert"],["QuietOne","NeverFires"]]'
+	# Noisy: over 5 firings a day, or acted on less than 80% of the time.
+	assert_output '[["FlappyDisk","BusyButUseful"],["NeverFires","OldAlert"],["QuietOne","NeverFires"]]'
 	run esc-report review -f json "${WIN[@]}" --rules "$RR" "$J"
-	run jq -r '.recommendations[] | "\(.alert) \(.problem): \(.action)"' <<<"$output"
-	assert_output 'FlappyDisk noisy: noisy (7.1 firings a day, 10% actionable): raise its threshold or its for: duration, or lower its severity
+	run jq -r '.recommendations[] | select(.problem != "target") | "\(.alert) \(.problem): \(.action)"' <<<"$output"
+	assert_output 'FlappyDisk noisy: noisy (7.14 firings a day, over 5; 10% of 50 incidents actionable, under 80%): raise its threshold or its for: duration, or lower its severity
+BusyButUseful noisy: noisy (6.00 firings a day, over 5; 100% of 42 incidents actionable): it needs action that often: fix the cause, or automate the action
 QuietOne no_timeline: pages critically without an escalation timeline: add timelines.QuietOne to the policy
 NeverFires unused: unused (no firing in the window): remove it, or check that it can still fire
 NeverFires no_timeline: pages critically without an escalation timeline: add timelines.NeverFires to the policy
@@ -46,10 +48,35 @@ OldAlert unused: unused (no firing in the window): remove it, or check that it c
 }
 
 @test "review: the thresholds come from the policy" {
-	# At 8 firings a day nothing here is noisy.
-	sed 's/"noisy_firings_per_day": 5,/"noisy_firings_per_day": 8,/' "$POLICY" > "$BATS_TEST_TMPDIR/p.json"
+	# At 8 firings a day and a low action rate under 5% nothing here is
+	# noisy; under 20%, FlappyDisk (10%) is again.
+	sed 's/"noisy_firings_per_day": 5,/"noisy_firings_per_day": 8,/; s/"low_action_rate": 0.80,/"low_action_rate": 0.05,/' "$POLICY" > "$BATS_TEST_TMPDIR/p.json"
 	run bash -c "esc-report review -p '$BATS_TEST_TMPDIR/p.json' -f json ${WIN[*]} '$J' | jq -c .noisy"
 	assert_output '[]'
+	sed 's/"noisy_firings_per_day": 5,/"noisy_firings_per_day": 8,/; s/"low_action_rate": 0.80,/"low_action_rate": 0.2,/' "$POLICY" > "$BATS_TEST_TMPDIR/p.json"
+	run bash -c "esc-report review -p '$BATS_TEST_TMPDIR/p.json' -f json ${WIN[*]} '$J' | jq -c .noisy"
+	assert_output '["FlappyDisk"]'
+}
+
+@test "review: the policy's targets, judged as esc-report metrics judges them" {
+	run esc-report review -f json "${WIN[@]}" "$J"
+	assert_success
+	run jq -c '.targets[] | [.metric, .severity, .value, .target, .pass]' <<<"$output"
+	assert_output '["mtta","critical",127,300,true]
+["mttr","critical",1300,1800,true]
+["accuracy","all",0.5263,0.8,false]
+["escalation_rate","all",0,0.2,true]
+["false_positive_rate","all",0.4737,0.1,false]'
+	# The same means and verdicts as the metrics report over the window.
+	run bash -c "esc-report metrics -f json ${WIN[*]} '$J' | jq -c '[.severities.critical.mtta.mean, .severities.critical.mttr.mean, .all.accuracy.pass, .all.false_positive_rate.pass]'"
+	assert_output '[127,1300,false,false]'
+	run bash -c "esc-report review -f json ${WIN[*]} '$J' | jq -r '.recommendations[] | select(.problem == \"target\") | \"\(.metric) \(.severity): \(.action)\"'"
+	assert_output 'accuracy all: alert accuracy is 52.6%, target > 80%: 50 of 95 incidents were called actionable. Tune or remove the alerts nobody acts on (the low action rates below), and resolve with --actionable or --not-actionable so that the figure is known.
+false_positive_rate all: false-positive rate is 47.4%, target < 10%: 45 of 95 incidents were called not actionable. Raise the thresholds of the alerts behind them, or remove them.'
+	run esc-report review "${WIN[@]}" "$J"
+	assert_line '  2 of 5 judged targets failed'
+	assert_line --regexp '^  alert accuracy +all +52\.6% +> 80% +FAIL$'
+	assert_line --regexp '^  MTTA +critical +2m7s +< 5m +pass$'
 }
 
 @test "review: pages per person from the recipients" {
@@ -72,7 +99,7 @@ OldAlert unused: unused (no firing in the window): remove it, or check that it c
 	run esc-report review "${WIN[@]}" --rules "$RR" "$J"
 	assert_success
 	assert_line 'Quarterly alert review, 2026-11-01T00:00:00Z to 2026-11-08T00:00:00Z (1w)'
-	assert_line '95 firings of 6 alerts, 13.6 a day; 95 incidents'
+	assert_line '95 firings of 6 alerts, 13.57 a day; 95 incidents'
 	assert_line --regexp '^FlappyDisk +50 +7\.14 +10% +0$'
 	assert_line '  OldAlert: unused (no firing in the window): remove it, or check that it can still fire'
 	run esc-report review -f markdown "${WIN[@]}" "$J"
@@ -80,14 +107,14 @@ OldAlert unused: unused (no firing in the window): remove it, or check that it c
 	assert_line '| alice | 3 |'
 }
 
-@test "review: -f html is one self-contained page with four SVG charts" {
+@test "review: -f html is one self-contained page with six SVG charts" {
 	esc-report review -f html "${WIN[@]}" --rules "$RR" "$J" > "$BATS_TEST_TMPDIR/r.html"
 	run grep -c '<svg ' "$BATS_TEST_TMPDIR/r.html"
-	assert_output 4
+	assert_output 6
 	run grep -Eci '(src|href)=|url\(|@import|<script|<link' "$BATS_TEST_TMPDIR/r.html"
 	assert_output 0
 	run grep -c '<figcaption>' "$BATS_TEST_TMPDIR/r.html"
-	assert_output 4
+	assert_output 6
 	assert [ "$(head -c 15 "$BATS_TEST_TMPDIR/r.html")" = '<!DOCTYPE html>' ]
 	# Well-formed enough for an XML parser once the doctype is gone.
 	run "$PY" -c '
