@@ -217,6 +217,12 @@ if m["X-RcptTo"] == "bob@example.com" and "StemeDBAPIDown" in m["Subject"]:
 	run esc-inbox urls
 	assert_failure 2
 	assert_output "esc-inbox: $CH: inbox.link_secret: ESC_LINK_SECRET is not set"
+	# esc-notify pages all the same, without the link, and says so once.
+	run --separate-stderr send_mail
+	assert_success
+	assert_equal "$stderr" "esc-notify: inbox.link_secret: ESC_LINK_SECRET is not set: e-mail goes without its ack link"
+	assert_equal "$(jq -r 'select(.type == "receipt") | .status' "$BATS_TEST_TMPDIR/receipts" | sort -u)" delivered
+	assert_equal "$(link_of bob)" ''
 	export ESC_LINK_SECRET='  '
 	run esc-inbox -l 127.0.0.1:0 serve
 	assert_failure 2
