@@ -223,6 +223,10 @@ if m["X-RcptTo"] == "bob@example.com" and "StemeDBAPIDown" in m["Subject"]:
 	assert_equal "$stderr" "esc-notify: inbox.link_secret: ESC_LINK_SECRET is not set: e-mail goes without its ack link"
 	assert_equal "$(jq -r 'select(.type == "receipt") | .status' "$BATS_TEST_TMPDIR/receipts" | sort -u)" delivered
 	assert_equal "$(link_of bob)" ''
+	# The pre-flight names it.
+	run esc-check
+	assert_failure 1
+	assert_line 'FAIL inbox.link_secret: ESC_LINK_SECRET is not set'
 	export ESC_LINK_SECRET='  '
 	run esc-inbox -l 127.0.0.1:0 serve
 	assert_failure 2
