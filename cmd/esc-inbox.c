@@ -12,6 +12,9 @@
  * the state on etcd (ESC_ETCD_ENDPOINTS), the incidents are read from
  * there and the cursors are kept there (inbox/cursor/NAME), moved by a
  * write fenced by the tick lock.
+ *
+ * "esc-inbox serve" takes what the providers post (serve.c); "esc-inbox
+ * urls" prints the calendars it serves, "esc-inbox code" the SMS codes.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -5,7 +5,8 @@
  * connection, so a slow client holds a connection slot, never the
  * others); each path is a provider's hook (esc_hook()), which verifies
  * the request's signature and makes the records, or /alertmanager, the
- * doorbell.  The records are written and synced into
+ * doorbell, or an e-mail's ack link (/ack) or a calendar (/calendar/),
+ * whose signatures link.c makes.  The records are written and synced into
  * $ESC_DIR/inbox/pending/ before the 2xx goes out, and the doorbell
  * ($ESC_DIR/inbox/doorbell) is rung so that a watching esc-tick runs at
  * once: a provider that got its 2xx can forget the request, and one
