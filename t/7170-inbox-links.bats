@@ -287,3 +287,15 @@ if m["X-RcptTo"] == "bob@example.com" and "StemeDBAPIDown" in m["Subject"]:
 	# No token in the log.
 	! grep -q "$tok" "$INBOX_LOG"
 }
+
+@test "link: what the page shows of the link is escaped" {
+	alert='<script>alert(1)</script>"&'
+	sig=$(printf 'ack\n%s\nbob\n%s\ncritical\n1\n%s' "$INC" "$EXPIRES" "$alert" |
+	    openssl dgst -sha256 -hmac "$ESC_LINK_SECRET" -r | cut -d' ' -f1)
+	start_inbox --now 2026-11-27T10:02:00Z
+	run get "incident=$INC&person=bob&severity=critical&level=1&alert=%3Cscript%3Ealert(1)%3C%2Fscript%3E%22%26&expires=$EXPIRES&sig=$sig"
+	assert_line -n 0 200
+	assert_line '<tr><th>Alert</th><td>&lt;script&gt;alert(1)&lt;/script&gt;&quot;&amp;</td></tr>'
+	assert_line '<input type="hidden" name="alert" value="&lt;script&gt;alert(1)&lt;/script&gt;&quot;&amp;">'
+	refute_output --partial '<script>'
+}
