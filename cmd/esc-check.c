@@ -365,6 +365,10 @@ main(int argc, char *argv[])
 		say(0, "roster: %s", esc_lasterr());
 	if ((c = esc_channels_load(cpath)) == NULL)
 		say(0, "channels: %s", esc_lasterr());
+	/* Named but not visible here: e-mail would go without its ack
+	 * link, and esc-inbox serve would not start. */
+	if (c != NULL && c->link_why != NULL)
+		say(0, "inbox.link_secret: %s", c->link_why);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	alertmanager();
 	etcd();

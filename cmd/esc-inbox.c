@@ -12,6 +12,9 @@
  * the state on etcd (ESC_ETCD_ENDPOINTS), the incidents are read from
  * there and the cursors are kept there (inbox/cursor/NAME), moved by a
  * write fenced by the tick lock.
+ *
+ * "esc-inbox serve" takes what the providers post (serve.c); "esc-inbox
+ * urls" prints the calendars it serves, "esc-inbox code" the SMS codes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,8 +40,9 @@ usage(void)
 	    "[-s state] [-o file] [--deadline seconds] [--now time] poll\n"
 	    "       %s [-c channels] [-r roster] [-d dir] [-s state] "
 	    "[-l addr:port] serve\n"
-	    "       %s [-d dir] [-s state] code incident ...\n", esc_progname, esc_progname,
-	    esc_progname);
+	    "       %s [-c channels] [-r roster] urls\n"
+	    "       %s [-d dir] [-s state] code incident ...\n", esc_progname,
+	    esc_progname, esc_progname, esc_progname);
 	exit(ESC_EXIT_USAGE);
 }
 
@@ -364,6 +368,54 @@ print_codes(const char *state, char **ids, int n)
 	return fclose(stdout) == 0 ? ESC_EXIT_OK : ESC_EXIT_FAIL;
 }
 
+/* The key of links and calendars, which serve and urls need: named in
+ * the file but not to be read is a configuration error. */
+static int
+link_key(const struct esc_channels *c, int need)
+{
+	if (c->link_why != NULL && (need || c->public_url != NULL))
+		return esc_cfgerr(c->path, "inbox.link_secret", "%s",
+		    c->link_why);
+	if (need && c->public_url == NULL)
+		return esc_cfgerr(c->path, "inbox.public_url",
+		    "missing: the calendars' URLs start with it");
+	if (need && c->link_secret == NULL)
+		return esc_cfgerr(c->path, "inbox.link_secret",
+		    "missing: no link_secret_env or link_secret_file");
+	return 0;
+}
+
+/* esc-inbox urls: the URL of each role's and each person's calendar,
+ * "role NAME URL" and "person ID URL" lines. */
+static int
+print_urls(const struct esc_channels *c, const char *ropt)
+{
+	struct esc_roster *r;
+	char t[65];
+	int i;
+
+	if (link_key(c, 1) == -1 || (r = esc_roster_load(ropt)) == NULL) {
+		esc_warnl(NULL);
+		return ESC_EXIT_USAGE;
+	}
+	for (i = 0; i < r->nroles; i++) {
+		esc_cal_token(c->link_secret, "role", r->roles[i].name, t);
+		printf("role %s %s/calendar/%s.ics\n", r->roles[i].name,
+		    c->public_url, t);
+	}
+	for (i = 0; i < r->npeople; i++) {
+		esc_cal_token(c->link_secret, "person", r->people[i].id, t);
+		printf("person %s %s/calendar/%s.ics\n", r->people[i].id,
+		    c->public_url, t);
+	}
+	esc_roster_free(r);
+	if (esc_out_close() == -1) {
+		esc_warnl(NULL);
+		return ESC_EXIT_FAIL;
+	}
+	return ESC_EXIT_OK;
+}
+
 static const char *
 env_or(const char *opt, const char *env)
 {
@@ -434,7 +486,8 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	if ((argc < 2 || strcmp(argv[0], "code") != 0) && (argc != 1 ||
-	    (strcmp(argv[0], "poll") != 0 && strcmp(argv[0], "serve") != 0)))
+	    (strcmp(argv[0], "poll") != 0 && strcmp(argv[0], "serve") != 0 &&
+	    strcmp(argv[0], "urls") != 0)))
 		usage();
 	if ((dir = env_or(dir, "ESC_DIR")) == NULL)
 		dir = "/var/lib/esc";
@@ -449,12 +502,20 @@ main(int argc, char *argv[])
 	}
 	ros = NULL;
 	rc = ESC_EXIT_USAGE;
+	if (strcmp(argv[0], "urls") == 0) {
+		if ((ru.chans = esc_channels_load(copt)) == NULL)
+			goto fail;
+		rc = print_urls(ru.chans, ropt);
+		goto done;
+	}
 	if ((ru.chans = esc_channels_load(copt)) == NULL ||
 	    esc_etcd_open(&ru.e) == -1)
 		goto fail;
 	esc_note("state: %s", ru.e ? esc_etcd_where(ru.e) : state);
 	/* The codes of esc-notify's digests: beside its spool, or on etcd. */
 	esc_digest_where(dir, ru.e);
+	if (strcmp(argv[0], "serve") == 0 && link_key(ru.chans, 0) == -1)
+		goto fail;
 	if (strcmp(argv[0], "serve") == 0) {
 		struct esc_serve sv = { .listen = listen, .chans = ru.chans,
 		    .dir = dir, .state = state, .etcd = ru.e,

@@ -31,8 +31,6 @@ static const char *hz = "1y";
  * person by number. */
 static esc_time_t at, from, to;
 
-#define ICAL_BACK	(7 * 86400)
-#define ICAL_AHEAD	(90 * 86400)
 static int ri = -1, pi = -1;
 
 static void
@@ -199,9 +197,9 @@ when(int64_t horizon)
 	 * whenever the app fetches it. */
 	if (mode == M_ICAL) {
 		if (from_s == NULL)
-			from = (to_s ? to : at) - ICAL_BACK;
+			from = (to_s ? to : at) - ESC_ICAL_BACK;
 		if (to_s == NULL)
-			to = (from_s ? from : at) + ICAL_AHEAD;
+			to = (from_s ? from : at) + ESC_ICAL_AHEAD;
 	}
 	if ((from_s || to_s) && to <= from) {
 		esc_warnx("--to is not after --from");

@@ -12,6 +12,7 @@
 
 #include "esc.h"
 #include "chan.h"
+#include "inbox.h"
 
 struct email {
 	char	*url, *from, *user, *password;
@@ -316,9 +317,12 @@ hdr_subject(struct esc_buf *b, const cJSON *rec)
 }
 
 static char *
-email_message(const cJSON *rec, const struct email *e, const char *to,
-    const char *toname, const char *msgid)
+email_message(const struct esc_job *j, const char *to, const cJSON *r,
+    const char *msgid)
 {
+	const cJSON *rec = j->rec;
+	const struct email *e = j->conf;
+	const char *toname = esc_str(r, "name");
 	struct esc_buf b = { 0 }, body = { 0 };
 
 	hdr_date(&b);
@@ -334,6 +338,9 @@ email_message(const cJSON *rec, const struct email *e, const char *to,
 	    "Content-Type: text/plain; charset=UTF-8\r\n"
 	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
 	esc_rec_plain(&body, rec);
+	/* Its reply code and ack link (link.c): a page answered from
+	 * where it landed. */
+	esc_link_mail(&body, j->c, rec, esc_str(r, "person"));
 	qp_lines(&b, body.s, body.len);
 	esc_buf_free(&body);
 	return b.s;
@@ -374,7 +381,7 @@ email_rcpt(const struct esc_job *j, struct esc_delivery *d, const cJSON *r,
 	d->req.starttls = e->starttls;
 	d->req.user = e->user ? esc_strdup(e->user) : NULL;
 	d->req.password = e->password ? esc_strdup(e->password) : NULL;
-	d->req.body = email_message(j->rec, e, addr, esc_str(r, "name"), id);
+	d->req.body = email_message(j, addr, r, id);
 	d->req.bodylen = strlen(d->req.body);
 }
 

@@ -227,6 +227,15 @@ sms_build(const struct esc_job *j)
 
 /* ---- esc-inbox: replies to the sending number ---- */
 
+/* For an e-mail page's reply code (link.c): where to text it. */
+const char *
+esc_sms_reply_to(const struct esc_channels *c)
+{
+	const struct sms *s = c->conf[ESC_CH_SMS];
+
+	return s != NULL && s->replies && s->from != NULL ? s->from : NULL;
+}
+
 #define SMS_PAGES	50	/* of 100 messages */
 
 static int

@@ -500,31 +500,54 @@ esc_ch_unusable(struct esc_chload *l, const char *why)
 	l->c->why[l->ch] = esc_strdup(why);
 }
 
-/* What esc-inbox serve takes: the token, the public URL (no slash at
- * its end, as the paths are added to it). */
+/* The public URL: https (http to this machine alone: a link or a
+ * signature sent over it crosses no network in clear), no slash at its
+ * end, as the paths are added to it. */
 static int
-load_inbox(struct esc_chload *l, struct esc_channels *c, const cJSON *o)
+public_url(struct esc_chload *l, struct esc_channels *c)
 {
 	size_t n;
 
+	if (c->public_url == NULL)
+		return 0;
+	if ((strncmp(c->public_url, "https://", 8) != 0 &&
+	    strncmp(c->public_url, "http://", 7) != 0) ||
+	    esc_ch_cleartext(c->public_url))
+		return esc_cfgerr(l->file, "inbox.public_url",
+		    "not an https:// URL (http:// only to 127.0.0.1 or "
+		    "localhost)");
+	if (strpbrk(c->public_url, "?#\"\\<> ") != NULL)
+		return esc_cfgerr(l->file, "inbox.public_url",
+		    "a query, fragment or quote has no place in it");
+	n = strlen(c->public_url);
+	while (n > 0 && c->public_url[n - 1] == '/')
+		c->public_url[--n] = '\0';
+	return 0;
+}
+
+/* What esc-inbox serve takes: the token, the public URL, the key of ack
+ * links and calendars. */
+static int
+load_inbox(struct esc_chload *l, struct esc_channels *c, const cJSON *o)
+{
 	if (!cJSON_IsObject(o))
 		return esc_cfgerr(l->file, "inbox", "must be an object");
 	if (esc_ch_keys(l, o, "inbox", (const char *const[]){ "token_env",
-	    "token_file", "public_url", NULL }) == -1 ||
+	    "token_file", "public_url", "link_secret_env",
+	    "link_secret_file", NULL }) == -1 ||
 	    esc_ch_secret(l, o, "inbox", "token", 0, ESC_SEC_KEY,
 	    &c->inbox_token) == -1 ||
 	    esc_ch_str(l, o, "inbox", "public_url", &c->public_url) == -1)
 		return -1;
-	if (c->public_url != NULL) {
-		if (strncmp(c->public_url, "https://", 8) != 0 &&
-		    strncmp(c->public_url, "http://", 7) != 0)
-			return esc_cfgerr(l->file, "inbox.public_url",
-			    "not an http:// or https:// URL");
-		n = strlen(c->public_url);
-		while (n > 0 && c->public_url[n - 1] == '/')
-			c->public_url[--n] = '\0';
-	}
-	return 0;
+	l->why[0] = '\0';
+	if (esc_ch_secret(l, o, "inbox", "link_secret", 0, ESC_SEC_KEY,
+	    &c->link_secret) == -1)
+		return -1;
+	if (c->link_secret == NULL && esc_ch_has_any(o,
+	    (const char *const[]){ "link_secret_env", "link_secret_file",
+	    NULL }))
+		c->link_why = esc_strdup(l->why);
+	return public_url(l, c);
 }
 
 /* "bundle": {"after": N}: more than N pages to one person on SMS or
@@ -775,5 +798,7 @@ esc_channels_free(struct esc_channels *c)
 	}
 	free(c->inbox_token);
 	free(c->public_url);
+	free(c->link_secret);
+	free(c->link_why);
 	free(c);
 }

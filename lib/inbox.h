@@ -103,6 +103,68 @@ struct esc_serve {
  */
 int esc_serve(const struct esc_serve *sv);
 
+/* ---- ack links by e-mail, calendars (link.c) ---- */
+
+/*
+ * An ack link: the page it came with (incident, severity, level, alert),
+ * the person it went to, when it expires (ESC_LINK_TTL after the page)
+ * and the hex HMAC-SHA256 of all of it with inbox.link_secret.
+ */
+#define ESC_LINK_TTL	(24 * 3600)
+struct esc_link {
+	char		*incident, *person, *severity, *alert, *sig;
+	int		 level;
+	esc_time_t	 expires;
+};
+/* The link of a page record for person: inbox.public_url/ack?...; NULL
+ * when there is no public URL or link secret, or the page cannot be
+ * carried in one.  Free it. */
+char *esc_link_url(const struct esc_channels *c, const cJSON *rec,
+    const char *person);
+/* A link's query (or a form's body) read: each field once, in its
+ * bounds; -1 with a message. */
+int esc_link_parse(const char *s, size_t len, struct esc_link *lk);
+void esc_link_free(struct esc_link *lk);
+/* Its signature right (compared in constant time) and not expired by
+ * now: 0, or -1 with a message. */
+int esc_link_check(const struct esc_link *lk, const char *secret,
+    esc_time_t now);
+/* Its fields as a form's body (the page's hidden fields). */
+char *esc_link_form(const struct esc_link *lk);
+/*
+ * Uses the link once: under the lock of path (the links used, "expires
+ * sig" lines, pruned of the expired), act(arg) is called unless the link
+ * was used before, and then it is marked used.  1 acted, 0 used before,
+ * -1 with a message (act's, or the file's).
+ */
+int esc_link_once(const char *path, const struct esc_link *lk,
+    esc_time_t now, int (*act)(void *), void *arg);
+/* What an e-mail page says of answering it: its SMS reply code (when
+ * replies by SMS are read) and its ack link (when it can have one). */
+void esc_link_mail(struct esc_buf *b, const struct esc_channels *c,
+    const cJSON *rec, const char *person);
+/* The page esc-inbox serve answers a link with: what the link says, and
+ * a button (ESC_LINK_SHOW), or what came of it; lk NULL: a link that is
+ * not one (ESC_LINK_BAD). */
+enum { ESC_LINK_SHOW, ESC_LINK_ACKED, ESC_LINK_USED, ESC_LINK_CLOSED,
+	ESC_LINK_UNKNOWN, ESC_LINK_BAD };
+void esc_link_page(struct esc_buf *b, const struct esc_link *lk, int what);
+/* The number SMS replies go to, when replies are read; else NULL
+ * (chan-sms.c). */
+const char *esc_sms_reply_to(const struct esc_channels *c);
+/* A calendar's token: the hex HMAC-SHA256 of "calendar", kind ("role"
+ * or "person") and name with the link secret. */
+void esc_cal_token(const char *secret, const char *kind, const char *name,
+    char out[65]);
+/* The role or the person (the other -1) whose token it is, every name
+ * compared in constant time; -1 when none. */
+int esc_cal_find(const struct esc_roster *r, const char *secret,
+    const char *token, int *role, int *person);
+/* The VCALENDAR of a role or person: the window esc-rotate --ical writes
+ * around now.  Not safe in two threads on one roster (its cache). */
+void esc_cal_ics(struct esc_buf *b, struct esc_roster *r, int role,
+    int person, esc_time_t now);
+
 /* ---- one request a provider sent ---- */
 
 /* A request, its body read whole (at most ESC_HOOK_MAX bytes). */

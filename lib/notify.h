@@ -33,6 +33,9 @@ struct esc_channels {
 	/* "inbox" (esc-inbox serve): the bearer token Alertmanager sends,
 	 * and the URL the providers post to, as they sign it. */
 	char	*inbox_token, *public_url;
+	/* The key of ack links and calendar tokens (link.c); link_why
+	 * says why it is missing when the file names one. */
+	char	*link_secret, *link_why;
 };
 struct esc_channels *esc_channels_load(const char *path);
 void esc_channels_free(struct esc_channels *c);

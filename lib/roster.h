@@ -117,7 +117,10 @@ struct esc_rseg {
  * of anybody (or person >= 0), by start then role; *out is allocated. */
 int esc_roster_collect(struct esc_roster *r, esc_time_t from, esc_time_t to,
     int role, int person, struct esc_rseg **out);
-/* A VCALENDAR with a VEVENT per shift. */
+/* A VCALENDAR with a VEVENT per shift; a subscription's window is a week
+ * back and ninety days ahead of whenever the app fetches it. */
+#define ESC_ICAL_BACK	(7 * 86400)
+#define ESC_ICAL_AHEAD	(90 * 86400)
 void esc_ical_shifts(struct esc_buf *b, const struct esc_roster *r,
     const struct esc_rseg *v, int n, esc_time_t stamp);
 

@@ -442,9 +442,10 @@ route_emit_page(struct esc_router *rt, const struct inc *in,
 	jfs(b, "severity", esc_sev_name(tg->sev));
 	jfn(b, "level", tg->level);
 	jfs(b, "channel", esc_chan_name(tg->chan));
-	/* The code a responder texts back: esc-notify prints it, esc-inbox
-	 * computes the same from the state's seed. */
-	if (tg->chan == ESC_CH_SMS) {
+	/* The code a responder texts back: esc-notify prints it (in an
+	 * e-mail too, to answer from the phone), esc-inbox computes the
+	 * same from the state's seed. */
+	if (tg->chan == ESC_CH_SMS || tg->chan == ESC_CH_EMAIL) {
 		char code[ESC_CODE_LEN + 1];
 
 		route_seed(rt);

@@ -5,7 +5,8 @@
  * connection, so a slow client holds a connection slot, never the
  * others); each path is a provider's hook (esc_hook()), which verifies
  * the request's signature and makes the records, or /alertmanager, the
- * doorbell.  The records are written and synced into
+ * doorbell, or an e-mail's ack link (/ack) or a calendar (/calendar/),
+ * whose signatures link.c makes.  The records are written and synced into
  * $ESC_DIR/inbox/pending/ before the 2xx goes out, and the doorbell
  * ($ESC_DIR/inbox/doorbell) is rung so that a watching esc-tick runs at
  * once: a provider that got its 2xx can forget the request, and one
@@ -49,7 +50,9 @@
 #define PER_ADDR	32	/* connections one address may hold */
 #define REQUEST_MS	10000	/* a request's whole arrival, headers and body */
 
-enum { R_NONE = -2, R_ALERTMANAGER = -1 };	/* else a channel */
+/* Else a channel.  R_ACK: an ack link of an e-mail page (link.c);
+ * R_CALENDAR: /calendar/TOKEN.ics. */
+enum { R_CALENDAR = -4, R_ACK = -3, R_NONE = -2, R_ALERTMANAGER = -1 };
 
 /*
  * What the hooks read: the state's incidents and codes and the roster,
@@ -78,6 +81,8 @@ struct srv {
 	int			 failpoint;	/* ESC_FAILPOINT=inbox-written */
 	pthread_mutex_t		 clock;		/* guards conns */
 	struct track		*conns;
+	pthread_mutex_t		 cal_lock;	/* a calendar's look-ups: the
+						 * roster's cache is one */
 };
 
 /* A connection, from its accept to its close: a request must have come
@@ -114,6 +119,9 @@ logf_(const struct rq *r, int status, const char *fmt, ...)
 	size_t n = strcspn(r->uri ? r->uri : "?", "?");
 	int k;
 
+	/* A calendar's token is its secret. */
+	if (r->route == R_CALENDAR)
+		n = strlen("/calendar/");
 	k = snprintf(buf, sizeof buf, "%s %.*s %d: ", r->method,
 	    (int)(n > 200 ? 200 : n), r->uri ? r->uri : "?", status);
 	va_start(ap, fmt);
@@ -138,7 +146,19 @@ answer(struct rq *r, int status, const char *type, const char *body,
 	MHD_add_response_header(rs, "Content-Type",
 	    type ? type : "text/plain; charset=utf-8");
 	if (status == 405)
-		MHD_add_response_header(rs, "Allow", "POST");
+		MHD_add_response_header(rs, "Allow", r->route == R_ACK ?
+		    "GET, POST" : r->route == R_CALENDAR ? "GET" : "POST");
+	/* A link's page: never kept by a cache, and its URL (the link)
+	 * never sent on as a Referer. */
+	if (r->route == R_ACK || r->route == R_CALENDAR) {
+		MHD_add_response_header(rs, "Cache-Control", "no-store");
+		MHD_add_response_header(rs, "Referrer-Policy", "no-referrer");
+		MHD_add_response_header(rs, "X-Content-Type-Options",
+		    "nosniff");
+		MHD_add_response_header(rs, "Content-Security-Policy",
+		    "default-src 'none'; form-action 'self'; "
+		    "frame-ancestors 'none'");
+	}
 	if (status == 401 && r->route == R_ALERTMANAGER)
 		MHD_add_response_header(rs, "WWW-Authenticate", "Bearer");
 	if (r->close)
@@ -159,7 +179,9 @@ refuse(struct rq *r, int status, const char *why)
 	case 401: text = "401 unauthorized\n"; break;
 	case 404: text = "404 not found\n"; break;
 	case 405: text = "405 method not allowed\n"; break;
+	case 403: text = "403 forbidden\n"; break;
 	case 413: text = "413 request too large\n"; break;
+	case 415: text = "415 unsupported media type\n"; break;
 	default: text = "503 service unavailable\n"; status = 503; break;
 	}
 	logf_(r, status, "%s", why);
@@ -174,6 +196,10 @@ route_of(const char *path)
 
 	if (strcmp(path, "/alertmanager") == 0)
 		return R_ALERTMANAGER;
+	if (strcmp(path, "/ack") == 0)
+		return R_ACK;
+	if (strncmp(path, "/calendar/", 10) == 0)
+		return R_CALENDAR;
 	for (ch = 0; ch < ESC_NCHAN; ch++)
 		if ((p = esc_hook_path(ch)) != NULL && strcmp(p, path) == 0)
 			return ch;
@@ -485,6 +511,194 @@ hooked(struct srv *s, struct rq *r)
 	return ok;
 }
 
+/* The view dropped, under the lock. */
+static void
+drop(struct srv *s, struct view *v)
+{
+	pthread_mutex_lock(&s->lock);
+	view_drop(v);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static enum MHD_Result
+link_answer(struct srv *s, struct rq *r, int status,
+    const struct esc_link *lk, int what, const char *why)
+{
+	struct esc_buf b = { 0 };
+	enum MHD_Result ok;
+
+	if (status != 200 || what == ESC_LINK_ACKED || esc_verbose)
+		logf_(r, status, "%s", why);
+	esc_link_page(&b, lk, what);
+	ok = answer(r, status, "text/html; charset=utf-8", b.s, b.len);
+	esc_buf_free(&b);
+	return ok;
+}
+
+/* What a link's POST does once: the ack, written and synced, and the
+ * doorbell. */
+struct acking {
+	struct srv		*s;
+	const struct esc_link	*lk;
+	esc_time_t		 now;
+};
+
+static int
+ack_write(void *arg)
+{
+	struct acking *a = arg;
+	struct esc_inbox ib = { .out = cJSON_CreateArray() };
+	unsigned long seq;
+	int rc;
+
+	esc_inbox_rec(&ib, "ack", a->lk->incident, a->lk->person, a->now,
+	    "email");
+	pthread_mutex_lock(&a->s->lock);
+	seq = ++a->s->seq;
+	pthread_mutex_unlock(&a->s->lock);
+	rc = write_records(a->s, ib.out, a->now, seq) == -1 ||
+	    ring(a->s) == -1 ? -1 : 0;
+	cJSON_Delete(ib.out);
+	return rc;
+}
+
+/* Whether a POST's body says it is a form. */
+static int
+form_typed(const struct rq *r)
+{
+	const char *ct = MHD_lookup_connection_value(r->conn,
+	    MHD_HEADER_KIND, "Content-Type");
+	const char *f = "application/x-www-form-urlencoded";
+
+	return ct != NULL && strncasecmp(ct, f, strlen(f)) == 0 &&
+	    strchr("; \t", ct[strlen(f)]) != NULL;
+}
+
+/* The incident of a checked link in the current view: "open", another
+ * state, or NULL (unknown; *stale when it may be too new). */
+static const char *
+link_state(struct srv *s, const struct esc_link *lk, int *person_ok,
+    int *stale)
+{
+	struct view *v;
+	const char *st;
+
+	if ((v = take_view(s)) == NULL)
+		return NULL;
+	*person_ok = esc_roster_person(v->ros, lk->person) >= 0;
+	st = esc_map_get(&v->known, lk->incident);
+	st = st == NULL ? NULL : strcmp(st, "open") == 0 ? "open" : "closed";
+	*stale = st == NULL && s->cf->etcd != NULL &&
+	    esc_mono_ms() - v->read_ms > STALE_MS;
+	drop(s, v);
+	return st;
+}
+
+/*
+ * An ack link (link.c): a GET shows the incident and a button, and
+ * writes nothing (mail scanners fetch the links of a message); the
+ * button's POST acks as the person the link was sent to, once.  The
+ * signature is checked before anything else is read.
+ */
+static enum MHD_Result
+ack_link(struct srv *s, struct rq *r)
+{
+	const char *secret = s->cf->chans->link_secret, *q, *st;
+	struct esc_buf used = { 0 };
+	struct esc_link lk;
+	struct acking a = { s, &lk, esc_now() };
+	int post = strcmp(r->method, "POST") == 0, person_ok = 0, stale = 0;
+	enum MHD_Result rc;
+
+	if (secret == NULL || s->cf->chans->public_url == NULL)
+		return refuse(r, 404, "no inbox.link_secret or "
+		    "inbox.public_url is set");
+	if (post && !form_typed(r))
+		return refuse(r, 415, "not application/x-www-form-urlencoded");
+	q = strchr(r->uri, '?');
+	if ((post ? esc_link_parse(r->body.s, r->body.len, &lk) :
+	    esc_link_parse(q ? q + 1 : "", q ? strlen(q + 1) : 0, &lk)) == -1)
+		return link_answer(s, r, 400, NULL, ESC_LINK_BAD,
+		    esc_lasterr());
+	if (esc_link_check(&lk, secret, a.now) == -1) {
+		rc = link_answer(s, r, 403, NULL, ESC_LINK_BAD, esc_lasterr());
+		goto out;
+	}
+	st = link_state(s, &lk, &person_ok, &stale);
+	if (!person_ok)
+		rc = link_answer(s, r, 403, NULL, ESC_LINK_BAD,
+		    "the person is not in the roster");
+	else if (st == NULL && stale)
+		rc = refuse(r, 503, "the incidents are not read yet");
+	else if (st == NULL)
+		rc = link_answer(s, r, 404, &lk, ESC_LINK_UNKNOWN,
+		    "no such incident");
+	else if (strcmp(st, "open") != 0)
+		rc = link_answer(s, r, post ? 409 : 200, &lk, ESC_LINK_CLOSED,
+		    "the incident is resolved");
+	else if (!post)
+		rc = link_answer(s, r, 200, &lk, ESC_LINK_SHOW, "shown");
+	else {
+		esc_buf_printf(&used, "%s/inbox/links-used", s->cf->dir);
+		switch (esc_link_once(used.s, &lk, a.now, ack_write, &a)) {
+		case 1:
+			rc = link_answer(s, r, 200, &lk, ESC_LINK_ACKED,
+			    "1 record");
+			break;
+		case 0:
+			rc = link_answer(s, r, 409, &lk, ESC_LINK_USED,
+			    "the link was used");
+			break;
+		default:
+			rc = refuse(r, 503, esc_lasterr());
+		}
+		esc_buf_free(&used);
+	}
+out:
+	esc_link_free(&lk);
+	return rc;
+}
+
+/*
+ * A calendar: /calendar/TOKEN.ics, the token of a role or a person
+ * (esc-inbox urls prints them).  An unknown token is 404 after every
+ * name was compared.
+ */
+static enum MHD_Result
+calendar(struct srv *s, struct rq *r)
+{
+	const char *secret = s->cf->chans->link_secret;
+	const char *tok = r->uri + strlen("/calendar/");
+	size_t n = strcspn(tok, "?");
+	struct esc_buf b = { 0 };
+	char t[65];
+	struct view *v;
+	enum MHD_Result ok;
+	int role, person;
+
+	if (secret == NULL)
+		return refuse(r, 404, "no inbox.link_secret is set");
+	if (n != 64 + 4 || strncmp(tok + 64, ".ics", 4) != 0)
+		return refuse(r, 404, "no such calendar");
+	memcpy(t, tok, 64);
+	t[64] = '\0';
+	if ((v = take_view(s)) == NULL)
+		return refuse(r, 503, esc_lasterr());
+	if (esc_cal_find(v->ros, secret, t, &role, &person) == -1) {
+		drop(s, v);
+		return refuse(r, 404, "no such calendar");
+	}
+	pthread_mutex_lock(&s->cal_lock);
+	esc_cal_ics(&b, v->ros, role, person, esc_now());
+	pthread_mutex_unlock(&s->cal_lock);
+	drop(s, v);
+	if (esc_verbose)
+		logf_(r, 200, "calendar");
+	ok = answer(r, 200, "text/calendar; charset=utf-8", b.s, b.len);
+	esc_buf_free(&b);
+	return ok;
+}
+
 struct framing {
 	int	cl, te;
 };
@@ -536,7 +750,15 @@ start(struct rq *r, const char *path, const char *method)
 	}
 	if ((r->route = route_of(path)) == R_NONE)
 		return refuse(r, 404, "no such path");
-	if (strcmp(method, "POST") != 0)
+	/* A link is shown on a GET and used on a POST; HEAD too is
+	 * refused, so that nothing but a GET is answered without a body
+	 * that says what it did. */
+	if (r->route == R_ACK && strcmp(method, "GET") != 0 &&
+	    strcmp(method, "POST") != 0)
+		return refuse(r, 405, "not a GET or POST");
+	if (r->route == R_CALENDAR && strcmp(method, "GET") != 0)
+		return refuse(r, 405, "not a GET");
+	if (r->route >= R_ALERTMANAGER && strcmp(method, "POST") != 0)
 		return refuse(r, 405, "not a POST");
 	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    "Content-Length");
@@ -650,6 +872,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *path,
 	mark(s, conn, 1);
 	if (r->route == R_ALERTMANAGER)
 		return doorbell(s, r);
+	if (r->route == R_ACK)
+		return ack_link(s, r);
+	if (r->route == R_CALENDAR)
+		return calendar(s, r);
 	return hooked(s, r);
 }
 
@@ -817,6 +1043,10 @@ say_listening(const struct srv *s, int fd)
 	    "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "", port);
 	esc_buf_printf(&b, " /alertmanager %s", s->cf->chans->inbox_token ?
 	    "ready" : "off (no inbox.token)");
+	esc_buf_printf(&b, ", /ack and /calendar %s",
+	    s->cf->chans->link_secret == NULL ? "off (no inbox.link_secret)" :
+	    s->cf->chans->public_url == NULL ? "off (no inbox.public_url)" :
+	    "ready");
 	for (ch = 0; ch < ESC_NCHAN; ch++)
 		if (esc_hook_path(ch) != NULL)
 			esc_buf_printf(&b, ", %s %s", esc_hook_path(ch),
@@ -830,7 +1060,8 @@ int
 esc_serve(const struct esc_serve *cf)
 {
 	struct srv s = { .lock = PTHREAD_MUTEX_INITIALIZER,
-	    .clock = PTHREAD_MUTEX_INITIALIZER, .cf = cf };
+	    .clock = PTHREAD_MUTEX_INITIALIZER,
+	    .cal_lock = PTHREAD_MUTEX_INITIALIZER, .cf = cf };
 	struct timespec tick = { 0, 500 * 1000000L };
 	struct MHD_Daemon *d;
 	struct view *v;
