@@ -37,7 +37,7 @@ struct rec {
 	int		 about;
 };
 
-struct route_box {
+struct esc_outbox {
 	struct loaded	*ld;
 	size_t		 nld;
 	struct esc_map	 incs, tombs;	/* id, key -> struct loaded */
@@ -61,7 +61,7 @@ struct commit {
 	struct op	*op;
 	size_t		 nop, capop;
 	struct esc_buf	 vals;
-	struct route_box *bx;		/* the records, or NULL */
+	struct esc_outbox *bx;		/* the records, or NULL */
 	char		 obx[96];	/* outbox/<now>.<lease>. */
 	int		 seq;		/* the last outbox batch */
 	struct esc_txn	*t;		/* the batch being filled */
@@ -75,16 +75,14 @@ hash(const char *s, size_t n)
 	return esc_fnv1a(ESC_FNV_OFFSET, s, n);
 }
 
-static struct route_box *
-box(struct esc_router *rt)
+struct esc_outbox *
+esc_outbox_new(void)
 {
-	if (rt->box == NULL)
-		rt->box = esc_calloc(1, sizeof *rt->box);
-	return rt->box;
+	return esc_calloc(1, sizeof(struct esc_outbox));
 }
 
 void
-route_box_free(struct route_box *bx)
+esc_outbox_free(struct esc_outbox *bx)
 {
 	if (bx == NULL)
 		return;
@@ -96,11 +94,12 @@ route_box_free(struct route_box *bx)
 	free(bx);
 }
 
-void
-route_box_add(struct esc_router *rt, int about, uint64_t id, const char *line,
-    size_t len)
+/* A record of the run into the outbox (the router's esc_record_fn): about
+ * says it is about incident id. */
+static int
+box_add(void *arg, int about, uint64_t id, const char *line, size_t len)
 {
-	struct route_box *bx = box(rt);
+	struct esc_outbox *bx = arg;
 	struct rec *r;
 
 	if (bx->nrec == bx->caprec) {
@@ -114,17 +113,12 @@ route_box_add(struct esc_router *rt, int about, uint64_t id, const char *line,
 	r->about = about;
 	esc_buf_add(&bx->text, line, len);
 	esc_buf_putc(&bx->text, '\n');
-}
-
-void
-esc_router_pass(struct esc_router *rt, const char *line, size_t len)
-{
-	route_box_add(rt, 0, 0, line, len);
+	return 0;
 }
 
 /* Remembers what each state key held, to write only what changes. */
 static void
-remember(struct route_box *bx, const struct esc_kv *kv, size_t n)
+remember(struct esc_outbox *bx, const struct esc_kv *kv, size_t n)
 {
 	size_t i;
 	uint64_t id;
@@ -156,7 +150,8 @@ remember(struct route_box *bx, const struct esc_kv *kv, size_t n)
 }
 
 int
-esc_router_load_etcd(struct esc_router *rt, struct esc_etcd *e)
+esc_router_load_etcd(struct esc_router *rt, struct esc_etcd *e,
+    struct esc_outbox *bx)
 {
 	struct esc_buf b = { 0 };
 	struct esc_kv *kv;
@@ -168,8 +163,10 @@ esc_router_load_etcd(struct esc_router *rt, struct esc_etcd *e)
 	rc = route_kvs_text(e, kv, n, &b);
 	if (rc == 0)
 		rc = route_load_text(rt, esc_etcd_where(e), b.s, b.len);
-	if (rc == 0)
-		remember(box(rt), kv, n);
+	if (rc == 0) {
+		remember(bx, kv, n);
+		esc_router_emit(rt, box_add, bx);
+	}
 	esc_kv_free(kv, n);
 	esc_buf_free(&b);
 	return rc;
@@ -326,7 +323,7 @@ add_unit(struct commit *c, const struct op *o, size_t r, const size_t *next)
 static int
 commit_units(struct commit *c)
 {
-	struct route_box *bx = c->bx;
+	struct esc_outbox *bx = c->bx;
 	struct esc_map byinc = { 0 }, first = { 0 };
 	size_t *next, *last, i, nop = c->nop, lastpass = SIZE_MAX,
 	    firstpass = SIZE_MAX;
@@ -425,7 +422,7 @@ commit(struct commit *c)
 		return commit_one(c);
 	if (c->bx == NULL) {
 		/* No records: the version first, then in key order. */
-		struct route_box none;
+		struct esc_outbox none;
 		int rc;
 
 		memset(&none, 0, sizeof none);
@@ -482,9 +479,9 @@ commit_free(struct commit *c)
 }
 
 int
-esc_router_save_etcd(struct esc_router *rt, struct esc_etcd *e)
+esc_router_save_etcd(struct esc_router *rt, struct esc_etcd *e,
+    struct esc_outbox *bx)
 {
-	struct route_box *bx = box(rt);
 	struct commit c;
 	size_t i;
 	int lines, rc;

@@ -1,8 +1,9 @@
 /*
  * route-int.h - what the incident state machine (route.c), its records
  * (route-out.c), its groups (route-group.c), its state file
- * (route-state.c) and its state and outbox on etcd (route-etcd.c) share.  Private to the library: no tool includes it; route.h is
- * esc-route's interface.
+ * (route-state.c) and its state and outbox on etcd (route-etcd.c) share.
+ * Private to the library: no tool includes it; route.h is esc-route's
+ * interface, and store.h where its state lives.
  */
 #ifndef ESC_ROUTE_INT_H
 #define ESC_ROUTE_INT_H
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "esc.h"
+#include "code.h"
 #include "etcd.h"
 #include "route.h"
 
@@ -88,7 +90,8 @@ struct esc_router {
 	uint64_t		 seq;
 	int			 dirty, outerr;
 	struct esc_buf		 out, text;
-	struct route_box	*box;		/* on etcd: the outbox */
+	esc_record_fn		*emit;		/* where records go; NULL: */
+	void			*emit_arg;	/* standard output */
 	uint64_t		 cur_id;	/* the record's incident */
 	const char		*ev_alert;	/* joined, left: whose */
 	struct esc_map		 seen;		/* alerts seen this run */
@@ -152,16 +155,17 @@ void route_mem_free(struct inc *in);
 /* The seed's line in the state's text; route_state_lines() gives it to
  * its function as tomb ROUTE_SEED_LINE. */
 #define ROUTE_SEED_LINE	2
-/* rt->seed, made when it is "" (from the system's random bytes). */
-void route_seed(struct esc_router *rt);
+/* rt->seed, made when it is "" (code.c: from the system's random
+ * bytes); the state then changed. */
+static inline void
+route_seed(struct esc_router *rt)
+{
+	if (rt->seed[0] != '\0')
+		return;
+	esc_seed_new(rt->seed);
+	rt->dirty = 1;
+}
 #define OUTBOX_KEYS	"outbox/"
-
-/* route-etcd.c */
-/* A record of the run into the outbox (esc_router_collect): about says
- * it is about incident id. */
-void route_box_add(struct esc_router *rt, int about, uint64_t id,
-    const char *line, size_t len);
-void route_box_free(struct route_box *box);
 
 /* route-state.c */
 /* Told each line of the state a run leaves, without its newline: an

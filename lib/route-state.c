@@ -20,11 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
-
 #include "esc.h"
 #include "etcd.h"
-#include "inbox.h"
+#include "code.h"
 #include "route.h"
 #include "route-int.h"
 
@@ -606,7 +604,7 @@ parse_line(struct esc_router *rt, char *s, struct inc *in, int ver)
 	in->tl_next = (int)v[4];
 	in->alert = esc_strdup(str[0]);
 	in->name = esc_strdup(str[1]);
-	in->tl = esc_policy_timeline(rt->p, in->name);
+	in->tl = rt->p ? esc_policy_timeline(rt->p, in->name) : NULL;
 	in->summary = esc_strdup(str[2]);
 	in->runbook = str[3] ? esc_strdup(str[3]) : NULL;
 	in->labels = esc_strdup(str[4]);
@@ -729,6 +727,91 @@ esc_router_load(struct esc_router *rt, const char *path)
 	return rc;
 }
 
+/* ---- the incidents as others see them ---- */
+
+static void
+add_view(struct esc_incidents *out, size_t *cap, const struct inc *in)
+{
+	struct esc_incident_view *v;
+
+	if (out->n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		out->v = esc_realloc(out->v, *cap * sizeof *out->v);
+	}
+	v = &out->v[out->n++];
+	memset(v, 0, sizeof *v);
+	esc_hex64(in->id, v->id);
+	v->name = esc_strdup(in->name);
+	v->summary = esc_strdup(in->summary);
+	v->sev = in->sev;
+	v->level = in->level;
+	v->nalerts = in->nalerts;
+	v->opened = in->opened;
+	v->acked = in->acked;
+	v->resolved = in->resolved;
+	v->open = in->resolved == NONE;
+}
+
+/* Read as leniently as esc-inbox always read the state: a header of
+ * another format is read as this one, a line that does not load is left
+ * out, an id seen twice is the first line's. */
+void
+esc_state_incidents(char *text, size_t len, struct esc_incidents *out)
+{
+	struct esc_router rt;
+	struct esc_map seen = { 0 };
+	struct inc tmp;
+	char *s, *nl, *end = text + len;
+	size_t cap = 0, i;
+	int ver;
+
+	memset(out, 0, sizeof *out);
+	memset(&rt, 0, sizeof rt);
+	if ((nl = memchr(text, '\n', len)) == NULL)
+		return;
+	*nl = '\0';
+	if (header("", text, &ver) == -1 || ver < 2)
+		ver = STATE_VERSION;
+	for (s = nl + 1; s < end && *s != '\0'; s = nl + 1) {
+		if ((nl = memchr(s, '\n', (size_t)(end - s))) == NULL)
+			nl = end;
+		*nl = '\0';
+		if (strncmp(s, "seed\t", 5) == 0) {
+			if (strlen(s + 5) == ESC_SEED_LEN &&
+			    strspn(s + 5, "0123456789abcdef") == ESC_SEED_LEN)
+				memcpy(out->seed, s + 5, ESC_SEED_LEN + 1);
+			continue;
+		}
+		memset(&tmp, 0, sizeof tmp);
+		if (parse_line(&rt, s, &tmp, ver) == 0 && tmp.opened != NONE &&
+		    esc_map64_get(&seen, tmp.id) == NULL) {
+			esc_map64_put(&seen, tmp.id, (void *)1);
+			add_view(out, &cap, &tmp);
+		}
+		route_free_inc(&tmp);
+		if (nl == end)
+			break;
+	}
+	/* The seed is the last line: the codes once it is known. */
+	for (i = 0; i < out->n; i++)
+		if (out->v[i].open)
+			esc_sms_code(out->seed, out->v[i].id, out->v[i].code);
+	esc_map_free(&seen, NULL);
+}
+
+void
+esc_incidents_free(struct esc_incidents *inc)
+{
+	size_t i;
+
+	for (i = 0; i < inc->n; i++) {
+		free(inc->v[i].name);
+		free(inc->v[i].summary);
+	}
+	free(inc->v);
+	memset(inc, 0, sizeof *inc);
+}
+
 /* ---- the state on etcd ---- */
 
 /*
@@ -804,23 +887,6 @@ route_kvs_text(struct esc_etcd *e, const struct esc_kv *kv, size_t n,
 		    "state", esc_etcd_where(e), STATE_KEYS);
 	esc_buf_printf(b, "end %zu\n", lines);
 	return 0;
-}
-
-void
-route_seed(struct esc_router *rt)
-{
-	unsigned char r[ESC_SEED_LEN / 2];
-
-	if (rt->seed[0] != '\0')
-		return;
-	/* Without randomness no code is safe: better none (abort) than one
-	 * a stranger can compute. */
-	if (RAND_bytes(r, sizeof r) != 1) {
-		esc_warnx("no random bytes for the SMS codes' seed");
-		abort();
-	}
-	esc_hex(r, sizeof r, rt->seed);
-	rt->dirty = 1;
 }
 
 char *
