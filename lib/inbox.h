@@ -56,7 +56,7 @@ void esc_inbox_known(const struct esc_incidents *inc, struct esc_map *known,
     struct esc_map *codes);
 
 /* Digests (digest.c): where their codes are, $ESC_DIR/digests, or on
- * etcd when e is not NULL; set once by the tool. */
+ * etcd when e is not NULL; set once, by the store (store_digests). */
 struct esc_etcd;
 void esc_digest_where(const char *esc_dir, struct esc_etcd *e);
 /* A reply that is a digest's code, from the phone the digest went to,
