@@ -147,7 +147,10 @@ void route_mem_free(struct inc *in);
 /* On etcd, under ESC_ETCD_PREFIX: the state and the records not yet
  * delivered. */
 #define STATE_KEYS	"state/"
-#define STATE_VERSION_S	"3"		/* route-state.c's STATE_VERSION */
+/* The state's text (route-state.c), and so its keys on etcd. */
+#define STATE_MAGIC	"esc-route-state"
+#define STATE_VERSION	3		/* 3: groups; 2: tombstones; 1, 2 read */
+#define STATE_VERSION_S	"3"		/* STATE_VERSION as text */
 #define INC_KEYS	"state/inc/"
 #define TOMB_KEYS	"state/tomb/"
 #define VERSION_KEY	"state/version"
@@ -180,7 +183,8 @@ typedef int route_line_fn(void *arg, int tomb, uint64_t id, const char *line,
  * -2 when fn stopped the walk. */
 int route_state_lines(struct esc_router *rt, const char *where,
     route_line_fn *fn, void *arg);
-/* The text of the state keys kv (a range of STATE_KEYS) into b. */
+/* route-etcd.c: the text of the state keys kv (a range of STATE_KEYS)
+ * into b. */
 int route_kvs_text(struct esc_etcd *e, const struct esc_kv *kv, size_t n,
     struct esc_buf *b);
 /* Loads a state's text (modified; len bytes and a NUL) into rt. */

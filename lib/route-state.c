@@ -21,13 +21,10 @@
 #include <unistd.h>
 
 #include "esc.h"
-#include "etcd.h"
 #include "code.h"
 #include "route.h"
 #include "route-int.h"
 
-#define STATE_MAGIC	"esc-route-state"
-#define STATE_VERSION	3		/* 3: groups; 2: tombstones; 1, 2 read */
 
 static void
 sput(struct esc_buf *b, const char *s)
@@ -810,101 +807,4 @@ esc_incidents_free(struct esc_incidents *inc)
 	}
 	free(inc->v);
 	memset(inc, 0, sizeof *inc);
-}
-
-/* ---- the state on etcd ---- */
-
-/*
- * One state key in the text: state/inc/<id> holds the incident's line,
- * state/tomb/<key> the tombstone's, each as the file has it; the key must
- * name what its line does, and the line be one line.
- */
-static int
-kv_line(struct esc_buf *b, const struct esc_kv *kv)
-{
-	const char *k = kv->key + strlen(STATE_KEYS);
-	size_t off;
-
-	if (strncmp(k, "inc/", 4) == 0)
-		off = 0;
-	else if (strncmp(k, "tomb/", 5) == 0)
-		off = 5;
-	else
-		return -1;
-	k = strchr(k, '/') + 1;
-	if (strlen(k) != 16 || kv->len < off + 17 ||
-	    memcmp(kv->val + off, k, 16) != 0 || kv->val[off + 16] != '\t' ||
-	    (off && memcmp(kv->val, "tomb\t", 5) != 0) ||
-	    memchr(kv->val, '\n', kv->len) != NULL ||
-	    memchr(kv->val, '\0', kv->len) != NULL)
-		return -1;
-	esc_buf_add(b, kv->val, kv->len);
-	esc_buf_putc(b, '\n');
-	return 0;
-}
-
-/* The text of the state keys kv (a range of STATE_KEYS, in key order:
- * incidents, tombstones, the version); -1 naming a key that is not one. */
-int
-route_kvs_text(struct esc_etcd *e, const struct esc_kv *kv, size_t n,
-    struct esc_buf *b)
-{
-	size_t i, lines = 0;
-	const char *ver = NULL, *seed = NULL;
-
-	esc_buf_printf(b, "%s %d\n", STATE_MAGIC, STATE_VERSION);
-	/* The seed last, as route_state_lines() writes it in the file. */
-	for (i = 0; i < n; i++) {
-		if (strcmp(kv[i].key, STATE_KEYS "version") == 0) {
-			ver = kv[i].val;
-			continue;
-		}
-		if (strcmp(kv[i].key, SEED_KEY) == 0) {
-			if (kv[i].len != ESC_SEED_LEN ||
-			    strspn(kv[i].val, "0123456789abcdef") !=
-			    ESC_SEED_LEN)
-				return esc_seterr("%s: %s: corrupt state",
-				    esc_etcd_where(e), kv[i].key);
-			seed = kv[i].val;
-			continue;
-		}
-		if (kv_line(b, &kv[i]) == -1)
-			return esc_seterr("%s: %s: corrupt state",
-			    esc_etcd_where(e), kv[i].key);
-		lines++;
-	}
-	if (seed != NULL) {
-		esc_buf_printf(b, "seed\t%s\n", seed);
-		lines++;
-	}
-	if (ver != NULL && strcmp(ver, "2") != 0 &&
-	    strcmp(ver, STATE_VERSION_S) != 0)
-		return esc_seterr("%s: %sversion: state format %s, this "
-		    "esc-route reads %d", esc_etcd_where(e), STATE_KEYS, ver,
-		    STATE_VERSION);
-	if (ver == NULL && lines > 0)
-		return esc_seterr("%s: %sversion: missing: not esc-route's "
-		    "state", esc_etcd_where(e), STATE_KEYS);
-	esc_buf_printf(b, "end %zu\n", lines);
-	return 0;
-}
-
-char *
-esc_state_text(struct esc_etcd *e, size_t *len)
-{
-	struct esc_buf b = { 0 };
-	struct esc_kv *kv;
-	size_t n;
-	int rc;
-
-	if (esc_etcd_range(e, STATE_KEYS, 1, &kv, &n) == -1)
-		return NULL;
-	rc = route_kvs_text(e, kv, n, &b);
-	esc_kv_free(kv, n);
-	if (rc == -1) {
-		esc_buf_free(&b);
-		return NULL;
-	}
-	*len = b.len;
-	return b.s;
 }

@@ -77,7 +77,7 @@ int esc_router_save(struct esc_router *rt, const char *path);
  * is the line) and tombstone (state/tomb/<key>), the end line; malloc'd,
  * NUL-terminated, its length in *len.  An empty state when etcd holds
  * none.  NULL when etcd cannot be read or holds a corrupt state
- * (esc_lasterr()).  Read-only: needs no lock.  (route-state.c)
+ * (esc_lasterr()).  Read-only: needs no lock.
  */
 char *esc_state_text(struct esc_etcd *e, size_t *len);
 /* The records of a run on etcd, kept for its outbox, and what its load
