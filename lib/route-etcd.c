@@ -333,6 +333,25 @@ op_cost(const struct op *o)
 	return cost(strlen(o->key) + 64, o->len);
 }
 
+/* 1 when the outbox key holds the batch's records byte for byte, 0 when
+ * not, -1 when it cannot be read. */
+static int
+ours(struct commit *c, const char *key)
+{
+	struct esc_kv *kv;
+	size_t n;
+	int r;
+
+	if (key[0] == '\0')
+		return 0;
+	if (esc_etcd_range(c->e, key, 0, &kv, &n) == -1)
+		return -1;
+	r = n == 1 && kv[0].len == c->recs.len &&
+	    memcmp(kv[0].val, c->recs.s, c->recs.len) == 0;
+	esc_kv_free(kv, n);
+	return r;
+}
+
 /* Commits the batch: its state writes and its records, in one fenced
  * transaction. */
 static int
@@ -349,6 +368,14 @@ flush(struct commit *c)
 		esc_txn_put(c->t, key, c->recs.s, c->recs.len, 0);
 	}
 	r = esc_etcd_txn(c->e, c->t);
+	/* A transaction etcd applied whose answer was lost, sent again:
+	 * the key holds this batch, and the state written with it is
+	 * there too.  Done, not a failure (that would have the inputs read
+	 * again, and an ack journaled twice). */
+	if (r == 0 && (r = ours(c, key)) == 1)
+		esc_note("%s: %s: written already by this run (an answer "
+		    "lost, the transaction sent again)", esc_etcd_where(c->e),
+		    key);
 	esc_txn_free(c->t);
 	c->t = esc_txn_new();
 	c->recs.len = 0;
