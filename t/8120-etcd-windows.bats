@@ -53,3 +53,46 @@ outbox() {
 	run outbox
 	assert_equal "$(jq -r 'select(.type == "incident") | .event' <<<"$output" | sort | uniq -c | awk '{print $2 "=" $1}' | paste -sd' ')" "acked=1 opened=1"
 }
+
+# many N: N alerts firing at minute 0, each its own incident.
+many() {
+	jq -nc --arg start "$(tm 0)" --argjson n "$1" 'range($n) | "db\(.)" as $i |
+	    {type: "alert", id: "DBDown-\($i)", name: "DBDown",
+	    status: "firing", severity: "warning", starts_at: $start,
+	    ends_at: null,
+	    labels: {alertname: "DBDown", instance: $i, severity: "warning"},
+	    annotations: {summary: "DBDown on \($i)"},
+	    summary: "DBDown on \($i)", runbook: null, hygiene: [],
+	    why: "test", source: "test"}'
+}
+
+@test "on etcd: --export-state reads the state at one revision, though a tick commits between two of its pages" {
+	# More incidents than one page of a range (2000 keys).
+	many 2100 | esc-route --now "$(tm 0)"
+	esc-route --export-state >"$BATS_TEST_TMPDIR/before"
+	assert_equal "$(grep -c '^[0-9a-f]\{16\}	' "$BATS_TEST_TMPDIR/before")" 2100
+	# The export stops itself after its first page.
+	ESC_FAILPOINT=etcd-range-pause esc-route --export-state \
+	    >"$BATS_TEST_TMPDIR/during" &
+	pid=$!
+	for ((i = 0; i < 200; i++)); do
+		[ "$(ps -o stat= -p "$pid" | cut -c1)" != T ] || break
+		sleep 0.05
+	done
+	assert_equal "$(ps -o stat= -p "$pid" | cut -c1)" T
+	# A tick acks the first incident and the last: one in each page.
+	first=$(grep -m1 -o '^[0-9a-f]\{16\}' "$BATS_TEST_TMPDIR/before")
+	last=$(grep -o '^[0-9a-f]\{16\}' "$BATS_TEST_TMPDIR/before" | tail -1)
+	{ event ack incident "$first" 1; event ack incident "$last" 1; } |
+	    esc-lock -w 10 -- esc-route --now "$(tm 1)"
+	kill -CONT "$pid"
+	wait "$pid"
+	# The state as it was before the tick, not half of each.
+	run diff "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/during"
+	assert_success
+	# And the tick's, read after it, has both acks.
+	esc-route --export-state >"$BATS_TEST_TMPDIR/after"
+	run diff "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after"
+	assert_failure
+	assert_equal "$(diff "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after" | grep -c '^>')" 2
+}
