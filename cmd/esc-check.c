@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "esc.h"
-#include "etcd.h"
+#include "store.h"
 #include "notify.h"
 #include "roster.h"
 
@@ -183,24 +183,19 @@ alertmanager(void)
 static void
 etcd(void)
 {
-	struct esc_etcd *e;
-	struct esc_kv *kv;
-	size_t n;
-	int rc = esc_etcd_open(&e);
+	struct esc_store *s;
 
-	if (rc == 0)
-		return;
-	if (rc == -1) {
+	if (store_open(&s, NULL, NULL) != 0) {
 		say(0, "etcd: %s", esc_lasterr());
 		return;
 	}
-	if (esc_etcd_range(e, "lock", 0, &kv, &n) == -1)
-		say(0, "%s: %s", esc_etcd_where(e), esc_lasterr());
-	else {
-		say(1, "%s: answers (quorum)", esc_etcd_where(e));
-		esc_kv_free(kv, n);
-	}
-	esc_etcd_close(e);
+	if (!store_shared(s))
+		;
+	else if (store_check(s) != 0)
+		say(0, "%s: %s", store_where(s), esc_lasterr());
+	else
+		say(1, "%s: answers (quorum)", store_where(s));
+	store_close(s);
 }
 
 /* A page of level lv of severity sev, as esc-route would write it, with

@@ -38,10 +38,12 @@
 
 #include "esc.h"
 #include "notify.h"
+#include "store.h"
 
 extern char **environ;
 
 static struct esc_opts eo;
+static struct esc_store *store;	/* where the state lives (store.h) */
 static const char *dir, *journal, *spool;
 static struct esc_buf pending;
 static long deadline;		/* ESC_DELIVER_DEADLINE; 0: none */
@@ -85,8 +87,8 @@ owned(const char *path)
 static void
 locked(char *argv[])
 {
-	const char *mark = getenv("ESC_ETCD_ENDPOINTS") &&
-	    *getenv("ESC_ETCD_ENDPOINTS") ? "ESC_ETCD_LEASE" : "ESC_LOCKED";
+	const char *mark = store_shared(store) ? "ESC_ETCD_LEASE" :
+	    "ESC_LOCKED";
 	char *av[] = { "esc-lock", "-w", "300", "--", argv[0], NULL };
 
 	if (getenv(mark) != NULL && *getenv(mark) != '\0')
@@ -131,24 +133,25 @@ run(char *const argv[], const char *out)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* An outbox file delivered leaves the outbox (on etcd, esc-route
- * --outbox-done).  Should that fail, the next run takes it again: the
- * claims and done marks on etcd keep its deliveries from being made
- * twice, and esc-report counts its records once. */
+/* An outbox file delivered leaves the outbox (store_outbox_done).
+ * Should that fail, the next run takes it again: the claims and done
+ * marks on etcd keep its deliveries from being made twice, and esc-report
+ * counts its records once. */
 static void
 outbox_done(const char *f)
 {
 	const char *base = strrchr(f, '/') + 1;
 	size_t n = strlen(base);
-	char *name, *av[] = { "esc-route", "--outbox-done", NULL, NULL };
+	char *name;
 
 	if (strncmp(base, "outbox.", 7) != 0 || n < 7 + 7 ||
 	    strcmp(base + n - 7, ".ndjson") != 0)
 		return;
 	name = esc_strndup(base + 7, n - 7 - 7);
-	av[2] = name;
-	if (run(av, NULL) != 0)
+	if (store_outbox_done(store, &name, 1) != 0) {
+		esc_warnl(NULL);
 		status = ESC_EXIT_FAIL;
+	}
 	free(name);
 }
 
@@ -296,8 +299,7 @@ main(int argc, char *argv[])
 	static const struct option lo[] = { ESC_LONGOPTS, { 0 } };
 	struct esc_buf f = { 0 }, mark = { 0 }, jnl = { 0 }, spl = { 0 },
 	    state = { 0 };
-	char **files, *outbox[] = { "esc-route", "--outbox", NULL, NULL };
-	const char *etcd = env("ESC_ETCD_ENDPOINTS", NULL);
+	char **files;
 	const char *dl = getenv("ESC_DELIVER_DEADLINE");
 	int c, i, n, over = 0;
 
@@ -319,6 +321,8 @@ main(int argc, char *argv[])
 		esc_errx(ESC_EXIT_USAGE, "cannot create %s", pending.s);
 	owned(dir);
 	owned(pending.s);
+	if (store_open(&store, NULL, dir) != 0)
+		esc_errl(ESC_EXIT_USAGE, NULL);
 	locked(argv);
 	if (dl != NULL && *dl != '\0' && (strspn(dl, "0123456789") !=
 	    strlen(dl) || strlen(dl) > 12 || (deadline = atol(dl)) == 0))
@@ -331,10 +335,10 @@ main(int argc, char *argv[])
 	 * next tick on any host.  Each becomes pending/outbox.NAME.ndjson,
 	 * and NAME leaves the outbox once its file is delivered and
 	 * journalled (esc-route(1)). */
-	outbox[2] = pending.s;
-	if (etcd != NULL && run(outbox, NULL) != 0) {
-		esc_warnx("the outbox on etcd could not be read: what it holds "
-		    "waits for the next run");
+	if (store_shared(store) && (store_hold(store, 300) != 0 ||
+	    store_outbox_copy(store, pending.s) != 0)) {
+		esc_warnx("the outbox on etcd could not be read (%s): what it "
+		    "holds waits for the next run", esc_lasterr());
 		status = ESC_EXIT_FAIL;
 	}
 	files = pending_files(&n);
@@ -374,5 +378,6 @@ main(int argc, char *argv[])
 	esc_buf_free(&spl);
 	esc_buf_free(&state);
 	esc_buf_free(&pending);
+	store_close(store);
 	return status;
 }

@@ -11,7 +11,7 @@
  * written, so an action is read again after a crash, never lost.  With
  * the state on etcd (ESC_ETCD_ENDPOINTS), the incidents are read from
  * there and the cursors are kept there (inbox/cursor/NAME), moved by a
- * write fenced by the tick lock.
+ * write fenced by the tick lock: the store's choice (store.h).
  *
  * "esc-inbox serve" takes what the providers post (serve.c); "esc-inbox
  * urls" prints the calendars it serves, "esc-inbox code" the SMS codes.
@@ -24,9 +24,8 @@
 #include <unistd.h>
 
 #include "esc.h"
-#include "etcd.h"
 #include "inbox.h"
-#include "route.h"
+#include "store.h"
 
 #define LOCK_TIMEOUT	60	/* seconds a poll waits for another */
 /* Seconds a whole poll takes at most by default: it runs inside the
@@ -56,19 +55,6 @@ parse_cursor(const char *where, const char *text)
 		cJSON_Delete(c);
 		return NULL;
 	}
-	return c;
-}
-
-static cJSON *
-read_cursor(const char *path)
-{
-	char *text;
-	cJSON *c;
-
-	if ((text = esc_read_file(path, NULL)) == NULL)
-		return NULL;
-	c = parse_cursor(path, text);
-	free(text);
 	return c;
 }
 
@@ -117,33 +103,21 @@ struct run {
 	struct esc_channels	*chans;
 	struct esc_inbox	 ib[ESC_NCHAN];
 	int			 polled[ESC_NCHAN], failed[ESC_NCHAN];
-	struct esc_buf		 cur[ESC_NCHAN];	/* cursor paths, or keys */
-	struct esc_etcd		*e;		/* NULL: the state is in files */
-	struct esc_kv		*kv;		/* the cursors on etcd */
-	size_t			 nkv;
+	struct esc_store	*st;		/* the state, the cursors */
 };
 
-/* A provider's cursor: its file, or its key on etcd. */
+/* A provider's cursor, from the store. */
 static cJSON *
-cursor_of(struct run *ru, int ch, const char *dir)
+cursor_of(struct run *ru, int ch)
 {
 	struct esc_buf w = { 0 };
 	cJSON *c = NULL;
-	size_t i;
+	char *text;
 
-	if (ru->e == NULL) {
-		esc_buf_printf(&ru->cur[ch], "%s/inbox/%s.cursor", dir,
-		    esc_chan_name(ch));
-		return read_cursor(ru->cur[ch].s);
-	}
-	esc_buf_printf(&ru->cur[ch], "inbox/cursor/%s", esc_chan_name(ch));
-	for (i = 0; i < ru->nkv; i++)
-		if (strcmp(ru->kv[i].key, ru->cur[ch].s) == 0) {
-			esc_buf_printf(&w, "%s: %s", esc_etcd_where(ru->e),
-			    ru->kv[i].key);
-			c = parse_cursor(w.s, ru->kv[i].val);
-			esc_buf_free(&w);
-		}
+	if ((text = store_cursor_get(ru->st, esc_chan_name(ch), &w)) != NULL)
+		c = parse_cursor(w.s, text);
+	free(text);
+	esc_buf_free(&w);
 	return c;
 }
 
@@ -207,7 +181,7 @@ poll_all(struct run *ru, const struct esc_inbox *tmpl, const char *dir,
 		 * not leave Twilio's replies unread. */
 		ib->deadline_ms = share(tmpl->deadline_ms, left--);
 		ib->out = cJSON_CreateArray();
-		ib->cursor = cursor_of(ru, ch, dir);
+		ib->cursor = cursor_of(ru, ch);
 		ru->polled[ch] = 1;
 		if (esc_inbox_poll(ru->chans, ch, ib) == -1) {
 			esc_warnx("%s: %s; %s", esc_chan_name(ch),
@@ -226,7 +200,6 @@ poll_all(struct run *ru, const struct esc_inbox *tmpl, const char *dir,
 static int
 save_cursors(struct run *ru, int write)
 {
-	struct esc_txn *t = esc_txn_new();
 	char *text;
 	int ch, bad = 0;
 
@@ -234,11 +207,8 @@ save_cursors(struct run *ru, int write)
 		if (write && ru->polled[ch] && (!ru->failed[ch] ||
 		    ru->ib[ch].partial) && ru->ib[ch].next != NULL) {
 			text = cJSON_PrintUnformatted(ru->ib[ch].next);
-			if (ru->e != NULL)
-				esc_txn_put(t, ru->cur[ch].s, text,
-				    strlen(text), 0);
-			else if (esc_atomic_write(ru->cur[ch].s, text,
-			    strlen(text)) == -1) {
+			if (store_cursor_put(ru->st, esc_chan_name(ch),
+			    text) == -1) {
 				esc_warnx("%s", esc_lasterr());
 				bad = 1;
 			}
@@ -247,17 +217,12 @@ save_cursors(struct run *ru, int write)
 		cJSON_Delete(ru->ib[ch].cursor);
 		cJSON_Delete(ru->ib[ch].next);
 		cJSON_Delete(ru->ib[ch].out);
-		esc_buf_free(&ru->cur[ch]);
 	}
-	if (esc_txn_ops(t) > 0 && esc_etcd_txn(ru->e, t) != 1) {
+	if (store_cursors_commit(ru->st) == -1) {
 		esc_warnx("%s; no cursor moved: what was read is read again",
 		    esc_lasterr());
 		bad = 1;
 	}
-	esc_txn_free(t);
-	esc_kv_free(ru->kv, ru->nkv);
-	ru->kv = NULL;
-	ru->nkv = 0;
 	return bad;
 }
 
@@ -273,23 +238,25 @@ lock_wait(const struct esc_inbox *tmpl)
 	return left < 1 ? 1 : left < LOCK_TIMEOUT ? (int)left : LOCK_TIMEOUT;
 }
 
-/* On etcd: the tick lock (the cursors are written under it), the
- * incidents and the cursors; -1 with a message. */
+/* Under the store's lock (the cursors are written under it): the
+ * incidents and the cursors; -1 or -2 with a message. */
 static int
-from_etcd(struct run *ru, struct esc_inbox *tmpl)
+from_store(struct run *ru, struct esc_inbox *tmpl)
 {
-	int ch;
+	struct esc_incidents inc;
+	int ch, rc;
 
 	/* Nothing to read: nothing to lock either. */
 	for (ch = 0; ch < ESC_NCHAN && !esc_inbox_wants(ru->chans, ch); ch++)
 		;
 	if (ch == ESC_NCHAN)
 		return 0;
-	if (esc_etcd_hold(ru->e, lock_wait(tmpl)) == -1 ||
-	    esc_inbox_state_etcd(ru->e, tmpl->known, tmpl->codes) == -1 ||
-	    esc_etcd_range(ru->e, "inbox/cursor/", 1, &ru->kv, &ru->nkv) == -1)
-		return -1;
-	return 0;
+	if ((rc = store_hold(ru->st, lock_wait(tmpl))) != 0 ||
+	    (rc = store_incidents(ru->st, &inc)) != 0)
+		return rc;
+	esc_inbox_known(&inc, tmpl->known, tmpl->codes);
+	esc_incidents_free(&inc);
+	return store_cursors_read(ru->st) == -1 ? -1 : 0;
 }
 
 /* Polls, writes, moves the cursors: the exit status. */
@@ -299,7 +266,7 @@ inbox_poll(struct run *ru, struct esc_inbox *tmpl, const char *dir,
 {
 	struct esc_buf lock = { 0 };
 	cJSON *all = cJSON_CreateArray();
-	int fd, bad;
+	int fd, bad, rc;
 
 	esc_buf_printf(&lock, "%s/inbox", dir);
 	if (esc_mkdirs(lock.s) == -1) {
@@ -314,11 +281,14 @@ inbox_poll(struct run *ru, struct esc_inbox *tmpl, const char *dir,
 		return esc_lock_busy ? ESC_EXIT_FAIL : ESC_EXIT_USAGE;
 	}
 	esc_buf_free(&lock);
-	if (ru->e != NULL && from_etcd(ru, tmpl) == -1) {
-		esc_warnx("%s: nothing read", esc_lasterr());
+	if ((rc = from_store(ru, tmpl)) != 0) {
+		if (rc == -1)
+			esc_warnx("%s: nothing read", esc_lasterr());
+		else
+			esc_warnl(NULL);
 		cJSON_Delete(all);
 		esc_unlock(fd);
-		return ESC_EXIT_FAIL;
+		return rc == -1 ? ESC_EXIT_FAIL : ESC_EXIT_USAGE;
 	}
 	if (out == NULL)
 		esc_out_init();
@@ -334,37 +304,29 @@ inbox_poll(struct run *ru, struct esc_inbox *tmpl, const char *dir,
 	return bad ? ESC_EXIT_FAIL : ESC_EXIT_OK;
 }
 
-/* esc-inbox code: each incident's SMS code, from the state's seed (the
- * file, or etcd). */
+/* esc-inbox code: each incident's SMS code, from the state's seed. */
 static int
-print_codes(const char *state, char **ids, int n)
+print_codes(struct esc_store *st, char **ids, int n)
 {
-	char code[ESC_CODE_LEN + 1], seed[ESC_SEED_LEN + 1], *text;
-	struct esc_etcd *e = NULL;
-	size_t len;
+	char code[ESC_CODE_LEN + 1];
+	struct esc_incidents inc;
 	int i;
 
-	if (esc_etcd_open(&e) == -1) {
+	if (store_incidents(st, &inc) != 0) {
 		esc_warnl(NULL);
 		return ESC_EXIT_USAGE;
 	}
-	text = e != NULL ? esc_state_text(e, &len) : esc_read_file(state, NULL);
-	esc_etcd_close(e);
-	if (text == NULL) {
-		esc_warnl(NULL);
-		return ESC_EXIT_USAGE;
-	}
-	if (esc_state_seed(text, seed) == -1) {
-		free(text);
+	if (inc.seed[0] == '\0') {
+		esc_incidents_free(&inc);
 		esc_warnx("%s: no seed for SMS codes yet: esc-route makes it "
-		    "when it next commits", e != NULL ? "etcd" : state);
+		    "when it next commits", store_where(st));
 		return ESC_EXIT_FAIL;
 	}
-	free(text);
 	for (i = 0; i < n; i++) {
-		esc_sms_code(seed, ids[i], code);
+		esc_sms_code(inc.seed, ids[i], code);
 		printf("%s %s\n", ids[i], code);
 	}
+	esc_incidents_free(&inc);
 	return fclose(stdout) == 0 ? ESC_EXIT_OK : ESC_EXIT_FAIL;
 }
 
@@ -495,8 +457,14 @@ main(int argc, char *argv[])
 		esc_buf_printf(&sp, "%s/state.json", dir);
 		state = sp.s;
 	}
+	if (store_open(&ru.st, state, dir) != 0) {
+		esc_warnl(NULL);
+		esc_buf_free(&sp);
+		return ESC_EXIT_USAGE;
+	}
 	if (strcmp(argv[0], "code") == 0) {
-		rc = print_codes(state, argv + 1, argc - 1);
+		rc = print_codes(ru.st, argv + 1, argc - 1);
+		store_close(ru.st);
 		esc_buf_free(&sp);
 		return rc;
 	}
@@ -508,17 +476,16 @@ main(int argc, char *argv[])
 		rc = print_urls(ru.chans, ropt);
 		goto done;
 	}
-	if ((ru.chans = esc_channels_load(copt)) == NULL ||
-	    esc_etcd_open(&ru.e) == -1)
+	if ((ru.chans = esc_channels_load(copt)) == NULL)
 		goto fail;
-	esc_note("state: %s", ru.e ? esc_etcd_where(ru.e) : state);
+	esc_note("state: %s", store_where(ru.st));
 	/* The codes of esc-notify's digests: beside its spool, or on etcd. */
-	esc_digest_where(dir, ru.e);
+	store_digests(ru.st);
 	if (strcmp(argv[0], "serve") == 0 && link_key(ru.chans, 0) == -1)
 		goto fail;
 	if (strcmp(argv[0], "serve") == 0) {
 		struct esc_serve sv = { .listen = listen, .chans = ru.chans,
-		    .dir = dir, .state = state, .etcd = ru.e,
+		    .dir = dir, .state = state, .store = ru.st,
 		    .roster = esc_config_path(ropt, "ESC_ROSTER",
 		    "roster.example.json", "roster") };
 
@@ -529,8 +496,7 @@ main(int argc, char *argv[])
 	/* Nothing to read: no roster needed (esc-tick runs it always). */
 	for (c = 0; c < ESC_NCHAN && !esc_inbox_wants(ru.chans, c); c++)
 		;
-	if ((c < ESC_NCHAN && (ros = esc_roster_load(ropt)) == NULL) ||
-	    (ru.e == NULL && esc_inbox_state(state, &known, &codes) == -1))
+	if (c < ESC_NCHAN && (ros = esc_roster_load(ropt)) == NULL)
 		goto fail;
 	tmpl.roster = ros;
 	tmpl.known = &known;
@@ -555,7 +521,7 @@ done:
 		esc_roster_free(ros);
 	if (ru.chans != NULL)
 		esc_channels_free(ru.chans);
-	esc_etcd_close(ru.e);
+	store_close(ru.st);
 	esc_secrets_free();
 	return rc;
 }

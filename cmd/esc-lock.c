@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #include "esc.h"
-#include "etcd.h"
+#include "store.h"
 
 static struct esc_opts eo;
 static volatile sig_atomic_t got;	/* a signal for the command */
@@ -44,36 +44,6 @@ usage(void)
 	fprintf(stderr, "usage: %s [-w seconds] command [argument ...]\n",
 	    esc_progname);
 	exit(ESC_EXIT_USAGE);
-}
-
-/*
- * The file lock: $ESC_DIR/tick.lock (ESC_DIR /var/lib/esc by default),
- * the directory made if need be; waits at most wait seconds.  The
- * descriptor is left open across exec, for the command to hold too.
- * Exits 1 when another tick holds it past the wait, 2 when the file
- * cannot be made.
- */
-static void
-filelock(long wait)
-{
-	const char *dir = getenv("ESC_DIR");
-	struct esc_buf path = { 0 };
-	int fd;
-
-	if (dir == NULL || *dir == '\0')
-		dir = "/var/lib/esc";
-	if (esc_mkdirs(dir) == -1)
-		esc_errl(ESC_EXIT_USAGE, NULL);
-	esc_buf_printf(&path, "%s/tick.lock", dir);
-	if ((fd = esc_lock(path.s, (int)wait)) == -1) {
-		if (esc_lock_busy)
-			esc_errx(ESC_EXIT_FAIL, "%s: another tick still runs",
-			    path.s);
-		esc_errl(ESC_EXIT_USAGE, NULL);
-	}
-	if (fcntl(fd, F_SETFD, 0) == -1)
-		esc_errx(ESC_EXIT_FAIL, "%s: %s", path.s, strerror(errno));
-	esc_buf_free(&path);
 }
 
 static void
@@ -123,7 +93,7 @@ main(int argc, char *argv[])
 		{ "wait", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct esc_etcd *e;
+	struct esc_store *sto;
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	struct sigaction sa, old;
 	char lease[24], *end;
@@ -151,22 +121,18 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage();
-	switch (esc_etcd_open(&e)) {
-	case -1:
+	/* Files: $ESC_DIR/tick.lock, the descriptor left open across exec
+	 * for the command to hold too; etcd: the key "lock". */
+	if (store_open(&sto, NULL, getenv("ESC_DIR")) != 0)
 		esc_errl(ESC_EXIT_USAGE, NULL);
-		break;
-	case 0:		/* the state in files */
-		filelock(wait);
-		break;
+	if ((c = store_lock(sto, (int)wait, &lost)) != 0) {
+		esc_warnl(NULL);
+		store_close(sto);
+		return c == -1 ? ESC_EXIT_FAIL : ESC_EXIT_USAGE;
 	}
-	if (e != NULL) {
-		if (esc_etcd_lock(e, (int)wait, &lost) == -1) {
-			esc_warnl(NULL);
-			esc_etcd_close(e);
-			return ESC_EXIT_FAIL;
-		}
+	if (store_lease(sto) != 0) {
 		snprintf(lease, sizeof lease, "%lld",
-		    (long long)esc_etcd_lease(e));
+		    (long long)store_lease(sto));
 		setenv("ESC_ETCD_LEASE", lease, 1);
 	}
 	setenv("ESC_LOCKED", "1", 1);
@@ -182,7 +148,7 @@ main(int argc, char *argv[])
 	}
 	if ((pid = fork()) == -1) {
 		esc_warnx("fork: %s", strerror(errno));
-		esc_etcd_close(e);
+		store_close(sto);
 		return ESC_EXIT_FAIL;
 	}
 	if (pid == 0) {
@@ -196,6 +162,6 @@ main(int argc, char *argv[])
 		_exit(127);
 	}
 	st = await(pid);
-	esc_etcd_close(e);
+	store_close(sto);
 	return st;
 }

@@ -23,7 +23,7 @@
 #include <curl/curl.h>
 
 #include "esc.h"
-#include "etcd.h"
+#include "store.h"
 #include "inbox.h"
 #include "notify.h"
 
@@ -40,7 +40,7 @@ static struct esc_spool *spool;
 static struct esc_channels *chans;
 static struct esc_policy *pol;
 static int spool_failed;
-static struct esc_etcd *etcd;	/* NULL: the state is in files */
+static struct esc_store *store;	/* claims, digests; NULL: dry */
 static struct esc_claims *claims;
 static int claims_failed;
 static int incomplete;		/* an input not read, or work not done */
@@ -494,10 +494,10 @@ digest_store(struct esc_digest_store *st, struct esc_buf *dir)
 
 	if (dry)
 		return NULL;
-	if (etcd != NULL) {
-		if (esc_etcd_hold(etcd, lockwait) == -1)
-			return NULL;	/* said when the claims are taken */
-		*st = (struct esc_digest_store){ esc_digest_save_etcd, etcd };
+	switch (store_digest_store(store, st, lockwait)) {
+	case -1:
+		return NULL;	/* said when the claims are taken */
+	case 1:
 		return st;
 	}
 	if (sdir == NULL)
@@ -538,7 +538,7 @@ static void
 bundle(void)
 {
 	struct esc_bundle *b;
-	struct esc_digest_store store, *st = NULL;
+	struct esc_digest_store ds, *st = NULL;
 	struct esc_buf dir = { 0 };
 	int i, nb, left;
 
@@ -547,7 +547,7 @@ bundle(void)
 	for (i = 0; i < nb; i++) {
 		if (b[i].ch == ESC_CH_SMS && st == NULL &&
 		    esc_inbox_wants(chans, ESC_CH_SMS))
-			st = digest_store(&store, &dir);
+			st = digest_store(&ds, &dir);
 		left = esc_budget_left(budget, b[i].ch, b[i].recipient,
 		    esc_now());
 		switch (esc_bundle_decide(&b[i], dl.d, chans, pol, left,
@@ -624,8 +624,8 @@ claim(void)
 	for (i = 0; i < dl.n; i++)
 		if (dl.d[i]->status == ESC_DL_PENDING && dl.d[i]->channel >= 0)
 			v[n++] = dl.d[i];
-	claims = esc_claims_new(etcd);
-	if (esc_etcd_hold(etcd, lockwait) == -1 ||
+	claims = store_claims(store);
+	if (store_hold(store, lockwait) != 0 ||
 	    esc_claims_take(claims, v, n, st) == -1) {
 		/* Not even what was claimed: the lock may be lost, and
 		 * another host may claim it next. */
@@ -720,7 +720,7 @@ deliver(void)
 				    "spool not durable");
 			}
 	}
-	if (etcd != NULL)
+	if (store != NULL && store_shared(store))
 		status |= claim();
 	if (esc_deliver(dl.d, dl.n, chans, pol, jobs, done, NULL) == -1) {
 		esc_warnl(NULL);
@@ -728,7 +728,7 @@ deliver(void)
 		incomplete = 1;
 	}
 	status |= leftover();
-	if (etcd != NULL && unclaim() != ESC_EXIT_OK) {
+	if (claims != NULL && unclaim() != ESC_EXIT_OK) {
 		status = ESC_EXIT_FAIL;
 		incomplete = 1;
 	}
@@ -792,7 +792,7 @@ finish(int status)
 	esc_spool_close(spool);
 	esc_claims_free(claims);
 	esc_budget_free(budget);
-	esc_etcd_close(etcd);
+	store_close(store);
 	esc_channels_free(chans);
 	esc_policy_free(pol);
 	esc_secrets_free();
@@ -815,12 +815,12 @@ main(int argc, char *argv[])
 	/* A provider that hangs up must fail one delivery, not the run. */
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (!dry && esc_etcd_open(&etcd) == -1) {
+	if (!dry && store_open(&store, NULL, NULL) != 0) {
 		esc_warnl(NULL);
 		return finish(ESC_EXIT_USAGE);
 	}
-	if (etcd != NULL)
-		esc_note("claims: %s", esc_etcd_where(etcd));
+	if (store != NULL && store_shared(store))
+		esc_note("claims: %s", store_where(store));
 	if (!dry && sdir != NULL && (status = open_spool()) != ESC_EXIT_OK)
 		return finish(status);
 	lp.maxline = eo.maxline;

@@ -8,7 +8,8 @@
  * whole run and replaced atomically only after the output is flushed.
  * With ESC_ETCD_ENDPOINTS set, the state is on etcd instead (one key per
  * incident, under the tick lock) and the records go to its outbox keys,
- * committed with the incidents they are about; never to a file.
+ * committed with the incidents they are about; never to a file.  Which
+ * is the store's choice (store.h), made once.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,8 +19,8 @@
 #include <unistd.h>
 
 #include "esc.h"
-#include "etcd.h"
 #include "route.h"
+#include "store.h"
 
 #define LOCK_TIMEOUT	30	/* seconds a run waits for another */
 
@@ -30,7 +31,7 @@ static int snapshot;		/* --snapshot */
 static long timeout = LOCK_TIMEOUT;	/* --lock-timeout */
 static const char *inflight;	/* --inflight */
 static int unread;		/* an input file not read to its end */
-static struct esc_etcd *etcd;	/* the state on etcd, or NULL: files */
+static struct esc_store *store;	/* where the state is */
 static int mode;		/* 'r'oute, or the option of another job */
 static const char *modearg;	/* --import-state FILE, --outbox DIR */
 
@@ -76,10 +77,7 @@ route(void *rt, const struct esc_reader *r, cJSON *rec)
 	switch (esc_router_input(rt, rec, r->line, r->len, r->name,
 	    r->lineno)) {
 	case 0:
-		if (etcd != NULL)
-			esc_router_pass(rt, r->line, r->len);
-		else
-			esc_emit_raw(r->line, r->len);
+		esc_router_pass(rt, r->line, r->len);
 		break;
 	case -1:
 		esc_lwarn(r->name, r->lineno, "%s", esc_lasterr());
@@ -156,73 +154,24 @@ getopts(int argc, char *argv[])
 	if (state == NULL && (state = getenv("ESC_STATE")) != NULL &&
 	    *state == '\0')
 		state = NULL;
-	if (esc_etcd_open(&etcd) == -1)
+	if (store_open(&store, state, NULL) != 0)
 		esc_errl(ESC_EXIT_USAGE, NULL);
-	if (etcd != NULL) {
-		esc_note("state: %s", esc_etcd_where(etcd));
-		return;
-	}
-	if (mode == 'O' || mode == 'D')
+	if (!store_shared(store) && (mode == 'O' || mode == 'D'))
 		esc_errx(ESC_EXIT_USAGE, "--outbox and --outbox-done: the "
 		    "outbox is on etcd, and ESC_ETCD_ENDPOINTS is not set");
-	if (state == NULL) {
+	if (!store_shared(store) && state == NULL) {
 		esc_warnx("no state file: give -s or set ESC_STATE");
 		usage();
 	}
-	esc_note("state: %s", state);
+	esc_note("state: %s", store_where(store));
 }
 
-/*
- * The router over the state, locked for the whole run: NULL with the exit
- * status in *status when it cannot be had.
- */
-static struct esc_router *
-open_state(const struct esc_policy *p, const char *lockpath, int *lockfd,
-    int *status)
-{
-	struct esc_router *rt;
-	struct stat st;
-
-	if ((*lockfd = esc_lock(lockpath, (int)timeout)) == -1) {
-		esc_warnl(NULL);
-		/* Waiting out the timeout is work not done, not a mistake
-		 * in how the router was called. */
-		*status = esc_lock_busy ? ESC_EXIT_FAIL : ESC_EXIT_USAGE;
-		return NULL;
-	}
-	if (stat(state, &st) == 0 && (st.st_mode & 077) != 0)
-		esc_warnx("%s: readable by others; it will be rewritten 0600",
-		    state);
-	rt = esc_router_new(p, esc_now(), snapshot, reject);
-	if (esc_router_load(rt, state) == -1) {
-		esc_warnl(NULL);
-		esc_router_free(rt);
-		esc_unlock(*lockfd);
-		*status = ESC_EXIT_USAGE;
-		return NULL;
-	}
-	return rt;
-}
-
-/*
- * The output reaches standard output before the state says it was sent:
- * a run that dies in between sends it again (dedup_key makes that
- * harmless), never loses it.
- */
+/* A store's -1 (work not done) or -2 (not as configured) as an exit
+ * status. */
 static int
-finish(struct esc_router *rt)
+status_of(int rc)
 {
-	int rc = esc_router_finish(rt);
-
-	if (esc_out_close() == -1 || rc == -1) {
-		esc_warnx("%s; state not updated", esc_lasterr());
-		return 1;
-	}
-	if (esc_router_dirty(rt) && esc_router_save(rt, state) == -1) {
-		esc_warnl(NULL);
-		return 1;
-	}
-	return 0;
+	return rc == -1 ? ESC_EXIT_FAIL : ESC_EXIT_USAGE;
 }
 
 /*
@@ -239,60 +188,28 @@ taken(void)
 		esc_warnx("%s: %s", inflight, strerror(errno));
 }
 
-/* The run over files: the state file locked, the records on stdout. */
-static int
-run_files(const struct esc_policy *p, struct esc_loop *lp, char **argv,
-    int argc)
-{
-	struct esc_router *rt;
-	struct esc_buf lockpath = { 0 };
-	int lockfd, bad = 0, status = ESC_EXIT_USAGE;
-
-	esc_buf_printf(&lockpath, "%s.lock", state);
-	if ((rt = open_state(p, lockpath.s, &lockfd, &status)) == NULL) {
-		esc_buf_free(&lockpath);
-		return status;
-	}
-	esc_out_init();
-	lp->arg = rt;
-	bad |= esc_loop(lp, argv, argc);
-	if (finish(rt) != 0)
-		bad = 1;
-	else if (!unread)
-		taken();
-	esc_router_free(rt);
-	esc_unlock(lockfd);
-	esc_buf_free(&lockpath);
-	return bad || rejected ? ESC_EXIT_FAIL : ESC_EXIT_OK;
-}
-
 /*
- * The run on etcd: under the tick lock, the state from etcd, the records
- * into its outbox with the incidents they are about.  etcd unreachable
- * or the lock lost is work not done (1), never a reason to use a file.
+ * The run: the state locked for the whole run (the state file's lock, or
+ * the tick lock on etcd), the records where the store keeps them (on
+ * standard output before the state file says they were sent; on etcd in
+ * its outbox with the incidents they are about).  etcd unreachable or
+ * the lock lost is work not done (1), never a reason to use a file.
  */
 static int
-run_etcd(const struct esc_policy *p, struct esc_loop *lp, char **argv,
-    int argc)
+run(const struct esc_policy *p, struct esc_loop *lp, char **argv, int argc)
 {
 	struct esc_router *rt;
-	int bad = 0;
+	int bad = 0, rc;
 
-	if (esc_etcd_hold(etcd, (int)timeout) == -1) {
+	if ((rt = store_route_open(store, p, snapshot, reject, (int)timeout,
+	    &rc)) == NULL) {
 		esc_warnl(NULL);
-		return ESC_EXIT_FAIL;
-	}
-	rt = esc_router_new(p, esc_now(), snapshot, reject);
-	if (esc_router_load_etcd(rt, etcd) == -1) {
-		esc_warnl(NULL);
-		esc_router_free(rt);
-		return ESC_EXIT_FAIL;
+		return status_of(rc);
 	}
 	lp->arg = rt;
 	bad |= esc_loop(lp, argv, argc);
-	if (esc_router_finish(rt) == -1 ||
-	    esc_router_save_etcd(rt, etcd) == -1) {
-		esc_warnx("%s", esc_lasterr());
+	if (store_route_commit(store, rt) == -1) {
+		esc_warnl(NULL);
 		bad = 1;
 	} else if (!unread)
 		taken();
@@ -302,45 +219,18 @@ run_etcd(const struct esc_policy *p, struct esc_loop *lp, char **argv,
 
 /* ---- migration and the outbox (esc-route(1) "STATE ON ETCD") ---- */
 
-#define EMPTY_STATE	"esc-route-state 3\nend 0\n"
-
-/* The text of the state where the backend keeps it; NULL when it cannot
- * be read (a missing file is an empty state). */
-static char *
-state_text(size_t *len)
-{
-	if (etcd != NULL)
-		return esc_state_text(etcd, len);
-	if (access(state, F_OK) == -1 && errno == ENOENT) {
-		*len = strlen(EMPTY_STATE);
-		return esc_strdup(EMPTY_STATE);
-	}
-	return esc_read_file(state, len);
-}
-
-/* 0 when the state in path (NULL: on etcd) loads. */
-static int
-loads(const struct esc_policy *p, const char *path)
-{
-	struct esc_router *rt = esc_router_new(p, esc_now(), 0, reject);
-	int rc = path ? esc_router_load(rt, path) :
-	    esc_router_load_etcd(rt, etcd);
-
-	esc_router_free(rt);
-	return rc;
-}
-
 static int
 export_state(const struct esc_policy *p)
 {
 	char *text;
 	size_t len;
+	int rc;
 
-	if ((text = state_text(&len)) == NULL) {
+	if ((text = store_state_text(store, &len)) == NULL) {
 		esc_warnl(NULL);
 		return ESC_EXIT_FAIL;
 	}
-	if (loads(p, etcd ? NULL : state) == -1) {
+	if ((rc = store_state_verify(store, p)) != 0) {
 		esc_warnl(NULL);
 		free(text);
 		return ESC_EXIT_USAGE;
@@ -355,61 +245,24 @@ export_state(const struct esc_policy *p)
 	return ESC_EXIT_OK;
 }
 
-/* Writes the state file's text into the backend, which holds none. */
-static int
-import_into(const char *text, size_t len)
-{
-	char *cur;
-	size_t curlen;
-	int empty;
-
-	if ((cur = state_text(&curlen)) == NULL) {
-		esc_warnl(NULL);
-		return ESC_EXIT_FAIL;
-	}
-	empty = strcmp(cur, EMPTY_STATE) == 0;
-	free(cur);
-	if (!empty) {
-		esc_warnx("%s already holds a state: not imported (export it, "
-		    "and empty it first)", etcd ? esc_etcd_where(etcd) : state);
-		return ESC_EXIT_USAGE;
-	}
-	if ((etcd ? esc_state_import(etcd, text) :
-	    esc_atomic_write(state, text, len)) == -1) {
-		esc_warnl(NULL);
-		return ESC_EXIT_FAIL;
-	}
-	return ESC_EXIT_OK;
-}
-
 static int
 import_state(const struct esc_policy *p, const char *file)
 {
-	struct esc_buf lockpath = { 0 };
+	struct esc_router *rt = esc_router_new(p, esc_now(), 0, reject);
 	char *text;
 	size_t len;
-	int lockfd = -1, rc;
+	int rc;
 
-	if (loads(p, file) == -1 || (text = esc_read_file(file, &len)) == NULL)
+	if (esc_router_load(rt, file) == -1 ||
+	    (text = esc_read_file(file, &len)) == NULL)
 		esc_errl(ESC_EXIT_USAGE, NULL);
+	esc_router_free(rt);
 	if (memchr(text, '\n', len) == NULL)
 		esc_errx(ESC_EXIT_USAGE, "%s: not a state file", file);
-	if (etcd != NULL)
-		rc = esc_etcd_hold(etcd, (int)timeout);
-	else {
-		esc_buf_printf(&lockpath, "%s.lock", state);
-		rc = lockfd = esc_lock(lockpath.s, (int)timeout);
-	}
-	if (rc == -1) {
+	if ((rc = store_state_import(store, text, len, (int)timeout)) != 0)
 		esc_warnl(NULL);
-		rc = ESC_EXIT_FAIL;
-	} else
-		rc = import_into(text, len);
-	if (lockfd != -1)
-		esc_unlock(lockfd);
-	esc_buf_free(&lockpath);
 	free(text);
-	return rc;
+	return rc == 0 ? ESC_EXIT_OK : status_of(rc);
 }
 
 /* --outbox dir, --outbox-done name...: for esc-deliver, under the lock. */
@@ -418,13 +271,14 @@ outbox(char **argv, int argc)
 {
 	if ((mode == 'O' && argc != 0) || (mode == 'D' && argc == 0))
 		usage();
-	if (esc_etcd_hold(etcd, (int)timeout) == -1) {
+	if (store_hold(store, (int)timeout) != 0) {
 		esc_warnl(NULL);
 		return ESC_EXIT_FAIL;
 	}
-	if (mode == 'O' && esc_outbox_copy(etcd, modearg) == -1)
+	/* The copy says itself which key it could not copy. */
+	if (mode == 'O' && store_outbox_copy(store, modearg) != 0)
 		return ESC_EXIT_FAIL;
-	if (mode == 'D' && esc_outbox_done(etcd, argv, argc) == -1) {
+	if (mode == 'D' && store_outbox_done(store, argv, argc) != 0) {
 		esc_warnl(NULL);
 		return ESC_EXIT_FAIL;
 	}
@@ -444,7 +298,7 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (mode == 'O' || mode == 'D') {
 		status = outbox(argv, argc);
-		esc_etcd_close(etcd);
+		store_close(store);
 		return status;
 	}
 	if ((p = esc_policy_load(eo.policy)) == NULL)
@@ -456,11 +310,9 @@ main(int argc, char *argv[])
 		status = export_state(p);
 	else if (mode == 'M')
 		status = import_state(p, modearg);
-	else if (etcd != NULL)
-		status = run_etcd(p, &lp, argv, argc);
 	else
-		status = run_files(p, &lp, argv, argc);
-	esc_etcd_close(etcd);
+		status = run(p, &lp, argv, argc);
+	store_close(store);
 	esc_policy_free(p);
 	return status;
 }

@@ -820,7 +820,7 @@ slack_reply(const struct slack *s, struct esc_hres *rs, const char *url,
 /*
  * Why a click changes nothing (NULL: it counts), with what Slack shows
  * the user in say; *by is the roster's person.  An incident the state
- * holds is known, "open" or "closed" (esc_inbox_state()).
+ * holds is known, "open" or "closed" (esc_inbox_known()).
  */
 static const char *
 click_why(struct esc_inbox *ib, const struct click *k, const char **by,

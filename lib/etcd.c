@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -607,12 +608,28 @@ esc_etcd_range_page(struct esc_etcd *e, const cJSON *j, const char *key,
 	return more;
 }
 
+/* ESC_FAILPOINT=etcd-range-pause, for the tests: the process stops
+ * itself (SIGSTOP) once, after the first page of a range of several, for
+ * a test to commit in between. */
+static void
+range_pause(void)
+{
+	static int fired;
+	const char *f = getenv("ESC_FAILPOINT");
+
+	if (fired || f == NULL || strcmp(f, "etcd-range-pause") != 0)
+		return;
+	fired = 1;
+	raise(SIGSTOP);
+}
+
 int
 esc_etcd_range(struct esc_etcd *e, const char *key, int prefix,
     struct esc_kv **kvs, size_t *n)
 {
 	cJSON *req, *j;
 	char *last = NULL, *from = esc_strdup(key), *b;
+	int64_t rev = 0;
 	int more, r = 0;
 
 	*kvs = NULL;
@@ -636,15 +653,25 @@ esc_etcd_range(struct esc_etcd *e, const char *key, int prefix,
 		if (prefix)
 			add_key(e, req, "range_end", key, 1);
 		cJSON_AddNumberToObject(req, "limit", RANGE_PAGE);
+		/* Every page at the first one's revision: a commit between
+		 * two pages must not give a state that never was (serve and
+		 * --export-state read without the lock). */
+		if (rev > 0)
+			add_i64(req, "revision", rev);
 		j = call(e, "/v3/kv/range", req);
 		cJSON_Delete(req);
 		if (j == NULL) {
 			r = -1;
 			break;
 		}
+		if (rev == 0)
+			rev = i64(cJSON_GetObjectItemCaseSensitive(j, "header"),
+			    "revision");
 		more = esc_etcd_range_page(e, j, key, prefix, kvs, n, &last);
 		cJSON_Delete(j);
 		r = more == -1 ? -1 : 0;
+		if (more == 1)
+			range_pause();
 	} while (more == 1);
 	free(last);
 	free(from);
@@ -843,6 +870,23 @@ lock_lease(const cJSON *j)
 	return r ? i64(r, "lease") : 0;
 }
 
+/*
+ * ESC_FAILPOINT=etcd-txn-replay, for the tests: the first transaction's
+ * answer is lost after etcd applied it, and the request sent again, as
+ * call() does when a member times out (another member then answers for
+ * a transaction already done).
+ */
+static int
+replay(void)
+{
+	static int fired;
+	const char *f = getenv("ESC_FAILPOINT");
+
+	if (fired || f == NULL || strcmp(f, "etcd-txn-replay") != 0)
+		return 0;
+	return fired = 1;
+}
+
 int
 esc_etcd_txn(struct esc_etcd *e, struct esc_txn *t)
 {
@@ -856,6 +900,10 @@ esc_etcd_txn(struct esc_etcd *e, struct esc_txn *t)
 		    "another host may be ticking");
 	req = txn_body(e, t);
 	j = call(e, "/v3/kv/txn", req);
+	if (j != NULL && replay()) {
+		cJSON_Delete(j);
+		j = call(e, "/v3/kv/txn", req);
+	}
 	cJSON_Delete(req);
 	if (j == NULL)
 		return -1;

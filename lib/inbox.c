@@ -1,7 +1,7 @@
 /*
  * inbox.c - what the providers' polls share (inbox.h): a bounded GET
  * that waits out 429, the cursor, the roster's people by a contact
- * field, the SMS reply code.
+ * field, the open incidents by id and SMS reply code.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -15,61 +15,10 @@
 #include "inbox.h"
 #include "route.h"
 #include "chan.h"
-#include "etcd.h"
 
 #define GET_MAX		(8 * 1024 * 1024)	/* bytes of one answer */
 #define WAIT_TRIES	3		/* 429s waited out per request */
 #define WAIT_MAX	30		/* seconds of one wait */
-
-static int
-seed_ok(const char *seed)
-{
-	return seed != NULL && strlen(seed) == ESC_SEED_LEN &&
-	    strspn(seed, "0123456789abcdef") == ESC_SEED_LEN;
-}
-
-void
-esc_sms_code(const char *seed, const char *incident,
-    char out[ESC_CODE_LEN + 1])
-{
-	static const char a[] = ESC_CODE_ALPHABET;
-	unsigned char mac[32];
-	uint64_t h = 0;
-	int i;
-
-	out[0] = '\0';
-	if (!seed_ok(seed))
-		return;
-	esc_hmac(0, seed, incident, strlen(incident), mac);
-	/* 64 bits of it: 24^4 codes, each as likely as the next within a
-	 * part in 10^13. */
-	for (i = 0; i < 8; i++)
-		h = h << 8 | mac[i];
-	for (i = 0; i < ESC_CODE_LEN; i++) {
-		out[i] = a[h % (sizeof a - 1)];
-		h /= sizeof a - 1;
-	}
-	out[i] = '\0';
-}
-
-int
-esc_state_seed(const char *text, char seed[ESC_SEED_LEN + 1])
-{
-	const char *s;
-
-	for (s = text; s != NULL && *s != '\0'; s = strchr(s, '\n'),
-	    s = s ? s + 1 : NULL)
-		if (strncmp(s, "seed\t", 5) == 0 &&
-		    strspn(s + 5, "0123456789abcdef") == ESC_SEED_LEN &&
-		    (s[5 + ESC_SEED_LEN] == '\n' ||
-		    s[5 + ESC_SEED_LEN] == '\0')) {
-			memcpy(seed, s + 5, ESC_SEED_LEN);
-			seed[ESC_SEED_LEN] = '\0';
-			return 0;
-		}
-	seed[0] = '\0';
-	return -1;
-}
 
 /* A part of a parsed URL, "" when it has none; free it with curl_free. */
 static char *
@@ -172,77 +121,33 @@ bad:
 	return out;
 }
 
-/* Each line of the state file but its first, its tombstones and its end
- * line is an incident: its id, tab, ..., its 7th field "-" while open
- * (esc-route's format 1 and 2). */
-static void
-state_lines(char *text, struct esc_map *known, struct esc_map *codes)
+void
+esc_inbox_known(const struct esc_incidents *inc, struct esc_map *known,
+    struct esc_map *codes)
 {
-	char *s, *nl, *f[8], code[ESC_CODE_LEN + 1], seed[ESC_SEED_LEN + 1];
+	const struct esc_incident_view *v;
 	void **slot;
-	int i;
+	size_t i;
 
-	/* No seed (a state no esc-route of this version committed yet): no
-	 * code, and no SMS reply acks anything until the next tick. */
-	esc_state_seed(text, seed);
-	for (s = strchr(text, '\n'); s != NULL && *++s; s = nl) {
-		if ((nl = strchr(s, '\n')) != NULL)
-			*nl = '\0';
-		for (i = 0; i < 8 && s != NULL; i++)
-			f[i] = strsep(&s, "\t");
-		/* An id is 16 hex digits (a tombstone's line is not one),
-		 * and the state has it once: were it there twice, the
-		 * first line would say it. */
-		if (i < 8 || strlen(f[0]) != 16 ||
-		    strspn(f[0], "0123456789abcdef") != 16 ||
-		    *(slot = esc_map_slot(known, f[0], 1)) != NULL)
+	for (i = 0; i < inc->n; i++) {
+		v = &inc->v[i];
+		slot = esc_map_slot(known, v->id, 1);
+		if (*slot != NULL)
 			continue;
-		if (strcmp(f[6], "-") != 0) {
-			*slot = (void *)"closed";
+		*slot = (void *)(v->open ? "open" : "closed");
+		/* No seed (a state no esc-route of this version committed
+		 * yet): no code, and no SMS reply acks anything until the
+		 * next tick. */
+		if (!v->open || v->code[0] == '\0')
 			continue;
-		}
-		*slot = (void *)"open";
-		esc_sms_code(seed, f[0], code);
-		if (code[0] == '\0')
-			goto next;
-		slot = esc_map_slot(codes, code, 1);
+		slot = esc_map_slot(codes, v->code, 1);
 		if (*slot == NULL)
-			*slot = esc_strdup(f[0]);
-		else if (strcmp(*slot, f[0]) != 0) {
+			*slot = esc_strdup(v->id);
+		else if (strcmp(*slot, v->id) != 0) {
 			free(*slot);
 			*slot = esc_strdup("");
 		}
-next:
-		if (nl == NULL)
-			break;
 	}
-}
-
-int
-esc_inbox_state(const char *path, struct esc_map *known, struct esc_map *codes)
-{
-	char *text;
-
-	if ((text = esc_read_file(path, NULL)) == NULL)
-		return access(path, F_OK) == -1 ? 0 : -1;
-	state_lines(text, known, codes);
-	free(text);
-	return 0;
-}
-
-int
-esc_inbox_state_etcd(struct esc_etcd *e, struct esc_map *known,
-    struct esc_map *codes)
-{
-	size_t len;
-	char *text;
-
-	/* esc-route's own reader: its state on etcd in the file's format. */
-	if ((text = esc_state_text(e, &len)) == NULL)
-		return -1;
-	state_lines(text, known, codes);
-	free(text);
-	return 0;
 }
 
 int

@@ -6,25 +6,9 @@
 #ifndef ESC_INBOX_H
 #define ESC_INBOX_H
 
+#include "code.h"
 #include "notify.h"
 #include "roster.h"
-
-/* SMS reply codes: ESC_CODE_LEN characters of ESC_CODE_ALPHABET, the
- * HMAC-SHA256 of the incident id keyed with the state's seed (ESC_SEED_LEN
- * hex digits, made once by esc-route and kept in its state: the same on
- * every host, and not derivable from the id a page prints); the code and
- * ESC_CODE_RESOLVE resolves.  The alphabet has no 0/O, 1/I/L, 2/Z, 5/S,
- * 8/B and no R, so the resolve suffix can never be read as part of a
- * code.  A seed that is not ESC_SEED_LEN hex digits makes "" (no code). */
-#define ESC_CODE_ALPHABET	"34679ACDEFGHJKMNPQTUVWXY"
-#define ESC_CODE_LEN		4
-#define ESC_CODE_RESOLVE	'R'
-#define ESC_SEED_LEN		64
-void esc_sms_code(const char *seed, const char *incident,
-    char out[ESC_CODE_LEN + 1]);
-/* The seed of a state's text (its "seed\t<hex>" line) into seed; 0, or
- * -1 when it has none. */
-int esc_state_seed(const char *text, char seed[ESC_SEED_LEN + 1]);
 
 /* One poll of one provider. */
 struct esc_inbox {
@@ -63,20 +47,16 @@ int esc_inbox_wants(const struct esc_channels *c, int ch);
 int esc_inbox_poll(const struct esc_channels *c, int ch, struct esc_inbox *ib);
 
 /*
- * The incidents of esc-route's state file (read only): known holds every
- * id ("open" or "closed"), codes the SMS code of each open one ("" when
- * two share it).  No file: none.  -1 with a message.
+ * The incidents of esc-route's state (store_incidents(), store.h) as the
+ * polls and hooks look them up: known holds every id ("open" or
+ * "closed"), codes the SMS code of each open one ("" when two share it).
  */
-int esc_inbox_state(const char *path, struct esc_map *known,
-    struct esc_map *codes);
-/* The same from esc-route's state on etcd (ESC_ETCD_ENDPOINTS); -1 when
- * etcd cannot be read. */
-struct esc_etcd;
-int esc_inbox_state_etcd(struct esc_etcd *e, struct esc_map *known,
+struct esc_incidents;
+void esc_inbox_known(const struct esc_incidents *inc, struct esc_map *known,
     struct esc_map *codes);
 
 /* Digests (digest.c): where their codes are, $ESC_DIR/digests, or on
- * etcd when e is not NULL; set once by the tool. */
+ * etcd when e is not NULL; set once, by the store (store_digests). */
 struct esc_etcd;
 void esc_digest_where(const char *esc_dir, struct esc_etcd *e);
 /* A reply that is a digest's code, from the phone the digest went to,
@@ -87,13 +67,15 @@ int esc_digest_reply(struct esc_inbox *ib, const char *body, const char *from,
 
 /* ---- esc-inbox serve (serve.c) ---- */
 
+struct esc_store;
+
 struct esc_serve {
 	const char		*listen;	/* ADDR:PORT; NULL: the socket
 						 * systemd passes */
 	struct esc_channels	*chans;
 	const char		*dir;		/* $ESC_DIR */
-	const char		*state;		/* esc-route's state */
-	struct esc_etcd		*etcd;		/* or there; NULL: files */
+	const char		*state;		/* esc-route's state file, */
+	struct esc_store	*store;		/* in its store (store.h) */
 	const char		*roster;	/* its path */
 };
 /*
@@ -205,13 +187,6 @@ int esc_hook(const struct esc_channels *c, int ch, struct esc_inbox *ib,
 
 /* ---- verifying and reading requests (hook.c) ---- */
 
-/* HMAC-SHA256 or (sha1) HMAC-SHA1 of data with key into out (32 or 20
- * bytes); its length. */
-size_t esc_hmac(int sha1, const char *key, const void *data, size_t len,
-    unsigned char *out);
-/* Lower-case hex (2n + 1 bytes) and base64 (4 * ((n + 2) / 3) + 1). */
-void esc_hex(const unsigned char *p, size_t n, char *out);
-void esc_base64(const unsigned char *p, size_t n, char *out);
 /* Whether a equals b, in a time that does not depend on where they
  * differ (a signature against the one computed). */
 int esc_ct_equal(const char *a, const char *b);

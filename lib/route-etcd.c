@@ -37,7 +37,7 @@ struct rec {
 	int		 about;
 };
 
-struct route_box {
+struct esc_outbox {
 	struct loaded	*ld;
 	size_t		 nld;
 	struct esc_map	 incs, tombs;	/* id, key -> struct loaded */
@@ -61,7 +61,7 @@ struct commit {
 	struct op	*op;
 	size_t		 nop, capop;
 	struct esc_buf	 vals;
-	struct route_box *bx;		/* the records, or NULL */
+	struct esc_outbox *bx;		/* the records, or NULL */
 	char		 obx[96];	/* outbox/<now>.<lease>. */
 	int		 seq;		/* the last outbox batch */
 	struct esc_txn	*t;		/* the batch being filled */
@@ -75,16 +75,14 @@ hash(const char *s, size_t n)
 	return esc_fnv1a(ESC_FNV_OFFSET, s, n);
 }
 
-static struct route_box *
-box(struct esc_router *rt)
+struct esc_outbox *
+esc_outbox_new(void)
 {
-	if (rt->box == NULL)
-		rt->box = esc_calloc(1, sizeof *rt->box);
-	return rt->box;
+	return esc_calloc(1, sizeof(struct esc_outbox));
 }
 
 void
-route_box_free(struct route_box *bx)
+esc_outbox_free(struct esc_outbox *bx)
 {
 	if (bx == NULL)
 		return;
@@ -96,11 +94,12 @@ route_box_free(struct route_box *bx)
 	free(bx);
 }
 
-void
-route_box_add(struct esc_router *rt, int about, uint64_t id, const char *line,
-    size_t len)
+/* A record of the run into the outbox (the router's esc_record_fn): about
+ * says it is about incident id. */
+static int
+box_add(void *arg, int about, uint64_t id, const char *line, size_t len)
 {
-	struct route_box *bx = box(rt);
+	struct esc_outbox *bx = arg;
 	struct rec *r;
 
 	if (bx->nrec == bx->caprec) {
@@ -114,17 +113,12 @@ route_box_add(struct esc_router *rt, int about, uint64_t id, const char *line,
 	r->about = about;
 	esc_buf_add(&bx->text, line, len);
 	esc_buf_putc(&bx->text, '\n');
-}
-
-void
-esc_router_pass(struct esc_router *rt, const char *line, size_t len)
-{
-	route_box_add(rt, 0, 0, line, len);
+	return 0;
 }
 
 /* Remembers what each state key held, to write only what changes. */
 static void
-remember(struct route_box *bx, const struct esc_kv *kv, size_t n)
+remember(struct esc_outbox *bx, const struct esc_kv *kv, size_t n)
 {
 	size_t i;
 	uint64_t id;
@@ -156,7 +150,8 @@ remember(struct route_box *bx, const struct esc_kv *kv, size_t n)
 }
 
 int
-esc_router_load_etcd(struct esc_router *rt, struct esc_etcd *e)
+esc_router_load_etcd(struct esc_router *rt, struct esc_etcd *e,
+    struct esc_outbox *bx)
 {
 	struct esc_buf b = { 0 };
 	struct esc_kv *kv;
@@ -168,11 +163,110 @@ esc_router_load_etcd(struct esc_router *rt, struct esc_etcd *e)
 	rc = route_kvs_text(e, kv, n, &b);
 	if (rc == 0)
 		rc = route_load_text(rt, esc_etcd_where(e), b.s, b.len);
-	if (rc == 0)
-		remember(box(rt), kv, n);
+	if (rc == 0) {
+		remember(bx, kv, n);
+		esc_router_emit(rt, box_add, bx);
+	}
 	esc_kv_free(kv, n);
 	esc_buf_free(&b);
 	return rc;
+}
+
+/* ---- the state's text ---- */
+
+/*
+ * One state key in the text: state/inc/<id> holds the incident's line,
+ * state/tomb/<key> the tombstone's, each as the file has it; the key must
+ * name what its line does, and the line be one line.
+ */
+static int
+kv_line(struct esc_buf *b, const struct esc_kv *kv)
+{
+	const char *k = kv->key + strlen(STATE_KEYS);
+	size_t off;
+
+	if (strncmp(k, "inc/", 4) == 0)
+		off = 0;
+	else if (strncmp(k, "tomb/", 5) == 0)
+		off = 5;
+	else
+		return -1;
+	k = strchr(k, '/') + 1;
+	if (strlen(k) != 16 || kv->len < off + 17 ||
+	    memcmp(kv->val + off, k, 16) != 0 || kv->val[off + 16] != '\t' ||
+	    (off && memcmp(kv->val, "tomb\t", 5) != 0) ||
+	    memchr(kv->val, '\n', kv->len) != NULL ||
+	    memchr(kv->val, '\0', kv->len) != NULL)
+		return -1;
+	esc_buf_add(b, kv->val, kv->len);
+	esc_buf_putc(b, '\n');
+	return 0;
+}
+
+/* The text of the state keys kv (a range of STATE_KEYS, in key order:
+ * incidents, tombstones, the version); -1 naming a key that is not one. */
+int
+route_kvs_text(struct esc_etcd *e, const struct esc_kv *kv, size_t n,
+    struct esc_buf *b)
+{
+	size_t i, lines = 0;
+	const char *ver = NULL, *seed = NULL;
+
+	esc_buf_printf(b, "%s %d\n", STATE_MAGIC, STATE_VERSION);
+	/* The seed last, as route_state_lines() writes it in the file. */
+	for (i = 0; i < n; i++) {
+		if (strcmp(kv[i].key, STATE_KEYS "version") == 0) {
+			ver = kv[i].val;
+			continue;
+		}
+		if (strcmp(kv[i].key, SEED_KEY) == 0) {
+			if (kv[i].len != ESC_SEED_LEN ||
+			    strspn(kv[i].val, "0123456789abcdef") !=
+			    ESC_SEED_LEN)
+				return esc_seterr("%s: %s: corrupt state",
+				    esc_etcd_where(e), kv[i].key);
+			seed = kv[i].val;
+			continue;
+		}
+		if (kv_line(b, &kv[i]) == -1)
+			return esc_seterr("%s: %s: corrupt state",
+			    esc_etcd_where(e), kv[i].key);
+		lines++;
+	}
+	if (seed != NULL) {
+		esc_buf_printf(b, "seed\t%s\n", seed);
+		lines++;
+	}
+	if (ver != NULL && strcmp(ver, "2") != 0 &&
+	    strcmp(ver, STATE_VERSION_S) != 0)
+		return esc_seterr("%s: %sversion: state format %s, this "
+		    "esc-route reads %d", esc_etcd_where(e), STATE_KEYS, ver,
+		    STATE_VERSION);
+	if (ver == NULL && lines > 0)
+		return esc_seterr("%s: %sversion: missing: not esc-route's "
+		    "state", esc_etcd_where(e), STATE_KEYS);
+	esc_buf_printf(b, "end %zu\n", lines);
+	return 0;
+}
+
+char *
+esc_state_text(struct esc_etcd *e, size_t *len)
+{
+	struct esc_buf b = { 0 };
+	struct esc_kv *kv;
+	size_t n;
+	int rc;
+
+	if (esc_etcd_range(e, STATE_KEYS, 1, &kv, &n) == -1)
+		return NULL;
+	rc = route_kvs_text(e, kv, n, &b);
+	esc_kv_free(kv, n);
+	if (rc == -1) {
+		esc_buf_free(&b);
+		return NULL;
+	}
+	*len = b.len;
+	return b.s;
 }
 
 /* ---- the writes, in batches ---- */
@@ -239,6 +333,25 @@ op_cost(const struct op *o)
 	return cost(strlen(o->key) + 64, o->len);
 }
 
+/* 1 when the outbox key holds the batch's records byte for byte, 0 when
+ * not, -1 when it cannot be read. */
+static int
+ours(struct commit *c, const char *key)
+{
+	struct esc_kv *kv;
+	size_t n;
+	int r;
+
+	if (key[0] == '\0')
+		return 0;
+	if (esc_etcd_range(c->e, key, 0, &kv, &n) == -1)
+		return -1;
+	r = n == 1 && kv[0].len == c->recs.len &&
+	    memcmp(kv[0].val, c->recs.s, c->recs.len) == 0;
+	esc_kv_free(kv, n);
+	return r;
+}
+
 /* Commits the batch: its state writes and its records, in one fenced
  * transaction. */
 static int
@@ -255,6 +368,14 @@ flush(struct commit *c)
 		esc_txn_put(c->t, key, c->recs.s, c->recs.len, 0);
 	}
 	r = esc_etcd_txn(c->e, c->t);
+	/* A transaction etcd applied whose answer was lost, sent again:
+	 * the key holds this batch, and the state written with it is
+	 * there too.  Done, not a failure (that would have the inputs read
+	 * again, and an ack journaled twice). */
+	if (r == 0 && (r = ours(c, key)) == 1)
+		esc_note("%s: %s: written already by this run (an answer "
+		    "lost, the transaction sent again)", esc_etcd_where(c->e),
+		    key);
 	esc_txn_free(c->t);
 	c->t = esc_txn_new();
 	c->recs.len = 0;
@@ -326,7 +447,7 @@ add_unit(struct commit *c, const struct op *o, size_t r, const size_t *next)
 static int
 commit_units(struct commit *c)
 {
-	struct route_box *bx = c->bx;
+	struct esc_outbox *bx = c->bx;
 	struct esc_map byinc = { 0 }, first = { 0 };
 	size_t *next, *last, i, nop = c->nop, lastpass = SIZE_MAX,
 	    firstpass = SIZE_MAX;
@@ -425,7 +546,7 @@ commit(struct commit *c)
 		return commit_one(c);
 	if (c->bx == NULL) {
 		/* No records: the version first, then in key order. */
-		struct route_box none;
+		struct esc_outbox none;
 		int rc;
 
 		memset(&none, 0, sizeof none);
@@ -482,9 +603,9 @@ commit_free(struct commit *c)
 }
 
 int
-esc_router_save_etcd(struct esc_router *rt, struct esc_etcd *e)
+esc_router_save_etcd(struct esc_router *rt, struct esc_etcd *e,
+    struct esc_outbox *bx)
 {
-	struct route_box *bx = box(rt);
 	struct commit c;
 	size_t i;
 	int lines, rc;

@@ -1,8 +1,9 @@
 /*
  * route-int.h - what the incident state machine (route.c), its records
  * (route-out.c), its groups (route-group.c), its state file
- * (route-state.c) and its state and outbox on etcd (route-etcd.c) share.  Private to the library: no tool includes it; route.h is
- * esc-route's interface.
+ * (route-state.c) and its state and outbox on etcd (route-etcd.c) share.
+ * Private to the library: no tool includes it; route.h is esc-route's
+ * interface, and store.h where its state lives.
  */
 #ifndef ESC_ROUTE_INT_H
 #define ESC_ROUTE_INT_H
@@ -11,6 +12,7 @@
 
 #include "esc.h"
 #include "policy.h"
+#include "code.h"
 #include "etcd.h"
 #include "route.h"
 
@@ -89,7 +91,8 @@ struct esc_router {
 	uint64_t		 seq;
 	int			 dirty, outerr;
 	struct esc_buf		 out, text;
-	struct route_box	*box;		/* on etcd: the outbox */
+	esc_record_fn		*emit;		/* where records go; NULL: */
+	void			*emit_arg;	/* standard output */
 	uint64_t		 cur_id;	/* the record's incident */
 	const char		*ev_alert;	/* joined, left: whose */
 	struct esc_map		 seen;		/* alerts seen this run */
@@ -145,7 +148,10 @@ void route_mem_free(struct inc *in);
 /* On etcd, under ESC_ETCD_PREFIX: the state and the records not yet
  * delivered. */
 #define STATE_KEYS	"state/"
-#define STATE_VERSION_S	"3"		/* route-state.c's STATE_VERSION */
+/* The state's text (route-state.c), and so its keys on etcd. */
+#define STATE_MAGIC	"esc-route-state"
+#define STATE_VERSION	3		/* 3: groups; 2: tombstones; 1, 2 read */
+#define STATE_VERSION_S	"3"		/* STATE_VERSION as text */
 #define INC_KEYS	"state/inc/"
 #define TOMB_KEYS	"state/tomb/"
 #define VERSION_KEY	"state/version"
@@ -153,16 +159,17 @@ void route_mem_free(struct inc *in);
 /* The seed's line in the state's text; route_state_lines() gives it to
  * its function as tomb ROUTE_SEED_LINE. */
 #define ROUTE_SEED_LINE	2
-/* rt->seed, made when it is "" (from the system's random bytes). */
-void route_seed(struct esc_router *rt);
+/* rt->seed, made when it is "" (code.c: from the system's random
+ * bytes); the state then changed. */
+static inline void
+route_seed(struct esc_router *rt)
+{
+	if (rt->seed[0] != '\0')
+		return;
+	esc_seed_new(rt->seed);
+	rt->dirty = 1;
+}
 #define OUTBOX_KEYS	"outbox/"
-
-/* route-etcd.c */
-/* A record of the run into the outbox (esc_router_collect): about says
- * it is about incident id. */
-void route_box_add(struct esc_router *rt, int about, uint64_t id,
-    const char *line, size_t len);
-void route_box_free(struct route_box *box);
 
 /* route-state.c */
 /* Told each line of the state a run leaves, without its newline: an
@@ -177,7 +184,8 @@ typedef int route_line_fn(void *arg, int tomb, uint64_t id, const char *line,
  * -2 when fn stopped the walk. */
 int route_state_lines(struct esc_router *rt, const char *where,
     route_line_fn *fn, void *arg);
-/* The text of the state keys kv (a range of STATE_KEYS) into b. */
+/* route-etcd.c: the text of the state keys kv (a range of STATE_KEYS)
+ * into b. */
 int route_kvs_text(struct esc_etcd *e, const struct esc_kv *kv, size_t n,
     struct esc_buf *b);
 /* Loads a state's text (modified; len bytes and a NUL) into rt. */

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "esc.h"
-#include "inbox.h"
+#include "code.h"
 #include "route.h"
 #include "route-int.h"
 
@@ -119,9 +119,23 @@ static void
 jend(struct esc_router *rt)
 {
 	bputc(&rt->out, '}');
-	if (rt->box != NULL)
-		route_box_add(rt, 1, rt->cur_id, rt->out.s, rt->out.len);
-	else if (esc_emit_raw(rt->out.s, rt->out.len) == -1)
+	if ((rt->emit ? rt->emit(rt->emit_arg, 1, rt->cur_id, rt->out.s,
+	    rt->out.len) : esc_emit_raw(rt->out.s, rt->out.len)) == -1)
+		rt->outerr = 1;
+}
+
+void
+esc_router_emit(struct esc_router *rt, esc_record_fn *fn, void *arg)
+{
+	rt->emit = fn;
+	rt->emit_arg = arg;
+}
+
+void
+esc_router_pass(struct esc_router *rt, const char *line, size_t len)
+{
+	if ((rt->emit ? rt->emit(rt->emit_arg, 0, 0, line, len) :
+	    esc_emit_raw(line, len)) == -1)
 		rt->outerr = 1;
 }
 

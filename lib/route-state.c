@@ -20,16 +20,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
-
 #include "esc.h"
-#include "etcd.h"
-#include "inbox.h"
+#include "code.h"
 #include "route.h"
 #include "route-int.h"
 
-#define STATE_MAGIC	"esc-route-state"
-#define STATE_VERSION	3		/* 3: groups; 2: tombstones; 1, 2 read */
 
 static void
 sput(struct esc_buf *b, const char *s)
@@ -606,7 +601,7 @@ parse_line(struct esc_router *rt, char *s, struct inc *in, int ver)
 	in->tl_next = (int)v[4];
 	in->alert = esc_strdup(str[0]);
 	in->name = esc_strdup(str[1]);
-	in->tl = esc_policy_timeline(rt->p, in->name);
+	in->tl = rt->p ? esc_policy_timeline(rt->p, in->name) : NULL;
 	in->summary = esc_strdup(str[2]);
 	in->runbook = str[3] ? esc_strdup(str[3]) : NULL;
 	in->labels = esc_strdup(str[4]);
@@ -729,116 +724,87 @@ esc_router_load(struct esc_router *rt, const char *path)
 	return rc;
 }
 
-/* ---- the state on etcd ---- */
+/* ---- the incidents as others see them ---- */
 
-/*
- * One state key in the text: state/inc/<id> holds the incident's line,
- * state/tomb/<key> the tombstone's, each as the file has it; the key must
- * name what its line does, and the line be one line.
- */
-static int
-kv_line(struct esc_buf *b, const struct esc_kv *kv)
+static void
+add_view(struct esc_incidents *out, size_t *cap, const struct inc *in)
 {
-	const char *k = kv->key + strlen(STATE_KEYS);
-	size_t off;
+	struct esc_incident_view *v;
 
-	if (strncmp(k, "inc/", 4) == 0)
-		off = 0;
-	else if (strncmp(k, "tomb/", 5) == 0)
-		off = 5;
-	else
-		return -1;
-	k = strchr(k, '/') + 1;
-	if (strlen(k) != 16 || kv->len < off + 17 ||
-	    memcmp(kv->val + off, k, 16) != 0 || kv->val[off + 16] != '\t' ||
-	    (off && memcmp(kv->val, "tomb\t", 5) != 0) ||
-	    memchr(kv->val, '\n', kv->len) != NULL ||
-	    memchr(kv->val, '\0', kv->len) != NULL)
-		return -1;
-	esc_buf_add(b, kv->val, kv->len);
-	esc_buf_putc(b, '\n');
-	return 0;
+	if (out->n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		out->v = esc_realloc(out->v, *cap * sizeof *out->v);
+	}
+	v = &out->v[out->n++];
+	memset(v, 0, sizeof *v);
+	esc_hex64(in->id, v->id);
+	v->name = esc_strdup(in->name);
+	v->summary = esc_strdup(in->summary);
+	v->sev = in->sev;
+	v->level = in->level;
+	v->nalerts = in->nalerts;
+	v->opened = in->opened;
+	v->acked = in->acked;
+	v->resolved = in->resolved;
+	v->open = in->resolved == NONE;
 }
 
-/* The text of the state keys kv (a range of STATE_KEYS, in key order:
- * incidents, tombstones, the version); -1 naming a key that is not one. */
-int
-route_kvs_text(struct esc_etcd *e, const struct esc_kv *kv, size_t n,
-    struct esc_buf *b)
+/* Read as leniently as esc-inbox always read the state: a header of
+ * another format is read as this one, a line that does not load is left
+ * out, an id seen twice is the first line's. */
+void
+esc_state_incidents(char *text, size_t len, struct esc_incidents *out)
 {
-	size_t i, lines = 0;
-	const char *ver = NULL, *seed = NULL;
+	struct esc_router rt;
+	struct esc_map seen = { 0 };
+	struct inc tmp;
+	char *s, *nl, *end = text + len;
+	size_t cap = 0, i;
+	int ver;
 
-	esc_buf_printf(b, "%s %d\n", STATE_MAGIC, STATE_VERSION);
-	/* The seed last, as route_state_lines() writes it in the file. */
-	for (i = 0; i < n; i++) {
-		if (strcmp(kv[i].key, STATE_KEYS "version") == 0) {
-			ver = kv[i].val;
+	memset(out, 0, sizeof *out);
+	memset(&rt, 0, sizeof rt);
+	if ((nl = memchr(text, '\n', len)) == NULL)
+		return;
+	*nl = '\0';
+	if (header("", text, &ver) == -1 || ver < 2)
+		ver = STATE_VERSION;
+	for (s = nl + 1; s < end && *s != '\0'; s = nl + 1) {
+		if ((nl = memchr(s, '\n', (size_t)(end - s))) == NULL)
+			nl = end;
+		*nl = '\0';
+		if (strncmp(s, "seed\t", 5) == 0) {
+			if (strlen(s + 5) == ESC_SEED_LEN &&
+			    strspn(s + 5, "0123456789abcdef") == ESC_SEED_LEN)
+				memcpy(out->seed, s + 5, ESC_SEED_LEN + 1);
 			continue;
 		}
-		if (strcmp(kv[i].key, SEED_KEY) == 0) {
-			if (kv[i].len != ESC_SEED_LEN ||
-			    strspn(kv[i].val, "0123456789abcdef") !=
-			    ESC_SEED_LEN)
-				return esc_seterr("%s: %s: corrupt state",
-				    esc_etcd_where(e), kv[i].key);
-			seed = kv[i].val;
-			continue;
+		memset(&tmp, 0, sizeof tmp);
+		if (parse_line(&rt, s, &tmp, ver) == 0 && tmp.opened != NONE &&
+		    esc_map64_get(&seen, tmp.id) == NULL) {
+			esc_map64_put(&seen, tmp.id, (void *)1);
+			add_view(out, &cap, &tmp);
 		}
-		if (kv_line(b, &kv[i]) == -1)
-			return esc_seterr("%s: %s: corrupt state",
-			    esc_etcd_where(e), kv[i].key);
-		lines++;
+		route_free_inc(&tmp);
+		if (nl == end)
+			break;
 	}
-	if (seed != NULL) {
-		esc_buf_printf(b, "seed\t%s\n", seed);
-		lines++;
-	}
-	if (ver != NULL && strcmp(ver, "2") != 0 &&
-	    strcmp(ver, STATE_VERSION_S) != 0)
-		return esc_seterr("%s: %sversion: state format %s, this "
-		    "esc-route reads %d", esc_etcd_where(e), STATE_KEYS, ver,
-		    STATE_VERSION);
-	if (ver == NULL && lines > 0)
-		return esc_seterr("%s: %sversion: missing: not esc-route's "
-		    "state", esc_etcd_where(e), STATE_KEYS);
-	esc_buf_printf(b, "end %zu\n", lines);
-	return 0;
+	/* The seed is the last line: the codes once it is known. */
+	for (i = 0; i < out->n; i++)
+		if (out->v[i].open)
+			esc_sms_code(out->seed, out->v[i].id, out->v[i].code);
+	esc_map_free(&seen, NULL);
 }
 
 void
-route_seed(struct esc_router *rt)
+esc_incidents_free(struct esc_incidents *inc)
 {
-	unsigned char r[ESC_SEED_LEN / 2];
+	size_t i;
 
-	if (rt->seed[0] != '\0')
-		return;
-	/* Without randomness no code is safe: better none (abort) than one
-	 * a stranger can compute. */
-	if (RAND_bytes(r, sizeof r) != 1) {
-		esc_warnx("no random bytes for the SMS codes' seed");
-		abort();
+	for (i = 0; i < inc->n; i++) {
+		free(inc->v[i].name);
+		free(inc->v[i].summary);
 	}
-	esc_hex(r, sizeof r, rt->seed);
-	rt->dirty = 1;
-}
-
-char *
-esc_state_text(struct esc_etcd *e, size_t *len)
-{
-	struct esc_buf b = { 0 };
-	struct esc_kv *kv;
-	size_t n;
-	int rc;
-
-	if (esc_etcd_range(e, STATE_KEYS, 1, &kv, &n) == -1)
-		return NULL;
-	rc = route_kvs_text(e, kv, n, &b);
-	esc_kv_free(kv, n);
-	if (rc == -1) {
-		esc_buf_free(&b);
-		return NULL;
-	}
-	*len = b.len;
-	return b.s;
+	free(inc->v);
+	memset(inc, 0, sizeof *inc);
 }

@@ -1423,7 +1423,6 @@ esc_router_free(struct esc_router *rt)
 	esc_map_free(&rt->seen, NULL);
 	esc_buf_free(&rt->out);
 	esc_buf_free(&rt->text);
-	route_box_free(rt->box);
 	free(rt);
 }
 

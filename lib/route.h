@@ -6,6 +6,7 @@
 
 #include "esc.h"
 #include "policy.h"
+#include "code.h"
 
 struct esc_etcd;
 
@@ -13,7 +14,7 @@ struct esc_etcd;
 
 /* The incident state machine of esc-route: incidents keyed by label set,
  * escalation levels by elapsed time, operator events, timeline tasks.
- * Records it writes go to standard output through esc_emit_raw(). */
+ * The records it writes go where esc_router_emit() says. */
 struct esc_router;
 /* reject() is told of each input record refused once the router has
  * looked at it (an unknown incident, an ack before the opening). */
@@ -21,6 +22,44 @@ typedef void esc_reject_fn(const char *file, long line, const char *msg);
 struct esc_router *esc_router_new(const struct esc_policy *p, esc_time_t now,
     int snapshot, esc_reject_fn *reject);
 void esc_router_free(struct esc_router *rt);
+/*
+ * Where the records go: emit(arg, about, id, line, len) for each line
+ * (without its newline), about 1 for a record about incident id, 0 for
+ * one passed through; -1 makes esc_router_finish() fail.  Unset, they go
+ * to standard output (esc_emit_raw).  The store (store.h) sets it: the
+ * router knows nothing of where its records are kept.
+ */
+typedef int esc_record_fn(void *arg, int about, uint64_t id, const char *line,
+    size_t len);
+void esc_router_emit(struct esc_router *rt, esc_record_fn *fn, void *arg);
+/* A record that is not the router's, passed through to where its own go. */
+void esc_router_pass(struct esc_router *rt, const char *line, size_t len);
+
+/* An incident of a state as the other tools see it (esc-inbox poll and
+ * serve), read by the state's own parser (route-state.c). */
+struct esc_incident_view {
+	char		 id[17];
+	char		*name, *summary;	/* alertname, summary */
+	int		 sev, level, nalerts;
+	esc_time_t	 opened, acked, resolved;
+	int		 open;			/* not resolved */
+	char		 code[ESC_CODE_LEN + 1];	/* its SMS reply code;
+						 * "" while the state has
+						 * no seed */
+};
+struct esc_incidents {
+	struct esc_incident_view *v;
+	size_t		 n;
+	char		 seed[ESC_SEED_LEN + 1];	/* "" when none */
+};
+/* The incidents of a state's text (len bytes and a NUL, modified), in
+ * the order of its lines: any bytes are incidents or nothing (a line that
+ * would not load is left out; no line twice), never an error. */
+void esc_state_incidents(char *text, size_t len, struct esc_incidents *out);
+void esc_incidents_free(struct esc_incidents *inc);
+
+/* ---- the state file (route-state.c), for the store's file backend ---- */
+
 /* Loads the state file; a missing file is an empty state.  -1 with a
  * message naming the path when the file is unreadable or corrupt. */
 int esc_router_load(struct esc_router *rt, const char *path);
@@ -29,6 +68,10 @@ int esc_router_load(struct esc_router *rt, const char *path);
  * back first; one that would not load is left out, said on standard
  * error, and makes it return -1 after the rest was written. */
 int esc_router_save(struct esc_router *rt, const char *path);
+
+/* ---- the state on etcd (route-etcd.c), for the store's etcd backend
+ * (store-etcd.c) ---- */
+
 /*
  * The state on etcd (ESC_ETCD_ENDPOINTS), as the state file would hold
  * it: the header, one line per incident (key state/inc/<id>, whose value
@@ -38,14 +81,16 @@ int esc_router_save(struct esc_router *rt, const char *path);
  * (esc_lasterr()).  Read-only: needs no lock.
  */
 char *esc_state_text(struct esc_etcd *e, size_t *len);
-/* ---- the state on etcd (route-etcd.c) ---- */
-
-/* Loads the state from etcd; from then on the router keeps the records
- * it writes for the outbox instead of writing them to standard output.
- * -1 when etcd cannot be read or its state is corrupt. */
-int esc_router_load_etcd(struct esc_router *rt, struct esc_etcd *e);
-/* A record passed through, into the outbox (after esc_router_load_etcd). */
-void esc_router_pass(struct esc_router *rt, const char *line, size_t len);
+/* The records of a run on etcd, kept for its outbox, and what its load
+ * read (to write only what changed). */
+struct esc_outbox;
+struct esc_outbox *esc_outbox_new(void);
+void esc_outbox_free(struct esc_outbox *ob);
+/* Loads the state from etcd; from then on the router's records go into
+ * ob (esc_router_emit) instead of standard output.  -1 when etcd cannot
+ * be read or its state is corrupt. */
+int esc_router_load_etcd(struct esc_router *rt, struct esc_etcd *e,
+    struct esc_outbox *ob);
 /*
  * Writes what changed since the load (puts and deletes of state keys) and
  * the records into outbox/<now>.<lease in hex>.<batch, 6 digits>, in
@@ -54,7 +99,8 @@ void esc_router_pass(struct esc_router *rt, const char *line, size_t len);
  * before it are committed) or lines were left out (as esc_router_save).
  * Needs the lock (esc_etcd_hold).
  */
-int esc_router_save_etcd(struct esc_router *rt, struct esc_etcd *e);
+int esc_router_save_etcd(struct esc_router *rt, struct esc_etcd *e,
+    struct esc_outbox *ob);
 /* Writes the text of a state file (already checked to load) into etcd,
  * line by line as it is; the caller checked etcd holds no state. */
 int esc_state_import(struct esc_etcd *e, const char *text);

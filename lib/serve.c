@@ -39,6 +39,7 @@
 #include <microhttpd.h>
 
 #include "inbox.h"
+#include "store.h"
 
 #define CONN_MAX	256	/* connections at once */
 #define THREADS		8	/* so that syncs overlap */
@@ -288,13 +289,17 @@ view_drop(struct view *v)
 	free(v);
 }
 
-/* The state's incidents into v: from etcd or the file. */
+/* The state's incidents into v, from the store. */
 static int
 read_state(const struct srv *s, struct view *v)
 {
-	if (s->cf->etcd != NULL)
-		return esc_inbox_state_etcd(s->cf->etcd, &v->known, &v->codes);
-	return esc_inbox_state(s->cf->state, &v->known, &v->codes);
+	struct esc_incidents inc;
+
+	if (store_incidents(s->cf->store, &inc) != 0)
+		return -1;
+	esc_inbox_known(&inc, &v->known, &v->codes);
+	esc_incidents_free(&inc);
+	return 0;
 }
 
 /*
@@ -315,7 +320,7 @@ read_view(const struct srv *s, struct view *old, int ros_new, long *next)
 	v->read_ms = now;
 	if (read_state(s, v) == -1) {
 		view_drop(v);
-		if (old == NULL || s->cf->etcd == NULL)
+		if (old == NULL || !store_shared(s->cf->store))
 			return NULL;
 		esc_warnx("%s: the incidents read last serve", esc_lasterr());
 		*next = now + ETCD_AGAIN_MS;
@@ -351,7 +356,7 @@ take_view(struct srv *s)
 	pthread_mutex_lock(&s->lock);
 	if (s->cur != NULL && s->reading)
 		goto take;
-	if (s->cf->etcd != NULL)
+	if (store_shared(s->cf->store))
 		st = s->cur == NULL || esc_mono_ms() >= s->state_next;
 	else if (changed(s->cf->state, &s->state_st) != 0)
 		st = 1;		/* -1: read, and say why */
@@ -475,7 +480,7 @@ hooked(struct srv *s, struct rq *r)
 	/* On etcd, a view that could not be read again for a while may not
 	 * hold an incident opened since: the hooks answer 503 for one they
 	 * do not know, and the provider sends it again. */
-	ib.stale = s->cf->etcd != NULL && esc_mono_ms() - v->read_ms >
+	ib.stale = store_shared(s->cf->store) && esc_mono_ms() - v->read_ms >
 	    STALE_MS;
 	esc_buf_printf(&tries, "%s/inbox/sms-tries", s->cf->dir);
 	ib.tries = tries.s;
@@ -588,7 +593,7 @@ link_state(struct srv *s, const struct esc_link *lk, int *person_ok,
 	*person_ok = esc_roster_person(v->ros, lk->person) >= 0;
 	st = esc_map_get(&v->known, lk->incident);
 	st = st == NULL ? NULL : strcmp(st, "open") == 0 ? "open" : "closed";
-	*stale = st == NULL && s->cf->etcd != NULL &&
+	*stale = st == NULL && store_shared(s->cf->store) &&
 	    esc_mono_ms() - v->read_ms > STALE_MS;
 	drop(s, v);
 	return st;

@@ -1,7 +1,7 @@
 /*
  * fuzz-etcd - what esc reads back from etcd: base64 keys and values
  * (esc_b64dec, lib/etcd.c) and esc-route's state keys made into the state
- * file's text (route_kvs_text, lib/route-state.c), which the state
+ * file's text (route_kvs_text, lib/route-etcd.c), which the state
  * loader then reads.
  *
  * The input is lines "KEY<TAB>VALUE", each KEY under "state/" as a range
