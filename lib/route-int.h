@@ -1,5 +1,6 @@
 /*
- * route-int.h - what the incident state machine (route.c), its records
+ * route-int.h - what the incident state machine (route.c), its input
+ * (route-in.c, route-op.c, route-beat.c), its records
  * (route-out.c), its groups (route-group.c), its state file
  * (route-state.c) and its state and outbox on etcd (route-etcd.c) share.
  * Private to the library: no tool includes it; route.h is esc-route's
@@ -232,5 +233,80 @@ putnum(struct esc_buf *b, long long v)
 		*--p = '-';
 	badd(b, p, (size_t)(buf + sizeof buf - p));
 }
+
+/* ---- what the input (route-in.c) hands the state machine (route.c) ---- */
+
+#define REORDER		65536		/* input records held for ordering */
+enum { EV_FIRING, EV_RESOLVED, EV_ACK, EV_RESOLVE, EV_UPGRADE, EV_NOTE };
+
+/* An input record waiting for its turn. */
+struct rev {
+	esc_time_t	 t;
+	uint64_t	 seq;
+	int		 kind, sev, suppressed;
+	uint64_t	 key, alert_h;
+	char		*ref;		/* ops: the id named */
+	int		 byalert;	/* ref came from "alert" */
+	int		 beat;		/* the policy's heartbeat alert */
+	char		*line;
+	size_t		 len;
+	const char	*file;
+	long		 lineno;
+};
+
+/* What a rejected alert line could have been (esc_router_hold). */
+struct held {
+	uint64_t	 key, alert_h;
+	int		 haskey, hasalert;
+	char		*name;		/* or NULL */
+	const char	*file;
+	long		 lineno;
+};
+
+/* Shared by the state machine (route.c) and its input (route-in.c). */
+uint64_t route_strhash(const char *s);
+void route_ev_push(struct esc_router *rt, struct rev *e);
+struct rev *route_ev_pop(struct esc_router *rt);
+void route_rev_free(struct rev *e);
+/* An input record takes effect (everything due before it fired). */
+void route_apply(struct esc_router *rt, struct rev *e);
+/* The "joined" or "left" record of a group's alert. */
+void route_emit_member(struct esc_router *rt, const struct inc *in,
+    const char *event, const char *alert, esc_time_t t);
+/* The members of a group whose alerts were not in a snapshot: left. */
+void route_absent_members(struct esc_router *rt, struct inc *in);
+/* The rejected alert line that may have been about in, or NULL. */
+const struct held *route_held_by(const struct esc_router *rt,
+    const struct inc *in);
+
+/* The incident at key k of map m, or NULL. */
+struct inc *route_map_get(const struct esc_router *rt,
+    const struct esc_map *m, uint64_t k);
+/* When the alert at key was resolved, from its tombstone; NONE: none. */
+esc_time_t route_tomb_resolved(const struct esc_router *rt, uint64_t key);
+/* in resolves at t (ev: the record that said so, or NULL): its pages
+ * resolved, a post-mortem when it was open long enough. */
+void route_resolve(struct esc_router *rt, struct inc *in, esc_time_t t,
+    const cJSON *ev);
+/* A new incident for the alert a of e. */
+void route_open_inc(struct esc_router *rt, const struct rev *e,
+    const cJSON *a);
+
+/* The heartbeat (route-beat.c): its incident opened or resolved at the
+ * end of a run; whether in is that incident (no snapshot's alert is
+ * its). */
+void route_heartbeat(struct esc_router *rt);
+int route_beat_down(const struct esc_router *rt, const struct inc *in);
+
+/* When in's next level or task is due, in the due-time heap. */
+void route_schedule(struct esc_router *rt, struct inc *in);
+/* in upgraded to severity sev at t (ev: the record that asked). */
+void route_upgrade(struct esc_router *rt, struct inc *in, esc_time_t t,
+    int sev, const cJSON *ev);
+/* The alert record of e, parsed again from its line. */
+cJSON *route_reparse(const struct rev *e);
+/* An ack, resolve, upgrade or note takes effect (route-op.c); 1 when it
+ * waits for a later opening of its incident (last: it waited already). */
+int route_apply_op(struct esc_router *rt, struct rev *e, int last);
 
 #endif

@@ -10,7 +10,9 @@
  *
  * Incidents are kept compact (a struct and a few strings, no cJSON tree)
  * and indexed by hash tables (esc_map's 64-bit keys), since a busy
- * quarter replayed at once holds many thousands of them.  The records it
+ * quarter replayed at once holds many thousands of them.  Its input is
+ * checked and ordered by route-in.c, people's acks and resolves applied
+ * by route-op.c, the heartbeat kept by route-beat.c; the records it
  * writes are route-out.c's.
  */
 #include <stdarg.h>
@@ -22,37 +24,7 @@
 #include "route.h"
 #include "route-int.h"
 
-#define REORDER		65536		/* input records held for ordering */
-#define BEAT_DOWN	"AlertingPipelineDown"
 
-enum { EV_FIRING, EV_RESOLVED, EV_ACK, EV_RESOLVE, EV_UPGRADE, EV_NOTE };
-static const char *evnames[] = {
-	"alert", "alert", "ack", "resolve", "upgrade", "note"
-};
-
-/* An input record waiting for its turn. */
-struct rev {
-	esc_time_t	 t;
-	uint64_t	 seq;
-	int		 kind, sev, suppressed;
-	uint64_t	 key, alert_h;
-	char		*ref;		/* ops: the id named */
-	int		 byalert;	/* ref came from "alert" */
-	int		 beat;		/* the policy's heartbeat alert */
-	char		*line;
-	size_t		 len;
-	const char	*file;
-	long		 lineno;
-};
-
-/* What a rejected alert line could have been (esc_router_hold). */
-struct held {
-	uint64_t	 key, alert_h;
-	int		 haskey, hasalert;
-	char		*name;		/* or NULL */
-	const char	*file;
-	long		 lineno;
-};
 
 struct due {
 	esc_time_t	 t;
@@ -78,16 +50,17 @@ map_idx(const struct esc_map *m, uint64_t k)
 	return v == 0 ? UINT32_MAX : (uint32_t)(v - 1);
 }
 
-static struct inc *
-map_get(const struct esc_router *rt, const struct esc_map *m, uint64_t k)
+struct inc *
+route_map_get(const struct esc_router *rt, const struct esc_map *m,
+    uint64_t k)
 {
 	uint32_t v = map_idx(m, k);
 
 	return v == UINT32_MAX ? NULL : &rt->inc[v];
 }
 
-static uint64_t
-strhash(const char *s)
+uint64_t
+route_strhash(const char *s)
 {
 	return esc_fnv1a(ESC_FNV_OFFSET, s, strlen(s));
 }
@@ -163,63 +136,6 @@ due_pop(struct esc_router *rt)
 		rt->dh[c] = last;
 }
 
-/* ---- the input reorder heap ---- */
-
-static int
-rev_less(const struct rev *a, const struct rev *b)
-{
-	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
-}
-
-static void
-ev_push(struct esc_router *rt, struct rev *e)
-{
-	size_t c;
-
-	if (rt->neh == rt->capeh) {
-		rt->capeh = rt->capeh ? rt->capeh * 2 : 256;
-		rt->eh = esc_realloc(rt->eh, rt->capeh * sizeof *rt->eh);
-	}
-	c = rt->neh++;
-	while (c > 0 && rev_less(e, rt->eh[(c - 1) / 2])) {
-		rt->eh[c] = rt->eh[(c - 1) / 2];
-		c = (c - 1) / 2;
-	}
-	rt->eh[c] = e;
-}
-
-static struct rev *
-ev_pop(struct esc_router *rt)
-{
-	struct rev *top = rt->eh[0], *last = rt->eh[--rt->neh];
-	size_t c = 0, n = rt->neh;
-
-	for (;;) {
-		size_t l = 2 * c + 1, m;
-
-		if (l >= n)
-			break;
-		m = l + 1 < n && rev_less(rt->eh[l + 1], rt->eh[l]) ? l + 1 : l;
-		if (!rev_less(rt->eh[m], last))
-			break;
-		rt->eh[c] = rt->eh[m];
-		c = m;
-	}
-	if (n > 0)
-		rt->eh[c] = last;
-	return top;
-}
-
-static void
-rev_free(struct rev *e)
-{
-	if (e == NULL)
-		return;
-	free(e->ref);
-	free(e->line);
-	free(e);
-}
-
 /* ---- the state machine ---- */
 
 static int
@@ -255,8 +171,8 @@ next_row_due(const struct esc_router *rt, const struct inc *in,
 	return in->opened + tl->rows[in->tl_next].at;
 }
 
-static void
-schedule(struct esc_router *rt, struct inc *in)
+void
+route_schedule(struct esc_router *rt, struct inc *in)
 {
 	const struct esc_timeline *tl;
 	esc_time_t l, r, d;
@@ -344,7 +260,7 @@ step(struct esc_router *rt, struct inc *in, esc_time_t t)
 			break;
 		rt->dirty = 1;
 	}
-	schedule(rt, in);
+	route_schedule(rt, in);
 }
 
 /* Fires everything due before t (strict) or at t (!strict). */
@@ -365,8 +281,8 @@ fire_due(struct esc_router *rt, esc_time_t t, int strict)
 	}
 }
 
-static void
-resolve(struct esc_router *rt, struct inc *in, esc_time_t t,
+void
+route_resolve(struct esc_router *rt, struct inc *in, esc_time_t t,
     const cJSON *ev)
 {
 	const struct esc_policy *p = rt->p;
@@ -383,11 +299,11 @@ resolve(struct esc_router *rt, struct inc *in, esc_time_t t,
 	if (min >= 0 && t - in->opened >= min) {
 		route_emit_postmortem(rt, in, t);
 	}
-	schedule(rt, in);
+	route_schedule(rt, in);
 }
 
-static void
-upgrade(struct esc_router *rt, struct inc *in, esc_time_t t, int sev,
+void
+route_upgrade(struct esc_router *rt, struct inc *in, esc_time_t t, int sev,
     const cJSON *ev)
 {
 	if (t < in->path_start)
@@ -400,7 +316,7 @@ upgrade(struct esc_router *rt, struct inc *in, esc_time_t t, int sev,
 	in->acked = NONE;
 	rt->dirty = 1;
 	route_emit_incident(rt, in, "upgraded", t, ev);
-	schedule(rt, in);
+	route_schedule(rt, in);
 }
 
 /* The severity a firing alert of severity sev upgrades the incident to
@@ -495,8 +411,9 @@ route_free_inc(struct inc *in)
 	route_mem_free(in);
 }
 
-static void
-open_inc(struct esc_router *rt, const struct rev *e, const cJSON *a)
+void
+route_open_inc(struct esc_router *rt, const struct rev *e,
+    const cJSON *a)
 {
 	struct inc *in = route_new_inc(rt);
 	char keyhex[17], ts[ESC_TIMELEN];
@@ -531,12 +448,12 @@ open_inc(struct esc_router *rt, const struct rev *e, const cJSON *a)
 	map_put(&rt->byalert, in->alert_h, (uint32_t)(in - rt->inc));
 	rt->dirty = 1;
 	route_emit_incident(rt, in, "opened", in->opened, NULL);
-	schedule(rt, in);
+	route_schedule(rt, in);
 }
 
 /* The resolution the tombstone of key remembers, or NONE. */
-static esc_time_t
-tomb_resolved(const struct esc_router *rt, uint64_t key)
+esc_time_t
+route_tomb_resolved(const struct esc_router *rt, uint64_t key)
 {
 	uint32_t v = map_idx(&rt->bytomb, key);
 
@@ -562,8 +479,8 @@ route_tomb_put(struct esc_router *rt, uint64_t key, esc_time_t resolved)
 	map_put(&rt->bytomb, key, (uint32_t)rt->ntomb++);
 }
 
-static cJSON *
-reparse(const struct rev *e)
+cJSON *
+route_reparse(const struct rev *e)
 {
 	return cJSON_ParseWithLength(e->line, e->len);
 }
@@ -589,15 +506,15 @@ add_alias(struct esc_router *rt, struct inc *in, uint64_t h)
 static char *
 alert_id(const struct rev *e)
 {
-	cJSON *a = reparse(e);
+	cJSON *a = route_reparse(e);
 	char *id = dupstr(a, "id", "");
 
 	cJSON_Delete(a);
 	return id;
 }
 
-static void
-emit_member(struct esc_router *rt, const struct inc *in, const char *event,
+void
+route_emit_member(struct esc_router *rt, const struct inc *in, const char *event,
     const char *alert, esc_time_t t)
 {
 	rt->ev_alert = alert;
@@ -632,7 +549,7 @@ join(struct esc_router *rt, struct inc *in, const struct rev *e)
 	if (isnew) {
 		in->nalerts++;
 		rt->dirty = 1;
-		emit_member(rt, in, "joined", id, e->t);
+		route_emit_member(rt, in, "joined", id, e->t);
 	}
 	free(id);
 }
@@ -650,7 +567,7 @@ leave(struct esc_router *rt, struct inc *in, const struct rev *e)
 	if (k == -1 && in->nalerts <= in->nmem)
 		return;			/* not one of its alerts */
 	if (in->nalerts <= 1) {
-		resolve(rt, in, e->t, NULL);
+		route_resolve(rt, in, e->t, NULL);
 		return;
 	}
 	id = k == -1 ? alert_id(e) : esc_strdup(in->mem[k].id);
@@ -658,7 +575,7 @@ leave(struct esc_router *rt, struct inc *in, const struct rev *e)
 		route_mem_del(in, k);
 	in->nalerts--;
 	rt->dirty = 1;
-	emit_member(rt, in, "left", id, e->t);
+	route_emit_member(rt, in, "left", id, e->t);
 	free(id);
 }
 
@@ -688,11 +605,11 @@ refire(struct esc_router *rt, struct inc *in, const struct rev *e)
 		}
 		return;
 	}
-	if ((a = reparse(e)) == NULL)
+	if ((a = route_reparse(e)) == NULL)
 		return;
 	take_alert(in, a, e->alert_h);
 	map_put(&rt->byalert, in->alert_h, (uint32_t)(in - rt->inc));
-	upgrade(rt, in, e->t, to, NULL);
+	route_upgrade(rt, in, e->t, to, NULL);
 	cJSON_Delete(a);
 }
 
@@ -716,13 +633,13 @@ back(struct esc_router *rt, const struct inc *in, struct rev *e)
 {
 	esc_time_t last = in ? in->resolved : NONE, tr;
 
-	if ((tr = tomb_resolved(rt, e->key)) != NONE && tr > last)
+	if ((tr = route_tomb_resolved(rt, e->key)) != NONE && tr > last)
 		last = tr;
 	if (last == NONE || e->t > last)
 		return 0;
 	if (e->t < rt->now) {
 		e->t = rt->now;
-		ev_push(rt, e);
+		route_ev_push(rt, e);
 		return 1;
 	}
 	return in && e->t == in->opened ? -1 : 0;
@@ -736,7 +653,7 @@ back(struct esc_router *rt, const struct inc *in, struct rev *e)
 static int
 apply_alert(struct esc_router *rt, struct rev *e)
 {
-	struct inc *in = map_get(rt, &rt->bykey, e->key);
+	struct inc *in = route_map_get(rt, &rt->bykey, e->key);
 	cJSON *a;
 	int rc;
 
@@ -754,7 +671,7 @@ apply_alert(struct esc_router *rt, struct rev *e)
 			leave(rt, in, e);
 		else if (in && in->resolved == NONE && e->t >= in->opened &&
 		    (e->alert_h == in->alert_h || e->sev >= in->sev))
-			resolve(rt, in, e->t, NULL);
+			route_resolve(rt, in, e->t, NULL);
 		return 0;
 	}
 	/* Silenced or inhibited in Alertmanager: it never pages, and under
@@ -768,162 +685,21 @@ apply_alert(struct esc_router *rt, struct rev *e)
 	}
 	if ((rc = back(rt, in, e)) != 0)
 		return rc == 1;
-	if ((a = reparse(e)) == NULL)
+	if ((a = route_reparse(e)) == NULL)
 		return 0;
-	open_inc(rt, e, a);
+	route_open_inc(rt, e, a);
 	cJSON_Delete(a);
 	return 0;
 }
 
-static struct inc *
-lookup(struct esc_router *rt, const struct rev *e)
-{
-	struct inc *in = NULL;
-	uint64_t id;
-
-	if (!e->byalert && route_parse_id(e->ref, &id) == 0)
-		in = map_get(rt, &rt->byid, id);
-	if (in == NULL)
-		in = map_get(rt, &rt->byalert, strhash(e->ref));
-	if (in == NULL && e->byalert && route_parse_id(e->ref, &id) == 0)
-		in = map_get(rt, &rt->byid, id);
-	/* An alert id names the newest incident of its key; an event from
-	 * before that opened belongs to the one before, if still kept.
-	 * Rare, so a scan. */
-	if (in != NULL && e->byalert && e->t < in->opened) {
-		struct inc *best = NULL;
-		uint64_t key = in->key;
-		size_t i;
-
-		for (i = 0; i < rt->ninc; i++) {
-			struct inc *o = &rt->inc[i];
-
-			if (o->key == key && o->opened <= e->t &&
-			    (best == NULL || o->opened > best->opened))
-				best = o;
-		}
-		if (best != NULL)
-			in = best;
-	}
-	return in;
-}
-
-static void
-refuse(struct esc_router *rt, const struct rev *e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-refuse(struct esc_router *rt, const struct rev *e, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (rt->reject)
-		rt->reject(e->file, e->lineno, msg);
-}
-
-/*
- * An ack made outside PagerDuty (esc-ack, an SMS reply) goes to each
- * PagerDuty page of the incident, so that PagerDuty stops its own
- * re-notifications; one read from PagerDuty is not sent back.
- */
-static void
-mirror_ack(struct esc_router *rt, const struct inc *in, esc_time_t t,
-    const cJSON *ev)
-{
-	const char *src = esc_str(ev, "source");
-	int k;
-
-	if (src != NULL && strcmp(src, "pagerduty") == 0)
-		return;
-	for (k = 0; k < in->ntrig; k++)
-		if (in->trig[k].chan == ESC_CH_PAGERDUTY &&
-		    in->trig[k].page != TL_CHANNEL)
-			route_emit_page(rt, in, &in->trig[k], t, PAGE_ACK);
-}
-
-/* What an operator's event does to its incident in. */
-static void
-operate(struct esc_router *rt, struct inc *in, const struct rev *e,
-    const cJSON *ev)
-{
-	char id[17];
-
-	switch (e->kind) {
-	case EV_ACK:
-		/* A late ack of a resolved incident, or a second ack,
-		 * changes nothing. */
-		if (in->resolved == NONE && in->acked == NONE) {
-			in->acked = e->t;
-			rt->dirty = 1;
-			route_emit_incident(rt, in, "acked", e->t, ev);
-			mirror_ack(rt, in, e->t, ev);
-			schedule(rt, in);
-		}
-		break;
-	case EV_RESOLVE:
-		if (in->resolved == NONE)
-			resolve(rt, in, e->t, ev);
-		break;
-	case EV_UPGRADE:
-		/* Like acks, upgrades repeat harmlessly; a downgrade is a
-		 * mistake worth saying. */
-		if (e->sev < in->sev) {
-			esc_hex64(in->id, id);
-			refuse(rt, e, "upgrade: incident %s is already %s",
-			    id, esc_sev_name(in->sev));
-		} else if (in->resolved == NONE && e->sev > in->sev)
-			upgrade(rt, in, e->t, e->sev, ev);
-		break;
-	case EV_NOTE:
-		/* A note changes nothing; the journal keeps it as a record
-		 * of the incident it belongs to. */
-		route_emit_incident(rt, in, "noted", e->t, ev);
-		break;
-	}
-}
-
-/* 1 when the event was refused for want of an incident: tried again at
- * the end, when a later opening explains it ("before it opened"). */
-static int
-apply_op(struct esc_router *rt, struct rev *e, int last)
-{
-	struct inc *in = lookup(rt, e);
-	char ts[ESC_TIMELEN], ts2[ESC_TIMELEN], id[17];
-	cJSON *ev;
-
-	if (in == NULL) {
-		if (!last)
-			return 1;
-		refuse(rt, e, "%s: unknown incident %s", evnames[e->kind],
-		    e->ref);
-		return 0;
-	}
-	if (e->t < in->opened) {
-		esc_hex64(in->id, id);
-		refuse(rt, e, "%s at %s is before incident %s opened (%s)",
-		    evnames[e->kind], esc_time_fmt(e->t, ts), id,
-		    esc_time_fmt(in->opened, ts2));
-		return 0;
-	}
-	if ((ev = reparse(e)) == NULL)
-		return 0;
-	operate(rt, in, e, ev);
-	cJSON_Delete(ev);
-	return 0;
-}
-
-static void
-apply(struct esc_router *rt, struct rev *e)
+void
+route_apply(struct esc_router *rt, struct rev *e)
 {
 	fire_due(rt, e->t, 1);
 	if (e->kind == EV_FIRING || e->kind == EV_RESOLVED) {
 		if (!apply_alert(rt, e))
-			rev_free(e);
-	} else if (apply_op(rt, e, 0)) {
+			route_rev_free(e);
+	} else if (route_apply_op(rt, e, 0)) {
 		if (rt->nlate == rt->caplate) {
 			rt->caplate = rt->caplate ? rt->caplate * 2 : 16;
 			rt->late = esc_realloc(rt->late,
@@ -931,396 +707,9 @@ apply(struct esc_router *rt, struct rev *e)
 		}
 		rt->late[rt->nlate++] = e;
 	} else
-		rev_free(e);
+		route_rev_free(e);
 }
 
-/* ---- input ---- */
-
-/* Prefixes the last error with what (esc_seterr cannot take its own
- * message as an argument: the buffer is the same). */
-static int
-prefixerr(const char *what)
-{
-	char msg[512];
-
-	snprintf(msg, sizeof msg, "%s", esc_lasterr());
-	return esc_seterr("%s: %s", what, msg);
-}
-
-static int
-need_time(const cJSON *rec, const char *k, int nullok, esc_time_t *t)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, k);
-
-	*t = NONE;
-	if ((v == NULL || cJSON_IsNull(v)) && nullok)
-		return 0;
-	if (v == NULL)
-		return esc_seterr("missing \"%s\"", k);
-	if (!cJSON_IsString(v))
-		return esc_seterr("\"%s\" is not an RFC 3339 time", k);
-	if (esc_time_parse(v->valuestring, t) == -1) {
-		char msg[512];
-
-		snprintf(msg, sizeof msg, "%s", esc_lasterr());
-		return esc_seterr("\"%s\": %s", k, msg);
-	}
-	return 0;
-}
-
-/* A string field: NULL when absent or null; an error that names the
- * field and its fault when it is there but not a string (not "missing",
- * which sends the reader looking for the wrong thing). */
-static int
-need_str(const cJSON *rec, const char *what, const char *k, const char **s)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, k);
-
-	*s = NULL;
-	if (v == NULL || cJSON_IsNull(v))
-		return 0;
-	if (!cJSON_IsString(v))
-		return esc_seterr("%s: \"%s\" is not a string", what, k);
-	*s = v->valuestring;
-	return 0;
-}
-
-static int
-parse_alert(struct esc_router *rt, const cJSON *rec, struct rev *e)
-{
-	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(rec, "labels");
-	const char *status = esc_str(rec, "status"), *id, *name;
-	esc_time_t t;
-
-	if (need_str(rec, "alert", "id", &id) == -1 ||
-	    need_str(rec, "alert", "name", &name) == -1)
-		return -1;
-	if (id == NULL)
-		return esc_seterr("alert: missing \"id\"");
-	if (labels == NULL || cJSON_IsNull(labels))
-		return esc_seterr("alert: missing \"labels\"");
-	if (!cJSON_IsObject(labels))
-		return esc_seterr("alert: \"labels\" is not an object");
-	if (name == NULL && esc_str(labels, "alertname") == NULL)
-		return esc_seterr("alert: missing \"name\"");
-	if ((e->sev = esc_sev_parse(esc_str(rec, "severity"))) == -1)
-		return esc_seterr("alert: \"severity\" must be critical, warning or info");
-	if (status && strcmp(status, "firing") == 0) {
-		e->kind = EV_FIRING;
-		if (need_time(rec, "starts_at", 0, &t) == -1)
-			return prefixerr("alert");
-		if (t == NONE)
-			t = rt->now;
-	} else if (status && strcmp(status, "resolved") == 0) {
-		e->kind = EV_RESOLVED;
-		if (need_time(rec, "ends_at", 1, &t) == -1)
-			return prefixerr("alert");
-		if (t == NONE)
-			t = rt->now;
-	} else
-		return esc_seterr("alert: \"status\" must be firing or resolved");
-	e->t = t;
-	e->suppressed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec,
-	    "suppressed"));
-	e->key = route_group_key(rt->p, e->sev, labels);
-	e->alert_h = strhash(id);
-	if (name == NULL)
-		name = esc_str(labels, "alertname");
-	e->beat = rt->p->heartbeat != NULL && name != NULL &&
-	    strcmp(name, rt->p->heartbeat) == 0;
-	return 0;
-}
-
-static int
-parse_op(struct esc_router *rt, const cJSON *rec, const char *type,
-    struct rev *e)
-{
-	const char *inc, *al, *by;
-	const cJSON *v;
-
-	if (need_str(rec, type, "incident", &inc) == -1 ||
-	    need_str(rec, type, "alert", &al) == -1 ||
-	    need_str(rec, type, "by", &by) == -1)
-		return -1;
-	if (strcmp(type, "ack") == 0)
-		e->kind = EV_ACK;
-	else if (strcmp(type, "resolve") == 0)
-		e->kind = EV_RESOLVE;
-	else if (strcmp(type, "upgrade") == 0)
-		e->kind = EV_UPGRADE;
-	else
-		e->kind = EV_NOTE;
-	if (inc == NULL && al == NULL)
-		return esc_seterr("%s: missing \"incident\" or \"alert\"", type);
-	if (by == NULL)
-		return esc_seterr("%s: missing \"by\"", type);
-	if (need_time(rec, "at", 0, &e->t) == -1)
-		return prefixerr(type);
-	if (e->t == NONE)
-		return esc_seterr("%s: \"at\" is the zero time", type);
-	v = cJSON_GetObjectItemCaseSensitive(rec, "actionable");
-	if (v != NULL && !cJSON_IsBool(v))
-		return esc_seterr("%s: \"actionable\" must be true or false", type);
-	v = cJSON_GetObjectItemCaseSensitive(rec, "note");
-	if (v != NULL && !cJSON_IsString(v))
-		return esc_seterr("%s: \"note\" must be a string", type);
-	if (e->kind == EV_UPGRADE &&
-	    (e->sev = esc_sev_parse(esc_str(rec, "severity"))) == -1)
-		return esc_seterr("upgrade: \"severity\" must be critical, warning or info");
-	e->byalert = inc == NULL;
-	e->ref = esc_strdup(inc ? inc : al);
-	return 0;
-}
-
-void
-esc_router_blind(struct esc_router *rt)
-{
-	if (rt->snapshot && !rt->blind)
-		esc_warnx("the input could not be read whole: this run resolves "
-		    "nothing for being absent from the snapshot");
-	rt->blind = 1;
-}
-
-/*
- * Remembers what a rejected alert could have been, so that under
- * --snapshot its absence resolves that and nothing else: the incident of
- * its labels' key and the incident of its alert id (a fingerprint of the
- * same labels); when it has neither, every incident of its alert name.  A
- * line that names none of them holds back nothing (esc-route(1) says why).
- */
-static void
-hold(struct esc_router *rt, const char *id, const cJSON *labels,
-    const char *name, const char *file, long lineno)
-{
-	struct held *h;
-
-	if (!rt->snapshot || (id == NULL && !cJSON_IsObject(labels) &&
-	    name == NULL))
-		return;
-	if (rt->nheld == rt->capheld) {
-		rt->capheld = rt->capheld ? rt->capheld * 2 : 16;
-		rt->held = esc_realloc(rt->held, rt->capheld * sizeof *rt->held);
-	}
-	h = &rt->held[rt->nheld++];
-	memset(h, 0, sizeof *h);
-	if (cJSON_IsObject(labels)) {
-		h->haskey = 1;
-		/* Its severity is unknown: grouped as a critical alert. */
-		h->key = route_group_key(rt->p, ESC_SEV_CRITICAL, labels);
-	} else if (name != NULL && id == NULL)
-		h->name = esc_strdup(name);
-	if (id != NULL) {
-		h->hasalert = 1;
-		h->alert_h = strhash(id);
-	}
-	h->file = file;
-	h->lineno = lineno;
-}
-
-void
-esc_router_hold(struct esc_router *rt, const cJSON *rec, const char *file,
-    long lineno)
-{
-	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(rec, "labels");
-	const char *name = esc_str(rec, "name");
-
-	if (name == NULL)
-		name = esc_str(labels, "alertname");
-	hold(rt, esc_str(rec, "id"), labels, name, file, lineno);
-}
-
-/* The rejected line that may be in's alert, or NULL. */
-static const struct held *
-held_by(const struct esc_router *rt, const struct inc *in)
-{
-	size_t i;
-	int k;
-
-	for (i = 0; i < rt->nheld; i++) {
-		const struct held *h = &rt->held[i];
-
-		if ((h->haskey && h->key == in->key) ||
-		    (h->name != NULL && strcmp(h->name, in->name) == 0) ||
-		    (h->hasalert && h->alert_h == in->alert_h))
-			return h;
-		for (k = 0; h->hasalert && k < in->nalias; k++)
-			if (h->alert_h == in->alias[k])
-				return h;
-	}
-	return NULL;
-}
-
-int
-esc_router_input(struct esc_router *rt, const cJSON *rec, const char *line,
-    size_t len, const char *file, long lineno)
-{
-	const char *type = esc_type(rec);
-	struct rev *e;
-	int rc;
-
-	/* A poll that failed says so in its heartbeat; its empty alert list
-	 * must not resolve every incident in snapshot mode. */
-	if (type != NULL && strcmp(type, "heartbeat") == 0 &&
-	    cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(rec, "ok")))
-		rt->blind = 1;
-	/* An alert esc-classify could not read: it passes on to the
-	 * journal, and holds back what it could have been. */
-	if (type != NULL && strcmp(type, "rejected") == 0) {
-		const char *what = esc_str(rec, "record");
-
-		if (what != NULL && strcmp(what, "alert") == 0)
-			hold(rt, esc_str(rec, "alert"),
-			    cJSON_GetObjectItemCaseSensitive(rec, "labels"),
-			    esc_str(rec, "alertname"), file, lineno);
-		return 0;
-	}
-	if (type == NULL || (strcmp(type, "alert") && strcmp(type, "ack") &&
-	    strcmp(type, "resolve") && strcmp(type, "upgrade") &&
-	    strcmp(type, "note")))
-		return 0;
-	e = esc_calloc(1, sizeof *e);
-	rc = strcmp(type, "alert") == 0 ? parse_alert(rt, rec, e) :
-	    parse_op(rt, rec, type, e);
-	if (rc == -1) {
-		rev_free(e);
-		return -1;
-	}
-	/* Nothing takes effect after now. */
-	if (e->t > rt->now)
-		e->t = rt->now;
-	e->seq = rt->seq++;
-	e->line = esc_strndup(line, len);
-	e->len = len;
-	e->file = file;
-	e->lineno = lineno;
-	ev_push(rt, e);
-	if (rt->neh > REORDER)
-		apply(rt, ev_pop(rt));
-	return 1;
-}
-
-/*
- * Under --snapshot, the alerts of a group seen firing are all the group
- * holds: the ones remembered and not seen have left, and the count is
- * what the run saw.
- */
-static void
-absent_members(struct esc_router *rt, struct inc *in)
-{
-	int k;
-
-	for (k = 0; k < in->nmem; k++) {
-		char *id;
-
-		if (esc_map64_get(&rt->seen, in->mem[k].h) != NULL)
-			continue;
-		id = in->mem[k].id;
-		in->mem[k].id = NULL;
-		route_mem_del(in, k--);
-		in->nalerts--;
-		rt->dirty = 1;
-		emit_member(rt, in, "left", id, rt->now);
-		free(id);
-	}
-	if (in->nalerts != in->nseen) {
-		in->nalerts = in->nseen;
-		rt->dirty = 1;
-	}
-}
-
-/* ---- the heartbeat ---- */
-
-/* The tombstone-shaped mark of the heartbeat's last sight: a key and a
- * time, like a tombstone's, and no group key can be it. */
-static uint64_t
-beat_key(const struct esc_policy *p)
-{
-	return esc_fnv1a(esc_fnv1a(ESC_FNV_OFFSET, "heartbeat\xff", 10),
-	    p->heartbeat, strlen(p->heartbeat));
-}
-
-static cJSON *
-beat_alert(const struct esc_policy *p, esc_time_t t)
-{
-	cJSON *a = cJSON_CreateObject(), *l = cJSON_CreateObject();
-	char ts[ESC_TIMELEN], msg[512];
-
-	cJSON_AddStringToObject(l, "alertname", BEAT_DOWN);
-	cJSON_AddStringToObject(l, "heartbeat", p->heartbeat);
-	snprintf(msg, sizeof msg, "No %s alert for %llds: alerts may not "
-	    "reach esc (Prometheus, Alertmanager or the tick is down)",
-	    p->heartbeat, (long long)p->heartbeat_missing);
-	cJSON_AddStringToObject(a, "type", "alert");
-	cJSON_AddStringToObject(a, "id", BEAT_DOWN);
-	cJSON_AddStringToObject(a, "name", BEAT_DOWN);
-	cJSON_AddStringToObject(a, "status", "firing");
-	cJSON_AddStringToObject(a, "severity", "critical");
-	cJSON_AddStringToObject(a, "starts_at", esc_time_fmt(t, ts));
-	cJSON_AddItemToObject(a, "labels", l);
-	cJSON_AddStringToObject(a, "summary", msg);
-	cJSON_AddNullToObject(a, "runbook");
-	return a;
-}
-
-static uint64_t
-beat_down_key(const struct esc_router *rt, cJSON **alert)
-{
-	cJSON *a = beat_alert(rt->p, rt->now);
-	uint64_t key = route_group_key(rt->p, ESC_SEV_CRITICAL,
-	    cJSON_GetObjectItemCaseSensitive(a, "labels"));
-
-	if (alert != NULL)
-		*alert = a;
-	else
-		cJSON_Delete(a);
-	return key;
-}
-
-/* in is the incident that says the heartbeat is missing: no alert of a
- * snapshot is its. */
-static int
-beat_down(const struct esc_router *rt, const struct inc *in)
-{
-	return rt->p->heartbeat != NULL && strcmp(in->name, BEAT_DOWN) == 0 &&
-	    in->key == beat_down_key(rt, NULL);
-}
-
-/*
- * The heartbeat seen: its time is kept, and the incident that said it
- * was missing resolves.  Not seen for missing_after since it was last
- * seen: that incident opens, critical, at the time it went missing.  A
- * heartbeat never seen arms nothing: a setup without it is not paged.
- */
-static void
-heartbeat(struct esc_router *rt)
-{
-	uint64_t bk = beat_key(rt->p);
-	esc_time_t last = tomb_resolved(rt, bk);
-	struct inc *in;
-	struct rev e;
-	cJSON *a;
-
-	memset(&e, 0, sizeof e);
-	e.key = beat_down_key(rt, &a);
-	in = map_get(rt, &rt->bykey, e.key);
-	if (in != NULL && in->resolved != NONE)
-		in = NULL;
-	if (rt->beat) {
-		route_tomb_put(rt, bk, rt->now);
-		rt->dirty = 1;
-		if (in != NULL)
-			resolve(rt, in, rt->now, NULL);
-	} else if (last != NONE && in == NULL &&
-	    rt->now - last >= rt->p->heartbeat_missing) {
-		e.t = last + rt->p->heartbeat_missing;
-		e.sev = ESC_SEV_CRITICAL;
-		e.alert_h = strhash(BEAT_DOWN);
-		cJSON_ReplaceItemInObject(a, "starts_at", cJSON_CreateString(
-		    route_timestr(e.t)));
-		open_inc(rt, &e, a);
-	}
-	cJSON_Delete(a);
-}
 
 /*
  * An incident opened by hand (esc-page) has no alert in Alertmanager, so
@@ -1341,28 +730,28 @@ esc_router_finish(struct esc_router *rt)
 	size_t i;
 
 	while (rt->neh > 0)
-		apply(rt, ev_pop(rt));
+		route_apply(rt, route_ev_pop(rt));
 	for (i = 0; i < rt->nlate; i++) {
-		apply_op(rt, rt->late[i], 1);
-		rev_free(rt->late[i]);
+		route_apply_op(rt, rt->late[i], 1);
+		route_rev_free(rt->late[i]);
 	}
 	rt->nlate = 0;
 	fire_due(rt, rt->now, 1);
 	if (rt->snapshot && rt->p->heartbeat != NULL)
-		heartbeat(rt);
+		route_heartbeat(rt);
 	for (i = 0; rt->snapshot && !rt->blind && i < rt->ninc; i++) {
 		struct inc *in = &rt->inc[i];
 		const struct held *h;
 		char id[17];
 
-		if (in->resolved != NONE || manual(in) || beat_down(rt, in))
+		if (in->resolved != NONE || manual(in) || route_beat_down(rt, in))
 			continue;
 		if (in->seen && in->group != NULL)
-			absent_members(rt, in);
+			route_absent_members(rt, in);
 		if (in->seen)
 			continue;
-		if ((h = held_by(rt, in)) == NULL) {
-			resolve(rt, in, rt->now, NULL);
+		if ((h = route_held_by(rt, in)) == NULL) {
+			route_resolve(rt, in, rt->now, NULL);
 			continue;
 		}
 		esc_hex64(in->id, id);
@@ -1406,9 +795,9 @@ esc_router_free(struct esc_router *rt)
 		route_free_inc(&rt->inc[i]);
 	free(rt->inc);
 	while (rt->neh > 0)
-		rev_free(ev_pop(rt));
+		route_rev_free(route_ev_pop(rt));
 	for (i = 0; i < rt->nlate; i++)
-		rev_free(rt->late[i]);
+		route_rev_free(rt->late[i]);
 	free(rt->late);
 	free(rt->eh);
 	free(rt->dh);
@@ -1445,7 +834,7 @@ regroup(struct esc_router *rt, struct inc *in)
 	cJSON *l;
 
 	if (in->group != NULL || !route_grouped(rt->p, in->open_sev) ||
-	    beat_down(rt, in))
+	    route_beat_down(rt, in))
 		return;
 	if ((l = cJSON_Parse(in->labels)) == NULL)
 		return;
@@ -1455,7 +844,7 @@ regroup(struct esc_router *rt, struct inc *in)
 	/* Members are known by their id's hash, whatever hash an old state
 	 * kept for the alert (a hand-edited one may disagree). */
 	if (in->nmem == 0)
-		route_mem_add(in, in->alert, strhash(in->alert));
+		route_mem_add(in, in->alert, route_strhash(in->alert));
 	rt->dirty = 1;
 }
 
@@ -1480,12 +869,12 @@ route_index(struct esc_router *rt)
 		if (in->resolved == NONE)
 			map_put(&rt->bykey, in->key, (uint32_t)i);
 		else {
-			struct inc *o = map_get(rt, &rt->bykey, in->key);
+			struct inc *o = route_map_get(rt, &rt->bykey, in->key);
 
 			if (o == NULL || (o->resolved != NONE &&
 			    o->resolved <= in->resolved))
 				map_put(&rt->bykey, in->key, (uint32_t)i);
 		}
-		schedule(rt, in);
+		route_schedule(rt, in);
 	}
 }
