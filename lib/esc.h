@@ -140,6 +140,10 @@ size_t esc_utf8_check(const char *s, size_t n);
 void esc_out_init(void);
 /* Writes obj on one line.  -1 when the write failed. */
 int esc_emit(const cJSON *obj);
+/* Appends obj to b as cJSON_PrintUnformatted() prints it, the same bytes
+ * without its allocations; -1 (b as it was) for what it leaves to cJSON:
+ * a raw value, a value of no type. */
+int esc_json_print(struct esc_buf *b, const cJSON *obj);
 /* Writes a line as it came (pass-through). */
 int esc_emit_raw(const char *line, size_t len);
 /* Flushes, checks and closes standard output; -1 with a message when the
