@@ -338,54 +338,67 @@ escapes8(uint64_t w)
 	    ((bs - ONES) & ~bs)) & HIGHS ? 1 : 0;
 }
 
+/* Whether none of the n bytes at p is one JSON escapes. */
+static int
+plain(const unsigned char *p, size_t n)
+{
+	uint64_t w;
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		if (escapes8(w))
+			return 0;
+	}
+	if (n >= 8 && i < n) {		/* the last 8, again in part */
+		memcpy(&w, p + n - 8, 8);
+		return !escapes8(w);
+	}
+	for (; i < n; i++)
+		if (p[i] < 32 || p[i] == '"' || p[i] == '\\')
+			return 0;
+	return 1;
+}
+
 /* s quoted as cJSON quotes it: \", \\, \b, \f, \n, \r, \t, and \u00xx
- * for the other control characters; NULL is "".  Eight bytes at a time
- * where none is escaped. */
+ * for the other control characters; NULL is "". */
 static void
 json_str(struct esc_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
-	char u[6] = { '\\', 'u', '0', '0', 0, 0 };
-	size_t i, run, n;
-	uint64_t w;
+	size_t i, n = s != NULL ? strlen(s) : 0;
+	char *d = room(b, 6 * n + 2), *d0 = d;
 
-	if (s == NULL) {
-		put(b, "\"\"", 2);
-		return;
-	}
-	n = strlen(s);
-	put(b, "\"", 1);
-	for (i = run = 0; i < n; ) {
-		if (i + 8 <= n) {
-			memcpy(&w, p + i, 8);
-			if (!escapes8(w)) {
-				i += 8;
+	*d++ = '"';
+	if (plain(p, n)) {
+		memcpy(d, s, n);
+		d += n;
+	} else {
+		for (i = 0; i < n; i++) {
+			if (p[i] > 31 && p[i] != '"' && p[i] != '\\') {
+				*d++ = (char)p[i];
 				continue;
 			}
+			*d++ = '\\';
+			switch (p[i]) {
+			case '"':  *d++ = '"'; break;
+			case '\\': *d++ = '\\'; break;
+			case '\b': *d++ = 'b'; break;
+			case '\f': *d++ = 'f'; break;
+			case '\n': *d++ = 'n'; break;
+			case '\r': *d++ = 'r'; break;
+			case '\t': *d++ = 't'; break;
+			default:
+				memcpy(d, "u00", 3);
+				d[3] = hex[p[i] >> 4];
+				d[4] = hex[p[i] & 15];
+				d += 5;
+			}
 		}
-		if (p[i] > 31 && p[i] != '"' && p[i] != '\\') {
-			i++;
-			continue;
-		}
-		put(b, s + run, i - run);
-		switch (p[i]) {
-		case '"':  put(b, "\\\"", 2); break;
-		case '\\': put(b, "\\\\", 2); break;
-		case '\b': put(b, "\\b", 2); break;
-		case '\f': put(b, "\\f", 2); break;
-		case '\n': put(b, "\\n", 2); break;
-		case '\r': put(b, "\\r", 2); break;
-		case '\t': put(b, "\\t", 2); break;
-		default:
-			u[4] = hex[p[i] >> 4];
-			u[5] = hex[p[i] & 15];
-			put(b, u, 6);
-		}
-		run = ++i;
 	}
-	put(b, s + run, n - run);
-	put(b, "\"", 1);
+	*d++ = '"';
+	b->len += (size_t)(d - d0);
 }
 
 static int
