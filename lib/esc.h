@@ -207,6 +207,11 @@ void esc_set_bool(cJSON *obj, const char *key, int v);
 void esc_set_time(cJSON *obj, const char *key, int64_t t);	/* RFC 3339 */
 /* A string array from n strings. */
 cJSON *esc_strarray(const char *const *s, int n);
+/* cJSON's allocations from free lists kept for the run, for a tool that
+ * builds and frees trees a line (esc-classify); call before any cJSON
+ * call, from a tool that allocates cJSON values in one thread.  Not under
+ * AddressSanitizer, whose checks the lists would hide. */
+void esc_json_pool(void);
 
 /* Parses a JSON text with // and block comments (the policy, the roster and
  * the channels file).  On error returns NULL, message names path:line. */
