@@ -64,6 +64,7 @@ main(int argc, char *argv[])
 	int c, status, rejected = 0;
 
 	esc_setprogname(argv[0]);
+	esc_json_pool();
 	while ((c = esc_getopt(&eo, argc, argv, ESC_SHORTOPTS, longopts)) !=
 	    -1) {
 		switch (c) {

@@ -140,6 +140,10 @@ size_t esc_utf8_check(const char *s, size_t n);
 void esc_out_init(void);
 /* Writes obj on one line.  -1 when the write failed. */
 int esc_emit(const cJSON *obj);
+/* Appends obj to b as cJSON_PrintUnformatted() prints it, the same bytes
+ * without its allocations; -1 (b as it was) for what it leaves to cJSON:
+ * a raw value, a value of no type. */
+int esc_json_print(struct esc_buf *b, const cJSON *obj);
 /* Writes a line as it came (pass-through). */
 int esc_emit_raw(const char *line, size_t len);
 /* Flushes, checks and closes standard output; -1 with a message when the
@@ -203,6 +207,11 @@ void esc_set_bool(cJSON *obj, const char *key, int v);
 void esc_set_time(cJSON *obj, const char *key, int64_t t);	/* RFC 3339 */
 /* A string array from n strings. */
 cJSON *esc_strarray(const char *const *s, int n);
+/* cJSON's allocations from free lists kept for the run, for a tool that
+ * builds and frees trees a line (esc-classify); call before any cJSON
+ * call, from a tool that allocates cJSON values in one thread.  Not under
+ * AddressSanitizer, whose checks the lists would hide. */
+void esc_json_pool(void);
 
 /* Parses a JSON text with // and block comments (the policy, the roster and
  * the channels file).  On error returns NULL, message names path:line. */

@@ -4,7 +4,8 @@
  * The input is read twice, with the default line bound and with a small
  * one: the same lines must be counted, and no line given as good may be
  * over the bound or hold a NUL.  The objects read are written as
- * esc_emit() writes them, and must read back to the same text.
+ * esc_emit() writes them (esc_json_print, which must write the bytes
+ * cJSON_PrintUnformatted writes), and must read back to the same text.
  */
 #include "fuzz.h"
 
@@ -64,10 +65,14 @@ readall(const char *path, size_t maxline, int check)
 		FUZZ_ASSERT(cJSON_IsObject(o), "not an object");
 		if (check) {
 			char *t = cJSON_PrintUnformatted(o);
+			size_t at = out.len;
 
 			FUZZ_ASSERT(t != NULL && strchr(t, '\n') == NULL,
 			    "cannot write it on a line");
-			esc_buf_puts(&out, t);
+			/* esc_emit's writer: cJSON's bytes, to the last. */
+			FUZZ_ASSERT(esc_json_print(&out, o) == 0 &&
+			    strcmp(out.s + at, t) == 0,
+			    "esc_json_print wrote %s, cJSON %s", out.s + at, t);
 			esc_buf_putc(&out, '\n');
 			cJSON_free(t);
 		}
