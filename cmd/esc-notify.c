@@ -222,7 +222,7 @@ marks(struct esc_delivery *d)
 	else if (!d->claimed)
 		return;
 	else
-		r = esc_claims_mark(claims, d, d->status == ESC_DL_DELIVERED);
+		r = esc_claims_mark(claims, d, recs[d->rec].obj);
 	if (r == -1) {
 		esc_warnx("%s: the done marks could not be written: another "
 		    "host may make these deliveries again", esc_lasterr());
@@ -634,6 +634,52 @@ settle(struct esc_delivery *d, int st)
 	d->held = 1;
 }
 
+/* With etcd: the deliveries handed back to the pool (claim.c), taken as
+ * the spool's are; one this run has already (input, spool) takes the
+ * pool's count of attempts and of the hosts that made them. */
+static void
+pooled(void)
+{
+	struct esc_delivery *d;
+	cJSON **docs, *doc;
+	int i, k, n, from;
+
+	if (esc_pool_read(etcd, &docs, &n) == -1) {
+		esc_warnx("%s: the deliveries handed back (etcd) not read: "
+		    "left for a later run", esc_lasterr());
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		doc = docs[i];
+		from = dl.n;
+		addrec(NULL, cJSON_DetachItemFromObject(doc, "record"), 1);
+		for (k = from; k < dl.n; k++) {
+			d = dl.d[k];
+			if (doc == NULL || d->status != ESC_DL_PENDING ||
+			    strcmp(d->dedup_key, esc_str(doc, "dedup_key")) ||
+			    strcmp(d->event, esc_str(doc, "event")) ||
+			    strcmp(d->recipient, esc_str(doc, "recipient"))) {
+				d->status = ESC_DL_SKIPPED;
+				continue;
+			}
+			if (!see(d)) {
+				d->status = ESC_DL_SKIPPED;
+				d = seen_as(d);
+			} else {
+				d->pooled = 1;
+				esc_time_parse(esc_str(doc, "since"),
+				    &d->since);
+			}
+			if (d->pool == NULL) {
+				d->pool = doc;
+				doc = NULL;
+			}
+		}
+		cJSON_Delete(doc);
+	}
+	free(docs);
+}
+
 /* With etcd: the deliveries about to be tried claimed, so that no other
  * host makes them; a delivery behind one held back is held back too. */
 static int
@@ -664,6 +710,10 @@ claim(void)
 	}
 	for (i = 0; i < n; i++)
 		settle(v[i], st[i]);
+	if (!claims_failed && esc_pool_live(claims, v, n) == -1)
+		esc_warnx("%s: which hosts are live not known: what fails "
+		    "here may be dead before another host tried it",
+		    esc_lasterr());
 	for (i = 0; i < dl.n; i++) {
 		d = dl.d[i];
 		if (d->status == ESC_DL_PENDING && d->after && d->after->held) {
@@ -674,7 +724,7 @@ claim(void)
 		}
 		/* Held back without a spool to keep it: the input must be
 		 * given again. */
-		if (d->held && !d->spooled) {
+		if (d->held && !d->spooled && !d->pooled) {
 			status = ESC_EXIT_FAIL;
 			incomplete = 1;
 		}
@@ -700,7 +750,7 @@ leftover(void)
 			continue;
 		if (d->claimed)
 			marks(d);
-		if (!d->spooled)
+		if (!d->spooled && !d->pooled)
 			esc_dl_untried(d);
 	}
 	return n == 0 ? ESC_EXIT_OK : ESC_EXIT_FAIL;
@@ -742,8 +792,10 @@ deliver(void)
 				    "spool not durable");
 			}
 	}
-	if (etcd != NULL)
+	if (etcd != NULL) {
+		pooled();
 		status |= claim();
+	}
 	if (esc_deliver(dl.d, dl.n, chans, pol, jobs, done, NULL) == -1) {
 		esc_warnl(NULL);
 		status = ESC_EXIT_FAIL;

@@ -509,20 +509,28 @@ finish(struct engine *e, struct esc_xfer *x, int status)
  */
 #define RUN_TRIES	3
 
+/* Left pending for a later run (or another host's): what waits for it
+ * (a resolve behind its trigger) waits with it. */
+static void
+leave(struct engine *e, struct esc_xfer *x)
+{
+	for (; x != NULL; x = x->waiter)
+		e->left--;
+}
+
 /* When to try again, or dead when that is past the deadline; in a run
- * with a budget, after RUN_TRIES failures, left pending for the next. */
+ * with a budget, after RUN_TRIES failures, left pending for the next.  A
+ * delivery another live host has not tried yet (handback, claim.c) is
+ * left so too, and never dead here: that host tries it next. */
 static void
 retry(struct engine *e, struct esc_xfer *x, int64_t after, int64_t now)
 {
 	int64_t delay = e->c->base_ms;
 	int i;
 
-	if (e->stop_ms != 0 && x->d->attempts >= RUN_TRIES &&
-	    x->deadline_ms > now) {
-		/* What waits for it (a resolve behind its trigger) waits
-		 * with it. */
-		for (; x != NULL; x = x->waiter)
-			e->left--;
+	if ((e->stop_ms != 0 || x->d->handback) &&
+	    x->d->attempts >= RUN_TRIES && x->deadline_ms > now) {
+		leave(e, x);
 		return;
 	}
 
@@ -537,7 +545,10 @@ retry(struct engine *e, struct esc_xfer *x, int64_t after, int64_t now)
 		delay = after;
 	/* Compared as a difference: both sides stay small. */
 	if (delay > x->deadline_ms - now) {
-		finish(e, x, ESC_DL_DEAD);
+		if (x->d->handback)
+			leave(e, x);
+		else
+			finish(e, x, ESC_DL_DEAD);
 		return;
 	}
 	x->next_ms = now + delay;
@@ -561,7 +572,10 @@ throttled(struct engine *e, struct esc_xfer *x, int64_t after, int64_t now)
 	/* Past the window, or asked to wait past it: dead now, as for any
 	 * other retry. */
 	if (now >= x->deadline_ms || after > x->deadline_ms - now) {
-		finish(e, x, ESC_DL_DEAD);
+		if (x->d->handback)
+			leave(e, x);
+		else
+			finish(e, x, ESC_DL_DEAD);
 		return;
 	}
 	if (e->pause_ms[ch] <= now) {

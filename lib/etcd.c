@@ -748,6 +748,14 @@ esc_txn_put(struct esc_txn *t, const char *key, const char *val, size_t len,
 }
 
 void
+esc_txn_put_lease(struct esc_txn *t, const char *key, const char *val,
+    size_t len, int64_t lease)
+{
+	esc_txn_put(t, key, val, len, 2);
+	t->p[t->np - 1].rev = lease;
+}
+
+void
 esc_txn_del(struct esc_txn *t, const char *key)
 {
 	pend(t, 'd', key);
@@ -812,7 +820,8 @@ txn_body(const struct esc_etcd *e, const struct esc_txn *t)
 			cJSON_AddStringToObject(r, "value", b);
 			free(b);
 			if (p->leased)
-				add_i64(r, "lease", e->lease);
+				add_i64(r, "lease", p->leased == 2 ? p->rev :
+				    e->lease);
 			cJSON_AddItemToArray(ok, o);
 			break;
 		case 'd':
@@ -874,11 +883,11 @@ esc_etcd_txn(struct esc_etcd *e, struct esc_txn *t)
 /* ---- leases and the lock ---- */
 
 static int
-grant(struct esc_etcd *e, int64_t *id)
+grant_ttl(struct esc_etcd *e, long ttl, int64_t *id)
 {
 	cJSON *req = cJSON_CreateObject(), *j;
 
-	add_i64(req, "TTL", e->ttl);
+	add_i64(req, "TTL", ttl);
 	j = call(e, "/v3/lease/grant", req);
 	cJSON_Delete(req);
 	if (j == NULL)
@@ -886,6 +895,18 @@ grant(struct esc_etcd *e, int64_t *id)
 	*id = i64(j, "ID");
 	cJSON_Delete(j);
 	return *id != 0 ? 0 : esc_seterr("etcd: lease/grant: no lease");
+}
+
+static int
+grant(struct esc_etcd *e, int64_t *id)
+{
+	return grant_ttl(e, e->ttl, id);
+}
+
+int
+esc_etcd_grant(struct esc_etcd *e, long ttl, int64_t *id)
+{
+	return grant_ttl(e, ttl, id);
 }
 
 /* The lease's time left in seconds (0: gone), or -1. */

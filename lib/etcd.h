@@ -85,6 +85,9 @@ void esc_txn_if_mod(struct esc_txn *t, const char *key, int64_t rev);
 /* Operations.  leased: the key goes when the lock's lease does (a claim). */
 void esc_txn_put(struct esc_txn *t, const char *key, const char *val,
     size_t len, int leased);
+/* A put with a lease of the caller's (esc_etcd_grant()), not the lock's. */
+void esc_txn_put_lease(struct esc_txn *t, const char *key, const char *val,
+    size_t len, int64_t lease);
 void esc_txn_del(struct esc_txn *t, const char *key);
 /* Operations so far, and their bytes: batch below ESC_ETCD_TXN_*. */
 int esc_txn_ops(const struct esc_txn *t);
@@ -107,6 +110,10 @@ int64_t esc_etcd_lease(const struct esc_etcd *e);
  * and keeps its lease alive in a thread; *lost becomes 1 when the lease
  * is gone (expired while we were paused, revoked). */
 int esc_etcd_lock(struct esc_etcd *e, int wait, volatile int *lost);
+
+/* A lease of ttl seconds that nothing keeps alive (a host's presence,
+ * claim.c): *id; -1. */
+int esc_etcd_grant(struct esc_etcd *e, long ttl, int64_t *id);
 
 /* base64, both ways (etcd's JSON carries keys and values so). */
 char *esc_b64enc(const void *p, size_t n);

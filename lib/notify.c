@@ -128,6 +128,7 @@ esc_delivery_free(struct esc_delivery *d)
 	free(d->person);
 	free(d->incident);
 	free(d->error);
+	cJSON_Delete(d->pool);
 	esc_req_free(&d->req);
 	free(d);
 }
