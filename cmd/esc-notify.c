@@ -710,6 +710,7 @@ claim(void)
 	}
 	for (i = 0; i < n; i++)
 		settle(v[i], st[i]);
+	esc_deliver_gate(esc_claims_alive, claims);
 	if (!claims_failed && esc_pool_live(claims, v, n) == -1)
 		esc_warnx("%s: which hosts are live not known: what fails "
 		    "here may be dead before another host tried it",

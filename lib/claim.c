@@ -18,6 +18,7 @@
  * "hosts/HOST", put by every run with a short lease of its own.  A
  * delivery some live host has not tried is never dead (handback).
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,6 +41,8 @@ struct esc_claims {
 	struct esc_etcd	*e;
 	struct esc_txn	*marks;		/* done marks not yet written */
 	char		 who[300];	/* a claim's value: host and pid */
+	int64_t		 alive_until;	/* monotonic ms: the lease is ours */
+	int		 lost;		/* the lease is gone */
 };
 
 struct esc_claims *
@@ -192,6 +195,40 @@ esc_claims_take(struct esc_claims *c, struct esc_delivery **dl, int n,
 			}
 		}
 	}
+	/* A test's failpoint: this process stops between its claims and
+	 * its sends (a host paused there, t/8130). */
+	if (n > 0 && getenv("ESC_FAILPOINT") != NULL &&
+	    strcmp(getenv("ESC_FAILPOINT"), "claimed") == 0)
+		raise(SIGSTOP);
+	return 0;
+}
+
+/*
+ * Whether the run may start another request: its lease is asked of etcd
+ * and trusted for what it had left then, less a second (by the monotonic
+ * clock, which runs on while the process is stopped).  A run paused past
+ * its lease may find its claims taken and made by another host: once the
+ * lease is gone it starts nothing more (esc_deliver_gate()).
+ */
+int
+esc_claims_alive(void *arg)
+{
+	struct esc_claims *c = arg;
+	int64_t now = esc_mono_ms(), ttl;
+
+	if (c->lost)
+		return 0;
+	if (now < c->alive_until)
+		return 1;
+	if ((ttl = esc_etcd_ttl(c->e)) > 1) {
+		c->alive_until = now + (ttl - 1) * 1000;
+		return 1;
+	}
+	c->lost = 1;
+	esc_warnx("%s: nothing more is sent: another host may make "
+	    "what this run claimed", ttl == -1 ? esc_lasterr() :
+	    "etcd: the tick lock's lease is gone (this host was paused or "
+	    "cut off)");
 	return 0;
 }
 

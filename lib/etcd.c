@@ -926,6 +926,25 @@ keepalive(struct esc_etcd *e, int64_t id)
 	return ttl;
 }
 
+int64_t
+esc_etcd_ttl(struct esc_etcd *e)
+{
+	cJSON *req = cJSON_CreateObject(), *j;
+	int64_t ttl;
+
+	if (e->lease == 0)
+		return 0;
+	add_i64(req, "ID", e->lease);
+	j = call(e, "/v3/lease/timetolive", req);
+	cJSON_Delete(req);
+	if (j == NULL)
+		return -1;
+	/* A lease that is gone: TTL -1, or no TTL at all. */
+	ttl = i64(j, "TTL");
+	cJSON_Delete(j);
+	return ttl > 0 ? ttl : 0;
+}
+
 static void
 lease_revoke(struct esc_etcd *e, int64_t id)
 {

@@ -106,6 +106,8 @@ int esc_etcd_txn(struct esc_etcd *e, struct esc_txn *t);
 int esc_etcd_hold(struct esc_etcd *e, int wait);
 /* The lease the writes are fenced with; 0 before esc_etcd_hold(). */
 int64_t esc_etcd_lease(const struct esc_etcd *e);
+/* The seconds that lease has left (0: gone), asked of etcd; -1. */
+int64_t esc_etcd_ttl(struct esc_etcd *e);
 /* For esc-lock: takes the lock (as esc_etcd_hold without ESC_ETCD_LEASE)
  * and keeps its lease alive in a thread; *lost becomes 1 when the lease
  * is gone (expired while we were paused, revoked). */

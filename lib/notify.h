@@ -81,6 +81,9 @@ struct esc_delivery {
 	 * is never dead here, but handed back after RUN_TRIES (deliver.c). */
 	cJSON	*pool;
 	int	 pooled, handback;
+	/* The request itself while the provider is asked whether a run
+	 * before made it (chan.h, lookup). */
+	struct esc_req *later;
 	/* Same dedup_key and recipient, earlier in the input: a resolve
 	 * must not overtake its trigger. */
 	struct esc_delivery *after;
@@ -198,6 +201,10 @@ int esc_deliver(struct esc_delivery **dl, int n, const struct esc_channels *c,
     const struct esc_policy *p, int jobs,
     void (*done)(struct esc_delivery *, void *), void *arg);
 
+/* Before the engine starts requests: ok(arg), and none start once it
+ * said 0 (the rest left pending).  NULL: none. */
+void esc_deliver_gate(int (*ok)(void *), void *arg);
+
 /* The spool: one file per delivery identity, locked against a second
  * run (waiting at most wait seconds). */
 enum { ESC_SPOOL_NONE, ESC_SPOOL_PENDING, ESC_SPOOL_DONE, ESC_SPOOL_DEAD };
@@ -237,6 +244,9 @@ int esc_claims_take(struct esc_claims *c, struct esc_delivery **dl, int n,
 int esc_claims_mark(struct esc_claims *c, const struct esc_delivery *d,
     const cJSON *rec);
 int esc_claims_flush(struct esc_claims *c);
+/* 1 while the run's lease is ours (asked of etcd when what it had left
+ * runs out), 0 once it is not: for esc_deliver_gate(). */
+int esc_claims_alive(void *claims);
 /* Deletes a bounded batch of old done marks; how many, or -1. */
 int esc_claims_prune(struct esc_claims *c, esc_time_t now);
 /* The pool: deliveries a host tried and handed back for any host
