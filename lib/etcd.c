@@ -24,7 +24,14 @@
 
 #define CALL_MS		5000	/* one request to one member */
 #define RETRY_MS	8000	/* a call, across members and an election */
-#define RANGE_PAGE	2000	/* keys a range reads at a time */
+#define RANGE_PAGE	2000	/* keys a range reads at a time, at most */
+/* A range's pages are bounded by bytes too: the first asks RANGE_FIRST
+ * keys, each next as many as the keys read so far say fit in
+ * RANGE_BYTES.  A storm's outbox holds values of 700 KB: 2000 of them
+ * would be one answer of 1.4 GB, which no request's deadline lets
+ * through, and the backlog would never drain. */
+#define RANGE_FIRST	16
+#define RANGE_BYTES	(4L * 1024 * 1024)
 #define ANSWER_MAX	(64 << 20)	/* bytes of one answer */
 
 struct esc_etcd {
@@ -607,12 +614,28 @@ esc_etcd_range_page(struct esc_etcd *e, const cJSON *j, const char *key,
 	return more;
 }
 
-int
-esc_etcd_range(struct esc_etcd *e, const char *key, int prefix,
+/* The keys the next page asks for: as many as fit in RANGE_BYTES at the
+ * size of those read so far (bytes of n keys). */
+static long
+page_limit(size_t n, size_t bytes)
+{
+	size_t each;
+
+	if (n == 0)
+		return RANGE_FIRST;
+	each = bytes / n > 0 ? bytes / n : 1;
+	if ((size_t)RANGE_BYTES / each >= RANGE_PAGE)
+		return RANGE_PAGE;
+	return (long)(RANGE_BYTES / each) > 0 ? (long)(RANGE_BYTES / each) : 1;
+}
+
+static int
+range(struct esc_etcd *e, const char *key, int prefix, int keys_only,
     struct esc_kv **kvs, size_t *n)
 {
 	cJSON *req, *j;
 	char *last = NULL, *from = esc_strdup(key), *b;
+	size_t bytes = 0, i, had;
 	int more, r = 0;
 
 	*kvs = NULL;
@@ -635,16 +658,22 @@ esc_etcd_range(struct esc_etcd *e, const char *key, int prefix,
 		}
 		if (prefix)
 			add_key(e, req, "range_end", key, 1);
-		cJSON_AddNumberToObject(req, "limit", RANGE_PAGE);
+		cJSON_AddNumberToObject(req, "limit", keys_only ? RANGE_PAGE :
+		    page_limit(*n, bytes));
+		if (keys_only)
+			cJSON_AddTrueToObject(req, "keys_only");
 		j = call(e, "/v3/kv/range", req);
 		cJSON_Delete(req);
 		if (j == NULL) {
 			r = -1;
 			break;
 		}
+		had = *n;
 		more = esc_etcd_range_page(e, j, key, prefix, kvs, n, &last);
 		cJSON_Delete(j);
 		r = more == -1 ? -1 : 0;
+		for (i = had; r == 0 && i < *n; i++)
+			bytes += strlen((*kvs)[i].key) + (*kvs)[i].len;
 	} while (more == 1);
 	free(last);
 	free(from);
@@ -654,6 +683,20 @@ esc_etcd_range(struct esc_etcd *e, const char *key, int prefix,
 		*n = 0;
 	}
 	return r;
+}
+
+int
+esc_etcd_range(struct esc_etcd *e, const char *key, int prefix,
+    struct esc_kv **kvs, size_t *n)
+{
+	return range(e, key, prefix, 0, kvs, n);
+}
+
+int
+esc_etcd_keys(struct esc_etcd *e, const char *key, struct esc_kv **kvs,
+    size_t *n)
+{
+	return range(e, key, 1, 1, kvs, n);
 }
 
 void

@@ -55,10 +55,15 @@ struct esc_kv {
 };
 
 /* The keys that start with key (prefix) or that are key, in key order,
- * read in pages.  -1 when etcd cannot be read (no quorum). */
+ * read in pages bounded by keys and by bytes.  -1 when etcd cannot be
+ * read (no quorum). */
 int esc_etcd_range(struct esc_etcd *e, const char *key, int prefix,
     struct esc_kv **kvs, size_t *n);
 void esc_kv_free(struct esc_kv *kvs, size_t n);
+/* The keys under key (a prefix), their values left empty: a listing that
+ * costs little however big the values. */
+int esc_etcd_keys(struct esc_etcd *e, const char *key, struct esc_kv **kvs,
+    size_t *n);
 /*
  * One page of a range's answer j (the JSON gateway's object) appended to
  * kvs: 1 when another page follows ("more", prefix only), 0 when none,
