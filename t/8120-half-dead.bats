@@ -54,7 +54,7 @@ tick_a() {
 	    esc-tick >>"$A.out" 2>>"$A.err" 3>&- || true
 }
 tick_b() {
-	ESC_DIR=$B ESC_HOST=b ESC_NOW=$(at "$1") esc-tick >>"$B.out" 2>>"$B.err" 3>&- ||
+	ESC_DIR=$B ESC_HOST=b ESC_NOW=$(at "$1") ESC_TEXTFILE_DIR=$B esc-tick >>"$B.out" 2>>"$B.err" 3>&- ||
 	    fail "host b, minute $1: $(cat "$B.err")"
 }
 
@@ -88,6 +88,10 @@ tick_b() {
 	assert_equal "$(jq -r 'select(.kind == "pagerduty") | .body | fromjson | "\(.event_action) \(.dedup_key)"' "$PROV_LOG" | sort | uniq -d)" ""
 	# Nothing is left in the pool.
 	assert_equal "$(etcd_keys /esc/pool/)" ""
+	# Host b's esc.prom names it, and when it last took the lock.
+	run grep '^esc_tick_lock_' "$B/esc.prom"
+	assert_line "esc_tick_lock_acquired_timestamp_seconds{host=\"b\"} $(date -u -d "$(at 19)" +%s)"
+	assert_line --regexp '^esc_tick_lock_held_seconds\{host="b"\} [0-9]+$'
 	# Both hosts say they are live.
 	assert_equal "$(etcd_keys /esc/hosts/)" "$(printf '/esc/hosts/a\n/esc/hosts/b')"
 }
