@@ -49,7 +49,7 @@ static struct esc_budget *budget;
 /* The command line. */
 static struct esc_opts eo;
 static const char *copt, *sdir, *rejects;
-static int dry, jobs = 16;
+static int dry, jobs = 16, pool;
 static long deadline = -1;	/* --deadline, ms; -1: the channels file's */
 /* By default a run waits its turn however long: giving up would lose its
  * input, which esc-route has already consumed. */
@@ -60,7 +60,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: %s [-c channels] [-p policy] [--spool dir] "
 	    "[--dry-run] [--now time]\n\t[-j jobs] [--lock-wait seconds] "
-	    "[--deadline seconds] [--rejects file] [file ...]\n",
+	    "[--deadline seconds] [--rejects file] [--pool] [file ...]\n",
 	    esc_progname);
 	exit(ESC_EXIT_USAGE);
 }
@@ -368,6 +368,7 @@ getopts(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "channels", required_argument, NULL, 'c' },
 		{ "spool", required_argument, NULL, 's' },
+		{ "pool", no_argument, NULL, 'P' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "lock-wait", required_argument, NULL, 'w' },
@@ -385,6 +386,9 @@ getopts(int argc, char *argv[])
 		switch (c) {
 		case 'c':
 			copt = optarg;
+			break;
+		case 'P':
+			pool = 1;
 			break;
 		case 's':
 			sdir = optarg;
@@ -794,7 +798,8 @@ deliver(void)
 			}
 	}
 	if (etcd != NULL) {
-		pooled();
+		if (pool)
+			pooled();
 		status |= claim();
 	}
 	if (esc_deliver(dl.d, dl.n, chans, pol, jobs, done, NULL) == -1) {
