@@ -261,6 +261,36 @@ deliver(const char *f)
 		esc_buf_free(&p[i]);
 }
 
+/*
+ * On etcd, once a run: what hosts handed back to the pool (esc-notify(1),
+ * "Two hosts"), with what this host's spool holds; esc-notify says this
+ * host is live too.  Its receipts go to the journal.
+ */
+static void
+pool(void)
+{
+	char left[24], *av[] = { "esc-notify", "--deadline", left, "--pool",
+	    "--spool", (char *)spool, "/dev/null", NULL };
+	char *const *cmd = av;
+	struct esc_buf out = { 0 };
+	struct stat sb;
+
+	if (deadline == 0)
+		cmd = av + 2, av[2] = "esc-notify";
+	else
+		snprintf(left, sizeof left, "%ld", (long)(deadline - time(NULL)));
+	esc_buf_printf(&out, "%s/pool.%ld.out", pending.s, (long)getpid());
+	if (run(cmd, out.s) != 0)
+		status = ESC_EXIT_FAIL;
+	if (stat(out.s, &sb) == 0 && sb.st_size > 0 &&
+	    esc_journal_append(journal, out.s, out.s) != 0)
+		status = ESC_EXIT_FAIL;
+	unlink(out.s);
+	esc_buf_puts(&out, ".jnl");
+	unlink(out.s);
+	esc_buf_free(&out);
+}
+
 static int
 bynamecmp(const void *a, const void *b)
 {
@@ -365,6 +395,9 @@ main(int argc, char *argv[])
 		esc_pending_torn(f.s);
 		deliver(f.s);
 	}
+	if (store_shared(store) && over == 0 &&
+	    (deadline == 0 || time(NULL) < deadline))
+		pool();
 	if (over > 0)
 		esc_warnx("the delivery budget ran out: %d pending file(s) and "
 		    "what the spool holds undelivered wait for the next run",

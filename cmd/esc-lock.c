@@ -17,6 +17,12 @@
  * may hold the lock now), the command is sent SIGTERM: its writes would
  * fail anyway.
  *
+ * The command runs in a process group with esc-lock alone: esc-lock's own
+ * when it leads one (setsid, a shell's job), so that a signal to the
+ * group still takes the whole tick, else one of the command's.  SIGTERM,
+ * SIGINT and SIGHUP are passed on to that whole group, so they reach what
+ * the command runs (a delivery in flight), not only the command.
+ *
  * Either way the command runs with ESC_LOCKED=1.  Exits with the
  * command's status; 1 when the lock was not had or was lost; 2 on a usage
  * or configuration error.
@@ -37,6 +43,7 @@
 static struct esc_opts eo;
 static volatile sig_atomic_t got;	/* a signal for the command */
 static volatile int lost;
+static pid_t group;			/* the command's process group */
 
 static void
 usage(void)
@@ -50,6 +57,20 @@ static void
 onsig(int sig)
 {
 	got = sig;
+}
+
+/* sig to the command's whole group; when that is esc-lock's own, not
+ * to esc-lock (ignored the while, so that it is not passed on again). */
+static void
+signal_group(int sig)
+{
+	struct sigaction ign, old;
+
+	memset(&ign, 0, sizeof ign);
+	ign.sa_handler = SIG_IGN;
+	sigaction(sig, &ign, &old);
+	kill(-group, sig);
+	sigaction(sig, &old, NULL);
 }
 
 /* Waits for the command, passing on SIGTERM, SIGINT and SIGHUP, and
@@ -67,13 +88,13 @@ await(pid_t pid)
 		if (r == -1 && errno != EINTR)
 			esc_errx(ESC_EXIT_FAIL, "waitpid: %s", strerror(errno));
 		if (got) {
-			kill(pid, (int)got);
+			signal_group((int)got);
 			got = 0;
 		}
 		if (lost && !said) {
 			esc_warnx("the tick lock's lease expired (this host "
 			    "was paused or cut off): stopping %s", "the command");
-			kill(pid, SIGTERM);
+			signal_group(SIGTERM);
 			said = 1;
 		}
 		nanosleep(&tick, NULL);
@@ -146,12 +167,15 @@ main(int argc, char *argv[])
 		if (old.sa_handler != SIG_IGN)
 			sigaction(sigs[c], &sa, NULL);
 	}
+	group = getpgrp() == getpid() ? getpid() : 0;
 	if ((pid = fork()) == -1) {
 		esc_warnx("fork: %s", strerror(errno));
 		store_close(sto);
 		return ESC_EXIT_FAIL;
 	}
 	if (pid == 0) {
+		if (group == 0)
+			setpgid(0, 0);
 		for (c = 0; c < 3; c++) {
 			sigaction(sigs[c], NULL, &old);
 			if (old.sa_handler == onsig)
@@ -160,6 +184,11 @@ main(int argc, char *argv[])
 		execvp(argv[0], argv);
 		esc_warnx("%s: %s", argv[0], strerror(errno));
 		_exit(127);
+	}
+	if (group == 0) {
+		/* Both sides: whichever runs first. */
+		setpgid(pid, pid);
+		group = pid;
 	}
 	st = await(pid);
 	store_close(sto);

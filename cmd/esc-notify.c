@@ -49,7 +49,7 @@ static struct esc_budget *budget;
 /* The command line. */
 static struct esc_opts eo;
 static const char *copt, *sdir, *rejects;
-static int dry, jobs = 16;
+static int dry, jobs = 16, pool;
 static long deadline = -1;	/* --deadline, ms; -1: the channels file's */
 /* By default a run waits its turn however long: giving up would lose its
  * input, which esc-route has already consumed. */
@@ -60,7 +60,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: %s [-c channels] [-p policy] [--spool dir] "
 	    "[--dry-run] [--now time]\n\t[-j jobs] [--lock-wait seconds] "
-	    "[--deadline seconds] [--rejects file] [file ...]\n",
+	    "[--deadline seconds] [--rejects file] [--pool] [file ...]\n",
 	    esc_progname);
 	exit(ESC_EXIT_USAGE);
 }
@@ -222,7 +222,7 @@ marks(struct esc_delivery *d)
 	else if (!d->claimed)
 		return;
 	else
-		r = esc_claims_mark(claims, d, d->status == ESC_DL_DELIVERED);
+		r = esc_claims_mark(claims, d, recs[d->rec].obj);
 	if (r == -1) {
 		esc_warnx("%s: the done marks could not be written: another "
 		    "host may make these deliveries again", esc_lasterr());
@@ -346,6 +346,7 @@ getopts(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "channels", required_argument, NULL, 'c' },
 		{ "spool", required_argument, NULL, 's' },
+		{ "pool", no_argument, NULL, 'P' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "lock-wait", required_argument, NULL, 'w' },
@@ -363,6 +364,9 @@ getopts(int argc, char *argv[])
 		switch (c) {
 		case 'c':
 			copt = optarg;
+			break;
+		case 'P':
+			pool = 1;
 			break;
 		case 's':
 			sdir = optarg;
@@ -612,6 +616,54 @@ settle(struct esc_delivery *d, int st)
 	d->held = 1;
 }
 
+/* With etcd: the deliveries handed back to the pool (claim.c), taken as
+ * the spool's are; one this run has already (input, spool) takes the
+ * pool's count of attempts and of the hosts that made them. */
+static void
+pooled(void)
+{
+	struct esc_delivery *d;
+	cJSON **docs, *doc;
+	int i, k, n, from;
+
+	if (claims == NULL)
+		claims = store_claims(store);
+	if (esc_pool_read(claims, &docs, &n) == -1) {
+		esc_warnx("%s: the deliveries handed back (etcd) not read: "
+		    "left for a later run", esc_lasterr());
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		doc = docs[i];
+		from = dl.n;
+		addrec(NULL, cJSON_DetachItemFromObject(doc, "record"), 1);
+		for (k = from; k < dl.n; k++) {
+			d = dl.d[k];
+			if (doc == NULL || d->status != ESC_DL_PENDING ||
+			    strcmp(d->dedup_key, esc_str(doc, "dedup_key")) ||
+			    strcmp(d->event, esc_str(doc, "event")) ||
+			    strcmp(d->recipient, esc_str(doc, "recipient"))) {
+				d->status = ESC_DL_SKIPPED;
+				continue;
+			}
+			if (!see(d)) {
+				d->status = ESC_DL_SKIPPED;
+				d = seen_as(d);
+			} else {
+				d->pooled = 1;
+				esc_time_parse(esc_str(doc, "since"),
+				    &d->since);
+			}
+			if (d->pool == NULL) {
+				d->pool = doc;
+				doc = NULL;
+			}
+		}
+		cJSON_Delete(doc);
+	}
+	free(docs);
+}
+
 /* With etcd: the deliveries about to be tried claimed, so that no other
  * host makes them; a delivery behind one held back is held back too. */
 static int
@@ -624,7 +676,8 @@ claim(void)
 	for (i = 0; i < dl.n; i++)
 		if (dl.d[i]->status == ESC_DL_PENDING && dl.d[i]->channel >= 0)
 			v[n++] = dl.d[i];
-	claims = store_claims(store);
+	if (claims == NULL)
+		claims = store_claims(store);
 	if (store_hold(store, lockwait) != 0 ||
 	    esc_claims_take(claims, v, n, st) == -1) {
 		/* Not even what was claimed: the lock may be lost, and
@@ -642,6 +695,11 @@ claim(void)
 	}
 	for (i = 0; i < n; i++)
 		settle(v[i], st[i]);
+	esc_deliver_gate(esc_claims_alive, claims);
+	if (!claims_failed && esc_pool_live(claims, v, n) == -1)
+		esc_warnx("%s: which hosts are live not known: what fails "
+		    "here may be dead before another host tried it",
+		    esc_lasterr());
 	for (i = 0; i < dl.n; i++) {
 		d = dl.d[i];
 		if (d->status == ESC_DL_PENDING && d->after && d->after->held) {
@@ -652,7 +710,7 @@ claim(void)
 		}
 		/* Held back without a spool to keep it: the input must be
 		 * given again. */
-		if (d->held && !d->spooled) {
+		if (d->held && !d->spooled && !d->pooled) {
 			status = ESC_EXIT_FAIL;
 			incomplete = 1;
 		}
@@ -678,7 +736,7 @@ leftover(void)
 			continue;
 		if (d->claimed)
 			marks(d);
-		if (!d->spooled)
+		if (!d->spooled && !d->pooled)
 			esc_dl_untried(d);
 	}
 	return n == 0 ? ESC_EXIT_OK : ESC_EXIT_FAIL;
@@ -720,8 +778,11 @@ deliver(void)
 				    "spool not durable");
 			}
 	}
-	if (store != NULL && store_shared(store))
+	if (store != NULL && store_shared(store)) {
+		if (pool)
+			pooled();
 		status |= claim();
+	}
 	if (esc_deliver(dl.d, dl.n, chans, pol, jobs, done, NULL) == -1) {
 		esc_warnl(NULL);
 		status = ESC_EXIT_FAIL;

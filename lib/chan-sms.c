@@ -721,11 +721,109 @@ sms_hook(const void *conf, struct esc_inbox *ib, const struct esc_hreq *rq,
 	return status;
 }
 
+/* ---- esc-notify: was it sent already? ---- */
+
+/* Messages looked at: a page of them must fit in the 16K of an answer
+ * the engine keeps (struct esc_try). */
+#define LOOKUP_PAGE	5
+
+/*
+ * Before an SMS a run before may have sent (killed between Twilio's
+ * answer and its done mark): the account's Messages to the same number
+ * since the day the delivery was first spooled, newest first.
+ */
+static void
+sms_lookup(struct esc_delivery *d, const void *conf)
+{
+	const struct sms *s = conf;
+	struct esc_buf b = { 0 };
+	char *u = sms_url(s), *to, ts[ESC_TIMELEN];
+	CURL *h = curl_easy_init();
+
+	d->later = esc_malloc(sizeof *d->later);
+	*d->later = d->req;
+	memset(&d->req, 0, sizeof d->req);
+	d->req.kind = ESC_RQ_HTTP;
+	d->req.method = "GET";
+	to = curl_easy_escape(h, d->recipient, 0);
+	esc_time_fmt(d->since > 0 ? d->since : esc_now(), ts);
+	ts[10] = '\0';
+	esc_buf_printf(&b, "%s%cTo=%s&DateSent%%3E=%s&PageSize=%d", u,
+	    strchr(u, '?') ? '&' : '?', to, ts, LOOKUP_PAGE);
+	d->req.url = b.s;
+	d->req.userpwd = esc_strdup(d->later->userpwd);
+	curl_free(to);
+	curl_easy_cleanup(h);
+	free(u);
+}
+
+/* Whether the messages of a Messages list hold d's: sent by the API to
+ * its number, its body, since it was first spooled (a minute's leeway
+ * for the clocks). */
+static int
+sms_sent(const struct esc_delivery *d, const cJSON *doc)
+{
+	struct esc_form f;
+	const cJSON *m;
+	const char *body, *dir;
+	esc_time_t t;
+	int found = 0;
+
+	if (esc_form_parse(d->later->body, d->later->bodylen, &f) == -1)
+		return 0;
+	body = esc_form_get(&f, "Body");
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(doc, "messages")) {
+		dir = esc_str(m, "direction");
+		if (body != NULL && dir != NULL &&
+		    strncmp(dir, "outbound", 8) == 0 &&
+		    esc_str(m, "to") != NULL && esc_str(m, "body") != NULL &&
+		    strcmp(esc_str(m, "to"), d->recipient) == 0 &&
+		    strcmp(esc_str(m, "body"), body) == 0 &&
+		    (d->since <= 0 || (rfc2822(esc_str(m, "date_sent") ?
+		    esc_str(m, "date_sent") : esc_str(m, "date_created"),
+		    &t) == 0 && t >= d->since - 60))) {
+			found = 1;
+			break;
+		}
+	}
+	esc_form_free(&f);
+	return found;
+}
+
+/* The answer to a send, or to the lookup before it: found, delivered
+ * (not sent again); not found, or not known (the list not had), sent
+ * now: a page twice is better than none. */
+static int
+sms_answer(struct esc_delivery *d, struct esc_try *t)
+{
+	cJSON *doc;
+	int found;
+
+	if (d->later == NULL)
+		return esc_http_answer(d, t);
+	doc = t->result == CURLE_OK && t->code / 100 == 2 ?
+	    cJSON_ParseWithLength(t->body, t->len) : NULL;
+	found = doc != NULL && sms_sent(d, doc);
+	cJSON_Delete(doc);
+	if (found) {
+		esc_note("%s %s %s: sent already (Twilio's Messages list), "
+		    "not sent again", d->dedup_key, d->event, d->recipient);
+		d->http_status = t->code;
+		return ESC_TRY_OK;
+	}
+	esc_req_free(&d->req);
+	d->req = *d->later;
+	free(d->later);
+	d->later = NULL;
+	return ESC_TRY_NEXT;
+}
+
 const struct esc_provider esc_prov_sms = {
 	.load = sms_load,
 	.free = sms_free,
 	.build = sms_build,
-	.answer = esc_http_answer,
+	.answer = sms_answer,
+	.lookup = sms_lookup,
 	.wants = sms_wants,
 	.poll = sms_poll,
 	.hook_path = "/twilio",

@@ -77,6 +77,12 @@ struct esc_provider {
 	void	(*handoff)(const struct esc_job *j);
 	/* Judges a try: ESC_TRY_*, with d->error set when not OK. */
 	int	(*answer)(struct esc_delivery *d, struct esc_try *t);
+	/* Before the first try of a delivery a run before may have made
+	 * (from the spool or the pool, deliver.c): puts in d->req a request that asks the
+	 * provider whether it was made, the request itself kept in
+	 * d->later; answer then says ESC_TRY_OK (found: not sent again) or
+	 * ESC_TRY_NEXT with it back.  NULL: the provider cannot be asked. */
+	void	(*lookup)(struct esc_delivery *d, const void *conf);
 	/* Takes page records of event "acknowledge" (else they fail). */
 	int	 acks;
 	/* esc-inbox (inbox.h): whether the section asks for replies to be

@@ -10,7 +10,15 @@
  * claim deleted, in one transaction.  Every write is fenced by the tick
  * lock (etcd.h).  The local spool keeps its role: retries, backoff, and
  * what is pending on this host.
+ *
+ * A delivery tried and not made is handed back: "pool/NAME" (the spool's
+ * document, the attempts, the hosts that tried) put as its claim goes, so
+ * that any host's next run tries it; a host that reaches etcd but not the
+ * provider gives its pages to one that can.  Which hosts are live:
+ * "hosts/HOST", put by every run with a short lease of its own.  A
+ * delivery some live host has not tried is never dead (handback).
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +41,8 @@ struct esc_claims {
 	struct esc_etcd	*e;
 	struct esc_txn	*marks;		/* done marks not yet written */
 	char		 who[300];	/* a claim's value: host and pid */
+	int64_t		 alive_until;	/* monotonic ms: the lease is ours */
+	int		 lost;		/* the lease is gone */
 };
 
 struct esc_claims *
@@ -185,30 +195,126 @@ esc_claims_take(struct esc_claims *c, struct esc_delivery **dl, int n,
 			}
 		}
 	}
+	/* A test's failpoint: this process stops between its claims and
+	 * its sends (a host paused there, t/8130). */
+	if (n > 0 && getenv("ESC_FAILPOINT") != NULL &&
+	    strcmp(getenv("ESC_FAILPOINT"), "claimed") == 0)
+		raise(SIGSTOP);
 	return 0;
 }
 
 /*
+ * Whether the run may start another request: its lease is asked of etcd
+ * and trusted for what it had left then, less a second (by the monotonic
+ * clock, which runs on while the process is stopped).  A run paused past
+ * its lease may find its claims taken and made by another host: once the
+ * lease is gone it starts nothing more (esc_deliver_gate()).
+ */
+int
+esc_claims_alive(void *arg)
+{
+	struct esc_claims *c = arg;
+	int64_t now = esc_mono_ms(), ttl;
+
+	if (c->lost)
+		return 0;
+	if (now < c->alive_until)
+		return 1;
+	if ((ttl = esc_etcd_ttl(c->e)) > 1) {
+		c->alive_until = now + (ttl - 1) * 1000;
+		return 1;
+	}
+	c->lost = 1;
+	esc_warnx("%s: nothing more is sent: another host may make "
+	    "what this run claimed", ttl == -1 ? esc_lasterr() :
+	    "etcd: the tick lock's lease is gone (this host was paused or "
+	    "cut off)");
+	return 0;
+}
+
+/* The pool entry of d handed back: the spool's document, with the
+ * attempts so far and the hosts that made them (this one added). */
+static char *
+pool_doc(const struct esc_delivery *d, const cJSON *rec)
+{
+	cJSON *doc = cJSON_CreateObject(), *tried, *h;
+	const char *me = esc_host_name();
+	double att = d->attempts;
+	char *text;
+
+	esc_set_str(doc, "dedup_key", d->dedup_key);
+	esc_set_str(doc, "event", d->event);
+	esc_set_str(doc, "recipient", d->recipient);
+	esc_set(doc, "record", cJSON_Duplicate(rec, 1));
+	/* The retry window stays the one its first try opened. */
+	esc_set_time(doc, "since", d->since > 0 ? d->since : esc_now());
+	if (cJSON_IsNumber(cJSON_GetObjectItem(d->pool, "attempts")))
+		att += cJSON_GetObjectItem(d->pool, "attempts")->valuedouble;
+	esc_set_num(doc, "attempts", att);
+	tried = cJSON_Duplicate(cJSON_GetObjectItem(d->pool, "tried"), 1);
+	if (!cJSON_IsArray(tried)) {
+		cJSON_Delete(tried);
+		tried = cJSON_CreateArray();
+	}
+	cJSON_ArrayForEach(h, tried)
+		if (cJSON_IsString(h) && strcmp(h->valuestring, me) == 0)
+			break;
+	if (h == NULL)
+		cJSON_AddItemToArray(tried, cJSON_CreateString(me));
+	esc_set(doc, "tried", tried);
+	esc_set_time(doc, "at", esc_now());
+	text = cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	return text;
+}
+
+/*
  * The outcome of a claimed delivery: delivered, its done mark (the time)
- * and the claim's deletion; not delivered, the claim's deletion alone, so
- * another run may try it.  Written by esc_claims_flush(), or here when the
- * transaction is full: -1 when that failed.
+ * and its pool entry deleted; tried and not delivered, handed back to the
+ * pool so that any host may try it next (its attempts and this host
+ * among those that tried); dead or failed for good, out of the pool, and
+ * when other hosts may hold it (it went through the pool) a done mark
+ * that says so ("TIME dead").  The claim is deleted in each case.
+ * Written by esc_claims_flush(), or here when the transaction is full: -1
+ * when that failed.
  */
 int
 esc_claims_mark(struct esc_claims *c, const struct esc_delivery *d,
-    int delivered)
+    const cJSON *rec)
 {
-	char ck[40], dk[40], ts[ESC_TIMELEN];
+	char ck[40], dk[40], pk[40], ts[ESC_TIMELEN + 8], *doc = NULL;
+	size_t len = 0;
 
 	keys(d, ck, dk);
+	snprintf(pk, sizeof pk, "pool/%s", dk + 5);
+	if (d->status == ESC_DL_PENDING && d->attempts > 0 && rec != NULL) {
+		doc = pool_doc(d, rec);
+		len = strlen(doc);
+		/* Room for it in the transaction under way, else another. */
+		if (c->marks != NULL && esc_txn_bytes(c->marks) + len * 4 / 3 >
+		    ESC_ETCD_TXN_BYTES && esc_claims_flush(c) == -1) {
+			cJSON_free(doc);
+			return -1;
+		}
+	}
 	if (c->marks == NULL)
 		c->marks = esc_txn_new();
-	if (delivered) {
-		esc_time_fmt(esc_now(), ts);
+	esc_time_fmt(esc_now(), ts);
+	if (d->status == ESC_DL_DELIVERED)
+		esc_txn_put(c->marks, dk, ts, strlen(ts), 0);
+	if (doc != NULL)
+		esc_txn_put(c->marks, pk, doc, len, 0);
+	else if (d->status == ESC_DL_DELIVERED || d->status == ESC_DL_DEAD ||
+	    d->status == ESC_DL_FAILED)
+		esc_txn_del(c->marks, pk);
+	if ((d->status == ESC_DL_DEAD || d->status == ESC_DL_FAILED) &&
+	    d->pool != NULL) {
+		strcat(ts, " dead");
 		esc_txn_put(c->marks, dk, ts, strlen(ts), 0);
 	}
 	esc_txn_del(c->marks, ck);
-	if (esc_txn_ops(c->marks) + 2 > ESC_ETCD_TXN_OPS)
+	cJSON_free(doc);
+	if (esc_txn_ops(c->marks) + 3 > ESC_ETCD_TXN_OPS)
 		return esc_claims_flush(c);
 	return 0;
 }
@@ -229,6 +335,20 @@ esc_claims_flush(struct esc_claims *c)
 	if (r == 0)	/* no compare of ours: cannot happen */
 		return esc_seterr("etcd: done marks refused");
 	return r == 1 ? 0 : -1;
+}
+
+/* A done mark's time: the mark, or its first word ("TIME dead"). */
+static int
+mark_time(const char *v, esc_time_t *at)
+{
+	char t[ESC_TIMELEN + 8];
+	size_t n = strcspn(v, " ");
+
+	if (n >= sizeof t)
+		return -1;
+	memcpy(t, v, n);
+	t[n] = '\0';
+	return esc_time_parse(t, at);
 }
 
 /*
@@ -254,7 +374,7 @@ esc_claims_prune(struct esc_claims *c, esc_time_t now)
 	for (i = 0; i < n && esc_txn_ops(t) < ESC_ETCD_TXN_OPS; i++)
 		/* A mark that is not a time was not written by esc: not
 		 * esc's to delete. */
-		if (esc_time_parse(kv[i].val, &at) == 0 &&
+		if (mark_time(kv[i].val, &at) == 0 &&
 		    now - at > DONE_KEEP)
 			esc_txn_del(t, kv[i].key);
 	esc_kv_free(kv, n);
@@ -290,4 +410,134 @@ esc_digest_save_etcd(const char *code, const char *json, void *arg)
 	if (r == 1)
 		digest_prune(e, esc_now());
 	return r == 1 ? 0 : r == 0 ? 1 : -1;
+}
+
+/* ---- the pool, and which hosts are live ---- */
+
+/* How long a host's presence lasts without a run to renew it: a few
+ * minutes of cron ticks (ESC_HOST_TTL). */
+#define HOST_TTL	180
+
+const char *
+esc_host_name(void)
+{
+	static char name[256];
+	const char *v = getenv("ESC_HOST");
+
+	if (name[0] != '\0')
+		return name;
+	if (v != NULL && *v != '\0' && strlen(v) < sizeof name &&
+	    strcspn(v, "/ \t\n") == strlen(v))
+		snprintf(name, sizeof name, "%s", v);
+	else if (gethostname(name, sizeof name - 1) == -1 || name[0] == '\0')
+		snprintf(name, sizeof name, "?");
+	return name;
+}
+
+static int
+by_at(const void *a, const void *b)
+{
+	const char *x = esc_str(*(cJSON *const *)a, "since");
+	const char *y = esc_str(*(cJSON *const *)b, "since");
+
+	return strcmp(x ? x : "", y ? y : "");
+}
+
+int
+esc_pool_read(struct esc_claims *c, cJSON ***docs, int *nout)
+{
+	struct esc_etcd *e = c->e;
+	struct esc_kv *kv;
+	size_t n, i;
+	cJSON *doc;
+
+	*docs = NULL;
+	*nout = 0;
+	if (esc_etcd_range(e, "pool/", 1, &kv, &n) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		doc = cJSON_ParseWithLength(kv[i].val, kv[i].len);
+		/* An entry that is not a delivery was not written by esc. */
+		if (!cJSON_IsObject(cJSON_GetObjectItem(doc, "record")) ||
+		    esc_str(doc, "dedup_key") == NULL ||
+		    esc_str(doc, "event") == NULL ||
+		    esc_str(doc, "recipient") == NULL) {
+			cJSON_Delete(doc);
+			continue;
+		}
+		*docs = esc_realloc(*docs, (size_t)(*nout + 1) *
+		    sizeof **docs);
+		(*docs)[(*nout)++] = doc;
+	}
+	esc_kv_free(kv, n);
+	if (*nout > 1)
+		qsort(*docs, (size_t)*nout, sizeof **docs, by_at);
+	while (*nout > ESC_POOL_MAX)
+		cJSON_Delete((*docs)[--*nout]);
+	return 0;
+}
+
+/* Whether host is among the tried of pool entry p. */
+static int
+tried(const cJSON *p, const char *host)
+{
+	const cJSON *h;
+
+	cJSON_ArrayForEach(h, cJSON_GetObjectItem(p, "tried"))
+		if (cJSON_IsString(h) && strcmp(h->valuestring, host) == 0)
+			return 1;
+	return 0;
+}
+
+/* The presence of this host renewed: a lease of its own (the tick
+ * lock's goes with the run), the write fenced as every other. */
+static int
+present(struct esc_claims *c)
+{
+	struct esc_txn *t;
+	char key[300], ts[ESC_TIMELEN];
+	const char *v = getenv("ESC_HOST_TTL");
+	long ttl = v != NULL && *v != '\0' ? strtol(v, NULL, 10) : HOST_TTL;
+	int64_t lease;
+	int r;
+
+	if (ttl < 10 || ttl > 86400)
+		ttl = HOST_TTL;
+	if (esc_etcd_grant(c->e, ttl, &lease) == -1)
+		return -1;
+	snprintf(key, sizeof key, "hosts/%s", esc_host_name());
+	esc_time_fmt(esc_now(), ts);
+	t = esc_txn_new();
+	esc_txn_put_lease(t, key, ts, strlen(ts), lease);
+	r = esc_etcd_txn(c->e, t);
+	esc_txn_free(t);
+	return r == 1 ? 0 : -1;
+}
+
+/*
+ * A delivery is dead only once every live host tried it: one that
+ * reaches etcd but not the provider (its route cut) must not give up a
+ * page a healthy host could make.  So each claimed delivery that a live
+ * host (hosts/, other than this one) has not tried is marked handback.
+ */
+int
+esc_pool_live(struct esc_claims *c, struct esc_delivery **dl, int n)
+{
+	struct esc_kv *kv;
+	size_t nk, k;
+	int i;
+
+	if (present(c) == -1 || esc_etcd_range(c->e, "hosts/", 1, &kv,
+	    &nk) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!dl[i]->claimed)
+			continue;
+		for (k = 0; k < nk; k++)
+			if (strcmp(kv[k].key + 6, esc_host_name()) != 0 &&
+			    !tried(dl[i]->pool, kv[k].key + 6))
+				dl[i]->handback = 1;
+	}
+	esc_kv_free(kv, nk);
+	return 0;
 }

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -322,6 +323,15 @@ setup_http(CURL *c, struct esc_xfer *x)
 	return h;
 }
 
+/* Whether a run before this one may have made d: it comes from the
+ * spool (a run that died or ran out left it) or from the pool (a host
+ * tried it). */
+static int
+uncertain(const struct esc_delivery *d)
+{
+	return d->since > 0 || d->pooled;
+}
+
 static void
 start(struct engine *e, struct esc_xfer *x, int64_t now)
 {
@@ -337,6 +347,12 @@ start(struct engine *e, struct esc_xfer *x, int64_t now)
 	curl_easy_reset(c);
 	if (d->attempts == 0)
 		x->deadline_ms = now + window_left(e, d);
+	/* A delivery a run before may have made: the provider is asked
+	 * first, where it can be. */
+	if (d->attempts == 0 && d->step == 0 && d->later == NULL &&
+	    uncertain(d) && esc_providers[d->channel]->lookup != NULL)
+		esc_providers[d->channel]->lookup(d,
+		    e->c->conf[d->channel]);
 	d->attempts++;
 	x->upos = 0;
 	x->resp.len = 0;
@@ -509,20 +525,28 @@ finish(struct engine *e, struct esc_xfer *x, int status)
  */
 #define RUN_TRIES	3
 
+/* Left pending for a later run (or another host's): what waits for it
+ * (a resolve behind its trigger) waits with it. */
+static void
+leave(struct engine *e, struct esc_xfer *x)
+{
+	for (; x != NULL; x = x->waiter)
+		e->left--;
+}
+
 /* When to try again, or dead when that is past the deadline; in a run
- * with a budget, after RUN_TRIES failures, left pending for the next. */
+ * with a budget, after RUN_TRIES failures, left pending for the next.  A
+ * delivery another live host has not tried yet (handback, claim.c) is
+ * left so too, and never dead here: that host tries it next. */
 static void
 retry(struct engine *e, struct esc_xfer *x, int64_t after, int64_t now)
 {
 	int64_t delay = e->c->base_ms;
 	int i;
 
-	if (e->stop_ms != 0 && x->d->attempts >= RUN_TRIES &&
-	    x->deadline_ms > now) {
-		/* What waits for it (a resolve behind its trigger) waits
-		 * with it. */
-		for (; x != NULL; x = x->waiter)
-			e->left--;
+	if ((e->stop_ms != 0 || x->d->handback) &&
+	    x->d->attempts >= RUN_TRIES && x->deadline_ms > now) {
+		leave(e, x);
 		return;
 	}
 
@@ -537,7 +561,10 @@ retry(struct engine *e, struct esc_xfer *x, int64_t after, int64_t now)
 		delay = after;
 	/* Compared as a difference: both sides stay small. */
 	if (delay > x->deadline_ms - now) {
-		finish(e, x, ESC_DL_DEAD);
+		if (x->d->handback)
+			leave(e, x);
+		else
+			finish(e, x, ESC_DL_DEAD);
 		return;
 	}
 	x->next_ms = now + delay;
@@ -561,7 +588,10 @@ throttled(struct engine *e, struct esc_xfer *x, int64_t after, int64_t now)
 	/* Past the window, or asked to wait past it: dead now, as for any
 	 * other retry. */
 	if (now >= x->deadline_ms || after > x->deadline_ms - now) {
-		finish(e, x, ESC_DL_DEAD);
+		if (x->d->handback)
+			leave(e, x);
+		else
+			finish(e, x, ESC_DL_DEAD);
 		return;
 	}
 	if (e->pause_ms[ch] <= now) {
@@ -611,6 +641,12 @@ completed(struct engine *e, CURLMsg *m, int64_t now)
 	x->easy = NULL;
 	e->running--;
 	if (v == ESC_TRY_OK) {
+		/* A test's failpoint: the run dies between the provider's
+		 * answer and its done marks (t/4160). */
+		if (x->d->channel == ESC_CH_SMS &&
+		    getenv("ESC_FAILPOINT") != NULL &&
+		    strcmp(getenv("ESC_FAILPOINT"), "sms-answered") == 0)
+			raise(SIGKILL);
 		e->streak[x->d->channel] = 0;
 		free(x->d->error);
 		x->d->error = NULL;
@@ -623,6 +659,34 @@ completed(struct engine *e, CURLMsg *m, int64_t now)
 		throttled(e, x, after, now);
 	else
 		retry(e, x, after, now);
+}
+
+static int (*gate)(void *);
+static void *gate_arg;
+
+void
+esc_deliver_gate(int (*ok)(void *), void *arg)
+{
+	gate = ok;
+	gate_arg = arg;
+}
+
+/* Whether what is ready may start: the gate asked when something is;
+ * once it says no, the run stops as at its deadline. */
+static int
+open_gate(struct engine *e, int64_t now)
+{
+	int ch;
+
+	if (gate == NULL)
+		return 1;
+	for (ch = 0; ch < ESC_NCHAN; ch++)
+		if (e->ready[ch].n > 0)
+			break;
+	if (ch == ESC_NCHAN || gate(gate_arg))
+		return 1;
+	e->stop_ms = now > 0 ? now : 1;
+	return 0;
 }
 
 /* Starts what may start now; returns ms until something may. */
@@ -640,7 +704,7 @@ launch(struct engine *e, int64_t now)
 	if (e->nheap > 0 && e->heap[0]->next_ms < wake)
 		wake = e->heap[0]->next_ms;
 	/* The run's budget spent: nothing new starts. */
-	if (e->stop_ms != 0 && now >= e->stop_ms)
+	if ((e->stop_ms != 0 && now >= e->stop_ms) || !open_gate(e, now))
 		return 1000;
 	/* Round robin over the channels, so a slow or rate-limited one
 	 * does not hold the others back. */

@@ -25,7 +25,14 @@
 
 #define CALL_MS		5000	/* one request to one member */
 #define RETRY_MS	8000	/* a call, across members and an election */
-#define RANGE_PAGE	2000	/* keys a range reads at a time */
+#define RANGE_PAGE	2000	/* keys a range reads at a time, at most */
+/* A range's pages are bounded by bytes too: the first asks RANGE_FIRST
+ * keys, each next as many as the keys read so far say fit in
+ * RANGE_BYTES.  A storm's outbox holds values of 700 KB: 2000 of them
+ * would be one answer of 1.4 GB, which no request's deadline lets
+ * through, and the backlog would never drain. */
+#define RANGE_FIRST	16
+#define RANGE_BYTES	(4L * 1024 * 1024)
 #define ANSWER_MAX	(64 << 20)	/* bytes of one answer */
 
 struct esc_etcd {
@@ -623,13 +630,29 @@ range_pause(void)
 	raise(SIGSTOP);
 }
 
-int
-esc_etcd_range(struct esc_etcd *e, const char *key, int prefix,
+/* The keys the next page asks for: as many as fit in RANGE_BYTES at the
+ * size of those read so far (bytes of n keys). */
+static long
+page_limit(size_t n, size_t bytes)
+{
+	size_t each;
+
+	if (n == 0)
+		return RANGE_FIRST;
+	each = bytes / n > 0 ? bytes / n : 1;
+	if ((size_t)RANGE_BYTES / each >= RANGE_PAGE)
+		return RANGE_PAGE;
+	return (long)(RANGE_BYTES / each) > 0 ? (long)(RANGE_BYTES / each) : 1;
+}
+
+static int
+range(struct esc_etcd *e, const char *key, int prefix, int keys_only,
     struct esc_kv **kvs, size_t *n)
 {
 	cJSON *req, *j;
 	char *last = NULL, *from = esc_strdup(key), *b;
 	int64_t rev = 0;
+	size_t bytes = 0, i, had;
 	int more, r = 0;
 
 	*kvs = NULL;
@@ -652,7 +675,10 @@ esc_etcd_range(struct esc_etcd *e, const char *key, int prefix,
 		}
 		if (prefix)
 			add_key(e, req, "range_end", key, 1);
-		cJSON_AddNumberToObject(req, "limit", RANGE_PAGE);
+		cJSON_AddNumberToObject(req, "limit", keys_only ? RANGE_PAGE :
+		    page_limit(*n, bytes));
+		if (keys_only)
+			cJSON_AddTrueToObject(req, "keys_only");
 		/* Every page at the first one's revision: a commit between
 		 * two pages must not give a state that never was (serve and
 		 * --export-state read without the lock). */
@@ -667,9 +693,12 @@ esc_etcd_range(struct esc_etcd *e, const char *key, int prefix,
 		if (rev == 0)
 			rev = i64(cJSON_GetObjectItemCaseSensitive(j, "header"),
 			    "revision");
+		had = *n;
 		more = esc_etcd_range_page(e, j, key, prefix, kvs, n, &last);
 		cJSON_Delete(j);
 		r = more == -1 ? -1 : 0;
+		for (i = had; r == 0 && i < *n; i++)
+			bytes += strlen((*kvs)[i].key) + (*kvs)[i].len;
 		if (more == 1)
 			range_pause();
 	} while (more == 1);
@@ -681,6 +710,20 @@ esc_etcd_range(struct esc_etcd *e, const char *key, int prefix,
 		*n = 0;
 	}
 	return r;
+}
+
+int
+esc_etcd_range(struct esc_etcd *e, const char *key, int prefix,
+    struct esc_kv **kvs, size_t *n)
+{
+	return range(e, key, prefix, 0, kvs, n);
+}
+
+int
+esc_etcd_keys(struct esc_etcd *e, const char *key, struct esc_kv **kvs,
+    size_t *n)
+{
+	return range(e, key, 1, 1, kvs, n);
 }
 
 void
@@ -775,6 +818,14 @@ esc_txn_put(struct esc_txn *t, const char *key, const char *val, size_t len,
 }
 
 void
+esc_txn_put_lease(struct esc_txn *t, const char *key, const char *val,
+    size_t len, int64_t lease)
+{
+	esc_txn_put(t, key, val, len, 2);
+	t->p[t->np - 1].rev = lease;
+}
+
+void
 esc_txn_del(struct esc_txn *t, const char *key)
 {
 	pend(t, 'd', key);
@@ -839,7 +890,8 @@ txn_body(const struct esc_etcd *e, const struct esc_txn *t)
 			cJSON_AddStringToObject(r, "value", b);
 			free(b);
 			if (p->leased)
-				add_i64(r, "lease", e->lease);
+				add_i64(r, "lease", p->leased == 2 ? p->rev :
+				    e->lease);
 			cJSON_AddItemToArray(ok, o);
 			break;
 		case 'd':
@@ -922,11 +974,11 @@ esc_etcd_txn(struct esc_etcd *e, struct esc_txn *t)
 /* ---- leases and the lock ---- */
 
 static int
-grant(struct esc_etcd *e, int64_t *id)
+grant_ttl(struct esc_etcd *e, long ttl, int64_t *id)
 {
 	cJSON *req = cJSON_CreateObject(), *j;
 
-	add_i64(req, "TTL", e->ttl);
+	add_i64(req, "TTL", ttl);
 	j = call(e, "/v3/lease/grant", req);
 	cJSON_Delete(req);
 	if (j == NULL)
@@ -934,6 +986,18 @@ grant(struct esc_etcd *e, int64_t *id)
 	*id = i64(j, "ID");
 	cJSON_Delete(j);
 	return *id != 0 ? 0 : esc_seterr("etcd: lease/grant: no lease");
+}
+
+static int
+grant(struct esc_etcd *e, int64_t *id)
+{
+	return grant_ttl(e, e->ttl, id);
+}
+
+int
+esc_etcd_grant(struct esc_etcd *e, long ttl, int64_t *id)
+{
+	return grant_ttl(e, ttl, id);
 }
 
 /* The lease's time left in seconds (0: gone), or -1. */
@@ -951,6 +1015,25 @@ keepalive(struct esc_etcd *e, int64_t id)
 	ttl = i64(cJSON_GetObjectItemCaseSensitive(j, "result"), "TTL");
 	cJSON_Delete(j);
 	return ttl;
+}
+
+int64_t
+esc_etcd_ttl(struct esc_etcd *e)
+{
+	cJSON *req = cJSON_CreateObject(), *j;
+	int64_t ttl;
+
+	if (e->lease == 0)
+		return 0;
+	add_i64(req, "ID", e->lease);
+	j = call(e, "/v3/lease/timetolive", req);
+	cJSON_Delete(req);
+	if (j == NULL)
+		return -1;
+	/* A lease that is gone: TTL -1, or no TTL at all. */
+	ttl = i64(j, "TTL");
+	cJSON_Delete(j);
+	return ttl > 0 ? ttl : 0;
 }
 
 static void

@@ -55,10 +55,15 @@ struct esc_kv {
 };
 
 /* The keys that start with key (prefix) or that are key, in key order,
- * read in pages.  -1 when etcd cannot be read (no quorum). */
+ * read in pages bounded by keys and by bytes.  -1 when etcd cannot be
+ * read (no quorum). */
 int esc_etcd_range(struct esc_etcd *e, const char *key, int prefix,
     struct esc_kv **kvs, size_t *n);
 void esc_kv_free(struct esc_kv *kvs, size_t n);
+/* The keys under key (a prefix), their values left empty: a listing that
+ * costs little however big the values. */
+int esc_etcd_keys(struct esc_etcd *e, const char *key, struct esc_kv **kvs,
+    size_t *n);
 /*
  * One page of a range's answer j (the JSON gateway's object) appended to
  * kvs: 1 when another page follows ("more", prefix only), 0 when none,
@@ -85,6 +90,9 @@ void esc_txn_if_mod(struct esc_txn *t, const char *key, int64_t rev);
 /* Operations.  leased: the key goes when the lock's lease does (a claim). */
 void esc_txn_put(struct esc_txn *t, const char *key, const char *val,
     size_t len, int leased);
+/* A put with a lease of the caller's (esc_etcd_grant()), not the lock's. */
+void esc_txn_put_lease(struct esc_txn *t, const char *key, const char *val,
+    size_t len, int64_t lease);
 void esc_txn_del(struct esc_txn *t, const char *key);
 /* Operations so far, and their bytes: batch below ESC_ETCD_TXN_*. */
 int esc_txn_ops(const struct esc_txn *t);
@@ -103,10 +111,16 @@ int esc_etcd_txn(struct esc_etcd *e, struct esc_txn *t);
 int esc_etcd_hold(struct esc_etcd *e, int wait);
 /* The lease the writes are fenced with; 0 before esc_etcd_hold(). */
 int64_t esc_etcd_lease(const struct esc_etcd *e);
+/* The seconds that lease has left (0: gone), asked of etcd; -1. */
+int64_t esc_etcd_ttl(struct esc_etcd *e);
 /* For esc-lock: takes the lock (as esc_etcd_hold without ESC_ETCD_LEASE)
  * and keeps its lease alive in a thread; *lost becomes 1 when the lease
  * is gone (expired while we were paused, revoked). */
 int esc_etcd_lock(struct esc_etcd *e, int wait, volatile int *lost);
+
+/* A lease of ttl seconds that nothing keeps alive (a host's presence,
+ * claim.c): *id; -1. */
+int esc_etcd_grant(struct esc_etcd *e, long ttl, int64_t *id);
 
 /* base64, both ways (etcd's JSON carries keys and values so). */
 char *esc_b64enc(const void *p, size_t n);

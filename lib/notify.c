@@ -128,6 +128,11 @@ esc_delivery_free(struct esc_delivery *d)
 	free(d->person);
 	free(d->incident);
 	free(d->error);
+	cJSON_Delete(d->pool);
+	if (d->later != NULL) {
+		esc_req_free(d->later);
+		free(d->later);
+	}
 	esc_req_free(&d->req);
 	free(d);
 }

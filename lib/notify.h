@@ -79,6 +79,15 @@ struct esc_delivery {
 	int	 spooled;		/* esc-notify's: in the spool */
 	int	 claimed, held;		/* esc-notify's: claimed on etcd;
 					 * left pending for a later run */
+	/* On etcd (claim.c): its entry in the pool of deliveries handed
+	 * back (attempts, tried), NULL: none; pooled: taken from there, not
+	 * from the spool; handback: a live host has not tried it yet, so it
+	 * is never dead here, but handed back after RUN_TRIES (deliver.c). */
+	cJSON	*pool;
+	int	 pooled, handback;
+	/* The request itself while the provider is asked whether a run
+	 * before made it (chan.h, lookup). */
+	struct esc_req *later;
 	/* Same dedup_key and recipient, earlier in the input: a resolve
 	 * must not overtake its trigger. */
 	struct esc_delivery *after;
@@ -196,6 +205,10 @@ int esc_deliver(struct esc_delivery **dl, int n, const struct esc_channels *c,
     const struct esc_policy *p, int jobs,
     void (*done)(struct esc_delivery *, void *), void *arg);
 
+/* Before the engine starts requests: ok(arg), and none start once it
+ * said 0 (the rest left pending).  NULL: none. */
+void esc_deliver_gate(int (*ok)(void *), void *arg);
+
 /* The spool: one file per delivery identity, locked against a second
  * run (waiting at most wait seconds). */
 enum { ESC_SPOOL_NONE, ESC_SPOOL_PENDING, ESC_SPOOL_DONE, ESC_SPOOL_DEAD };
@@ -228,13 +241,29 @@ void esc_claims_free(struct esc_claims *c);
  * cannot be written (the rest ESC_CLAIM_NONE). */
 int esc_claims_take(struct esc_claims *c, struct esc_delivery **dl, int n,
     int *st);
-/* A claimed delivery's outcome (done mark, claim deleted), written by
- * esc_claims_flush() or when a transaction is full; -1 when not. */
+/* A claimed delivery's outcome, written by esc_claims_flush() or when a
+ * transaction is full; -1 when not.  Delivered: its done mark; tried and
+ * still pending: handed back to the pool (rec, its record); dead or
+ * failed: out of the pool; always the claim deleted. */
 int esc_claims_mark(struct esc_claims *c, const struct esc_delivery *d,
-    int delivered);
+    const cJSON *rec);
 int esc_claims_flush(struct esc_claims *c);
+/* 1 while the run's lease is ours (asked of etcd when what it had left
+ * runs out), 0 once it is not: for esc_deliver_gate(). */
+int esc_claims_alive(void *claims);
 /* Deletes a bounded batch of old done marks; how many, or -1. */
 int esc_claims_prune(struct esc_claims *c, esc_time_t now);
+/* The pool: deliveries a host tried and handed back for any host
+ * ("pool/NAME": the spool's document with attempts and tried), at most
+ * ESC_POOL_MAX of them, oldest first (caller frees each and the array). */
+#define ESC_POOL_MAX	1000
+int esc_pool_read(struct esc_claims *c, cJSON ***docs, int *n);
+/* This host's presence ("hosts/NAME", a lease of ESC_HOST_TTL seconds)
+ * renewed, and d->handback set for each claimed delivery of dl that a
+ * live host has not tried yet; -1 (handback left 0). */
+int esc_pool_live(struct esc_claims *c, struct esc_delivery **dl, int n);
+/* This host's name among those on one etcd: ESC_HOST, else hostname. */
+const char *esc_host_name(void);
 
 
 /* ---- pending files (pending.c): esc-deliver's recovery ---- */

@@ -698,6 +698,37 @@ outbox_name(const char *name, char *buf, size_t size)
 	return b;
 }
 
+/* The bytes of outbox values one run copies: a storm's backlog is taken
+ * a bounded part a run, oldest first, and each run ends in its time. */
+#define OUTBOX_RUN_BYTES	(64L * 1024 * 1024)
+
+/* The value of one outbox key into path; its bytes, or -1. */
+static long
+outbox_one(struct esc_etcd *e, const char *key, const char *path)
+{
+	struct esc_kv *kv;
+	size_t n;
+	long len;
+
+	if (esc_etcd_range(e, key, 0, &kv, &n) == -1)
+		return -1;
+	/* Gone meanwhile: another host delivered it. */
+	if (n == 0)
+		return 0;
+	len = (long)kv[0].len;
+	if (esc_atomic_write(path, kv[0].val, kv[0].len) == -1) {
+		esc_warnl(NULL);
+		len = -1;
+	}
+	esc_kv_free(kv, n);
+	return len;
+}
+
+/*
+ * The keys listed first (their values left on etcd), then each not yet
+ * copied read alone, until OUTBOX_RUN_BYTES: however big the outbox, one
+ * request never carries more than one value.
+ */
 int
 esc_outbox_copy(struct esc_etcd *e, const char *dir)
 {
@@ -705,11 +736,12 @@ esc_outbox_copy(struct esc_etcd *e, const char *dir)
 	struct esc_kv *kv;
 	size_t n, i;
 	char buf[96];
+	long got = 0, len;
 	int rc = 0;
 
-	if (esc_etcd_range(e, OUTBOX_KEYS, 1, &kv, &n) == -1)
+	if (esc_etcd_keys(e, OUTBOX_KEYS, &kv, &n) == -1)
 		return -1;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && got < OUTBOX_RUN_BYTES; i++) {
 		const char *name = outbox_name(kv[i].key + strlen(OUTBOX_KEYS),
 		    buf, sizeof buf);
 
@@ -723,10 +755,11 @@ esc_outbox_copy(struct esc_etcd *e, const char *dir)
 		esc_buf_printf(&path, "%s/outbox.%s.ndjson", dir, name);
 		if (access(path.s, F_OK) == 0)
 			continue;
-		if (esc_atomic_write(path.s, kv[i].val, kv[i].len) == -1) {
-			esc_warnl(NULL);
+		if ((len = outbox_one(e, kv[i].key, path.s)) == -1) {
 			rc = -1;
+			break;
 		}
+		got += len;
 	}
 	esc_kv_free(kv, n);
 	esc_buf_free(&path);

@@ -105,7 +105,8 @@ int esc_router_save_etcd(struct esc_router *rt, struct esc_etcd *e,
  * line by line as it is; the caller checked etcd holds no state. */
 int esc_state_import(struct esc_etcd *e, const char *text);
 /* Copies each outbox key not yet in dir to dir/outbox.<name>.ndjson
- * (name: the key after outbox/); -1 when one could not be. */
+ * (name: the key after outbox/), oldest first, at most 64 MiB of them a
+ * run (the rest the next); -1 when one could not be. */
 int esc_outbox_copy(struct esc_etcd *e, const char *dir);
 /* Deletes the outbox keys names (each the name, or the file's name). */
 int esc_outbox_done(struct esc_etcd *e, char *const *names, int n);

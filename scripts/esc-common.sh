@@ -46,3 +46,19 @@ esc_locked() {
 	fi
 	exec esc-lock -w "$_w" -- ${BASH:+"$BASH"} "$0" "$@"
 }
+
+# esc_shown: with the state on etcd, what the router committed under this
+# lock (its outbox keys of this lease, esc-route(1)), printed as on files,
+# where the router prints it itself: on etcd it writes it to the outbox
+# only, and the person who typed the command would see nothing.
+esc_shown() {
+	[ -n "${ESC_ETCD_ENDPOINTS:-}" ] && [ -n "${ESC_ETCD_LEASE:-}" ] || return 0
+	_sd=$(mktemp -d "${ESC_DIR:-${TMPDIR:-/tmp}}/shown.XXXXXX") || return 1
+	_sl=$(printf %x "$ESC_ETCD_LEASE")
+	if esc-route --outbox "$_sd"; then
+		for _sf in "$_sd"/outbox.*."$_sl".*.ndjson; do
+			[ ! -e "$_sf" ] || cat "$_sf"
+		done
+	fi
+	rm -rf "$_sd"
+}

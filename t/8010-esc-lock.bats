@@ -88,6 +88,23 @@ hold() {
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" "esc-lock: the tick lock's lease expired (this host was paused or cut off): stopping the command"
 }
 
+@test "esc-lock: the lease lost: SIGTERM reaches the command's whole process group, what it runs in the background too" {
+	etcd_start 1
+	ESC_ETCD_TTL=3 esc-lock sh -c 'sleep 60 & echo $! >"$0.kid"; echo "$ESC_ETCD_LEASE" >"$0"; wait' "$BATS_TEST_TMPDIR/lease" \
+	    2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	HOLDER=$!
+	wait_until test -s "$BATS_TEST_TMPDIR/lease"
+	KID=$(cat "$BATS_TEST_TMPDIR/lease.kid")
+	etcdctl_ lease revoke "$(printf %x "$(cat "$BATS_TEST_TMPDIR/lease")")"
+	_etcd_until 30 eval '! kill -0 $HOLDER 2>/dev/null'
+	run wait "$HOLDER"
+	assert_equal "$status" 1
+	# The shell's background sleep was in its group: stopped with it.
+	_etcd_until 10 eval '! kill -0 $KID 2>/dev/null'
+	run kill -0 "$KID"
+	assert_failure
+}
+
 @test "esc-lock: ESC_ETCD_PREFIX puts the lock elsewhere, so two pipelines share a cluster" {
 	etcd_start 1
 	hold 5
@@ -140,7 +157,11 @@ hold() {
 	etcdctl_ role add esc >/dev/null
 	etcdctl_ role grant-permission esc --prefix=true readwrite /esc/ >/dev/null
 	etcdctl_ user grant-role esc esc >/dev/null
-	etcdctl_ auth enable >/dev/null
+	# root with its role made here, not left to etcdctl's auth enable,
+	# which once failed under load ("root user does not have root role").
+	etcdctl_ role add root >/dev/null
+	etcdctl_ user grant-role root root >/dev/null
+	run -0 etcdctl_ auth enable
 	printf 'esc-pw-123\n' >"$BATS_TEST_TMPDIR/pw"
 	chmod 600 "$BATS_TEST_TMPDIR/pw"
 	run -0 env ESC_ETCD_USER=esc ESC_ETCD_PASSWORD_FILE="$BATS_TEST_TMPDIR/pw" esc-lock echo had
