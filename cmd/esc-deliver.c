@@ -323,14 +323,53 @@ pending_files(int *n)
 	return v;
 }
 
+/* One pending file: finished, when a run killed after its append left
+ * its mark, else delivered. */
+static void
+one(const char *f)
+{
+	struct esc_buf mark = { 0 };
+
+	esc_buf_printf(&mark, "%s.jnl", f);
+	if (access(mark.s, F_OK) == 0) {
+		if (esc_journal_marked(journal, mark.s) == 1) {
+			done(f);
+			tidy(f);
+			esc_buf_free(&mark);
+			return;
+		}
+		unlink(mark.s);
+	}
+	esc_buf_free(&mark);
+	esc_pending_torn(f);
+	deliver(f);
+}
+
+/* The configuration: the environment esc-tick sets (esc-deliver(1)). */
+static void
+config(void)
+{
+	static struct esc_buf jnl, spl;
+	const char *dl = getenv("ESC_DELIVER_DEADLINE");
+
+	dir = env("ESC_DIR", "/var/lib/esc");
+	esc_buf_printf(&jnl, "%s/journal.ndjson", dir);
+	journal = env("ESC_JOURNAL", jnl.s);
+	esc_buf_printf(&spl, "%s/spool", dir);
+	spool = env("ESC_SPOOL", spl.s);
+	esc_buf_printf(&pending, "%s/pending", dir);
+	if (dl != NULL && *dl != '\0' && (strspn(dl, "0123456789") !=
+	    strlen(dl) || strlen(dl) > 12 || (deadline = atol(dl)) == 0))
+		esc_errx(ESC_EXIT_USAGE, "ESC_DELIVER_DEADLINE: not a time in "
+		    "seconds: %s", dl);
+}
+
 int
 main(int argc, char *argv[])
 {
 	static const struct option lo[] = { ESC_LONGOPTS, { 0 } };
-	struct esc_buf f = { 0 }, mark = { 0 }, jnl = { 0 }, spl = { 0 },
-	    state = { 0 };
+	struct esc_buf f = { 0 }, state = { 0 };
 	char **files;
-	const char *dl = getenv("ESC_DELIVER_DEADLINE");
 	int c, i, n, over = 0;
 
 	esc_progname = "esc-deliver";
@@ -340,13 +379,7 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 	umask(077);
-	dir = env("ESC_DIR", "/var/lib/esc");
-	esc_buf_printf(&jnl, "%s/journal.ndjson", dir);
-	journal = env("ESC_JOURNAL", jnl.s);
-	esc_buf_printf(&spl, "%s/spool", dir);
-	spool = env("ESC_SPOOL", spl.s);
-	esc_buf_printf(&state, "%s/state.json", dir);
-	esc_buf_printf(&pending, "%s/pending", dir);
+	config();
 	if (esc_mkdirs(pending.s) == -1)
 		esc_errx(ESC_EXIT_USAGE, "cannot create %s", pending.s);
 	owned(dir);
@@ -354,11 +387,8 @@ main(int argc, char *argv[])
 	if (store_open(&store, NULL, dir) != 0)
 		esc_errl(ESC_EXIT_USAGE, NULL);
 	locked(argv);
-	if (dl != NULL && *dl != '\0' && (strspn(dl, "0123456789") !=
-	    strlen(dl) || strlen(dl) > 12 || (deadline = atol(dl)) == 0))
-		esc_errx(ESC_EXIT_USAGE, "ESC_DELIVER_DEADLINE: not a time in "
-		    "seconds: %s", dl);
 
+	esc_buf_printf(&state, "%s/state.json", dir);
 	esc_pending_settle(dir, pending.s, env("ESC_STATE", state.s));
 	/* On etcd, the router's records wait in its outbox until a host
 	 * delivered them: a host that died midway leaves them there for the
@@ -372,45 +402,28 @@ main(int argc, char *argv[])
 		status = ESC_EXIT_FAIL;
 	}
 	files = pending_files(&n);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && over == 0; i++) {
 		f.len = 0;
 		esc_buf_printf(&f, "%s/%s", pending.s, files[i]);
-		if (deadline != 0 && time(NULL) >= deadline) {
+		if (deadline != 0 && time(NULL) >= deadline)
 			over = n - i;
-			status = ESC_EXIT_FAIL;
-			break;
-		}
-		if (access(f.s, F_OK) == -1)
-			continue;
-		mark.len = 0;
-		esc_buf_printf(&mark, "%s.jnl", f.s);
-		if (access(mark.s, F_OK) == 0) {
-			if (esc_journal_marked(journal, mark.s) == 1) {
-				done(f.s);
-				tidy(f.s);
-				continue;
-			}
-			unlink(mark.s);
-		}
-		esc_pending_torn(f.s);
-		deliver(f.s);
+		else if (access(f.s, F_OK) == 0)
+			one(f.s);
 	}
 	if (store_shared(store) && over == 0 &&
 	    (deadline == 0 || time(NULL) < deadline))
 		pool();
-	if (over > 0)
+	if (over > 0) {
 		esc_warnx("the delivery budget ran out: %d pending file(s) and "
 		    "what the spool holds undelivered wait for the next run",
 		    over);
+		status = ESC_EXIT_FAIL;
+	}
 	for (i = 0; i < n; i++)
 		free(files[i]);
 	free(files);
 	esc_buf_free(&f);
-	esc_buf_free(&mark);
-	esc_buf_free(&jnl);
-	esc_buf_free(&spl);
 	esc_buf_free(&state);
-	esc_buf_free(&pending);
 	store_close(store);
 	return status;
 }
