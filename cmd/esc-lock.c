@@ -106,6 +106,55 @@ await(pid_t pid)
 	return 128 + WTERMSIG(st);
 }
 
+static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+
+/*
+ * Runs argv in a process group of its own (ours, when we lead one: a
+ * kill of esc-tick's group still takes it whole), passing on the signals
+ * we catch; its pid, or -1.
+ */
+static pid_t
+spawn(char *argv[])
+{
+	struct sigaction sa, old;
+	pid_t pid;
+	int c;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = onsig;
+	/* A signal ignored when we started stays so, for the command too:
+	 * esc-tick --watch runs its ticks so, that a ^C ends the watch and
+	 * never a tick midway. */
+	for (c = 0; c < 3; c++) {
+		sigaction(sigs[c], NULL, &old);
+		if (old.sa_handler != SIG_IGN)
+			sigaction(sigs[c], &sa, NULL);
+	}
+	group = getpgrp() == getpid() ? getpid() : 0;
+	if ((pid = fork()) == -1) {
+		esc_warnx("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		if (group == 0)
+			setpgid(0, 0);
+		for (c = 0; c < 3; c++) {
+			sigaction(sigs[c], NULL, &old);
+			if (old.sa_handler == onsig)
+				signal(sigs[c], SIG_DFL);
+		}
+		execvp(argv[0], argv);
+		esc_warnx("%s: %s", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (group == 0) {
+		/* Both sides: whichever runs first. */
+		setpgid(pid, pid);
+		group = pid;
+	}
+	return pid;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -115,22 +164,18 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct esc_store *sto;
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
-	struct sigaction sa, old;
-	char lease[24], *end;
+	char lease[24];
 	long wait = 300;
 	pid_t pid;
 	int c, st;
 
 	esc_progname = "esc-lock";
 	eo.usage = usage;
-	while ((c = esc_getopt(&eo, argc, argv, "+" ESC_SHORTOPTS "w:", lo)) != -1) {
+	while ((c = esc_getopt(&eo, argc, argv, "+" ESC_SHORTOPTS "w:",
+	    lo)) != -1) {
 		switch (c) {
 		case 'w':
-			errno = 0;
-			wait = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || wait < 0 ||
-			    wait > 86400)
+			if (esc_strtonum(optarg, 0, 86400, &wait) == -1)
 				esc_errx(ESC_EXIT_USAGE, "-w: not a number of "
 				    "seconds: %s", optarg);
 			break;
@@ -157,40 +202,7 @@ main(int argc, char *argv[])
 		setenv("ESC_ETCD_LEASE", lease, 1);
 	}
 	setenv("ESC_LOCKED", "1", 1);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = onsig;
-	/* A signal ignored when we started stays so, for the command too:
-	 * esc-tick --watch runs its ticks so, that a ^C ends the watch and
-	 * never a tick midway. */
-	for (c = 0; c < 3; c++) {
-		sigaction(sigs[c], NULL, &old);
-		if (old.sa_handler != SIG_IGN)
-			sigaction(sigs[c], &sa, NULL);
-	}
-	group = getpgrp() == getpid() ? getpid() : 0;
-	if ((pid = fork()) == -1) {
-		esc_warnx("fork: %s", strerror(errno));
-		store_close(sto);
-		return ESC_EXIT_FAIL;
-	}
-	if (pid == 0) {
-		if (group == 0)
-			setpgid(0, 0);
-		for (c = 0; c < 3; c++) {
-			sigaction(sigs[c], NULL, &old);
-			if (old.sa_handler == onsig)
-				signal(sigs[c], SIG_DFL);
-		}
-		execvp(argv[0], argv);
-		esc_warnx("%s: %s", argv[0], strerror(errno));
-		_exit(127);
-	}
-	if (group == 0) {
-		/* Both sides: whichever runs first. */
-		setpgid(pid, pid);
-		group = pid;
-	}
-	st = await(pid);
+	st = (pid = spawn(argv)) == -1 ? ESC_EXIT_FAIL : await(pid);
 	store_close(sto);
 	return st;
 }
