@@ -124,6 +124,30 @@ has_contact(const struct esc_person *p, const char *field)
 	return ok;
 }
 
+/* Whoever holds primary and backup at once: the two roles' segments, in
+ * time order, walked together. */
+static void
+double_booked(const struct esc_roster *r, struct esc_seg *sv[2],
+    const int nsv[2], struct esc_finding **v, int *n)
+{
+	int i, j;
+
+	for (i = j = 0; i < nsv[0] && j < nsv[1];) {
+		struct esc_seg *a = &sv[0][i], *b = &sv[1][j];
+		esc_time_t cs = a->start > b->start ? a->start : b->start;
+		esc_time_t ce = a->end < b->end ? a->end : b->end;
+
+		if (cs < ce && a->person >= 0 && a->person == b->person)
+			add(v, n, "double_booking", NULL, -1, a->person, cs, ce,
+			    "%s holds primary and backup at once",
+			    r->people[a->person].id);
+		if (a->end < b->end)
+			i++;
+		else
+			j++;
+	}
+}
+
 /* The channels the policy pages role on that go to a person: a bit per
  * channel. */
 static unsigned
@@ -247,21 +271,7 @@ esc_roster_audit(struct esc_roster *r, char *const *roles, int nroles,
 			}
 		free(s);
 	}
-	/* Both are in time order: walk them together. */
-	for (i = j = 0; i < nsv[0] && j < nsv[1];) {
-		struct esc_seg *a = &sv[0][i], *b = &sv[1][j];
-		esc_time_t cs = a->start > b->start ? a->start : b->start;
-		esc_time_t ce = a->end < b->end ? a->end : b->end;
-
-		if (cs < ce && a->person >= 0 && a->person == b->person)
-			add(&v, &n, "double_booking", NULL, -1, a->person, cs, ce,
-			    "%s holds primary and backup at once",
-			    r->people[a->person].id);
-		if (a->end < b->end)
-			i++;
-		else
-			j++;
-	}
+	double_booked(r, sv, nsv, &v, &n);
 	free(sv[0]);
 	free(sv[1]);
 	*out = v;

@@ -66,6 +66,22 @@ sortev(struct esc_incev *ev, int n)
 	}
 }
 
+/* The incident's events, in time order, as a table. */
+static void
+timeline(struct esc_buf *b, struct esc_inc *in)
+{
+	char t1[ESC_TIMELEN];
+	int i;
+
+	esc_buf_puts(b, "## Timeline (UTC)\n\n| Time | Event |\n|---|---|\n");
+	sortev(in->ev, in->nev);
+	for (i = 0; i < in->nev; i++) {
+		esc_buf_printf(b, "| %s | ", esc_time_fmt(in->ev[i].at, t1));
+		esc_buf_md(b, in->ev[i].text);
+		esc_buf_puts(b, " |\n");
+	}
+}
+
 /* What the journal says goes in as text, never as markup (see
  * esc_buf_md); an id in a code span, unless it could end the span or
  * the table cell, then as text. */
@@ -140,13 +156,7 @@ document(struct esc_buf *b, const struct esc_policy *p, struct esc_inc *in,
 	}
 	esc_buf_printf(b, "%s |\n| Review due | %s |\n\n",
 	    in->npaged ? "" : "nobody on record", esc_time_fmt(due, t1));
-	esc_buf_puts(b, "## Timeline (UTC)\n\n| Time | Event |\n|---|---|\n");
-	sortev(in->ev, in->nev);
-	for (i = 0; i < in->nev; i++) {
-		esc_buf_printf(b, "| %s | ", esc_time_fmt(in->ev[i].at, t1));
-		esc_buf_md(b, in->ev[i].text);
-		esc_buf_puts(b, " |\n");
-	}
+	timeline(b, in);
 	cJSON_ArrayForEach(sec, p->postmortem.sections) {
 		if (!cJSON_IsString(sec))
 			continue;
