@@ -1,5 +1,6 @@
 /*
- * notify.h - esc-notify: the channels file, deliveries, the engine, the spool.
+ * notify.h - esc-notify: the channels file, deliveries, the engine, the spool,
+ * and the steps of a run.
  */
 #ifndef ESC_NOTIFY_H
 #define ESC_NOTIFY_H
@@ -264,6 +265,76 @@ int esc_pool_read(struct esc_claims *c, cJSON ***docs, int *n);
 int esc_pool_live(struct esc_claims *c, struct esc_delivery **dl, int n);
 /* This host's name among those on one etcd: ESC_HOST, else hostname. */
 const char *esc_host_name(void);
+
+/* ---- a run of esc-notify (notify-run.c: its records, the spool's
+ * recovery, the outcomes; notify-bundle.c: digests and budgets;
+ * notify-claims.c: claims, the pool and done marks on etcd) ---- */
+
+struct esc_store;
+/* A record read, or rebuilt from the spool or the pool: its deliveries
+ * are dl.d[first] to dl.d[first + n - 1]. */
+struct esc_run_rec {
+	char	*raw;		/* NULL: recovered, not output */
+	cJSON	*obj;
+	int	 first, n;
+};
+/* What the steps of one run share.  The tool sets chans, pol, store,
+ * spool, sdir, lockwait and dry; the steps the rest. */
+struct esc_notify_run {
+	struct esc_run_rec *recs;
+	int	 nrec;
+	struct esc_notify_list dl;
+	struct esc_channels *chans;
+	struct esc_policy *pol;
+	struct esc_spool *spool;	/* NULL: none */
+	struct esc_store *store;	/* claims, digests; NULL: dry */
+	struct esc_claims *claims;	/* NULL: not taken (yet) */
+	struct esc_budget *budget;
+	/* The identities seen in this run, so no delivery is made twice
+	 * even without a spool, and the last delivery per dedup_key and
+	 * recipient, so events for one key go out in input order. */
+	struct esc_map seen, last;
+	const char *sdir;		/* --spool; NULL: none */
+	int	 lockwait;		/* --lock-wait, seconds */
+	int	 dry;			/* --dry-run */
+	int	 spool_failed, claims_failed;
+	int	 incomplete;		/* input not read, or work not done */
+};
+/* A record kept (raw: its line, output; NULL: not output), and with
+ * deliver its deliveries built. */
+void esc_run_add(struct esc_notify_run *r, char *raw, cJSON *obj,
+    int deliver);
+/* Adds d's identity; 0 when it was there already.  Links d behind the
+ * last delivery for the same dedup_key and recipient. */
+int esc_run_see(struct esc_notify_run *r, struct esc_delivery *d);
+/* The delivery of this run with d's identity: d, or the one seen first. */
+struct esc_delivery *esc_run_seen_as(struct esc_notify_run *r,
+    struct esc_delivery *d);
+/* A spool file's delivery taken back (doc freed). */
+void esc_run_recover(struct esc_notify_run *r, cJSON *doc);
+/* Each delivery from dl.d[from] on: made already, or spooled. */
+void esc_run_admit(struct esc_notify_run *r, int from);
+/* esc_deliver()'s done callback (arg: the run): the spool, the done
+ * marks, a digest's pages. */
+void esc_run_done(struct esc_delivery *d, void *run);
+/* A digest's outcome made each of its pages'. */
+void esc_run_settle_bundle(struct esc_notify_run *r,
+    struct esc_delivery *dg);
+/* Frees the records, deliveries, spool, claims and budgets (not the
+ * store, channels or policy). */
+void esc_run_free(struct esc_notify_run *r);
+/* Digests and budgets per person (notify-bundle.c). */
+void esc_run_bundle(struct esc_notify_run *r);
+void esc_run_spend(struct esc_notify_run *r);
+/* On etcd (notify-claims.c): d's done mark, or with NULL those not yet
+ * written; the pool taken; the deliveries claimed; those left by the
+ * deadline; the last marks and old ones pruned.  The int ones give
+ * ESC_EXIT_OK or ESC_EXIT_FAIL. */
+void esc_run_marks(struct esc_notify_run *r, struct esc_delivery *d);
+void esc_run_pooled(struct esc_notify_run *r);
+int esc_run_claim(struct esc_notify_run *r);
+int esc_run_leftover(struct esc_notify_run *r);
+int esc_run_unclaim(struct esc_notify_run *r);
 
 
 /* ---- pending files (pending.c): esc-deliver's recovery ---- */
