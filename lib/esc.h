@@ -242,6 +242,11 @@ const cJSON **esc_members_sorted(const cJSON *o, const char *const *skip,
     const cJSON **buf, int nbuf, int *n);
 /* 16 lower-case hex digits and a NUL. */
 void esc_hex64(uint64_t v, char out[17]);
+/* The FNV-1a of v's canonical form: objects' members sorted by name
+ * (skip names left out of the top object), strings as their characters,
+ * numbers as their value (1 and 1.0 are one number): two hosts' copies
+ * of a record hash the same whatever order they wrote it in. */
+uint64_t esc_json_hash(const cJSON *v, const char *const *skip);
 
 /* The hash table of the library (open addressing), { 0 } when empty.
  * One map takes string keys (esc_map_slot, esc_map_get) or 64-bit keys

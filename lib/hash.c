@@ -248,3 +248,69 @@ esc_map_free(struct esc_map *m, void (*freeval)(void *))
 	free(m->vals);
 	memset(m, 0, sizeof *m);
 }
+
+static uint64_t canon(uint64_t h, const cJSON *v,
+    const char *const *skip);
+
+static uint64_t
+hashstr(uint64_t h, char tag, const char *s)
+{
+	uint64_t n = strlen(s);
+
+	h = esc_fnv1a(h, &tag, 1);
+	h = esc_fnv1a(h, &n, sizeof n);
+	return esc_fnv1a(h, s, (size_t)n);
+}
+
+/* An object's members in the order of their names, so that the order a
+ * host wrote them in makes no difference. */
+static uint64_t
+canonobj(uint64_t h, const cJSON *o, const char *const *skip)
+{
+	const cJSON *small[32], **v;
+	int n, i;
+
+	v = esc_members_sorted(o, skip, small, 32, &n);
+	h = esc_fnv1a(h, "{", 1);
+	for (i = 0; i < n; i++) {
+		h = hashstr(h, 'k', v[i]->string);
+		h = canon(h, v[i], NULL);
+	}
+	if (v != small)
+		free(v);
+	return esc_fnv1a(h, "}", 1);
+}
+
+/* The FNV-1a of a value's canonical form: objects' members sorted by
+ * name, strings as their characters, numbers as their value (1 and 1.0
+ * are one number). */
+static uint64_t
+canon(uint64_t h, const cJSON *v, const char *const *skip)
+{
+	const cJSON *e;
+	double d;
+
+	if (cJSON_IsObject(v))
+		return canonobj(h, v, skip);
+	if (cJSON_IsArray(v)) {
+		h = esc_fnv1a(h, "[", 1);
+		cJSON_ArrayForEach(e, v)
+			h = canon(h, e, NULL);
+		return esc_fnv1a(h, "]", 1);
+	}
+	if (cJSON_IsString(v))
+		return hashstr(h, 's', v->valuestring);
+	if (cJSON_IsNumber(v)) {
+		d = v->valuedouble == 0 ? 0 : v->valuedouble;
+		h = esc_fnv1a(h, "n", 1);
+		return esc_fnv1a(h, &d, sizeof d);
+	}
+	return esc_fnv1a(h, cJSON_IsTrue(v) ? "t" : cJSON_IsFalse(v) ?
+	    "f" : "z", 1);
+}
+
+uint64_t
+esc_json_hash(const cJSON *v, const char *const *skip)
+{
+	return canon(ESC_FNV_OFFSET, v, skip);
+}

@@ -675,65 +675,6 @@ parse(void *arg, struct esc_reader *r, cJSON **obj)
  * wrote it again ran later. */
 static const char *const hostly[] = { "late_by", NULL };
 
-static uint64_t canon(uint64_t h, const cJSON *v, int top);
-
-static uint64_t
-hashstr(uint64_t h, char tag, const char *s)
-{
-	uint64_t n = strlen(s);
-
-	h = esc_fnv1a(h, &tag, 1);
-	h = esc_fnv1a(h, &n, sizeof n);
-	return esc_fnv1a(h, s, (size_t)n);
-}
-
-/* An object's members in the order of their names, so that the order a
- * host wrote them in makes no difference. */
-static uint64_t
-canonobj(uint64_t h, const cJSON *o, int top)
-{
-	const cJSON *small[32], **v;
-	int n, i;
-
-	v = esc_members_sorted(o, top ? hostly : NULL, small, 32, &n);
-	h = esc_fnv1a(h, "{", 1);
-	for (i = 0; i < n; i++) {
-		h = hashstr(h, 'k', v[i]->string);
-		h = canon(h, v[i], 0);
-	}
-	if (v != small)
-		free(v);
-	return esc_fnv1a(h, "}", 1);
-}
-
-/* The FNV-1a of a value's canonical form: objects' members sorted by
- * name, strings as their characters, numbers as their value (1 and 1.0
- * are one number). */
-static uint64_t
-canon(uint64_t h, const cJSON *v, int top)
-{
-	const cJSON *e;
-	double d;
-
-	if (cJSON_IsObject(v))
-		return canonobj(h, v, top);
-	if (cJSON_IsArray(v)) {
-		h = esc_fnv1a(h, "[", 1);
-		cJSON_ArrayForEach(e, v)
-			h = canon(h, e, 0);
-		return esc_fnv1a(h, "]", 1);
-	}
-	if (cJSON_IsString(v))
-		return hashstr(h, 's', v->valuestring);
-	if (cJSON_IsNumber(v)) {
-		d = v->valuedouble == 0 ? 0 : v->valuedouble;
-		h = esc_fnv1a(h, "n", 1);
-		return esc_fnv1a(h, &d, sizeof d);
-	}
-	return esc_fnv1a(h, cJSON_IsTrue(v) ? "t" : cJSON_IsFalse(v) ?
-	    "f" : "z", 1);
-}
-
 /* One journal in the merge: its reader, and the next record it holds,
  * which waits until no journal holds an earlier one. */
 struct src {
@@ -808,7 +749,7 @@ take(struct esc_journal *j, struct src *s)
 		s->head = NULL;
 		return 0;
 	}
-	h = canon(ESC_FNV_OFFSET, s->head, 1);
+	h = esc_json_hash(s->head, hostly);
 	if (esc_map64_get(&j->seen, h) != NULL) {
 		j->twice++;
 	} else {
