@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "esc.h"
+#include "chan.h"
 #include "route.h"
 #include "route-int.h"
 
@@ -68,23 +69,27 @@ refuse(struct esc_router *rt, const struct rev *e, const char *fmt, ...)
 }
 
 /*
- * An ack made outside PagerDuty (esc-ack, an SMS reply) goes to each
- * PagerDuty page of the incident, so that PagerDuty stops its own
- * re-notifications; one read from PagerDuty is not sent back.
+ * An ack made elsewhere (esc-ack, an SMS reply) goes to each page of the
+ * incident on a channel whose provider takes acks (chan.h, .acks: today
+ * PagerDuty), so that the provider stops its own re-notifications; one
+ * read from that provider is not sent back to it.
  */
 static void
 mirror_ack(struct esc_router *rt, const struct inc *in, esc_time_t t,
     const cJSON *ev)
 {
 	const char *src = esc_str(ev, "source");
-	int k;
+	int k, c;
 
-	if (src != NULL && strcmp(src, "pagerduty") == 0)
-		return;
-	for (k = 0; k < in->ntrig; k++)
-		if (in->trig[k].chan == ESC_CH_PAGERDUTY &&
-		    in->trig[k].page != TL_CHANNEL)
-			route_emit_page(rt, in, &in->trig[k], t, PAGE_ACK);
+	for (k = 0; k < in->ntrig; k++) {
+		c = in->trig[k].chan;
+		if (c < 0 || c >= ESC_NCHAN || !esc_providers[c]->acks ||
+		    in->trig[k].page == TL_CHANNEL)
+			continue;
+		if (src != NULL && strcmp(src, esc_chan_name(c)) == 0)
+			continue;
+		route_emit_page(rt, in, &in->trig[k], t, PAGE_ACK);
+	}
 }
 
 /* What an operator's event does to its incident in. */
