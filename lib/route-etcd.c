@@ -46,6 +46,8 @@ struct esc_outbox {
 	struct esc_buf	 text;		/* the records, each and '\n' */
 	struct rec	*rec;
 	size_t		 nrec, caprec;
+	char		**taken;	/* keys deleted with the state */
+	size_t		 ntaken;
 };
 
 /* A write: a state key put (its value in vals) or deleted. */
@@ -91,7 +93,18 @@ esc_outbox_free(struct esc_outbox *bx)
 	free(bx->ld);
 	esc_buf_free(&bx->text);
 	free(bx->rec);
+	while (bx->ntaken > 0)
+		free(bx->taken[--bx->ntaken]);
+	free(bx->taken);
 	free(bx);
+}
+
+void
+esc_outbox_take(struct esc_outbox *bx, const char *key)
+{
+	bx->taken = esc_realloc(bx->taken, (bx->ntaken + 1) *
+	    sizeof *bx->taken);
+	bx->taken[bx->ntaken++] = esc_strdup(key);
 }
 
 /* A record of the run into the outbox (the router's esc_record_fn): about
@@ -620,6 +633,10 @@ esc_router_save_etcd(struct esc_router *rt, struct esc_etcd *e,
 	if (c.nop > 0 && !bx->version)
 		add_op(&c, VERSION_KEY, "", 0, STATE_VERSION_S,
 		    strlen(STATE_VERSION_S), 0);
+	/* Last: split in several transactions, a record is taken again
+	 * rather than lost (an ack or a resolve repeats harmlessly). */
+	for (i = 0; i < bx->ntaken; i++)
+		add_op(&c, "", bx->taken[i], 0, "", 0, 1);
 	rc = 0;
 	if (bx->nrec > 0)
 		rc = outbox_prefix(&c, rt->now);
