@@ -50,6 +50,9 @@ struct esc_outbox {
 	size_t		 ntaken;
 };
 
+/* The keys a run takes and deletes with its state: the inbox's records. */
+#define TAKEN_KEYS	"inbox/pending/"
+
 /* A write: a state key put (its value in vals) or deleted. */
 struct op {
 	char		 key[96];
@@ -102,6 +105,9 @@ esc_outbox_free(struct esc_outbox *bx)
 void
 esc_outbox_take(struct esc_outbox *bx, const char *key)
 {
+	if (strncmp(key, TAKEN_KEYS, strlen(TAKEN_KEYS)) != 0 ||
+	    strlen(key) >= sizeof ((struct op *)0)->key)
+		return;		/* never a state key, nor one cut short */
 	bx->taken = esc_realloc(bx->taken, (bx->ntaken + 1) *
 	    sizeof *bx->taken);
 	bx->taken[bx->ntaken++] = esc_strdup(key);
@@ -521,10 +527,16 @@ commit_units(struct commit *c)
 		    strlen(TOMB_KEYS)) == 0 && (done[i] = 1))
 			rc = add_unit(c, &c->op[i], SIZE_MAX, next);
 	for (i = 0; i < nop && rc == 0; i++)
-		if (!done[i])
+		if (!done[i] && strncmp(c->op[i].key, TAKEN_KEYS,
+		    strlen(TAKEN_KEYS)) != 0 && (done[i] = 1))
 			rc = add_unit(c, &c->op[i], SIZE_MAX, next);
 	if (rc == 0 && firstpass != SIZE_MAX)
 		rc = add_unit(c, NULL, firstpass, next);
+	/* The inbox's records taken, last: a run that dies before is fed
+	 * them again, and none is lost. */
+	for (i = 0; i < nop && rc == 0; i++)
+		if (!done[i])
+			rc = add_unit(c, &c->op[i], SIZE_MAX, next);
 	if (rc == 0)
 		rc = flush(c);
 	esc_map_free(&byinc, NULL);

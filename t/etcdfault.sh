@@ -361,8 +361,8 @@ doubled=$(grep -v '^pd ' <<<"$more" | awk -F'\t' 'NF { n += $3 - $2 } END { prin
 # (esc-lock(1) says so); the text is esc-lock's.
 losses=$(cat "$work"/two/[ab]/tick.err | grep -c 'lease' || true)
 # ETCD BACKEND: nothing left in etcd once every tick is done: no claim
-# without its done mark, no outbox, no lock.
-left=$(etcd_keys /esc/ 2>/dev/null | grep -c '^/esc/\(claim/\|outbox/\|lock$\)' || true)
+# without its done mark, no outbox, no inbox record untaken, no lock.
+left=$(etcd_keys /esc/ 2>/dev/null | grep -c '^/esc/\(claim/\|outbox/\|inbox/pending/\|lock$\)' || true)
 detail= edetail=
 for t in $(printf '%s\n' "${!killed[@]}" | sort); do detail="$detail $t=${killed[$t]}"; done
 for t in "${!efaults[@]}"; do edetail="$edetail $t=${efaults[$t]}"; done
