@@ -82,6 +82,8 @@ pages() {
 	run curl -s -o /dev/null -w '%{http_code}' -m 30 -X POST \
 	    -H "X-PagerDuty-Signature: $sig" --data-binary "$body" "$INBOX/pagerduty"
 	assert_output 200
+	# The doorbell still rings host a's own watching tick.
+	[ -e "$A/inbox/doorbell" ]
 	# Host a dies at once: nothing of the ack is on its disk, all of it
 	# on etcd.
 	reap -9 "$INBOX_PID"
@@ -148,4 +150,18 @@ poll_a() {
 	tick "$A" 2
 	assert_equal "$(acked "$A")" "$INC bob $(at 1)"
 	assert_equal "$(etcd_keys /esc/inbox/pending/)" ''
+}
+
+@test "a record on etcd the router cannot read is said by its key and line, the rest taken; a key esc-inbox would not name is left" {
+	paged
+	etcdctl_ put /esc/inbox/pending/20260101T000000Z.1.1.ndjson "$(printf 'not json\n{"type":"ack","incident":"%s","by":"bob","at":"%s","source":"pagerduty"}\n' "$INC" "$(at 1)")" >/dev/null
+	etcdctl_ put "/esc/inbox/pending/odd name" '{"type":"note"}' >/dev/null
+	post 1
+	clock 1
+	ESC_DIR=$B ESC_NOW=$(at 1) run --separate-stderr esc-tick
+	assert_failure 1
+	[[ $stderr == *"esc-route: etcd $ESC_ETCD_ENDPOINTS /esc/: inbox/pending/20260101T000000Z.1.1.ndjson:1: "* ]]
+	[[ $stderr == *"esc-route: etcd $ESC_ETCD_ENDPOINTS /esc/: inbox/pending/odd name: not a record esc-inbox wrote: left"* ]]
+	assert_equal "$(acked "$B")" "$INC bob $(at 1)"
+	assert_equal "$(etcd_keys /esc/inbox/pending/)" "/esc/inbox/pending/odd name"
 }
