@@ -2,7 +2,8 @@
  * store-etcd.c - the state on etcd, for two or three hosts (store.h,
  * esc(7) "Two hosts"): esc-route's state and outbox (route-etcd.c,
  * route-state.c), the tick lock and fenced writes (etcd.c), the cursors
- * under inbox/cursor/, the inbox's records under inbox/pending/, claims and done marks (claim.c), digests' codes
+ * under inbox/cursor/, the inbox's records under inbox/pending/ (until a
+ * router takes them), claims and done marks (claim.c), digests' codes
  * under digest/.
  */
 #include <stdlib.h>
