@@ -11,7 +11,10 @@
  * written, so an action is read again after a crash, never lost.  With
  * the state on etcd (ESC_ETCD_ENDPOINTS), the incidents are read from
  * there and the cursors are kept there (inbox/cursor/NAME), moved by a
- * write fenced by the tick lock: the store's choice (store.h).
+ * write fenced by the tick lock: the store's choice (store.h).  With
+ * --pending the records are kept by the store for esc-route (a file in
+ * $ESC_DIR/inbox/pending/; on etcd keys under inbox/pending/, written in
+ * the transaction that moves the cursors).
  *
  * "esc-inbox serve" takes what the providers post (serve.c); "esc-inbox
  * urls" prints the calendars it serves, "esc-inbox code" the SMS codes.
@@ -19,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,7 +40,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: %s [-c channels] [-r roster] [-d dir] "
-	    "[-s state] [-o file] [--deadline seconds] [--now time] poll\n"
+	    "[-s state] [-o file | --pending] [--deadline seconds] "
+	    "[--now time] poll\n"
 	    "       %s [-c channels] [-r roster] [-d dir] [-s state] "
 	    "[-l addr:port] serve\n"
 	    "       %s [-c channels] [-r roster] urls\n"
@@ -67,9 +72,26 @@ by_time(const void *a, const void *b)
 	return c != 0 ? c : (x < y ? -1 : x > y);
 }
 
-/* The records, oldest first, to standard output or (durably) to out. */
+/* The poll's records into the store, under a name that sorts by time. */
 static int
-write_out(cJSON *all, const char *out)
+pending_put(struct esc_store *st, const char *text, size_t len)
+{
+	char ts[ESC_TIMELEN], name[128];
+	int i, j;
+
+	esc_time_fmt(esc_now(), ts);
+	for (i = j = 0; ts[i] != '\0'; i++)
+		if (ts[i] != '-' && ts[i] != ':')
+			ts[j++] = ts[i];
+	ts[j] = '\0';
+	snprintf(name, sizeof name, "%s.%ld.poll.ndjson", ts, (long)getpid());
+	return store_inbox_add(st, name, text, len);
+}
+
+/* The records, oldest first, to standard output, (durably) to out, or
+ * (pending) to the store for esc-route. */
+static int
+write_out(struct esc_store *st, cJSON *all, const char *out, int pending)
 {
 	int n = cJSON_GetArraySize(all), i, rc = 0;
 	cJSON **v = esc_calloc((size_t)n + 1, sizeof *v), *r;
@@ -82,7 +104,7 @@ write_out(cJSON *all, const char *out)
 	qsort(v, (size_t)n, sizeof *v, by_time);
 	esc_buf_add(&b, "", 0);
 	for (i = 0; i < n; i++) {
-		if (out == NULL) {
+		if (out == NULL && !pending) {
 			rc |= esc_emit(v[i]);
 			continue;
 		}
@@ -92,6 +114,8 @@ write_out(cJSON *all, const char *out)
 	}
 	if (out != NULL)
 		rc = esc_atomic_write(out, b.s, b.len);
+	else if (pending)
+		rc = n == 0 ? 0 : pending_put(st, b.s, b.len);
 	else if (esc_out_close() == -1)
 		rc = -1;
 	esc_buf_free(&b);
@@ -195,6 +219,14 @@ poll_all(struct run *ru, const struct esc_inbox *tmpl, const char *dir,
 	return bad;
 }
 
+static int
+failpoint(const char *name)
+{
+	const char *f = getenv("ESC_FAILPOINT");
+
+	return f != NULL && strcmp(f, name) == 0;
+}
+
 /* Moves the cursors of the providers read whole (on etcd, in one write
  * fenced by the tick lock); frees the polls. */
 static int
@@ -218,11 +250,15 @@ save_cursors(struct run *ru, int write)
 		cJSON_Delete(ru->ib[ch].next);
 		cJSON_Delete(ru->ib[ch].out);
 	}
+	/* For the tests: a poll killed before its cursors move, after. */
+	if (write && failpoint("inbox-poll-read"))
+		raise(SIGKILL);
 	if (store_cursors_commit(ru->st) == -1) {
 		esc_warnx("%s; no cursor moved: what was read is read again",
 		    esc_lasterr());
 		bad = 1;
-	}
+	} else if (write && failpoint("inbox-polled"))
+		raise(SIGKILL);
 	return bad;
 }
 
@@ -262,19 +298,20 @@ from_store(struct run *ru, struct esc_inbox *tmpl)
 /* Polls, writes, moves the cursors: the exit status. */
 static int
 inbox_poll(struct run *ru, struct esc_inbox *tmpl, const char *dir,
-    const char *out)
+    const char *out, int pending)
 {
 	struct esc_buf lock = { 0 };
 	cJSON *all = cJSON_CreateArray();
 	int fd, bad, rc;
 
-	esc_buf_printf(&lock, "%s/inbox", dir);
+	esc_buf_printf(&lock, "%s/inbox%s", dir, pending ? "/pending" : "");
 	if (esc_mkdirs(lock.s) == -1) {
 		esc_warnx("%s", esc_lasterr());
 		esc_buf_free(&lock);
 		return ESC_EXIT_USAGE;
 	}
-	esc_buf_puts(&lock, "/poll.lock");
+	lock.len = 0;
+	esc_buf_printf(&lock, "%s/inbox/poll.lock", dir);
 	if ((fd = esc_lock(lock.s, lock_wait(tmpl))) == -1) {
 		esc_warnx("%s", esc_lasterr());
 		esc_buf_free(&lock);
@@ -290,10 +327,10 @@ inbox_poll(struct run *ru, struct esc_inbox *tmpl, const char *dir,
 		esc_unlock(fd);
 		return rc == -1 ? ESC_EXIT_FAIL : ESC_EXIT_USAGE;
 	}
-	if (out == NULL)
+	if (out == NULL && !pending)
 		esc_out_init();
 	bad = poll_all(ru, tmpl, dir, all);
-	if (write_out(all, out) == -1) {
+	if (write_out(ru->st, all, out, pending) == -1) {
 		esc_warnx("%s; no cursor moved", esc_lasterr());
 		save_cursors(ru, 0);
 		bad = 1;
@@ -399,6 +436,7 @@ main(int argc, char *argv[])
 		{ "output", required_argument, NULL, 'o' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "deadline", required_argument, NULL, 'D' },
+		{ "pending", no_argument, NULL, 'P' },
 		ESC_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -414,7 +452,7 @@ main(int argc, char *argv[])
 	int64_t t0;
 	char *end, *p;
 	long v;
-	int c, rc;
+	int c, rc, pending = 0;
 
 	esc_setprogname(argv[0]);
 	t0 = esc_mono_ms();
@@ -426,6 +464,7 @@ main(int argc, char *argv[])
 		case 'd': dir = optarg; break;
 		case 's': state = optarg; break;
 		case 'o': out = optarg; break;
+		case 'P': pending = 1; break;
 		case 'l':
 			listen = optarg;
 			p = strrchr(optarg, ':');
@@ -447,6 +486,8 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if (out != NULL && pending)
+		esc_errx(ESC_EXIT_USAGE, "-o and --pending: one or the other");
 	if ((argc < 2 || strcmp(argv[0], "code") != 0) && (argc != 1 ||
 	    (strcmp(argv[0], "poll") != 0 && strcmp(argv[0], "serve") != 0 &&
 	    strcmp(argv[0], "urls") != 0)))
@@ -507,7 +548,7 @@ main(int argc, char *argv[])
 	tmpl.timeout_ms = ru.chans->timeout_ms;
 	/* From the start of the run: the roster and the state are read. */
 	tmpl.deadline_ms = t0 + deadline * 1000;
-	rc = inbox_poll(&ru, &tmpl, dir, out);
+	rc = inbox_poll(&ru, &tmpl, dir, out, pending);
 	if (0) {
 fail:
 		esc_warnl(NULL);

@@ -188,6 +188,15 @@ taken(void)
 		esc_warnx("%s: %s", inflight, strerror(errno));
 }
 
+/* An inbox record on etcd, read as an input file is: a bad line said
+ * (and counted in lp->nbad), the rest taken. */
+static int
+inbox_text(void *arg, const char *where, const char *text, size_t len)
+{
+	esc_loop_text(arg, where, text, len);
+	return 0;
+}
+
 /*
  * The run: the state locked for the whole run (the state file's lock, or
  * the tick lock on etcd), the records where the store keeps them (on
@@ -199,6 +208,7 @@ static int
 run(const struct esc_policy *p, struct esc_loop *lp, char **argv, int argc)
 {
 	struct esc_router *rt;
+	long nbad;
 	int bad = 0, rc;
 
 	if ((rt = store_route_open(store, p, snapshot, reject, (int)timeout,
@@ -208,6 +218,12 @@ run(const struct esc_policy *p, struct esc_loop *lp, char **argv, int argc)
 	}
 	lp->arg = rt;
 	bad |= esc_loop(lp, argv, argc);
+	/* On etcd, what responders did, after the operands as esc-tick
+	 * gives inbox/pending/'s files on files; deleted with the state. */
+	nbad = lp->nbad;
+	store_inbox_take(store, inbox_text, lp);
+	if (lp->nbad != nbad)
+		bad = 1;
 	if (store_route_commit(store, rt) == -1) {
 		esc_warnl(NULL);
 		bad = 1;

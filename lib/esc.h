@@ -112,6 +112,9 @@ struct esc_reader {
 /* Opens path; NULL or "-" is standard input.  -1 on failure. */
 int esc_reader_open(struct esc_reader *r, const char *path, size_t maxline);
 void esc_reader_close(struct esc_reader *r);
+/* Reads len bytes of text (copied) as a file named name would be read. */
+void esc_reader_text(struct esc_reader *r, const char *name, const char *text,
+    size_t len, size_t maxline);
 
 enum {
 	ESC_RD_EOF = 0,
@@ -416,5 +419,8 @@ struct esc_loop {
  * skipped, a file that cannot be read is said and the next one read.
  * ESC_EXIT_OK, or ESC_EXIT_FAIL when anything was bad or unread. */
 int esc_loop(struct esc_loop *lp, char *const files[], int nfiles);
+/* The same for len bytes of text, named name in messages. */
+int esc_loop_text(struct esc_loop *lp, const char *name, const char *text,
+    size_t len);
 
 #endif

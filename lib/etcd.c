@@ -971,6 +971,61 @@ esc_etcd_txn(struct esc_etcd *e, struct esc_txn *t)
 	return r;
 }
 
+/*
+ * The one write without the tick lock: a key created, never overwritten
+ * (esc-inbox serve, which never holds the lock, keeping a provider's
+ * records until a router takes them).  A member that timed out may have
+ * applied the request that call() then sent again: the key found holding
+ * our value is our own write.
+ */
+int
+esc_etcd_create(struct esc_etcd *e, const char *key, const char *val,
+    size_t len)
+{
+	cJSON *req = cJSON_CreateObject(), *cmp, *ok, *fail, *o, *r, *j;
+	const cJSON *kv;
+	char *b, *got;
+	size_t n;
+	int rc;
+
+	cmp = cJSON_AddArrayToObject(req, "compare");
+	ok = cJSON_AddArrayToObject(req, "success");
+	fail = cJSON_AddArrayToObject(req, "failure");
+	cJSON_AddItemToArray(cmp, compare(e, key, "CREATE", "create_revision",
+	    0));
+	o = cJSON_CreateObject();
+	r = cJSON_AddObjectToObject(o, "request_put");
+	add_key(e, r, "key", key, 0);
+	b = esc_b64enc(val, len);
+	cJSON_AddStringToObject(r, "value", b);
+	free(b);
+	cJSON_AddItemToArray(ok, o);
+	o = cJSON_CreateObject();
+	r = cJSON_AddObjectToObject(o, "request_range");
+	add_key(e, r, "key", key, 0);
+	cJSON_AddItemToArray(fail, o);
+	j = call(e, "/v3/kv/txn", req);
+	cJSON_Delete(req);
+	if (j == NULL)
+		return -1;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "succeeded"))) {
+		cJSON_Delete(j);
+		return 0;
+	}
+	kv = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j,
+	    "responses"), 0);
+	kv = cJSON_GetObjectItemCaseSensitive(kv, "response_range");
+	kv = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(kv, "kvs"), 0);
+	kv = cJSON_GetObjectItemCaseSensitive(kv, "value");
+	got = cJSON_IsString(kv) ? esc_b64dec(kv->valuestring, &n) : NULL;
+	rc = got != NULL && n == len && memcmp(got, val, len) == 0 ? 0 :
+	    esc_seterr("etcd: %s: already there, holding another value",
+	    key);
+	free(got);
+	cJSON_Delete(j);
+	return rc;
+}
+
 /* ---- leases and the lock ---- */
 
 static int

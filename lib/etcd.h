@@ -101,6 +101,12 @@ size_t esc_txn_bytes(const struct esc_txn *t);
  * unreachable, the lock lost: esc_lasterr() says which). */
 int esc_etcd_txn(struct esc_etcd *e, struct esc_txn *t);
 
+/* key created with val, unfenced (no tick lock needed), never
+ * overwritten: 0, or -1 (etcd unreachable; the key there with another
+ * value). */
+int esc_etcd_create(struct esc_etcd *e, const char *key, const char *val,
+    size_t len);
+
 /*
  * The tick lock, for a tool about to write.  With ESC_ETCD_LEASE set,
  * checks that the lock is held with it (its holder runs us); otherwise

@@ -43,6 +43,22 @@ esc_reader_open(struct esc_reader *r, const char *path, size_t maxline)
 }
 
 void
+esc_reader_text(struct esc_reader *r, const char *name, const char *text,
+    size_t len, size_t maxline)
+{
+	memset(r, 0, sizeof *r);
+	r->maxline = maxline ? maxline : ESC_MAXLINE_DEFAULT;
+	r->fd = -1;
+	r->name = name;
+	r->rbuf = esc_malloc(len + 1);
+	memcpy(r->rbuf, text, len);
+	r->rend = len;
+	r->eof = 1;		/* fill() is never called */
+	r->cap = 4096;
+	r->buf = esc_malloc(r->cap);
+}
+
+void
 esc_reader_close(struct esc_reader *r)
 {
 	if (r->own && r->fd >= 0)

@@ -46,7 +46,12 @@ struct esc_outbox {
 	struct esc_buf	 text;		/* the records, each and '\n' */
 	struct rec	*rec;
 	size_t		 nrec, caprec;
+	char		**taken;	/* keys deleted with the state */
+	size_t		 ntaken;
 };
+
+/* The keys a run takes and deletes with its state: the inbox's records. */
+#define TAKEN_KEYS	"inbox/pending/"
 
 /* A write: a state key put (its value in vals) or deleted. */
 struct op {
@@ -91,7 +96,21 @@ esc_outbox_free(struct esc_outbox *bx)
 	free(bx->ld);
 	esc_buf_free(&bx->text);
 	free(bx->rec);
+	while (bx->ntaken > 0)
+		free(bx->taken[--bx->ntaken]);
+	free(bx->taken);
 	free(bx);
+}
+
+void
+esc_outbox_take(struct esc_outbox *bx, const char *key)
+{
+	if (strncmp(key, TAKEN_KEYS, strlen(TAKEN_KEYS)) != 0 ||
+	    strlen(key) >= sizeof ((struct op *)0)->key)
+		return;		/* never a state key, nor one cut short */
+	bx->taken = esc_realloc(bx->taken, (bx->ntaken + 1) *
+	    sizeof *bx->taken);
+	bx->taken[bx->ntaken++] = esc_strdup(key);
 }
 
 /* A record of the run into the outbox (the router's esc_record_fn): about
@@ -508,10 +527,16 @@ commit_units(struct commit *c)
 		    strlen(TOMB_KEYS)) == 0 && (done[i] = 1))
 			rc = add_unit(c, &c->op[i], SIZE_MAX, next);
 	for (i = 0; i < nop && rc == 0; i++)
-		if (!done[i])
+		if (!done[i] && strncmp(c->op[i].key, TAKEN_KEYS,
+		    strlen(TAKEN_KEYS)) != 0 && (done[i] = 1))
 			rc = add_unit(c, &c->op[i], SIZE_MAX, next);
 	if (rc == 0 && firstpass != SIZE_MAX)
 		rc = add_unit(c, NULL, firstpass, next);
+	/* The inbox's records taken, last: a run that dies before is fed
+	 * them again, and none is lost. */
+	for (i = 0; i < nop && rc == 0; i++)
+		if (!done[i])
+			rc = add_unit(c, &c->op[i], SIZE_MAX, next);
 	if (rc == 0)
 		rc = flush(c);
 	esc_map_free(&byinc, NULL);
@@ -620,6 +645,10 @@ esc_router_save_etcd(struct esc_router *rt, struct esc_etcd *e,
 	if (c.nop > 0 && !bx->version)
 		add_op(&c, VERSION_KEY, "", 0, STATE_VERSION_S,
 		    strlen(STATE_VERSION_S), 0);
+	/* Last: split in several transactions, a record is taken again
+	 * rather than lost (an ack or a resolve repeats harmlessly). */
+	for (i = 0; i < bx->ntaken; i++)
+		add_op(&c, "", bx->taken[i], 0, "", 0, 1);
 	rc = 0;
 	if (bx->nrec > 0)
 		rc = outbox_prefix(&c, rt->now);

@@ -86,6 +86,9 @@ char *esc_state_text(struct esc_etcd *e, size_t *len);
 struct esc_outbox;
 struct esc_outbox *esc_outbox_new(void);
 void esc_outbox_free(struct esc_outbox *ob);
+/* A key (under 96 bytes) deleted with the state: an inbox record the run
+ * took (store_inbox_take). */
+void esc_outbox_take(struct esc_outbox *ob, const char *key);
 /* Loads the state from etcd; from then on the router's records go into
  * ob (esc_router_emit) instead of standard output.  -1 when etcd cannot
  * be read or its state is corrupt. */
@@ -95,7 +98,8 @@ int esc_router_load_etcd(struct esc_router *rt, struct esc_etcd *e,
  * Writes what changed since the load (puts and deletes of state keys) and
  * the records into outbox/<now>.<lease in hex>.<batch, 6 digits>, in
  * fenced transactions under ESC_ETCD_TXN_OPS and ESC_ETCD_TXN_BYTES, each
- * incident's state with its records.  -1 when a transaction failed (those
+ * incident's state with its records, the keys taken deleted (in the last
+ * transaction when there are several: taken again rather than lost).  -1 when a transaction failed (those
  * before it are committed) or lines were left out (as esc_router_save).
  * Needs the lock (esc_etcd_hold).
  */

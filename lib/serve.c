@@ -6,8 +6,10 @@
  * others); each path is a provider's hook (esc_hook()), which verifies
  * the request's signature and makes the records, or /alertmanager, the
  * doorbell, or an e-mail's ack link (/ack) or a calendar (/calendar/),
- * whose signatures link.c makes.  The records are written and synced into
- * $ESC_DIR/inbox/pending/ before the 2xx goes out, and the doorbell
+ * whose signatures link.c makes.  The records are kept by the store
+ * before the 2xx goes out (written and synced into $ESC_DIR/inbox/pending/,
+ * or on etcd under inbox/pending/, where any host's next tick takes them:
+ * store_inbox_put), a 503 when they cannot be, and the doorbell
  * ($ESC_DIR/inbox/doorbell) is rung so that a watching esc-tick runs at
  * once: a provider that got its 2xx can forget the request, and one
  * that did not sends it again (ack and resolve repeat harmlessly).
@@ -84,6 +86,8 @@ struct srv {
 	struct track		*conns;
 	pthread_mutex_t		 cal_lock;	/* a calendar's look-ups: the
 						 * roster's cache is one */
+	pthread_mutex_t		 store_lock;	/* the store's one connection
+						 * to etcd */
 };
 
 /* A connection, from its accept to its close: a request must have come
@@ -225,10 +229,10 @@ ring(const struct srv *s)
 	return rc;
 }
 
-/* The records, one file, synced, under a name that sorts by time and
- * is the request's (seq). */
+/* The records kept by the store (a file, synced; a key on etcd), under a
+ * name that sorts by time and is the request's (seq). */
 static int
-write_records(const struct srv *s, const cJSON *out, esc_time_t now,
+write_records(struct srv *s, const cJSON *out, esc_time_t now,
     unsigned long seq)
 {
 	struct esc_buf p = { 0 }, b = { 0 };
@@ -241,14 +245,17 @@ write_records(const struct srv *s, const cJSON *out, esc_time_t now,
 		if (ts[i] != '-' && ts[i] != ':')
 			ts[j++] = ts[i];
 	ts[j] = '\0';
-	esc_buf_printf(&p, "%s/inbox/pending/%s.%ld.%lu.ndjson", s->cf->dir,
-	    ts, (long)getpid(), seq);
+	esc_buf_printf(&p, "%s.%ld.%lu.ndjson", ts, (long)getpid(), seq);
 	cJSON_ArrayForEach(r, out) {
 		line = cJSON_PrintUnformatted(r);
 		esc_buf_printf(&b, "%s\n", line);
 		cJSON_free(line);
 	}
-	rc = esc_atomic_write(p.s, b.s, b.len);
+	if (store_shared(s->cf->store))
+		pthread_mutex_lock(&s->store_lock);
+	rc = store_inbox_put(s->cf->store, p.s, b.s, b.len);
+	if (store_shared(s->cf->store))
+		pthread_mutex_unlock(&s->store_lock);
 	esc_buf_free(&p);
 	esc_buf_free(&b);
 	return rc;
@@ -291,11 +298,15 @@ view_drop(struct view *v)
 
 /* The state's incidents into v, from the store. */
 static int
-read_state(const struct srv *s, struct view *v)
+read_state(struct srv *s, struct view *v)
 {
 	struct esc_incidents inc;
+	int rc;
 
-	if (store_incidents(s->cf->store, &inc) != 0)
+	pthread_mutex_lock(&s->store_lock);
+	rc = store_incidents(s->cf->store, &inc);
+	pthread_mutex_unlock(&s->store_lock);
+	if (rc != 0)
 		return -1;
 	esc_inbox_known(&inc, &v->known, &v->codes);
 	esc_incidents_free(&inc);
@@ -311,7 +322,7 @@ read_state(const struct srv *s, struct view *v)
  * again later, so that providers are not kept waiting on it.
  */
 static struct view *
-read_view(const struct srv *s, struct view *old, int ros_new, long *next)
+read_view(struct srv *s, struct view *old, int ros_new, long *next)
 {
 	struct view *v = esc_calloc(1, sizeof *v);
 	long now = esc_mono_ms();
@@ -1066,7 +1077,8 @@ esc_serve(const struct esc_serve *cf)
 {
 	struct srv s = { .lock = PTHREAD_MUTEX_INITIALIZER,
 	    .clock = PTHREAD_MUTEX_INITIALIZER,
-	    .cal_lock = PTHREAD_MUTEX_INITIALIZER, .cf = cf };
+	    .cal_lock = PTHREAD_MUTEX_INITIALIZER,
+	    .store_lock = PTHREAD_MUTEX_INITIALIZER, .cf = cf };
 	struct timespec tick = { 0, 500 * 1000000L };
 	struct MHD_Daemon *d;
 	struct view *v;

@@ -2,7 +2,8 @@
  * store-etcd.c - the state on etcd, for two or three hosts (store.h,
  * esc(7) "Two hosts"): esc-route's state and outbox (route-etcd.c,
  * route-state.c), the tick lock and fenced writes (etcd.c), the cursors
- * under inbox/cursor/, claims and done marks (claim.c), digests' codes
+ * under inbox/cursor/, the inbox's records under inbox/pending/ (until a
+ * router takes them), claims and done marks (claim.c), digests' codes
  * under digest/.
  */
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "store-int.h"
 
 #define CURSOR_KEYS	"inbox/cursor/"
+#define PENDING_KEYS	"inbox/pending/"
 
 static const char *
 e_where(const struct esc_store *s)
@@ -55,13 +57,20 @@ e_lease(const struct esc_store *s)
 }
 
 /* etcd unreachable or its state corrupt is work not done (1), never a
- * reason to use a file. */
+ * reason to use a file.  The inbox's records are read then too, under
+ * the same lock: a router takes them, and no other. */
 static int
 e_route_load(struct esc_store *s, struct esc_router *rt)
 {
 	esc_outbox_free(s->ob);
 	s->ob = esc_outbox_new();
-	return esc_router_load_etcd(rt, s->e, s->ob) == -1 ? -1 : 0;
+	esc_kv_free(s->pend, s->npend);
+	s->pend = NULL;
+	s->npend = 0;
+	if (esc_router_load_etcd(rt, s->e, s->ob) == -1 ||
+	    esc_etcd_range(s->e, PENDING_KEYS, 1, &s->pend, &s->npend) == -1)
+		return -1;
+	return 0;
 }
 
 static int
@@ -152,6 +161,73 @@ e_cursors_commit(struct esc_store *s)
 	return rc;
 }
 
+/* A record's name, as the tools make them (store.h): NULL for a key
+ * that is not one, which is left where it is. */
+static const char *
+pending_name(const char *key)
+{
+	const char *n = key + strlen(PENDING_KEYS);
+	size_t len = strlen(n);
+
+	if (strncmp(key, PENDING_KEYS, strlen(PENDING_KEYS)) != 0 ||
+	    len == 0 || len > 64 || *n == '.' || strspn(n, "0123456789"
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.") != len)
+		return NULL;
+	return n;
+}
+
+static int
+e_inbox_put(struct esc_store *s, const char *name, const char *text,
+    size_t len)
+{
+	struct esc_buf key = { 0 };
+	int rc;
+
+	esc_buf_printf(&key, "%s%s", PENDING_KEYS, name);
+	rc = esc_etcd_create(s->e, key.s, text, len);
+	esc_buf_free(&key);
+	return rc;
+}
+
+/* With the cursors, in one transaction: never over another's key. */
+static int
+e_inbox_add(struct esc_store *s, const char *name, const char *text,
+    size_t len)
+{
+	struct esc_buf key = { 0 };
+
+	if (s->curt == NULL)
+		s->curt = esc_txn_new();
+	esc_buf_printf(&key, "%s%s", PENDING_KEYS, name);
+	esc_txn_if_absent(s->curt, key.s);
+	esc_txn_put(s->curt, key.s, text, len, 0);
+	esc_buf_free(&key);
+	return 0;
+}
+
+static int
+e_inbox_take(struct esc_store *s, store_text_fn *fn, void *arg)
+{
+	struct esc_buf where = { 0 };
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < s->npend && rc == 0; i++) {
+		if (pending_name(s->pend[i].key) == NULL) {
+			esc_warnx("%s: %s: not a record esc-inbox wrote: left",
+			    esc_etcd_where(s->e), s->pend[i].key);
+			continue;
+		}
+		where.len = 0;
+		esc_buf_printf(&where, "%s: %s", esc_etcd_where(s->e),
+		    s->pend[i].key);
+		rc = fn(arg, where.s, s->pend[i].val, s->pend[i].len);
+		esc_outbox_take(s->ob, s->pend[i].key);
+	}
+	esc_buf_free(&where);
+	return rc;
+}
+
 static void
 e_digests(struct esc_store *s)
 {
@@ -178,6 +254,7 @@ e_close(struct esc_store *s)
 {
 	esc_outbox_free(s->ob);
 	esc_kv_free(s->cur, s->ncur);
+	esc_kv_free(s->pend, s->npend);
 	esc_txn_free(s->curt);
 	esc_etcd_close(s->e);
 }
@@ -200,6 +277,9 @@ const struct store_ops store_etcd_ops = {
 	.cursor_get = e_cursor_get,
 	.cursor_put = e_cursor_put,
 	.cursors_commit = e_cursors_commit,
+	.inbox_put = e_inbox_put,
+	.inbox_add = e_inbox_add,
+	.inbox_take = e_inbox_take,
 	.digests = e_digests,
 	.claims = e_claims,
 	.digest_store = e_digest_store,

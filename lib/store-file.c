@@ -202,6 +202,30 @@ f_cursors_commit(struct esc_store *s)
 	return 0;
 }
 
+/* A file in inbox/pending/, written and synced. */
+static int
+f_inbox_put(struct esc_store *s, const char *name, const char *text,
+    size_t len)
+{
+	struct esc_buf path = { 0 };
+	int rc;
+
+	esc_buf_printf(&path, "%s/inbox/pending/%s", s->dir, name);
+	rc = esc_atomic_write(path.s, text, len);
+	esc_buf_free(&path);
+	return rc;
+}
+
+/* esc-tick gives the router the files itself. */
+static int
+f_inbox_take(struct esc_store *s, store_text_fn *fn, void *arg)
+{
+	(void)s;
+	(void)fn;
+	(void)arg;
+	return 0;
+}
+
 static void
 f_digests(struct esc_store *s)
 {
@@ -248,6 +272,9 @@ const struct store_ops store_file_ops = {
 	.cursor_get = f_cursor_get,
 	.cursor_put = f_cursor_put,
 	.cursors_commit = f_cursors_commit,
+	.inbox_put = f_inbox_put,
+	.inbox_add = f_inbox_put,
+	.inbox_take = f_inbox_take,
 	.digests = f_digests,
 	.claims = f_claims,
 	.digest_store = f_digest_store,

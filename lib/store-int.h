@@ -22,6 +22,9 @@ struct esc_store {
 	struct esc_kv		*cur;		/* etcd: the cursors read */
 	size_t			 ncur;
 	struct esc_txn		*curt;		/* etcd: the cursors moved */
+	struct esc_kv		*pend;		/* etcd: inbox/pending/, read
+						 * with esc-route's state */
+	size_t			 npend;
 };
 
 /* A backend: store.c's functions of the same names, less "store_". */
@@ -46,6 +49,11 @@ struct store_ops {
 		    struct esc_buf *);
 	int	(*cursor_put)(struct esc_store *, const char *, const char *);
 	int	(*cursors_commit)(struct esc_store *);
+	int	(*inbox_put)(struct esc_store *, const char *, const char *,
+		    size_t);
+	int	(*inbox_add)(struct esc_store *, const char *, const char *,
+		    size_t);
+	int	(*inbox_take)(struct esc_store *, store_text_fn *, void *);
 	void	(*digests)(struct esc_store *);
 	struct esc_claims *(*claims)(struct esc_store *);
 	int	(*digest_store)(struct esc_store *, struct esc_digest_store *,

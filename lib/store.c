@@ -189,6 +189,26 @@ store_cursors_commit(struct esc_store *s)
 	return s->ops->cursors_commit(s);
 }
 
+int
+store_inbox_put(struct esc_store *s, const char *name, const char *text,
+    size_t len)
+{
+	return s->ops->inbox_put(s, name, text, len);
+}
+
+int
+store_inbox_add(struct esc_store *s, const char *name, const char *text,
+    size_t len)
+{
+	return s->ops->inbox_add(s, name, text, len);
+}
+
+int
+store_inbox_take(struct esc_store *s, store_text_fn *fn, void *arg)
+{
+	return s->ops->inbox_take(s, fn, arg);
+}
+
 void
 store_digests(struct esc_store *s)
 {

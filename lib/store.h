@@ -85,6 +85,17 @@ int store_state_import(struct esc_store *s, const char *text, size_t len,
  * that could not be is said, and makes -1 after the rest), or the keys
  * names deleted. */
 int store_outbox_copy(struct esc_store *s, const char *dir);
+/*
+ * esc-route, after store_route_open(): the inbox's records on etcd (read
+ * when the state was, under the tick lock), oldest first, each key's
+ * text to fn (where names the key, for messages), then deleted by
+ * store_route_commit() in the transaction of the state they changed:
+ * taken once, whenever the run dies.  On files nothing: esc-tick gives
+ * the router inbox/pending/'s files.  0, or fn's first non-zero.
+ */
+typedef int store_text_fn(void *arg, const char *where, const char *text,
+    size_t len);
+int store_inbox_take(struct esc_store *s, store_text_fn *fn, void *arg);
 int store_outbox_done(struct esc_store *s, char *const *names, int n);
 
 /* ---- esc-inbox ---- */
@@ -101,7 +112,22 @@ char *store_cursor_get(struct esc_store *s, const char *name,
  * fenced by the tick lock, by store_cursors_commit(). */
 int store_cursor_put(struct esc_store *s, const char *name, const char *text);
 int store_cursors_commit(struct esc_store *s);
-/* Where esc-inbox looks up digests' codes (esc_digest_where). */
+/*
+ * What responders did (acks, resolves, notes, rejected replies), kept
+ * until esc-route takes it: on files a file $ESC_DIR/inbox/pending/NAME,
+ * synced; on etcd the key inbox/pending/NAME, so that a host that dies
+ * loses none of it.  NAME: letters, digits and dots, the time first (the
+ * names sort by arrival), unique.  store_inbox_put() writes at once,
+ * without the tick lock (esc-inbox serve: it answers 2xx only after), on
+ * etcd creating the key, never overwriting one; store_inbox_add() (esc-inbox
+ * poll) on files at once, on etcd in store_cursors_commit()'s transaction,
+ * with the cursors the records were read up to.
+ */
+int store_inbox_put(struct esc_store *s, const char *name, const char *text,
+    size_t len);
+int store_inbox_add(struct esc_store *s, const char *name, const char *text,
+    size_t len);
+/* Where digests' codes are looked up (esc_digest_where). */
 void store_digests(struct esc_store *s);
 
 /* ---- esc-notify ---- */

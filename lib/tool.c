@@ -69,23 +69,17 @@ badline(struct esc_loop *lp, struct esc_reader *r)
 	esc_reject(r->name, r->lineno, r->err);
 }
 
+/* The lines of r, each to lp->record; r closed. */
 static int
-loopfile(struct esc_loop *lp, const char *path)
+loopreader(struct esc_loop *lp, struct esc_reader *r)
 {
-	struct esc_reader r;
 	cJSON *obj;
 	int rc, status = ESC_EXIT_OK;
 
-	if (esc_reader_open(&r, path, lp->maxline) == -1) {
-		esc_warnl(NULL);
-		if (lp->unread != NULL)
-			lp->unread(lp->arg);
-		return ESC_EXIT_FAIL;
-	}
-	while ((rc = esc_reader_line(&r)) != ESC_RD_EOF) {
+	while ((rc = esc_reader_line(r)) != ESC_RD_EOF) {
 		if (rc == ESC_RD_ERR) {
 			/* The line that could not be read is the next one. */
-			esc_lwarn(r.name, r.lineno + 1, "%s", r.err);
+			esc_lwarn(r->name, r->lineno + 1, "%s", r->err);
 			if (lp->unread != NULL)
 				lp->unread(lp->arg);
 			status = ESC_EXIT_FAIL;
@@ -93,18 +87,42 @@ loopfile(struct esc_loop *lp, const char *path)
 		}
 		obj = NULL;
 		if (rc == ESC_RD_OK)
-			rc = lp->parse != NULL ? lp->parse(lp->arg, &r, &obj) :
-			    esc_reader_parse(&r, &obj);
+			rc = lp->parse != NULL ? lp->parse(lp->arg, r, &obj) :
+			    esc_reader_parse(r, &obj);
 		if (rc == ESC_RD_BAD) {
-			badline(lp, &r);
+			badline(lp, r);
 			status = ESC_EXIT_FAIL;
-		} else if (obj != NULL && lp->record(lp->arg, &r, obj) != 0) {
+		} else if (obj != NULL && lp->record(lp->arg, r, obj) != 0) {
 			lp->nbad++;
 			status = ESC_EXIT_FAIL;
 		}
 	}
-	esc_reader_close(&r);
+	esc_reader_close(r);
 	return status;
+}
+
+static int
+loopfile(struct esc_loop *lp, const char *path)
+{
+	struct esc_reader r;
+
+	if (esc_reader_open(&r, path, lp->maxline) == -1) {
+		esc_warnl(NULL);
+		if (lp->unread != NULL)
+			lp->unread(lp->arg);
+		return ESC_EXIT_FAIL;
+	}
+	return loopreader(lp, &r);
+}
+
+int
+esc_loop_text(struct esc_loop *lp, const char *name, const char *text,
+    size_t len)
+{
+	struct esc_reader r;
+
+	esc_reader_text(&r, name, text, len, lp->maxline);
+	return loopreader(lp, &r);
 }
 
 int

@@ -158,7 +158,7 @@ OUT
 @test "esc-inbox: usage and configuration errors are exit 2; nothing configured is nothing read" {
 	run esc-inbox
 	assert_failure 2
-	assert_line --index 0 'usage: esc-inbox [-c channels] [-r roster] [-d dir] [-s state] [-o file] [--deadline seconds] [--now time] poll'
+	assert_line --index 0 'usage: esc-inbox [-c channels] [-r roster] [-d dir] [-s state] [-o file | --pending] [--deadline seconds] [--now time] poll'
 	run esc-inbox fetch
 	assert_failure 2
 	run esc-inbox --bogus poll
@@ -257,4 +257,23 @@ OUT
 	run --separate-stderr esc-inbox --now "$T" poll
 	assert_success
 	[ ! -e "$ESC_DIR/inbox/unpolled.sms" ]
+}
+
+@test "poll --pending on files: the records in a synced file of inbox/pending/ named by time, the cursor moved; not with -o" {
+	sms +15550102 "$CODE" 2026-11-27T10:01:00Z
+	run --separate-stderr esc-inbox --now 2026-11-27T10:03:00Z --pending poll
+	assert_success
+	assert_output ''
+	run ls "$ESC_DIR/inbox/pending"
+	assert_output --regexp '^20261127T100300Z\.[0-9]+\.poll\.ndjson$'
+	assert_equal "$(jq -r '"\(.type) \(.incident) \(.by)"' "$ESC_DIR/inbox/pending/$output")" "ack $INC bob"
+	[ "$(stat -c %a "$ESC_DIR/inbox/pending/$output")" = 600 ]
+	grep -q '"at":"2026-11-27T10:01:00Z"' "$ESC_DIR/inbox/sms.cursor"
+	# Nothing new: no file.
+	run --separate-stderr esc-inbox --now 2026-11-27T10:04:00Z --pending poll
+	assert_success
+	assert_equal "$(ls "$ESC_DIR/inbox/pending" | wc -l)" 1
+	run --separate-stderr esc-inbox -o "$BATS_TEST_TMPDIR/out" --pending poll
+	assert_failure 2
+	assert_equal "$stderr" "esc-inbox: -o and --pending: one or the other"
 }

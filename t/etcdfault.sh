@@ -39,6 +39,10 @@
 # often (no double).  A PagerDuty event repeated with the same dedup_key is
 # counted apart: PagerDuty collapses it.  A double may only come from a
 # kill in the instant between a provider's answer and the done mark.
+# ACKKILL (issue 21): once a page is out, PagerDuty posts an ack of it to
+# ref's esc-inbox serve and to two's host a's, which is killed -9 right
+# after its 2xx, its disk (inbox/) lost, before any tick: two's journals
+# must hold the ack as ref's does (ACKKILL=0: not done).
 # Exit 1 on a loss; on a double too with -S.  Needs the programs on PATH
 # (PATH=build/std:scripts:$PATH) and etcd, etcdctl (Debian etcd-server,
 # etcd-client).  KEEP=1 keeps the work directory.
@@ -203,15 +207,6 @@ half_dead() {
 	echo "minute $m: half-dead until minute $half_until" >> "$work/two/$half/tick.err"
 }
 
-# webhook_fault: where a host killed between its webhook's 2xx and its
-# tick belongs (issue 21, 2: the inbox's pending records on etcd); with
-# those records on one host's disk, such a kill loses the ack, a loss
-# this script would count against the design rather than a fault, so the
-# strike is made only once the records live on etcd.
-webhook_fault() {
-	return 0
-}
-
 # settle PGID...: waits for each tick and for what its group left running.
 settle() {
 	local g n
@@ -282,6 +277,51 @@ etcd_fault() {
 	down=$i back=$((m + 1 + RANDOM % 3))
 }
 
+# ---- a host killed between a webhook's 2xx and its tick (issue 21) ----
+
+# serve_ack WORLD HOST KEY: that host's esc-inbox serve takes a signed
+# PagerDuty ack of KEY, answers, and is killed -9 (two's host loses its
+# inbox/ too); the status in ACK_CODE.
+serve_ack() {
+	local d=$work/$1 e=$ESC_ETCD_ENDPOINTS body sig port pid log=$work/$1/$2/serve.err
+	[ "$1" != ref ] || e=
+	jq '.pagerduty.webhook_secret_env = "ESC_PD_WEBHOOK_SECRET"' "$d/channels.json" > "$d/serve.json"
+	ESC_ETCD_ENDPOINTS=$e ESC_DIR=$d/$2/esc ESC_CHANNELS=$d/serve.json \
+	ESC_PD_WEBHOOK_SECRET=etcdfWEBHOOK esc-inbox -l 127.0.0.1:0 serve 2>"$log" &
+	pid=$!
+	for _ in $(seq 100); do grep -q 'listening on' "$log" && break; nap 50; done
+	port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\);.*/\1/p' "$log")
+	body=$(printf '{"event":{"id":"01ACK%s","event_type":"incident.acknowledged","resource_type":"incident","occurred_at":"%s","agent":{"id":"PETCDF1","type":"user_reference","summary":"Bob"},"data":{"id":"P000001","type":"incident","incident_key":"%s"}}}' \
+	    "$3" "$(date -u -d "@$((T0 + m * 60))" +%Y-%m-%dT%H:%M:%SZ)" "$3")
+	sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac etcdfWEBHOOK -r | cut -d' ' -f1)
+	ACK_CODE=$(curl -s -o /dev/null -w '%{http_code}' -m 30 -X POST -H "X-PagerDuty-Signature: v1=$sig" \
+	    --data-binary "$body" "http://127.0.0.1:${port:-9}/pagerduty")
+	kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+	[ "$1" = ref ] || rm -rf "$d/$2/esc/inbox"
+}
+
+# ack_kill: the first minute a page is out in both worlds, its ack
+# through serve_ack, to ref's host and to two's host a (ACK_KEY).
+ack_kill() {
+	local k
+	[ "${ACKKILL:-1}" != 0 ] && [ -z "${ACK_KEY:-}" ] && { [ -z "$fail" ] || [ "$m" -lt "$fail" ]; } || return 0
+	k=$(jq -r 'select(.type == "page" and .channel == "pagerduty" and .event == "trigger") | .dedup_key' \
+	    "$work"/ref/h/esc/journal.ndjson 2>/dev/null | tail -n 1)
+	[ -n "$k" ] && cat "$work"/two/[ab]/esc/journal.ndjson 2>/dev/null | grep -qF "\"$k\"" || return 0
+	ACK_KEY=$k
+	serve_ack ref h "$k"; [ "$ACK_CODE" = 200 ] || echo "etcdfault: ref's serve answered the ack $ACK_CODE" >&2
+	serve_ack two a "$k"; [ "$ACK_CODE" = 200 ] || echo "etcdfault: host a's serve answered the ack $ACK_CODE" >&2
+}
+
+# ack_lost: 0 when two's journals hold the ack of ACK_KEY as ref's does.
+ack_lost() {
+	local r t
+	[ -n "${ACK_KEY:-}" ] || { echo 0; return; }
+	r=$(jq -c --arg i "${ACK_KEY:0:16}" 'select(.type == "incident" and .event == "acked" and .incident == $i) | .by' "$work"/ref/h/esc/journal.ndjson | sort -u)
+	t=$(cat "$work"/two/[ab]/esc/journal.ndjson | jq -c --arg i "${ACK_KEY:0:16}" 'select(.type == "incident" and .event == "acked" and .incident == $i) | .by' | sort -u)
+	[ "$r" = "$t" ] && echo 0 || echo 1
+}
+
 world ref
 world two
 story
@@ -292,7 +332,7 @@ for ((m = 0; m < minutes; m++)); do
 	firing ref "$m"
 	firing two "$m"
 	half_dead
-	webhook_fault
+	ack_kill
 	tick ref h "$m"; settle "$TICK"
 	# Both hosts, as cron starts the same line on each; host a not
 	# from minute -F on, and at that minute killed midway.
@@ -361,13 +401,15 @@ doubled=$(grep -v '^pd ' <<<"$more" | awk -F'\t' 'NF { n += $3 - $2 } END { prin
 # (esc-lock(1) says so); the text is esc-lock's.
 losses=$(cat "$work"/two/[ab]/tick.err | grep -c 'lease' || true)
 # ETCD BACKEND: nothing left in etcd once every tick is done: no claim
-# without its done mark, no outbox, nothing in the pool, no lock.
-left=$(etcd_keys /esc/ 2>/dev/null | grep -c '^/esc/\(claim/\|outbox/\|pool/\|lock$\)' || true)
+# without its done mark, no outbox, nothing in the pool, no inbox record
+# untaken, no lock.
+left=$(etcd_keys /esc/ 2>/dev/null | grep -c '^/esc/\(claim/\|outbox/\|pool/\|inbox/pending/\|lock$\)' || true)
 detail= edetail=
 for t in $(printf '%s\n' "${!killed[@]}" | sort); do detail="$detail $t=${killed[$t]}"; done
 for t in "${!efaults[@]}"; do edetail="$edetail $t=${efaults[$t]}"; done
-echo "etcdfault: seed $seed: $runs minutes on two hosts, $kills kills ($detail ), $pauses pauses past the lease ($losses lease messages), etcd members killed ($edetail ), $halves half-dead periods, $deliveries deliveries checked, $lost lost, $doubled doubled, $repeats PagerDuty repeats collapsed by dedup_key, $left keys left in etcd"
-if [ "$lost" -ne 0 ] || [ "$left" -ne 0 ] || { [ -n "$strict" ] && [ "$doubled" -ne 0 ]; }; then
+acklost=$(ack_lost)
+echo "etcdfault: seed $seed: $runs minutes on two hosts, $kills kills ($detail ), $pauses pauses past the lease ($losses lease messages), etcd members killed ($edetail ), $halves half-dead periods, $deliveries deliveries checked, $lost lost, $doubled doubled, $repeats PagerDuty repeats collapsed by dedup_key, $left keys left in etcd, ack after a host's 2xx: ${ACK_KEY:+taken }${ACK_KEY:-none paged}${ACK_KEY:+, $acklost lost}"
+if [ "$lost" -ne 0 ] || [ "$left" -ne 0 ] || [ "$acklost" -ne 0 ] || { [ -n "$strict" ] && [ "$doubled" -ne 0 ]; }; then
 	KEEP=1
 	echo "etcdfault: kept $work for a look" >&2
 	awk -F'\t' '$2 != $3' "$work/compare" | head -20 >&2

@@ -6,6 +6,8 @@
  * over the bound or hold a NUL.  The objects read are written as
  * esc_emit() writes them (esc_json_print, which must write the bytes
  * cJSON_PrintUnformatted writes), and must read back to the same text.
+ * Read from memory (esc_reader_text, as esc-route reads inbox records on
+ * etcd), the same bytes give the same lines and the same objects.
  */
 #include "fuzz.h"
 
@@ -40,16 +42,20 @@ readback(void)
 	esc_reader_close(&r);
 }
 
-/* Reads path with lines up to maxline; returns the lines counted. */
+/* Reads path (NULL: text, n bytes) with lines up to maxline; returns the
+ * lines counted. */
 static long
-readall(const char *path, size_t maxline, int check)
+readall(const char *path, const void *text, size_t n, size_t maxline,
+    int check)
 {
 	struct esc_reader r;
 	cJSON *o;
 	long last = 0, lines;
 	int rc;
 
-	if (esc_reader_open(&r, path, maxline) == -1)
+	if (path == NULL)
+		esc_reader_text(&r, "text", text, n, maxline);
+	else if (esc_reader_open(&r, path, maxline) == -1)
 		fuzz_die(esc_lasterr());
 	while ((rc = esc_reader_next(&r, &o)) != ESC_RD_EOF) {
 		FUZZ_ASSERT(rc != ESC_RD_ERR, "read error: %s", r.err);
@@ -87,13 +93,21 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *path = fuzz_file(0, data, size);
-	long a, b;
+	char *first;
+	long a, b, c;
 
 	out.len = 0;
 	esc_buf_add(&out, "", 0);
-	a = readall(path, 0, 1);
+	a = readall(path, NULL, 0, 0, 1);
 	readback();
-	b = readall(path, 64, 0);
+	b = readall(path, NULL, 0, 64, 0);
 	FUZZ_ASSERT(a == b, "%ld lines, %ld with a 64-byte bound", a, b);
+	first = esc_strdup(out.s);
+	out.len = 0;
+	esc_buf_add(&out, "", 0);
+	c = readall(NULL, data, size, 0, 1);
+	FUZZ_ASSERT(a == c && strcmp(first, out.s) == 0,
+	    "%ld lines from a file, %ld from memory, or other objects", a, c);
+	free(first);
 	return 0;
 }
