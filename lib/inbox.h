@@ -231,4 +231,19 @@ const char *esc_inbox_person(const struct esc_inbox *ib, const char *key,
 cJSON *esc_inbox_rec(struct esc_inbox *ib, const char *type,
     const char *incident, const char *by, esc_time_t t, const char *source);
 
+/* ---- one run of esc-inbox poll (inbox-poll.c) ---- */
+
+struct esc_store;
+struct esc_poll_run {
+	struct esc_channels	*chans;
+	struct esc_inbox	 ib[ESC_NCHAN];
+	int			 polled[ESC_NCHAN], failed[ESC_NCHAN];
+	struct esc_store	*st;		/* the state, the cursors */
+};
+/* Polls every provider that asks for it (tmpl: what each poll shares),
+ * writes the records to out (NULL: standard output) or, pending, to the
+ * store for esc-route, then moves the cursors: the exit status. */
+int esc_inbox_poll_run(struct esc_poll_run *ru, struct esc_inbox *tmpl,
+    const char *dir, const char *out, int pending);
+
 #endif
