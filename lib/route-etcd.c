@@ -462,14 +462,47 @@ add_unit(struct commit *c, const struct op *o, size_t r, const size_t *next)
 	return 0;
 }
 
+/*
+ * The outbox's records chained by incident, in the order written:
+ * next[i] is the record after i of the same incident (or, for records
+ * about no incident, the next of those), first maps an incident to the
+ * slot of last[] that holds its latest record.  Returns the first record
+ * about no incident (SIZE_MAX: none).
+ */
+static size_t
+chain(const struct esc_outbox *bx, struct esc_map *first, size_t *next,
+    size_t *last)
+{
+	size_t i, *f, firstpass = SIZE_MAX, lastpass = SIZE_MAX;
+
+	for (i = 0; i < bx->nrec; i++) {
+		next[i] = SIZE_MAX;
+		if (!bx->rec[i].about) {
+			if (lastpass != SIZE_MAX)
+				next[lastpass] = i;
+			else
+				firstpass = i;
+			lastpass = i;
+			continue;
+		}
+		if ((f = esc_map64_get(first, bx->rec[i].id)) == NULL) {
+			esc_map64_put(first, bx->rec[i].id, &last[i]);
+			last[i] = i;
+		} else {
+			next[*f] = i;
+			*f = i;
+		}
+	}
+	return firstpass;
+}
+
 /* The writes grouped by incident, each with its records. */
 static int
 commit_units(struct commit *c)
 {
 	struct esc_outbox *bx = c->bx;
 	struct esc_map byinc = { 0 }, first = { 0 };
-	size_t *next, *last, i, nop = c->nop, lastpass = SIZE_MAX,
-	    firstpass = SIZE_MAX;
+	size_t *next, *last, i, nop = c->nop, firstpass;
 	char *done = esc_calloc(nop + 1, 1);
 	int rc = 0;
 
@@ -482,27 +515,7 @@ commit_units(struct commit *c)
 			route_parse_id(c->op[i].key + strlen(INC_KEYS), &id);
 			esc_map64_put(&byinc, id, &c->op[i]);
 		}
-	/* The records chained by incident, in the order written. */
-	for (i = 0; i < bx->nrec; i++) {
-		size_t *f;
-
-		next[i] = SIZE_MAX;
-		if (!bx->rec[i].about) {
-			if (lastpass != SIZE_MAX)
-				next[lastpass] = i;
-			else
-				firstpass = i;
-			lastpass = i;
-			continue;
-		}
-		if ((f = esc_map64_get(&first, bx->rec[i].id)) == NULL) {
-			esc_map64_put(&first, bx->rec[i].id, &last[i]);
-			last[i] = i;
-		} else {
-			next[*f] = i;
-			*f = i;
-		}
-	}
+	firstpass = chain(bx, &first, next, last);
 	/* The version first: no batch may leave keys it would not read. */
 	for (i = 0; i < nop && rc == 0; i++)
 		if (strcmp(c->op[i].key, VERSION_KEY) == 0) {
