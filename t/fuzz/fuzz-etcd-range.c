@@ -1,6 +1,6 @@
 /*
  * fuzz-etcd-range - a range answer from a member that may be hostile
- * (esc_etcd_range_page, lib/etcd.c): any JSON is a page taken, the end,
+ * (esc_etcd_range_page, lib/etcd-kv.c): any JSON is a page taken, the end,
  * or an error, never a crash; every key taken is under the range asked
  * for; and the same answer given again, as a member that loops would,
  * never asks for yet another page: the paging ends.
