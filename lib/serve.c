@@ -21,9 +21,17 @@
  * error is each thread's, the secrets to mask are read only, and the main
  * thread waits for a signal and, between, cuts off connections whose
  * request has not come in whole in time (sweep()).
+ *
+ * Here: the server (the listening socket, connections and their
+ * deadlines, per-address limits), a request's arrival and its checks
+ * (framing, smuggling, method, size), its dispatch, the answers and
+ * refusals, /alertmanager and a provider's hook, the follow-ups.
+ * serve-view.c: the views of the state read from the store, their
+ * staleness, the records written and the doorbell rung.  serve-link.c:
+ * the /ack link's page and its POST, and /calendar.  What they share:
+ * serve-int.h.
  */
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,55 +48,14 @@
 #include <curl/curl.h>
 #include <microhttpd.h>
 
-#include "inbox.h"
-#include "store.h"
+#include "serve-int.h"
 
 #define CONN_MAX	256	/* connections at once */
 #define THREADS		8	/* so that syncs overlap */
 #define CONN_TIMEOUT	10	/* seconds a connection may be idle */
 #define AFTER_MS	3000	/* a follow-up's whole transfer */
-#define ETCD_EVERY_MS	1000	/* the state on etcd read at most so often */
-#define ETCD_AGAIN_MS	10000	/* and after it could not be read */
-#define STALE_MS	5000	/* a view older: an unknown incident is 503 */
 #define PER_ADDR	32	/* connections one address may hold */
 #define REQUEST_MS	10000	/* a request's whole arrival, headers and body */
-
-/* Else a channel.  R_ACK: an ack link of an e-mail page (link.c);
- * R_CALENDAR: /calendar/TOKEN.ics. */
-enum { R_CALENDAR = -4, R_ACK = -3, R_NONE = -2, R_ALERTMANAGER = -1 };
-
-/*
- * What the hooks read: the state's incidents and codes and the roster,
- * as they were at one time, read only and shared by the requests that
- * took it (refs).  A request takes the current view under the lock and
- * reads it without; a newer view replaces it for the requests after.
- */
-struct view {
-	int			 refs;
-	struct esc_map		 known, codes;
-	struct esc_roster	*ros;
-	int			*ros_refs;	/* the roster outlives a view */
-	long			 read_ms;	/* the state read then (mono) */
-};
-
-/* The lock guards the current view, seq and the files' stats: never
- * held across a read of etcd, a provider's API or a sync. */
-struct srv {
-	pthread_mutex_t		 lock;
-	const struct esc_serve	*cf;
-	struct view		*cur;
-	int			 reading;	/* a thread reads a new view */
-	struct stat		 ros_st, state_st;
-	long			 state_next;	/* on etcd: when to read it */
-	unsigned long		 seq;
-	int			 failpoint;	/* ESC_FAILPOINT=inbox-written */
-	pthread_mutex_t		 clock;		/* guards conns */
-	struct track		*conns;
-	pthread_mutex_t		 cal_lock;	/* a calendar's look-ups: the
-						 * roster's cache is one */
-	pthread_mutex_t		 store_lock;	/* the store's one connection
-						 * to etcd */
-};
 
 /* A connection, from its accept to its close: a request must have come
  * in whole within REQUEST_MS of its start (the accept, or the end of
@@ -100,24 +67,10 @@ struct track {
 	int		 answering;	/* the request is in: not timed */
 };
 
-/* One request, from its URI to its end. */
-struct rq {
-	char		*uri;		/* as sent, with its query */
-	char		 method[8];
-	int		 started, too_big, route, close;
-	struct esc_buf	 body;
-	struct MHD_Connection *conn;
-	char		*after_url, *after;
-};
-
-static void
-logf_(const struct rq *r, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* One line a request that was refused or wrote something: the path,
  * never its query (a secret may be in it), masked all the same. */
-static void
-logf_(const struct rq *r, int status, const char *fmt, ...)
+void
+serve_log(const struct rq *r, int status, const char *fmt, ...)
 {
 	char buf[1024], *m;
 	va_list ap;
@@ -137,8 +90,8 @@ logf_(const struct rq *r, int status, const char *fmt, ...)
 	free(m);
 }
 
-static enum MHD_Result
-answer(struct rq *r, int status, const char *type, const char *body,
+enum MHD_Result
+serve_answer(struct rq *r, int status, const char *type, const char *body,
     size_t len)
 {
 	struct MHD_Response *rs;
@@ -174,8 +127,8 @@ answer(struct rq *r, int status, const char *type, const char *body,
 }
 
 /* A refusal: its status line as the body, its reason in the log. */
-static enum MHD_Result
-refuse(struct rq *r, int status, const char *why)
+enum MHD_Result
+serve_refuse(struct rq *r, int status, const char *why)
 {
 	const char *text;
 
@@ -189,8 +142,8 @@ refuse(struct rq *r, int status, const char *why)
 	case 415: text = "415 unsupported media type\n"; break;
 	default: text = "503 service unavailable\n"; status = 503; break;
 	}
-	logf_(r, status, "%s", why);
-	return answer(r, status, NULL, text, strlen(text));
+	serve_log(r, status, "%s", why);
+	return serve_answer(r, status, NULL, text, strlen(text));
 }
 
 static int
@@ -211,200 +164,6 @@ route_of(const char *path)
 	return R_NONE;
 }
 
-/* Rings: a watching esc-tick (or esc-tick.path) runs a tick. */
-static int
-ring(const struct srv *s)
-{
-	struct esc_buf p = { 0 };
-	int fd, rc = 0;
-
-	esc_buf_printf(&p, "%s/inbox/doorbell", s->cf->dir);
-	fd = open(p.s, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-	    O_NONBLOCK, 0600);
-	if (fd == -1 || futimens(fd, NULL) == -1)
-		rc = esc_seterr("%s: %s", p.s, strerror(errno));
-	if (fd != -1)
-		close(fd);
-	esc_buf_free(&p);
-	return rc;
-}
-
-/* The records kept by the store (a file, synced; a key on etcd), under a
- * name that sorts by time and is the request's (seq). */
-static int
-write_records(struct srv *s, const cJSON *out, esc_time_t now,
-    unsigned long seq)
-{
-	struct esc_buf p = { 0 }, b = { 0 };
-	char ts[ESC_TIMELEN], *line;
-	const cJSON *r;
-	int i, j, rc;
-
-	esc_time_fmt(now, ts);
-	for (i = j = 0; ts[i] != '\0'; i++)
-		if (ts[i] != '-' && ts[i] != ':')
-			ts[j++] = ts[i];
-	ts[j] = '\0';
-	esc_buf_printf(&p, "%s.%ld.%lu.ndjson", ts, (long)getpid(), seq);
-	cJSON_ArrayForEach(r, out) {
-		line = cJSON_PrintUnformatted(r);
-		esc_buf_printf(&b, "%s\n", line);
-		cJSON_free(line);
-	}
-	if (store_shared(s->cf->store))
-		pthread_mutex_lock(&s->store_lock);
-	rc = store_inbox_put(s->cf->store, p.s, b.s, b.len);
-	if (store_shared(s->cf->store))
-		pthread_mutex_unlock(&s->store_lock);
-	esc_buf_free(&p);
-	esc_buf_free(&b);
-	return rc;
-}
-
-/* The file changed since st (and st is now its status): 1, 0, or -1
- * when it cannot be read. */
-static int
-changed(const char *path, struct stat *st)
-{
-	struct stat now;
-
-	if (stat(path, &now) == -1) {
-		if (errno != ENOENT)
-			return esc_seterr("%s: %s", path, strerror(errno));
-		memset(&now, 0, sizeof now);
-	}
-	if (now.st_ino == st->st_ino && now.st_dev == st->st_dev &&
-	    now.st_size == st->st_size &&
-	    now.st_mtim.tv_sec == st->st_mtim.tv_sec &&
-	    now.st_mtim.tv_nsec == st->st_mtim.tv_nsec && st->st_ino != 0)
-		return 0;
-	*st = now;
-	return 1;
-}
-
-static void
-view_drop(struct view *v)
-{
-	if (v == NULL || --v->refs > 0)
-		return;
-	esc_map_free(&v->known, NULL);
-	esc_map_free(&v->codes, free);
-	if (v->ros != NULL && --*v->ros_refs == 0) {
-		esc_roster_free(v->ros);
-		free(v->ros_refs);
-	}
-	free(v);
-}
-
-/* The state's incidents into v, from the store. */
-static int
-read_state(struct srv *s, struct view *v)
-{
-	struct esc_incidents inc;
-	int rc;
-
-	pthread_mutex_lock(&s->store_lock);
-	rc = store_incidents(s->cf->store, &inc);
-	pthread_mutex_unlock(&s->store_lock);
-	if (rc != 0)
-		return -1;
-	esc_inbox_known(&inc, &v->known, &v->codes);
-	esc_incidents_free(&inc);
-	return 0;
-}
-
-/*
- * A new view, the state read again and the roster too when ros_new (or
- * old is NULL: the first), without the lock; NULL
- * with a message when it cannot be read.  On etcd the state is read once
- * a second at most, and when etcd cannot be read the view read last
- * serves (a line in the log; its age tells the hooks) and etcd is tried
- * again later, so that providers are not kept waiting on it.
- */
-static struct view *
-read_view(struct srv *s, struct view *old, int ros_new, long *next)
-{
-	struct view *v = esc_calloc(1, sizeof *v);
-	long now = esc_mono_ms();
-
-	v->refs = 1;
-	v->read_ms = now;
-	if (read_state(s, v) == -1) {
-		view_drop(v);
-		if (old == NULL || !store_shared(s->cf->store))
-			return NULL;
-		esc_warnx("%s: the incidents read last serve", esc_lasterr());
-		*next = now + ETCD_AGAIN_MS;
-		return old;
-	}
-	*next = now + ETCD_EVERY_MS;
-	if (ros_new || old == NULL) {
-		if ((v->ros = esc_roster_load(s->cf->roster)) == NULL) {
-			view_drop(v);
-			return NULL;
-		}
-		v->ros_refs = esc_calloc(1, sizeof *v->ros_refs);
-		*v->ros_refs = 1;
-	} else {
-		/* Shared: counted by take_view(), under the lock. */
-		v->ros = old->ros;
-		v->ros_refs = old->ros_refs;
-	}
-	return v;
-}
-
-/* The current view, read again first when the state or the roster
- * changed (a new incident's page may be answered a second after it went
- * out); the caller drops it.  One thread reads while the others take
- * the view there is.  NULL with a message. */
-static struct view *
-take_view(struct srv *s)
-{
-	struct view *v = NULL, *nv;
-	long next = 0;
-	int st = 0, ro = 0;
-
-	pthread_mutex_lock(&s->lock);
-	if (s->cur != NULL && s->reading)
-		goto take;
-	if (store_shared(s->cf->store))
-		st = s->cur == NULL || esc_mono_ms() >= s->state_next;
-	else if (changed(s->cf->state, &s->state_st) != 0)
-		st = 1;		/* -1: read, and say why */
-	if (changed(s->cf->roster, &s->ros_st) != 0)
-		ro = 1;
-	if (s->cur != NULL && !st && !ro)
-		goto take;
-	s->reading = 1;
-	v = s->cur;
-	if (v != NULL)
-		v->refs++;
-	pthread_mutex_unlock(&s->lock);
-	nv = read_view(s, v, ro, &next);
-	pthread_mutex_lock(&s->lock);
-	s->reading = 0;
-	s->state_next = next;
-	if (nv != NULL && nv != v) {
-		if (v != NULL && nv->ros_refs == v->ros_refs)
-			++*nv->ros_refs;
-		view_drop(s->cur);
-		s->cur = nv;
-	}
-	view_drop(v);
-	if (nv == NULL) {
-		/* The files are read again next time. */
-		memset(&s->state_st, 0, sizeof s->state_st);
-		memset(&s->ros_st, 0, sizeof s->ros_st);
-		pthread_mutex_unlock(&s->lock);
-		return NULL;
-	}
-take:
-	v = s->cur;
-	v->refs++;
-	pthread_mutex_unlock(&s->lock);
-	return v;
-}
-
 static const char *
 header(const struct esc_hreq *rq, const char *name)
 {
@@ -422,23 +181,23 @@ doorbell(struct srv *s, struct rq *r)
 	int ok;
 
 	if (tok == NULL || tok[0] == '\0')
-		return refuse(r, 404, "no inbox.token_env or inbox.token_file "
-		    "is set");
+		return serve_refuse(r, 404, "no inbox.token_env or "
+		    "inbox.token_file is set");
 	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
-		return refuse(r, 401, "no bearer token");
+		return serve_refuse(r, 401, "no bearer token");
 	if (!esc_ct_equal(a + 7 + strspn(a + 7, " "), tok))
-		return refuse(r, 401, "wrong bearer token");
+		return serve_refuse(r, 401, "wrong bearer token");
 	doc = cJSON_ParseWithLength(r->body.s, r->body.len);
 	ok = cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "alerts"));
 	cJSON_Delete(doc);
 	if (!ok)
-		return refuse(r, 400, "not an Alertmanager webhook (a JSON "
-		    "object with \"alerts\")");
-	if (ring(s) == -1)
-		return refuse(r, 503, esc_lasterr());
+		return serve_refuse(r, 400, "not an Alertmanager webhook (a "
+		    "JSON object with \"alerts\")");
+	if (serve_ring(s) == -1)
+		return serve_refuse(r, 503, esc_lasterr());
 	if (esc_verbose)
-		logf_(r, 200, "rung");
-	return answer(r, 200, NULL, "ok\n", 3);
+		serve_log(r, 200, "rung");
+	return serve_answer(r, 200, NULL, "ok\n", 3);
 }
 
 /* Whether the records do something a tick must act on: a rejected
@@ -471,8 +230,8 @@ hooked(struct srv *s, struct rq *r)
 	unsigned long seq;
 	int status, n;
 
-	if ((v = take_view(s)) == NULL)
-		return refuse(r, 503, esc_lasterr());
+	if ((v = serve_take(s)) == NULL)
+		return serve_refuse(r, 503, esc_lasterr());
 	rq.path = esc_hook_path(r->route);
 	if (chans->public_url != NULL) {
 		esc_buf_printf(&url, "%s%s", chans->public_url, r->uri);
@@ -488,11 +247,10 @@ hooked(struct srv *s, struct rq *r)
 	ib.codes = &v->codes;
 	ib.connect_ms = chans->connect_ms;
 	ib.timeout_ms = chans->timeout_ms;
-	/* On etcd, a view that could not be read again for a while may not
-	 * hold an incident opened since: the hooks answer 503 for one they
-	 * do not know, and the provider sends it again. */
-	ib.stale = store_shared(s->cf->store) && esc_mono_ms() - v->read_ms >
-	    STALE_MS;
+	/* A stale view may not hold an incident opened since: the hooks
+	 * answer 503 for one they do not know, and the provider sends it
+	 * again. */
+	ib.stale = serve_stale(s, v);
 	esc_buf_printf(&tries, "%s/inbox/sms-tries", s->cf->dir);
 	ib.tries = tries.s;
 	ib.out = cJSON_CreateArray();
@@ -500,20 +258,21 @@ hooked(struct srv *s, struct rq *r)
 	n = cJSON_GetArraySize(ib.out);
 	pthread_mutex_lock(&s->lock);
 	seq = ++s->seq;
-	view_drop(v);
+	serve_view_drop(v);
 	pthread_mutex_unlock(&s->lock);
 	if (status / 100 != 2)
-		ok = refuse(r, status, rs.log ? rs.log : "refused");
-	else if (n > 0 && (write_records(s, ib.out, rq.now, seq) == -1 ||
-	    (acts(ib.out) && ring(s) == -1)))
-		ok = refuse(r, 503, esc_lasterr());
+		ok = serve_refuse(r, status, rs.log ? rs.log : "refused");
+	else if (n > 0 && (serve_write(s, ib.out, rq.now, seq) == -1 ||
+	    (acts(ib.out) && serve_ring(s) == -1)))
+		ok = serve_refuse(r, 503, esc_lasterr());
 	else {
 		if (n > 0 && s->failpoint)
 			raise(SIGKILL);
 		if (n > 0 || esc_verbose)
-			logf_(r, status, "%d record%s", n, n == 1 ? "" : "s");
-		ok = answer(r, status, rs.type, rs.body.s ? rs.body.s : "",
-		    rs.body.len);
+			serve_log(r, status, "%d record%s", n,
+			    n == 1 ? "" : "s");
+		ok = serve_answer(r, status, rs.type,
+		    rs.body.s ? rs.body.s : "", rs.body.len);
 		r->after_url = rs.after_url;
 		r->after = rs.after;
 		rs.after_url = rs.after = NULL;
@@ -524,194 +283,6 @@ hooked(struct srv *s, struct rq *r)
 	esc_buf_free(&url);
 	esc_buf_free(&tries);
 	cJSON_Delete(ib.out);
-	return ok;
-}
-
-/* The view dropped, under the lock. */
-static void
-drop(struct srv *s, struct view *v)
-{
-	pthread_mutex_lock(&s->lock);
-	view_drop(v);
-	pthread_mutex_unlock(&s->lock);
-}
-
-static enum MHD_Result
-link_answer(struct srv *s, struct rq *r, int status,
-    const struct esc_link *lk, int what, const char *why)
-{
-	struct esc_buf b = { 0 };
-	enum MHD_Result ok;
-
-	if (status != 200 || what == ESC_LINK_ACKED || esc_verbose)
-		logf_(r, status, "%s", why);
-	esc_link_page(&b, lk, what);
-	ok = answer(r, status, "text/html; charset=utf-8", b.s, b.len);
-	esc_buf_free(&b);
-	return ok;
-}
-
-/* What a link's POST does once: the ack, written and synced, and the
- * doorbell. */
-struct acking {
-	struct srv		*s;
-	const struct esc_link	*lk;
-	esc_time_t		 now;
-};
-
-static int
-ack_write(void *arg)
-{
-	struct acking *a = arg;
-	struct esc_inbox ib = { .out = cJSON_CreateArray() };
-	unsigned long seq;
-	int rc;
-
-	esc_inbox_rec(&ib, "ack", a->lk->incident, a->lk->person, a->now,
-	    "email");
-	pthread_mutex_lock(&a->s->lock);
-	seq = ++a->s->seq;
-	pthread_mutex_unlock(&a->s->lock);
-	rc = write_records(a->s, ib.out, a->now, seq) == -1 ||
-	    ring(a->s) == -1 ? -1 : 0;
-	cJSON_Delete(ib.out);
-	return rc;
-}
-
-/* Whether a POST's body says it is a form. */
-static int
-form_typed(const struct rq *r)
-{
-	const char *ct = MHD_lookup_connection_value(r->conn,
-	    MHD_HEADER_KIND, "Content-Type");
-	const char *f = "application/x-www-form-urlencoded";
-
-	return ct != NULL && strncasecmp(ct, f, strlen(f)) == 0 &&
-	    strchr("; \t", ct[strlen(f)]) != NULL;
-}
-
-/* The incident of a checked link in the current view: "open", another
- * state, or NULL (unknown; *stale when it may be too new). */
-static const char *
-link_state(struct srv *s, const struct esc_link *lk, int *person_ok,
-    int *stale)
-{
-	struct view *v;
-	const char *st;
-
-	if ((v = take_view(s)) == NULL)
-		return NULL;
-	*person_ok = esc_roster_person(v->ros, lk->person) >= 0;
-	st = esc_map_get(&v->known, lk->incident);
-	st = st == NULL ? NULL : strcmp(st, "open") == 0 ? "open" : "closed";
-	*stale = st == NULL && store_shared(s->cf->store) &&
-	    esc_mono_ms() - v->read_ms > STALE_MS;
-	drop(s, v);
-	return st;
-}
-
-/*
- * An ack link (link.c): a GET shows the incident and a button, and
- * writes nothing (mail scanners fetch the links of a message); the
- * button's POST acks as the person the link was sent to, once.  The
- * signature is checked before anything else is read.
- */
-static enum MHD_Result
-ack_link(struct srv *s, struct rq *r)
-{
-	const char *secret = s->cf->chans->link_secret, *q, *st;
-	struct esc_buf used = { 0 };
-	struct esc_link lk;
-	struct acking a = { s, &lk, esc_now() };
-	int post = strcmp(r->method, "POST") == 0, person_ok = 0, stale = 0;
-	enum MHD_Result rc;
-
-	if (secret == NULL || s->cf->chans->public_url == NULL)
-		return refuse(r, 404, "no inbox.link_secret or "
-		    "inbox.public_url is set");
-	if (post && !form_typed(r))
-		return refuse(r, 415, "not application/x-www-form-urlencoded");
-	q = strchr(r->uri, '?');
-	if ((post ? esc_link_parse(r->body.s, r->body.len, &lk) :
-	    esc_link_parse(q ? q + 1 : "", q ? strlen(q + 1) : 0, &lk)) == -1)
-		return link_answer(s, r, 400, NULL, ESC_LINK_BAD,
-		    esc_lasterr());
-	if (esc_link_check(&lk, secret, a.now) == -1) {
-		rc = link_answer(s, r, 403, NULL, ESC_LINK_BAD, esc_lasterr());
-		goto out;
-	}
-	st = link_state(s, &lk, &person_ok, &stale);
-	if (!person_ok)
-		rc = link_answer(s, r, 403, NULL, ESC_LINK_BAD,
-		    "the person is not in the roster");
-	else if (st == NULL && stale)
-		rc = refuse(r, 503, "the incidents are not read yet");
-	else if (st == NULL)
-		rc = link_answer(s, r, 404, &lk, ESC_LINK_UNKNOWN,
-		    "no such incident");
-	else if (strcmp(st, "open") != 0)
-		rc = link_answer(s, r, post ? 409 : 200, &lk, ESC_LINK_CLOSED,
-		    "the incident is resolved");
-	else if (!post)
-		rc = link_answer(s, r, 200, &lk, ESC_LINK_SHOW, "shown");
-	else {
-		esc_buf_printf(&used, "%s/inbox/links-used", s->cf->dir);
-		switch (esc_link_once(used.s, &lk, a.now, ack_write, &a)) {
-		case 1:
-			rc = link_answer(s, r, 200, &lk, ESC_LINK_ACKED,
-			    "1 record");
-			break;
-		case 0:
-			rc = link_answer(s, r, 409, &lk, ESC_LINK_USED,
-			    "the link was used");
-			break;
-		default:
-			rc = refuse(r, 503, esc_lasterr());
-		}
-		esc_buf_free(&used);
-	}
-out:
-	esc_link_free(&lk);
-	return rc;
-}
-
-/*
- * A calendar: /calendar/TOKEN.ics, the token of a role or a person
- * (esc-inbox urls prints them).  An unknown token is 404 after every
- * name was compared.
- */
-static enum MHD_Result
-calendar(struct srv *s, struct rq *r)
-{
-	const char *secret = s->cf->chans->link_secret;
-	const char *tok = r->uri + strlen("/calendar/");
-	size_t n = strcspn(tok, "?");
-	struct esc_buf b = { 0 };
-	char t[65];
-	struct view *v;
-	enum MHD_Result ok;
-	int role, person;
-
-	if (secret == NULL)
-		return refuse(r, 404, "no inbox.link_secret is set");
-	if (n != 64 + 4 || strncmp(tok + 64, ".ics", 4) != 0)
-		return refuse(r, 404, "no such calendar");
-	memcpy(t, tok, 64);
-	t[64] = '\0';
-	if ((v = take_view(s)) == NULL)
-		return refuse(r, 503, esc_lasterr());
-	if (esc_cal_find(v->ros, secret, t, &role, &person) == -1) {
-		drop(s, v);
-		return refuse(r, 404, "no such calendar");
-	}
-	pthread_mutex_lock(&s->cal_lock);
-	esc_cal_ics(&b, v->ros, role, person, esc_now());
-	pthread_mutex_unlock(&s->cal_lock);
-	drop(s, v);
-	if (esc_verbose)
-		logf_(r, 200, "calendar");
-	ok = answer(r, 200, "text/calendar; charset=utf-8", b.s, b.len);
-	esc_buf_free(&b);
 	return ok;
 }
 
@@ -762,26 +333,26 @@ start(struct rq *r, const char *path, const char *method)
 	snprintf(r->method, sizeof r->method, "%s", method);
 	if ((why = ambiguous(r->conn)) != NULL) {
 		r->close = 1;
-		return refuse(r, 400, why);
+		return serve_refuse(r, 400, why);
 	}
 	if ((r->route = route_of(path)) == R_NONE)
-		return refuse(r, 404, "no such path");
+		return serve_refuse(r, 404, "no such path");
 	/* A link is shown on a GET and used on a POST; HEAD too is
 	 * refused, so that nothing but a GET is answered without a body
 	 * that says what it did. */
 	if (r->route == R_ACK && strcmp(method, "GET") != 0 &&
 	    strcmp(method, "POST") != 0)
-		return refuse(r, 405, "not a GET or POST");
+		return serve_refuse(r, 405, "not a GET or POST");
 	if (r->route == R_CALENDAR && strcmp(method, "GET") != 0)
-		return refuse(r, 405, "not a GET");
+		return serve_refuse(r, 405, "not a GET");
 	if (r->route >= R_ALERTMANAGER && strcmp(method, "POST") != 0)
-		return refuse(r, 405, "not a POST");
+		return serve_refuse(r, 405, "not a POST");
 	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    "Content-Length");
 	if (cl != NULL && (strlen(cl) > 9 ||
 	    strtoul(cl, NULL, 10) > ESC_HOOK_MAX)) {
 		r->too_big = 1;
-		return refuse(r, 413, "the body is over 1 MiB");
+		return serve_refuse(r, 413, "the body is over 1 MiB");
 	}
 	return MHD_YES;
 }
@@ -883,15 +454,15 @@ on_request(void *cls, struct MHD_Connection *conn, const char *path,
 		return MHD_YES;
 	}
 	if (r->too_big)
-		return refuse(r, 413, "the body is over 1 MiB");
+		return serve_refuse(r, 413, "the body is over 1 MiB");
 	esc_buf_add(&r->body, "", 0);	/* a NUL after it */
 	mark(s, conn, 1);
 	if (r->route == R_ALERTMANAGER)
 		return doorbell(s, r);
 	if (r->route == R_ACK)
-		return ack_link(s, r);
+		return serve_ack_link(s, r);
 	if (r->route == R_CALENDAR)
-		return calendar(s, r);
+		return serve_calendar(s, r);
 	return hooked(s, r);
 }
 
@@ -937,7 +508,7 @@ follow_up(const struct rq *r, long connect_ms)
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (rc != CURLE_OK || code / 100 != 2)
-		logf_(r, 200, "the follow-up failed: %s",
+		serve_log(r, 200, "the follow-up failed: %s",
 		    rc != CURLE_OK ? curl_easy_strerror(rc) : "not a 2xx");
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
@@ -1094,11 +665,11 @@ esc_serve(const struct esc_serve *cf)
 	esc_buf_free(&p);
 	if ((fd = cf->listen ? listen_on(cf->listen) : systemd_socket()) == -1)
 		return ESC_EXIT_USAGE;
-	if ((v = take_view(&s)) == NULL) {
+	if ((v = serve_take(&s)) == NULL) {
 		close(fd);
 		return ESC_EXIT_USAGE;
 	}
-	view_drop(v);
+	serve_view_drop(v);
 	/* Before any thread: curl's own lazy initialization is not safe
 	 * in two at once. */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1137,6 +708,6 @@ esc_serve(const struct esc_serve *cf)
 	MHD_stop_daemon(d);
 	close(fd);
 	esc_warnx("stopped by signal %d", sig);
-	view_drop(s.cur);
+	serve_view_drop(s.cur);
 	return ESC_EXIT_OK;
 }
