@@ -29,7 +29,8 @@
  * deliveries, the spool, the claims, the budgets.  By default a run
  * waits its turn however long (lockwait): giving up would lose its
  * input, which esc-route has already consumed. */
-static struct esc_notify_run run = { .lockwait = 1000000 };
+static struct esc_notify_run run = { .lockwait = 1000000,
+    .marks = esc_run_marks };
 
 /* The command line (--spool, --lock-wait and --dry-run in run). */
 static struct esc_opts eo;

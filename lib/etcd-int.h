@@ -50,4 +50,8 @@ cJSON	*etcd_compare(const struct esc_etcd *, const char *, const char *,
 /* etcd-lock.c */
 void	 etcd_lease_revoke(struct esc_etcd *, int64_t);
 
+/* Frees what esc_etcd_open made (etcd.c); esc_etcd_close (etcd-lock.c)
+ * stops the keeper and revokes the lease before. */
+void etcd_free(struct esc_etcd *e);
+
 #endif

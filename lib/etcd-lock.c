@@ -244,3 +244,29 @@ esc_etcd_lease(const struct esc_etcd *e)
 {
 	return e->lease;
 }
+
+/* ---- closing: the keeper stopped, the lease let go ---- */
+
+void
+esc_etcd_close(struct esc_etcd *e)
+{
+	if (e == NULL)
+		return;
+	if (e->running) {
+		pthread_mutex_lock(&e->mu);
+		e->stop = 1;
+		pthread_cond_signal(&e->cv);
+		pthread_mutex_unlock(&e->mu);
+		pthread_join(e->th, NULL);
+	}
+	if (e->kp != NULL) {
+		e->reqs += e->kp->reqs;
+		e->sent += e->kp->sent;
+		e->recv += e->kp->recv;
+		esc_etcd_close(e->kp);
+	}
+	/* The next tick, here or on another host, need not wait a TTL. */
+	if (e->own && e->c != NULL)
+		etcd_lease_revoke(e, e->lease);
+	etcd_free(e);
+}

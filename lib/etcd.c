@@ -167,6 +167,32 @@ read_ttl(struct esc_etcd *e)
 	return 0;
 }
 
+/* What esc_etcd_open made, freed: the connection, the lists, the
+ * secrets (esc_etcd_close stops the keeper and lets the lease go first). */
+void
+etcd_free(struct esc_etcd *e)
+{
+	int i;
+
+	if (e->c)
+		curl_easy_cleanup(e->c);
+	curl_slist_free_all(e->hdr);
+	for (i = 0; i < e->nep; i++)
+		free(e->ep[i]);
+	free(e->ep);
+	free(e->prefix);
+	free(e->cacert);
+	free(e->cert);
+	free(e->key);
+	free(e->user);
+	free(e->password);
+	free(e->token);
+	free(e->where);
+	pthread_mutex_destroy(&e->mu);
+	pthread_cond_destroy(&e->cv);
+	free(e);
+}
+
 int
 esc_etcd_open(struct esc_etcd **out)
 {
@@ -190,15 +216,15 @@ esc_etcd_open(struct esc_etcd **out)
 	e->key = envdup("ESC_ETCD_KEY");
 	e->user = envdup("ESC_ETCD_USER");
 	if (endpoints(e, list) == -1 || (e->user && password(e) == -1)) {
-		esc_etcd_close(e);
+		etcd_free(e);
 		return -1;
 	}
 	if (read_ttl(e) == -1) {
-		esc_etcd_close(e);
+		etcd_free(e);
 		return -1;
 	}
 	if ((e->cert == NULL) != (e->key == NULL)) {
-		esc_etcd_close(e);
+		etcd_free(e);
 		return esc_seterr("ESC_ETCD_CERT and ESC_ETCD_KEY go together");
 	}
 	esc_buf_puts(&w, "etcd ");
@@ -208,7 +234,7 @@ esc_etcd_open(struct esc_etcd **out)
 	e->where = w.s;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if ((e->c = curl_easy_init()) == NULL) {
-		esc_etcd_close(e);
+		etcd_free(e);
 		return esc_seterr("etcd: cannot start libcurl");
 	}
 	*out = e;
@@ -513,48 +539,4 @@ etcd_compare(const struct esc_etcd *e, const char *key, const char *target,
 	cJSON_AddStringToObject(c, "result", "EQUAL");
 	etcd_add_i64(c, field, v);
 	return c;
-}
-
-/* ---- closing ---- */
-
-void
-esc_etcd_close(struct esc_etcd *e)
-{
-	int i;
-
-	if (e == NULL)
-		return;
-	if (e->running) {
-		pthread_mutex_lock(&e->mu);
-		e->stop = 1;
-		pthread_cond_signal(&e->cv);
-		pthread_mutex_unlock(&e->mu);
-		pthread_join(e->th, NULL);
-	}
-	if (e->kp != NULL) {
-		e->reqs += e->kp->reqs;
-		e->sent += e->kp->sent;
-		e->recv += e->kp->recv;
-		esc_etcd_close(e->kp);
-	}
-	/* The next tick, here or on another host, need not wait a TTL. */
-	if (e->own && e->c != NULL)
-		etcd_lease_revoke(e, e->lease);
-	if (e->c)
-		curl_easy_cleanup(e->c);
-	curl_slist_free_all(e->hdr);
-	for (i = 0; i < e->nep; i++)
-		free(e->ep[i]);
-	free(e->ep);
-	free(e->prefix);
-	free(e->cacert);
-	free(e->cert);
-	free(e->key);
-	free(e->user);
-	free(e->password);
-	free(e->token);
-	free(e->where);
-	pthread_mutex_destroy(&e->mu);
-	pthread_cond_destroy(&e->cv);
-	free(e);
 }

@@ -198,7 +198,8 @@ esc_run_done(struct esc_delivery *d, void *run)
 		esc_warnl(NULL);
 		r->spool_failed = 1;
 	}
-	esc_run_marks(r, d);
+	if (r->marks != NULL)
+		r->marks(r, d);
 	if (d != NULL && d->digest)
 		esc_run_settle_bundle(r, d);
 }

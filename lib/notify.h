@@ -299,6 +299,10 @@ struct esc_notify_run {
 	int	 dry;			/* --dry-run */
 	int	 spool_failed, claims_failed;
 	int	 incomplete;		/* input not read, or work not done */
+	/* After each outcome (d) and at the end (NULL): the claims' done
+	 * marks (esc_run_marks, notify-claims.c) when the state is shared;
+	 * a hook, so that a run's outcomes need not know of etcd. */
+	void	(*marks)(struct esc_notify_run *r, struct esc_delivery *d);
 };
 /* A record kept (raw: its line, output; NULL: not output), and with
  * deliver its deliveries built. */

@@ -248,3 +248,14 @@ pl_roles_array(struct ld *l, const cJSON *arr, char ***out, int *nout)
 	}
 	return 0;
 }
+
+int
+esc_policy_has_role(const struct esc_policy *p, const char *role)
+{
+	int i;
+
+	for (i = 0; i < p->nroles; i++)
+		if (strcmp(p->roles[i], role) == 0)
+			return 1;
+	return 0;
+}

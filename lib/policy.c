@@ -581,16 +581,6 @@ esc_policy_free(struct esc_policy *p)
 	free(p);
 }
 
-int
-esc_policy_has_role(const struct esc_policy *p, const char *role)
-{
-	int i;
-
-	for (i = 0; i < p->nroles; i++)
-		if (strcmp(p->roles[i], role) == 0)
-			return 1;
-	return 0;
-}
 
 const struct esc_timeline *
 esc_policy_timeline(const struct esc_policy *p, const char *alertname)
