@@ -23,62 +23,9 @@
 #include "route.h"
 #include "route-int.h"
 
-/* ---- the input reorder heap ---- */
 
-static int
-rev_less(const struct rev *a, const struct rev *b)
-{
-	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
-}
 
-void
-route_ev_push(struct esc_router *rt, struct rev *e)
-{
-	size_t c;
 
-	if (rt->neh == rt->capeh) {
-		rt->capeh = rt->capeh ? rt->capeh * 2 : 256;
-		rt->eh = esc_realloc(rt->eh, rt->capeh * sizeof *rt->eh);
-	}
-	c = rt->neh++;
-	while (c > 0 && rev_less(e, rt->eh[(c - 1) / 2])) {
-		rt->eh[c] = rt->eh[(c - 1) / 2];
-		c = (c - 1) / 2;
-	}
-	rt->eh[c] = e;
-}
-
-struct rev *
-route_ev_pop(struct esc_router *rt)
-{
-	struct rev *top = rt->eh[0], *last = rt->eh[--rt->neh];
-	size_t c = 0, n = rt->neh;
-
-	for (;;) {
-		size_t l = 2 * c + 1, m;
-
-		if (l >= n)
-			break;
-		m = l + 1 < n && rev_less(rt->eh[l + 1], rt->eh[l]) ? l + 1 : l;
-		if (!rev_less(rt->eh[m], last))
-			break;
-		rt->eh[c] = rt->eh[m];
-		c = m;
-	}
-	if (n > 0)
-		rt->eh[c] = last;
-	return top;
-}
-
-void
-route_rev_free(struct rev *e)
-{
-	if (e == NULL)
-		return;
-	free(e->ref);
-	free(e->line);
-	free(e);
-}
 
 /* ---- input ---- */
 
@@ -275,26 +222,6 @@ esc_router_hold(struct esc_router *rt, const cJSON *rec, const char *file,
 	hold(rt, esc_str(rec, "id"), labels, name, file, lineno);
 }
 
-/* The rejected line that may be in's alert, or NULL. */
-const struct held *
-route_held_by(const struct esc_router *rt, const struct inc *in)
-{
-	size_t i;
-	int k;
-
-	for (i = 0; i < rt->nheld; i++) {
-		const struct held *h = &rt->held[i];
-
-		if ((h->haskey && h->key == in->key) ||
-		    (h->name != NULL && strcmp(h->name, in->name) == 0) ||
-		    (h->hasalert && h->alert_h == in->alert_h))
-			return h;
-		for (k = 0; h->hasalert && k < in->nalias; k++)
-			if (h->alert_h == in->alias[k])
-				return h;
-	}
-	return NULL;
-}
 
 int
 esc_router_input(struct esc_router *rt, const cJSON *rec, const char *line,
@@ -345,31 +272,3 @@ esc_router_input(struct esc_router *rt, const cJSON *rec, const char *line,
 	return 1;
 }
 
-/*
- * Under --snapshot, the alerts of a group seen firing are all the group
- * holds: the ones remembered and not seen have left, and the count is
- * what the run saw.
- */
-void
-route_absent_members(struct esc_router *rt, struct inc *in)
-{
-	int k;
-
-	for (k = 0; k < in->nmem; k++) {
-		char *id;
-
-		if (esc_map64_get(&rt->seen, in->mem[k].h) != NULL)
-			continue;
-		id = in->mem[k].id;
-		in->mem[k].id = NULL;
-		route_mem_del(in, k--);
-		in->nalerts--;
-		rt->dirty = 1;
-		route_emit_member(rt, in, "left", id, rt->now);
-		free(id);
-	}
-	if (in->nalerts != in->nseen) {
-		in->nalerts = in->nseen;
-		rt->dirty = 1;
-	}
-}

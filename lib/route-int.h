@@ -1,7 +1,7 @@
 /*
- * route-int.h - what the incident state machine (route.c), its input
- * (route-in.c, route-op.c, route-beat.c), its records
- * (route-out.c), its groups (route-group.c), its state file
+ * route-int.h - what the incident state machine (route.c), its run
+ * (route-run.c), its input (route-in.c, route-op.c, route-beat.c), its
+ * records (route-out.c), its groups (route-group.c), its state file
  * (route-state.c) and its state and outbox on etcd (route-etcd.c) share.
  * Private to the library: no tool includes it; route.h is esc-route's
  * interface, and store.h where its state lives.
@@ -308,5 +308,12 @@ cJSON *route_reparse(const struct rev *e);
 /* An ack, resolve, upgrade or note takes effect (route-op.c); 1 when it
  * waits for a later opening of its incident (last: it waited already). */
 int route_apply_op(struct esc_router *rt, struct rev *e, int last);
+
+/* For the run (route-run.c): an index entry; everything due before t
+ * (strict) or at t fired; an alert record taking effect (1: e kept, put
+ * back in the input to take effect at now). */
+void route_map_put(struct esc_map *m, uint64_t k, uint32_t v);
+void route_fire_due(struct esc_router *rt, esc_time_t t, int strict);
+int route_apply_alert(struct esc_router *rt, struct rev *e);
 
 #endif

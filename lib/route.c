@@ -10,8 +10,9 @@
  *
  * Incidents are kept compact (a struct and a few strings, no cJSON tree)
  * and indexed by hash tables (esc_map's 64-bit keys), since a busy
- * quarter replayed at once holds many thousands of them.  Its input is
- * checked and ordered by route-in.c, people's acks and resolves applied
+ * quarter replayed at once holds many thousands of them.  A run (made,
+ * fed, finished) is route-run.c's; its input is checked and ordered by
+ * route-in.c, people's acks and resolves applied
  * by route-op.c, the heartbeat kept by route-beat.c; the records it
  * writes are route-out.c's.
  */
@@ -36,8 +37,8 @@ struct due {
 /* The tables map a 64-bit key (a hash already) to an index: of an
  * incident, or of a tombstone.  Stored as index + 1, as a 64-bit map's
  * values are never NULL. */
-static void
-map_put(struct esc_map *m, uint64_t k, uint32_t v)
+void
+route_map_put(struct esc_map *m, uint64_t k, uint32_t v)
 {
 	esc_map64_put(m, k, (void *)((uintptr_t)v + 1));
 }
@@ -134,6 +135,63 @@ due_pop(struct esc_router *rt)
 	}
 	if (n > 0)
 		rt->dh[c] = last;
+}
+
+/* ---- the input reorder heap ---- */
+
+static int
+rev_less(const struct rev *a, const struct rev *b)
+{
+	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
+
+void
+route_ev_push(struct esc_router *rt, struct rev *e)
+{
+	size_t c;
+
+	if (rt->neh == rt->capeh) {
+		rt->capeh = rt->capeh ? rt->capeh * 2 : 256;
+		rt->eh = esc_realloc(rt->eh, rt->capeh * sizeof *rt->eh);
+	}
+	c = rt->neh++;
+	while (c > 0 && rev_less(e, rt->eh[(c - 1) / 2])) {
+		rt->eh[c] = rt->eh[(c - 1) / 2];
+		c = (c - 1) / 2;
+	}
+	rt->eh[c] = e;
+}
+
+struct rev *
+route_ev_pop(struct esc_router *rt)
+{
+	struct rev *top = rt->eh[0], *last = rt->eh[--rt->neh];
+	size_t c = 0, n = rt->neh;
+
+	for (;;) {
+		size_t l = 2 * c + 1, m;
+
+		if (l >= n)
+			break;
+		m = l + 1 < n && rev_less(rt->eh[l + 1], rt->eh[l]) ? l + 1 : l;
+		if (!rev_less(rt->eh[m], last))
+			break;
+		rt->eh[c] = rt->eh[m];
+		c = m;
+	}
+	if (n > 0)
+		rt->eh[c] = last;
+	return top;
+}
+
+void
+route_rev_free(struct rev *e)
+{
+	if (e == NULL)
+		return;
+	free(e->ref);
+	free(e->line);
+	free(e);
 }
 
 /* ---- the state machine ---- */
@@ -264,8 +322,8 @@ step(struct esc_router *rt, struct inc *in, esc_time_t t)
 }
 
 /* Fires everything due before t (strict) or at t (!strict). */
-static void
-fire_due(struct esc_router *rt, esc_time_t t, int strict)
+void
+route_fire_due(struct esc_router *rt, esc_time_t t, int strict)
 {
 	while (rt->ndh > 0) {
 		struct due d = rt->dh[0];
@@ -443,9 +501,9 @@ route_open_inc(struct esc_router *rt, const struct rev *e,
 	h = esc_fnv1a(h, "@", 1);
 	esc_time_fmt(e->t, ts);
 	in->id = esc_fnv1a(h, ts, strlen(ts));
-	map_put(&rt->bykey, in->key, (uint32_t)(in - rt->inc));
-	map_put(&rt->byid, in->id, (uint32_t)(in - rt->inc));
-	map_put(&rt->byalert, in->alert_h, (uint32_t)(in - rt->inc));
+	route_map_put(&rt->bykey, in->key, (uint32_t)(in - rt->inc));
+	route_map_put(&rt->byid, in->id, (uint32_t)(in - rt->inc));
+	route_map_put(&rt->byalert, in->alert_h, (uint32_t)(in - rt->inc));
 	rt->dirty = 1;
 	route_emit_incident(rt, in, "opened", in->opened, NULL);
 	route_schedule(rt, in);
@@ -476,7 +534,7 @@ route_tomb_put(struct esc_router *rt, uint64_t key, esc_time_t resolved)
 	}
 	rt->tomb[rt->ntomb].key = key;
 	rt->tomb[rt->ntomb].resolved = resolved;
-	map_put(&rt->bytomb, key, (uint32_t)rt->ntomb++);
+	route_map_put(&rt->bytomb, key, (uint32_t)rt->ntomb++);
 }
 
 cJSON *
@@ -498,7 +556,7 @@ add_alias(struct esc_router *rt, struct inc *in, uint64_t h)
 	in->alias = esc_realloc(in->alias, (size_t)(in->nalias + 1) *
 	    sizeof *in->alias);
 	in->alias[in->nalias++] = h;
-	map_put(&rt->byalert, h, (uint32_t)(in - rt->inc));
+	route_map_put(&rt->byalert, h, (uint32_t)(in - rt->inc));
 	rt->dirty = 1;
 }
 
@@ -545,7 +603,7 @@ join(struct esc_router *rt, struct inc *in, const struct rev *e)
 	isnew = !rt->snapshot || in->useen > in->prev - in->prevmem;
 	id = alert_id(e);
 	route_mem_add(in, id, e->alert_h);
-	map_put(&rt->byalert, e->alert_h, (uint32_t)(in - rt->inc));
+	route_map_put(&rt->byalert, e->alert_h, (uint32_t)(in - rt->inc));
 	if (isnew) {
 		in->nalerts++;
 		rt->dirty = 1;
@@ -608,7 +666,7 @@ refire(struct esc_router *rt, struct inc *in, const struct rev *e)
 	if ((a = route_reparse(e)) == NULL)
 		return;
 	take_alert(in, a, e->alert_h);
-	map_put(&rt->byalert, in->alert_h, (uint32_t)(in - rt->inc));
+	route_map_put(&rt->byalert, in->alert_h, (uint32_t)(in - rt->inc));
 	route_upgrade(rt, in, e->t, to, NULL);
 	cJSON_Delete(a);
 }
@@ -650,8 +708,8 @@ back(struct esc_router *rt, const struct inc *in, struct rev *e)
  * with the startsAt of before, is put back in the input to take effect at
  * now (see back()).
  */
-static int
-apply_alert(struct esc_router *rt, struct rev *e)
+int
+route_apply_alert(struct esc_router *rt, struct rev *e)
 {
 	struct inc *in = route_map_get(rt, &rt->bykey, e->key);
 	cJSON *a;
@@ -692,189 +750,11 @@ apply_alert(struct esc_router *rt, struct rev *e)
 	return 0;
 }
 
-void
-route_apply(struct esc_router *rt, struct rev *e)
-{
-	fire_due(rt, e->t, 1);
-	if (e->kind == EV_FIRING || e->kind == EV_RESOLVED) {
-		if (!apply_alert(rt, e))
-			route_rev_free(e);
-	} else if (route_apply_op(rt, e, 0)) {
-		if (rt->nlate == rt->caplate) {
-			rt->caplate = rt->caplate ? rt->caplate * 2 : 16;
-			rt->late = esc_realloc(rt->late,
-			    rt->caplate * sizeof *rt->late);
-		}
-		rt->late[rt->nlate++] = e;
-	} else
-		route_rev_free(e);
-}
 
 
-/*
- * An incident opened by hand (esc-page) has no alert in Alertmanager, so
- * a snapshot's silence about it means nothing: only an explicit resolve
- * closes it.  The labels are kept as cJSON printed them, so the pair can
- * only appear as a real label, never inside another label's value.
- */
-static int
-manual(const struct inc *in)
-{
-	return in->labels != NULL &&
-	    strstr(in->labels, "\"esc_manual\":\"true\"") != NULL;
-}
 
-int
-esc_router_finish(struct esc_router *rt)
-{
-	size_t i;
 
-	while (rt->neh > 0)
-		route_apply(rt, route_ev_pop(rt));
-	for (i = 0; i < rt->nlate; i++) {
-		route_apply_op(rt, rt->late[i], 1);
-		route_rev_free(rt->late[i]);
-	}
-	rt->nlate = 0;
-	fire_due(rt, rt->now, 1);
-	if (rt->snapshot && rt->p->heartbeat != NULL)
-		route_heartbeat(rt);
-	for (i = 0; rt->snapshot && !rt->blind && i < rt->ninc; i++) {
-		struct inc *in = &rt->inc[i];
-		const struct held *h;
-		char id[17];
 
-		if (in->resolved != NONE || manual(in) || route_beat_down(rt, in))
-			continue;
-		if (in->seen && in->group != NULL)
-			route_absent_members(rt, in);
-		if (in->seen)
-			continue;
-		if ((h = route_held_by(rt, in)) == NULL) {
-			route_resolve(rt, in, rt->now, NULL);
-			continue;
-		}
-		esc_hex64(in->id, id);
-		esc_lwarn(h->file, h->lineno, "incident %s (%s) is not resolved "
-		    "for being absent: this rejected line may be its alert", id,
-		    in->name);
-	}
-	fire_due(rt, rt->now, 0);
-	for (i = 0; i < rt->ninc; i++)
-		if (rt->inc[i].resolved != NONE &&
-		    rt->inc[i].resolved + rt->p->retain_resolved < rt->now)
-			rt->dirty = 1;
-	for (i = 0; i < rt->ntomb; i++)
-		if (rt->tomb[i].resolved + TOMB_KEEP < rt->now)
-			rt->dirty = 1;
-	return rt->outerr ? esc_seterr("standard output: write error") : 0;
-}
 
-struct esc_router *
-esc_router_new(const struct esc_policy *p, esc_time_t now, int snapshot,
-    esc_reject_fn *reject)
-{
-	struct esc_router *rt = esc_calloc(1, sizeof *rt);
 
-	rt->p = p;
-	rt->now = now;
-	rt->snapshot = snapshot;
-	rt->reject = reject;
-	rt->opened_t = NONE;
-	return rt;
-}
 
-void
-esc_router_free(struct esc_router *rt)
-{
-	size_t i;
-
-	if (rt == NULL)
-		return;
-	for (i = 0; i < rt->ninc; i++)
-		route_free_inc(&rt->inc[i]);
-	free(rt->inc);
-	while (rt->neh > 0)
-		route_rev_free(route_ev_pop(rt));
-	for (i = 0; i < rt->nlate; i++)
-		route_rev_free(rt->late[i]);
-	free(rt->late);
-	free(rt->eh);
-	free(rt->dh);
-	for (i = 0; i < rt->nheld; i++)
-		free(rt->held[i].name);
-	free(rt->held);
-	free(rt->tomb);
-	esc_map_free(&rt->bytomb, NULL);
-	esc_map_free(&rt->bykey, NULL);
-	esc_map_free(&rt->byid, NULL);
-	esc_map_free(&rt->byalert, NULL);
-	esc_map_free(&rt->seen, NULL);
-	esc_buf_free(&rt->out);
-	esc_buf_free(&rt->text);
-	free(rt);
-}
-
-int
-esc_router_dirty(const struct esc_router *rt)
-{
-	return rt->dirty;
-}
-
-/*
- * An open incident from before its severity was grouped (a state of
- * format 2, or a policy that grouped by "..." then): its key becomes its
- * group's, from its labels, so that the alerts it has go on paging as one
- * incident, not a new one.  An incident that was grouped stays in the
- * group it opened in.
- */
-static void
-regroup(struct esc_router *rt, struct inc *in)
-{
-	cJSON *l;
-
-	if (in->group != NULL || !route_grouped(rt->p, in->open_sev) ||
-	    route_beat_down(rt, in))
-		return;
-	if ((l = cJSON_Parse(in->labels)) == NULL)
-		return;
-	in->key = route_group_key(rt->p, in->open_sev, l);
-	in->group = route_group_json(rt->p, in->open_sev, l);
-	cJSON_Delete(l);
-	/* Members are known by their id's hash, whatever hash an old state
-	 * kept for the alert (a hand-edited one may disagree). */
-	if (in->nmem == 0)
-		route_mem_add(in, in->alert, route_strhash(in->alert));
-	rt->dirty = 1;
-}
-
-void
-route_index(struct esc_router *rt)
-{
-	size_t i;
-
-	for (i = 0; i < rt->ninc; i++) {
-		struct inc *in = &rt->inc[i];
-
-		if (in->resolved == NONE)
-			regroup(rt, in);
-		in->prev = in->nalerts;
-		in->prevmem = in->nmem;
-		map_put(&rt->byid, in->id, (uint32_t)i);
-		for (int k = 0; k < in->nalias; k++)
-			map_put(&rt->byalert, in->alias[k], (uint32_t)i);
-		for (int k = 0; k < in->nmem; k++)
-			map_put(&rt->byalert, in->mem[k].h, (uint32_t)i);
-		map_put(&rt->byalert, in->alert_h, (uint32_t)i);
-		if (in->resolved == NONE)
-			map_put(&rt->bykey, in->key, (uint32_t)i);
-		else {
-			struct inc *o = route_map_get(rt, &rt->bykey, in->key);
-
-			if (o == NULL || (o->resolved != NONE &&
-			    o->resolved <= in->resolved))
-				map_put(&rt->bykey, in->key, (uint32_t)i);
-		}
-		route_schedule(rt, in);
-	}
-}
