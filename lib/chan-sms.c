@@ -321,21 +321,6 @@ enum { SMS_STRANGER, SMS_NOCODE, SMS_SHARED, SMS_DONE, SMS_RATE };
 #define TRIES_WINDOW	600	/* in so many seconds */
 #define TRIES_BYTES	(1024 * 1024)	/* of the file read */
 
-/* The file's text, TRIES_BYTES at most. */
-static char *
-read_tries(int fd)
-{
-	struct esc_buf b = { 0 };
-	char buf[8192];
-	ssize_t n;
-
-	esc_buf_add(&b, "", 0);
-	while (b.len < TRIES_BYTES && (n = read(fd, buf, sizeof buf)) > 0)
-		esc_buf_add(&b, buf, (size_t)n);
-	esc_buf_add(&b, "", 1);
-	return b.s;
-}
-
 /*
  * The wrong codes of the last TRIES_WINDOW seconds, per number, in
  * ib->tries ("digits time sid" lines, under an flock: serve's requests
@@ -370,7 +355,7 @@ sms_limited(const struct esc_inbox *ib, const struct reply *m, int wrong)
 		if (isdigit((unsigned char)*from))
 			num[i++] = *from;
 	num[i] = '\0';
-	text = read_tries(fd);
+	text = esc_read_fd(fd, TRIES_BYTES);
 	esc_buf_add(&keep, "", 0);
 	for (s = text; s != NULL && *s != '\0'; s = nl) {
 		if ((nl = strchr(s, '\n')) != NULL)

@@ -341,6 +341,9 @@ void esc_unlock(int fd);
 int esc_mkdirs(const char *path);
 /* fsync of the directory that holds path. */
 int esc_fsync_dir(const char *path);
+/* What fd holds from where it stands, about max bytes at most (a file
+ * grown past it is read no further), NUL-ended; a fresh string. */
+char *esc_read_fd(int fd, size_t max);
 
 /* ---- secrets and masking (secret.c; esc_secret_file: channels.c) ---- */
 

@@ -167,3 +167,17 @@ esc_mkdirs(const char *path)
 	free(p);
 	return rc;
 }
+
+char *
+esc_read_fd(int fd, size_t max)
+{
+	struct esc_buf b = { 0 };
+	char buf[8192];
+	ssize_t n;
+
+	esc_buf_add(&b, "", 0);
+	while (b.len < max && (n = read(fd, buf, sizeof buf)) > 0)
+		esc_buf_add(&b, buf, (size_t)n);
+	esc_buf_add(&b, "", 1);
+	return b.s;
+}

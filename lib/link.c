@@ -220,21 +220,6 @@ esc_link_form(const struct esc_link *lk)
 	return link_query(lk);
 }
 
-/* The file's text, USED_BYTES at most, NUL-ended. */
-static char *
-read_used(int fd)
-{
-	struct esc_buf b = { 0 };
-	char buf[8192];
-	ssize_t n;
-
-	esc_buf_add(&b, "", 0);
-	while (b.len < USED_BYTES && (n = read(fd, buf, sizeof buf)) > 0)
-		esc_buf_add(&b, buf, (size_t)n);
-	esc_buf_add(&b, "", 1);
-	return b.s;
-}
-
 int
 esc_link_once(const char *path, const struct esc_link *lk, esc_time_t now,
     int (*act)(void *), void *arg)
@@ -246,7 +231,7 @@ esc_link_once(const char *path, const struct esc_link *lk, esc_time_t now,
 
 	if ((fd = esc_lock(path, USED_WAIT)) == -1)
 		return -1;
-	text = read_used(fd);
+	text = esc_read_fd(fd, USED_BYTES);
 	esc_buf_add(&keep, "", 0);
 	for (s = text; *s != '\0'; s = nl) {
 		if ((nl = strchr(s, '\n')) == NULL)
