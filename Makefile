@@ -88,9 +88,12 @@ $(B)/%: cmd/%.c $(B)/libesc.a $(HDRS)
 JOBS	= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
 TESTS_FIRST = t/6210-tick-deadlines.bats t/6060-tick-watch.bats \
 	  t/6200-faults.bats t/4120-notify-deadline.bats t/7160-inbox-door.bats \
-	  t/8110-etcd-faults.bats t/8100-two-hosts.bats t/2011-route-etcd.bats \
+	  t/8110-etcd-faults.bats t/8100-two-hosts.bats t/8125-half-dead.bats \
+	  t/8150-etcd-inbox.bats t/8130-paused-host.bats t/2011-route-etcd.bats \
 	  t/4900-notify-etcd.bats t/8010-esc-lock.bats t/7130-inbox-faults.bats \
 	  t/6000-pipeline.bats t/6900-readme.bats t/8000-etcd-cluster.bats \
+	  t/8120-etcd-windows.bats t/8140-manual-etcd.bats \
+	  t/5008-report-review-page.bats t/7170-inbox-links.bats \
 	  t/7150-inbox-etcd.bats t/7100-inbox-serve.bats t/7001-inbox-tick.bats
 TESTS	= $(filter $(wildcard t/*.bats),$(TESTS_FIRST)) \
 	  $(filter-out $(TESTS_FIRST),$(sort $(wildcard t/*.bats)))
