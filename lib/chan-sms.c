@@ -261,6 +261,11 @@ rfc2822(const char *s, esc_time_t *t)
 	    (zone[0] != '+' && zone[0] != '-') || strlen(zone) != 5 ||
 	    strspn(zone + 1, "0123456789") != 4)
 		return -1;
+	/* A provider's date is text like any other: a field out of its
+	 * range is no date (and would overflow the sum below). */
+	if (d < 1 || d > 31 || y < 1 || y > 9999 || h < 0 || h > 23 ||
+	    mi < 0 || mi > 59 || sec < 0 || sec > 60)
+		return -1;
 	off = atoi(zone + 1);
 	off = (off / 100 * 60 + off % 100) * 60;
 	*t = esc_civil_days(y, (int)(m - mons) / 3 + 1, d) * 86400 +
